@@ -1,0 +1,49 @@
+/**
+ * Tracks the offsets of one partition that were handed out and which of them are settled,
+ * and reports the end of the contiguous settled prefix: the only position that may be
+ * committed on a log whose commit covers everything before it (Kafka). An ack that arrives
+ * out of order never moves the commit past a message still unsettled. Offsets need not be
+ * contiguous (control records, compaction): only tracked offsets count.
+ */
+export class AckedPrefix {
+  private readonly tracked: bigint[] = [];
+  private head = 0;
+  private readonly settled = new Set<bigint>();
+  private position: bigint;
+
+  /** `position`: the committed position the partition starts from. */
+  constructor(position: bigint) {
+    this.position = position;
+  }
+
+  /** Records that `offset` was handed to the consumer; call in offset order. */
+  track(offset: bigint): void {
+    this.tracked.push(offset);
+  }
+
+  /** Marks `offset` settled. Returns the new commit position when it moved, else undefined. */
+  settle(offset: bigint): bigint | undefined {
+    this.settled.add(offset);
+    let moved = false;
+    while (this.head < this.tracked.length && this.settled.delete(this.tracked[this.head]!)) {
+      this.position = this.tracked[this.head]! + 1n;
+      this.head += 1;
+      moved = true;
+    }
+    if (this.head > 1024 && this.head * 2 > this.tracked.length) {
+      this.tracked.splice(0, this.head);
+      this.head = 0;
+    }
+    return moved ? this.position : undefined;
+  }
+
+  /** The position to commit: the offset after the last message of the settled prefix. */
+  get commitPosition(): bigint {
+    return this.position;
+  }
+
+  /** Messages handed out and not yet inside the settled prefix. */
+  get outstanding(): number {
+    return this.tracked.length - this.head;
+  }
+}

@@ -1,0 +1,45 @@
+import type { Envelope } from '../envelope.js';
+import type { Delivery } from '../transport.js';
+
+export type Outcome =
+  | { readonly type: 'ack' }
+  | { readonly type: 'nack'; readonly delayMs?: number; readonly error?: unknown }
+  | { readonly type: 'term'; readonly reason?: string };
+
+/** One handler invocation. The first settlement wins; later ones report whether they agreed. */
+export class DeliveryImpl implements Delivery {
+  outcome: Outcome | undefined;
+  readonly envelope: Envelope;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly attempt: number;
+  readonly signal: AbortSignal;
+
+  constructor(envelope: Envelope, topic: string, partition: number, offset: string, attempt: number, signal: AbortSignal) {
+    this.envelope = envelope;
+    this.topic = topic;
+    this.partition = partition;
+    this.offset = offset;
+    this.attempt = attempt;
+    this.signal = signal;
+  }
+
+  ack(): boolean {
+    return this.decide({ type: 'ack' });
+  }
+
+  nack(options: { delayMs?: number; error?: unknown } = {}): boolean {
+    return this.decide({ type: 'nack', ...options });
+  }
+
+  term(reason?: string): boolean {
+    return this.decide(reason === undefined ? { type: 'term' } : { type: 'term', reason });
+  }
+
+  private decide(outcome: Outcome): boolean {
+    if (this.outcome) return this.outcome.type === outcome.type;
+    this.outcome = outcome;
+    return true;
+  }
+}

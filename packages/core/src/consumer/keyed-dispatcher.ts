@@ -1,0 +1,357 @@
+import { sleep, type Clock } from '../clock.js';
+import { decodeEnvelope, type Envelope, type EnvelopeInput } from '../envelope.js';
+import type { Instrumentation } from '../instrumentation.js';
+import type { Logger } from '../logger.js';
+import type { MessageHandler, RetryPolicy } from '../transport.js';
+import { buildDeadLetter } from './dead-letter.js';
+import { DeliveryImpl, type Outcome } from './delivery.js';
+
+/** A record as an adapter fetched it, in partition order. */
+export interface InboundRecord {
+  readonly partition: number;
+  readonly offset: string;
+  /** The broker's key (used for undecodable records; decoded ones use the envelope's key). */
+  readonly key: string;
+  /** Bytes to decode, or an envelope the backend holds already decoded (memory). */
+  readonly value: Uint8Array | Envelope;
+  /** Delivery count as the backend knows it: 1 for a first delivery. */
+  readonly attempt: number;
+}
+
+export type Settlement = 'ack' | 'term' | 'dead-lettered';
+
+/** What the adapter does for the dispatcher. */
+export interface DispatcherBackend<R extends InboundRecord> {
+  /** Make a settlement durable: XACK, JetStream ack/term, Kafka offset mark. Errors are logged. */
+  settle(record: R, settlement: Settlement): void | Promise<void>;
+  /** Publish a dead letter durably; the record is settled only after this resolves. */
+  publishDeadLetter(topic: string, envelope: EnvelopeInput): Promise<void>;
+  /**
+   * Called every `keepAliveMs` for records held (running or waiting for a retry), so the
+   * backend does not redeliver them meanwhile (JetStream `working()`, Kafka heartbeat).
+   */
+  keepAlive?(records: readonly R[]): void;
+}
+
+export interface KeyedDispatcherOptions<R extends InboundRecord> {
+  readonly transport: string;
+  readonly topic: string;
+  readonly group: string;
+  readonly handler: MessageHandler;
+  readonly maxInFlight: number;
+  readonly retry: RetryPolicy;
+  readonly deadLetterTopic: string | false;
+  readonly backend: DispatcherBackend<R>;
+  readonly events: Required<Instrumentation>;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly keepAliveMs?: number;
+}
+
+interface KeyLane<R> {
+  readonly id: string;
+  readonly partition: number;
+  readonly records: R[];
+  running: boolean;
+  /** Settles when the lane's current run ends. */
+  done: Promise<void>;
+}
+
+/**
+ * Runs a subscription's handler with the transport rules every adapter shares:
+ * - one message per key at a time, in partition order; different keys run concurrently;
+ * - a nack holds its key (later messages of the key wait) and retries in process after
+ *   the delay, so order survives redelivery; after `maxAttempts` the message is
+ *   dead-lettered and the key moves on;
+ * - undecodable bytes are dead-lettered with the reason, and the consumer goes on;
+ * - at most `maxInFlight` records are held; adapters wait on `whenReady()` before fetching.
+ *
+ * Adapters feed records in partition order with `push` and make settlements durable in
+ * `backend.settle`. A record that is dropped (revoked partition, abandon) is never
+ * settled, so the backend redelivers it.
+ */
+export class KeyedDispatcher<R extends InboundRecord> {
+  private readonly lanes = new Map<string, KeyLane<R>>();
+  private held = 0;
+  private readonly running = new Set<Promise<void>>();
+  private readonly revoked = new Set<number>();
+  private readonly abort = new AbortController();
+  private capacityWaiters: Array<() => void> = [];
+  private keepAliveTimer: unknown;
+  private closed = false;
+  private readonly options: KeyedDispatcherOptions<R>;
+
+  constructor(options: KeyedDispatcherOptions<R>) {
+    this.options = options;
+    if (options.backend.keepAlive && options.keepAliveMs) this.scheduleKeepAlive(options.keepAliveMs);
+  }
+
+  /** Records held now (queued, running or waiting for a retry). */
+  get inFlight(): number {
+    return this.held;
+  }
+
+  /** Room for this many more records before the in-flight bound. */
+  get capacity(): number {
+    return Math.max(0, this.options.maxInFlight - this.held);
+  }
+
+  /** Aborted when the dispatcher is abandoned: handlers should stop. */
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /** Resolves when at least one more record may be pushed (or the dispatcher stopped). */
+  whenReady(): Promise<void> {
+    if (this.held < this.options.maxInFlight || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.capacityWaiters.push(resolve));
+  }
+
+  /** Hands a fetched record over. Records of one partition must be pushed in order. */
+  push(record: R): void {
+    if (this.closed || this.revoked.has(record.partition)) return;
+    const laneId = `${record.partition}\u0000${record.key}`;
+    let lane = this.lanes.get(laneId);
+    if (!lane) {
+      lane = { id: laneId, partition: record.partition, records: [], running: false, done: Promise.resolve() };
+      this.lanes.set(laneId, lane);
+    }
+    lane.records.push(record);
+    this.held += 1;
+    if (!lane.running) this.start(lane);
+  }
+
+  /** Partitions assigned (again) to this member: accept their records. */
+  assign(partition: number): void {
+    this.revoked.delete(partition);
+  }
+
+  /**
+   * The partition is leaving this member: drop its records not yet started (they stay
+   * unacknowledged, so the next owner gets them) and wait for its running handlers, so
+   * the next owner never runs a key concurrently with us.
+   */
+  async revoke(partition: number): Promise<void> {
+    this.revoked.add(partition);
+    const waits: Promise<void>[] = [];
+    for (const lane of this.lanes.values()) {
+      if (lane.partition !== partition) continue;
+      this.dropQueued(lane);
+      if (lane.running) waits.push(lane.done);
+    }
+    await Promise.all(waits);
+  }
+
+  /**
+   * Stops intake, drops records not started, lets running handlers finish for up to
+   * `timeoutMs`, then abandons what is still running. Returns true when nothing was abandoned.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.closed = true;
+    this.releaseCapacityWaiters();
+    for (const lane of this.lanes.values()) this.dropQueued(lane);
+    if (this.running.size === 0) return this.finish(true);
+    if (timeoutMs <= 0) return this.finish(false);
+    const timeout = new AbortController();
+    const allDone = Promise.all([...this.running]).then(() => true);
+    const timedOut = sleep(this.options.clock, timeoutMs, timeout.signal).then(() => false);
+    const drained = await Promise.race([allDone, timedOut]);
+    timeout.abort();
+    return this.finish(drained);
+  }
+
+  private finish(drained: boolean): boolean {
+    if (!drained) this.abort.abort();
+    this.options.clock.clearTimeout(this.keepAliveTimer);
+    return drained;
+  }
+
+  /** Keeps the first record of a lane whose handler is running; drops the rest. */
+  private dropQueued(lane: KeyLane<R>): void {
+    const keep = lane.running ? 1 : 0;
+    const dropped = lane.records.length - keep;
+    if (dropped <= 0) return;
+    lane.records.length = keep;
+    this.release(dropped);
+    if (!lane.running) this.lanes.delete(lane.id);
+  }
+
+  private start(lane: KeyLane<R>): void {
+    lane.running = true;
+    const run = this.runLane(lane).catch((error: unknown) => {
+      this.options.logger.error({ err: error, partition: lane.partition }, 'dispatcher lane failed');
+    });
+    lane.done = run;
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run));
+  }
+
+  private async runLane(lane: KeyLane<R>): Promise<void> {
+    try {
+      while (lane.records.length > 0 && !this.abort.signal.aborted) {
+        const record = lane.records[0]!;
+        const settled = await this.process(record);
+        if (this.abort.signal.aborted) return;
+        lane.records.shift();
+        this.release(1);
+        if (!settled) {
+          // Revoked or closing while the record waited for a retry: the next owner redelivers it.
+          this.release(lane.records.length);
+          lane.records.length = 0;
+        }
+      }
+    } finally {
+      lane.running = false;
+      if (lane.records.length === 0) this.lanes.delete(lane.id);
+    }
+  }
+
+  /** Handles one record through its retries. Returns false when it was left unsettled. */
+  private async process(record: R): Promise<boolean> {
+    const { options } = this;
+    const decoded = isEnvelope(record.value) ? { ok: true as const, envelope: record.value } : decodeEnvelope(record.value);
+    if (!decoded.ok) {
+      await this.deadLetter(record, undefined, 'undecodable', decoded.error, record.attempt);
+      return true;
+    }
+    const { envelope } = decoded;
+    let attempt = record.attempt;
+    for (;;) {
+      const base = {
+        transport: options.transport,
+        topic: options.topic,
+        partition: record.partition,
+        key: envelope.key,
+        id: envelope.id,
+        group: options.group,
+        attempt,
+        lagMs: Date.now() - Date.parse(envelope.createdAt),
+      };
+      if (attempt > 1) options.events.onRedeliver(base);
+      options.events.onDeliver(base);
+      const delivery = new DeliveryImpl(envelope, options.topic, record.partition, record.offset, attempt, this.abort.signal);
+      const started = performance.now();
+      const outcome = await this.invoke(delivery);
+      if (this.abort.signal.aborted) return false;
+      const handlerMs = performance.now() - started;
+      if (outcome.type === 'ack') {
+        options.events.onAck({ ...base, handlerMs });
+        await this.settle(record, 'ack');
+        return true;
+      }
+      if (outcome.type === 'term') {
+        options.events.onTerm({ ...base, handlerMs });
+        await this.settle(record, 'term');
+        return true;
+      }
+      if (attempt >= options.retry.maxAttempts) {
+        options.events.onNack({ ...base, handlerMs, delayMs: 0, error: outcome.error });
+        await this.deadLetter(record, envelope, `failed after ${attempt} attempts`, outcome.error, attempt);
+        return true;
+      }
+      const delayMs = outcome.delayMs ?? backoff(options.retry, attempt);
+      options.events.onNack({ ...base, handlerMs, delayMs, error: outcome.error });
+      await sleep(options.clock, delayMs, this.abort.signal);
+      if (this.abort.signal.aborted || this.revoked.has(record.partition) || this.closed) return false;
+      attempt += 1;
+    }
+  }
+
+  private async invoke(delivery: DeliveryImpl): Promise<Outcome> {
+    try {
+      const result = this.options.handler(delivery);
+      if (result !== undefined && typeof (result as Promise<void>).then === 'function') await result;
+      return delivery.outcome ?? { type: 'ack' };
+    } catch (error) {
+      return delivery.outcome ?? { type: 'nack', error };
+    }
+  }
+
+  private async settle(record: R, settlement: Settlement): Promise<void> {
+    try {
+      await this.options.backend.settle(record, settlement);
+    } catch (error) {
+      this.options.logger.warn({ err: error, partition: record.partition, offset: record.offset }, 'settle failed; the backend will redeliver');
+    }
+  }
+
+  private async deadLetter(record: R, envelope: Envelope | undefined, reason: string, error: unknown, attempts: number): Promise<void> {
+    const { options } = this;
+    const key = envelope?.key ?? record.key;
+    const id = envelope?.id ?? `${options.topic}/${record.partition}/${record.offset}`;
+    const fullReason = envelope ? reason : `${reason}: ${error instanceof Error ? error.message : String(error)}`;
+    if (options.deadLetterTopic === false) {
+      options.logger.error({ err: error, id, reason: fullReason }, 'message dropped: no dead-letter topic');
+    } else {
+      const deadLetter = buildDeadLetter({
+        sourceTopic: options.topic,
+        group: options.group,
+        reason: fullReason,
+        error,
+        attempts,
+        key,
+        partition: record.partition,
+        offset: record.offset,
+        ...(envelope ? { original: envelope } : { raw: record.value as Uint8Array }),
+      });
+      // A dead letter that cannot be written must not be acknowledged away: keep retrying.
+      for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
+        try {
+          await options.backend.publishDeadLetter(options.deadLetterTopic, deadLetter);
+          break;
+        } catch (publishError) {
+          options.logger.error({ err: publishError, id }, 'dead-letter publish failed; retrying');
+          await sleep(options.clock, wait, this.abort.signal);
+          if (this.abort.signal.aborted) return;
+        }
+      }
+    }
+    options.events.onDeadLetter({
+      transport: options.transport,
+      topic: options.topic,
+      partition: record.partition,
+      key,
+      id,
+      group: options.group,
+      attempts,
+      reason: fullReason,
+      deadLetterTopic: options.deadLetterTopic || '',
+    });
+    await this.settle(record, 'dead-lettered');
+  }
+
+  private release(count: number): void {
+    if (count <= 0) return;
+    this.held -= count;
+    if (this.held < this.options.maxInFlight) this.releaseCapacityWaiters();
+  }
+
+  private releaseCapacityWaiters(): void {
+    const waiters = this.capacityWaiters;
+    this.capacityWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private scheduleKeepAlive(everyMs: number): void {
+    this.keepAliveTimer = this.options.clock.setTimeout(() => {
+      const heads: R[] = [];
+      for (const lane of this.lanes.values()) if (lane.running && lane.records[0]) heads.push(lane.records[0]);
+      if (heads.length > 0) {
+        try {
+          this.options.backend.keepAlive?.(heads);
+        } catch (error) {
+          this.options.logger.warn({ err: error }, 'keep-alive failed');
+        }
+      }
+      if (!this.abort.signal.aborted && !(this.closed && this.running.size === 0)) this.scheduleKeepAlive(everyMs);
+    }, everyMs);
+  }
+}
+
+export function backoff(policy: RetryPolicy, attempt: number): number {
+  return Math.min(policy.initialDelayMs * 2 ** (attempt - 1), policy.maxDelayMs);
+}
+
+function isEnvelope(value: Uint8Array | Envelope): value is Envelope {
+  return !(value instanceof Uint8Array);
+}

@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { agentCardSchema, messageSchema, streamResponseSchema, taskSchema } from './a2a/schema.js';
+import { DecodeError } from './errors/decode-error.js';
+import { InvalidEnvelopeError } from './errors/invalid-envelope-error.js';
+
+/** Version of the envelope layout; bumped on incompatible change, checked on decode. */
+export const ENVELOPE_VERSION = 1;
+export const A2A_PROTOCOL_VERSION = '1.0';
+export const A2A_JSON_CONTENT_TYPE = 'application/a2a+json';
+
+const traceparent = z.string().regex(/^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/, 'a W3C traceparent');
+const timestamp = z.iso.datetime({ offset: true });
+
+/** The bus headers every envelope carries, whatever its payload. */
+const headerFields = {
+  v: z.literal(ENVELOPE_VERSION),
+  /** Unique per logical message; kept through retries and dead-lettering. */
+  id: z.string().min(1).max(256),
+  /** Partition key: the workflow id. Messages with one key are handled in order. */
+  key: z.string().min(1).max(1024),
+  correlationId: z.string().min(1).optional(),
+  /** Topic the answer to a request goes to. */
+  replyTo: z.string().min(1).optional(),
+  /** Attempt at which this envelope was (re)published by the runtime; deliveries count their own. */
+  attempt: z.int().min(1).optional(),
+  createdAt: timestamp,
+  /** After this instant the message is not worth handling any more. */
+  deadline: timestamp.optional(),
+  traceparent: traceparent.optional(),
+  a2aVersion: z.string().min(1),
+  contentType: z.string().min(1),
+  /** Agent id of the sender. */
+  sender: z.string().min(1).optional(),
+  /** Application headers; a2a-bus neither reads nor changes them. */
+  headers: z.record(z.string(), z.string()).optional(),
+};
+
+/** What a consumer could not handle, with everything needed to look into it or replay it. */
+export const deadLetterSchema = z.object({
+  reason: z.string(),
+  error: z.object({ name: z.string(), message: z.string(), code: z.string().optional() }),
+  attempts: z.int().min(0),
+  sourceTopic: z.string(),
+  group: z.string(),
+  deadLetteredAt: timestamp,
+  /** The original envelope, when it could be decoded. */
+  get original() {
+    return envelopeSchema.optional();
+  },
+  /** The original bytes in base64, when they could not be decoded. */
+  raw: z.base64().optional(),
+});
+
+export const envelopeSchema = z.discriminatedUnion('kind', [
+  z.object({ ...headerFields, kind: z.literal('message'), payload: messageSchema }),
+  z.object({ ...headerFields, kind: z.literal('task'), payload: taskSchema }),
+  z.object({ ...headerFields, kind: z.literal('stream-response'), payload: streamResponseSchema }),
+  z.object({ ...headerFields, kind: z.literal('agent-card'), payload: agentCardSchema }),
+  z.object({ ...headerFields, kind: z.literal('dead-letter'), payload: deadLetterSchema }),
+]);
+
+export type Envelope = z.infer<typeof envelopeSchema>;
+export type EnvelopeKind = Envelope['kind'];
+export type DeadLetterRecord = z.infer<typeof deadLetterSchema>;
+export type EnvelopeOf<K extends EnvelopeKind> = Extract<Envelope, { kind: K }>;
+
+type Defaulted = 'v' | 'id' | 'createdAt' | 'a2aVersion' | 'contentType';
+type Optionalize<E> = E extends unknown ? Omit<E, Defaulted> & Partial<Pick<Envelope, Defaulted>> : never;
+/** An envelope as a caller writes it: id, createdAt, versions and content type are filled in. */
+export type EnvelopeInput = Optionalize<Envelope>;
+
+/** Fills defaults and validates. Throws `InvalidEnvelopeError` naming every bad field. */
+export function createEnvelope(input: EnvelopeInput): Envelope {
+  const candidate = {
+    v: ENVELOPE_VERSION,
+    id: input.id ?? randomUUID(),
+    createdAt: input.createdAt ?? new Date().toISOString(),
+    a2aVersion: input.a2aVersion ?? A2A_PROTOCOL_VERSION,
+    contentType: input.contentType ?? A2A_JSON_CONTENT_TYPE,
+    ...input,
+  };
+  const result = envelopeSchema.safeParse(candidate);
+  if (!result.success) throw new InvalidEnvelopeError(describeIssues(result.error), { cause: result.error });
+  return result.data;
+}
+
+function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+}
+
+export function encodeEnvelope(envelope: Envelope): Buffer {
+  return Buffer.from(JSON.stringify(envelope));
+}
+
+export type DecodeResult = { ok: true; envelope: Envelope } | { ok: false; error: DecodeError };
+
+/** Never throws: bytes that are not a valid envelope come back as a `DecodeError`. */
+export function decodeEnvelope(bytes: Uint8Array | string): DecodeResult {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch (cause) {
+    return { ok: false, error: new DecodeError('not JSON', { cause }) };
+  }
+  if (typeof json === 'object' && json !== null && 'v' in json && json.v !== ENVELOPE_VERSION) {
+    return { ok: false, error: new DecodeError(`unsupported envelope version ${String(json.v)}`) };
+  }
+  const result = envelopeSchema.safeParse(json);
+  if (!result.success) return { ok: false, error: new DecodeError(describeIssues(result.error).join('; '), { cause: result.error }) };
+  return { ok: true, envelope: result.data };
+}

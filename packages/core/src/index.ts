@@ -1,0 +1,17 @@
+export * from './errors/index.js';
+export * from './a2a/schema.js';
+export * from './envelope.js';
+export * from './transport.js';
+export * from './capabilities.js';
+export * from './instrumentation.js';
+export * from './logger.js';
+export * from './clock.js';
+export * from './options.js';
+export * from './partitioner.js';
+export * from './create-transport.js';
+export { KeyedDispatcher, backoff } from './consumer/keyed-dispatcher.js';
+export type { InboundRecord, Settlement, DispatcherBackend, KeyedDispatcherOptions } from './consumer/keyed-dispatcher.js';
+export { AckedPrefix } from './consumer/acked-prefix.js';
+export { PartitionBalancer } from './consumer/partition-balancer.js';
+export type { LeaseStore, PartitionBalancerOptions } from './consumer/partition-balancer.js';
+export { buildDeadLetter, describeError } from './consumer/dead-letter.js';

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { InvalidOptionsError } from './errors/invalid-options-error.js';
+import type { Instrumentation } from './instrumentation.js';
+import type { Logger } from './logger.js';
+
+/** Options every transport takes, besides its own. */
+export const commonTransportOptions = {
+  /** pino or any logger with debug/info/warn/error/child. Silent when absent. */
+  logger: z.custom<Logger>((value) => isLogger(value), 'a logger with debug/info/warn/error/child').optional(),
+  instrumentation: z.custom<Instrumentation>((value) => typeof value === 'object' && value !== null, 'an object').optional(),
+  /** Partitions of a topic created by a2a-bus. Fixed once the topic exists. */
+  partitions: z.int().min(1).max(1024).default(8),
+  /** How long connecting may take before `BrokerUnreachableError`. */
+  connectTimeoutMs: z.int().min(1).default(10_000),
+};
+
+/**
+ * Validates options with defaults applied; the error names the first bad field
+ * (`[a2a-bus] [kafka] invalid option \`brokers\`: ...`).
+ */
+export function parseOptions<S extends z.ZodType>(scope: string, schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.length ? issue.path.join('.') : '(options)';
+  throw new InvalidOptionsError(scope, field, issue.message, { cause: result.error });
+}
+
+function isLogger(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const logger = value as Record<string, unknown>;
+  return ['debug', 'info', 'warn', 'error', 'child'].every((name) => typeof logger[name] === 'function');
+}

@@ -1,0 +1,165 @@
+import type { TransportCapabilities } from './capabilities.js';
+import type { DecodeError } from './errors/decode-error.js';
+import type { Envelope, EnvelopeInput } from './envelope.js';
+
+/**
+ * The transport contract. Every backend (memory, Kafka, Redis Streams, NATS JetStream)
+ * implements it, declares in `capabilities` what it provides natively, emulates or lacks,
+ * and is checked by the one conformance suite in `test/`.
+ *
+ * The rules, which every adapter honours unless its capabilities say otherwise:
+ * - At-least-once: a message is acknowledged only after its handler succeeded. A member
+ *   that dies holding unacknowledged messages has them redelivered to another member.
+ * - Per-key order: messages with the same key are handled in publish order, one at a time,
+ *   also across redelivery and rebalance. Different keys are handled concurrently.
+ * - Groups: members of one group compete (each message to one member); each group sees
+ *   every message. A group created before a publish gets that message.
+ * - Backpressure: at most `maxInFlight` messages per subscription are held in memory; a
+ *   slow handler slows intake and never causes drops or unbounded buffering.
+ */
+export interface Transport {
+  /** Backend name: `memory`, `kafka`, `redis-streams`, `nats`. */
+  readonly backend: string;
+  readonly capabilities: TransportCapabilities;
+
+  /**
+   * Connects (clients are otherwise created lazily on first use). Rejects with
+   * `BrokerUnreachableError` naming the address when the broker does not answer in time.
+   */
+  connect(): Promise<void>;
+
+  /**
+   * Validates, then durably publishes one envelope to the partition of its key. Resolves
+   * once the backend has accepted it durably. Rejects with `InvalidEnvelopeError` (nothing
+   * sent) or `PublishError`.
+   */
+  publish(topic: string, envelope: EnvelopeInput): Promise<PublishReceipt>;
+
+  /** Publishes many envelopes; all are validated before any is sent. Order per key is kept. */
+  publishBatch(topic: string, envelopes: readonly EnvelopeInput[]): Promise<PublishReceipt[]>;
+
+  /**
+   * Writes bytes as they are, bypassing the envelope codec. For interop and for testing how
+   * consumers treat foreign or corrupt records (they are dead-lettered, never thrown).
+   */
+  publishRaw(topic: string, record: RawRecord): Promise<void>;
+
+  /**
+   * Joins `options.group` on `topic` and calls `handler` for each message. The returned
+   * subscription is live (partitions are being assigned) when the promise resolves.
+   * The next message of a key reaches the handler only after the previous one settled.
+   */
+  subscribe(topic: string, handler: MessageHandler, options: SubscribeOptions): Promise<Subscription>;
+
+  /**
+   * Reads the topic's records as stored, from `options.from` up to the end as it was when
+   * the call started. Moves no group's cursor and creates no durable state: the audit trail.
+   */
+  replay(topic: string, options?: ReplayOptions): AsyncIterable<ReplayRecord>;
+
+  /**
+   * Closes every subscription (draining them, see `Subscription.close`) and then the
+   * clients. Safe to call more than once and concurrently.
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+export interface PublishReceipt {
+  readonly id: string;
+  readonly topic: string;
+  readonly partition: number;
+  /** Backend position: Kafka offset, Redis stream id, JetStream sequence. */
+  readonly offset: string;
+}
+
+export interface RawRecord {
+  readonly key: string;
+  readonly value: Uint8Array;
+}
+
+/**
+ * A handler settles a delivery by calling one of ack / nack / term, or by returning
+ * (= ack) or throwing (= nack with the retry policy's backoff). The first settlement wins;
+ * a later call returns false and changes nothing (ack after ack returns true).
+ */
+export type MessageHandler = (delivery: Delivery) => void | Promise<void>;
+
+export interface Delivery {
+  readonly envelope: Envelope;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  /** 1 on first delivery; counts every redelivery, including after a crash where the backend tracks it. */
+  readonly attempt: number;
+  /** Aborted when the subscription is abandoned (crash simulation, lost lease, close timeout). */
+  readonly signal: AbortSignal;
+  ack(): boolean;
+  /** Redeliver no earlier than `delayMs` (default: the retry policy's backoff). */
+  nack(options?: { delayMs?: number; error?: unknown }): boolean;
+  /** Never redeliver; the message is acknowledged and optionally dead-lettered with `reason`. */
+  term(reason?: string): boolean;
+}
+
+export interface RetryPolicy {
+  /** Deliveries before the message is dead-lettered. Default 5. */
+  readonly maxAttempts: number;
+  /** Delay before the 2nd delivery, doubling up to `maxDelayMs`. Default 100 ms. */
+  readonly initialDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 30_000 };
+
+export interface SubscribeOptions {
+  /** Consumer group. Members of one group share the work; each group sees every message. */
+  readonly group: string;
+  /** Messages held in memory by this subscription at once. Default 64. */
+  readonly maxInFlight?: number;
+  readonly retry?: Partial<RetryPolicy>;
+  /** Where exhausted and undecodable messages go. Default `<topic>.dlq`; `false` drops them after logging. */
+  readonly deadLetterTopic?: string | false;
+  /** Where a group that has no cursor yet starts. Default `earliest`. */
+  readonly startFrom?: 'earliest' | 'latest';
+}
+
+export interface Subscription {
+  readonly topic: string;
+  readonly group: string;
+  /** Partitions this member holds now. */
+  assignedPartitions(): readonly number[];
+  /**
+   * Stops intake, lets in-flight handlers finish for up to `drainTimeoutMs` (default
+   * 30 s), acknowledges what finished, then leaves the group. Handlers still running after
+   * that are abandoned: their messages stay unacknowledged and are redelivered elsewhere.
+   * `drainTimeoutMs: 0` abandons at once — what a crashed member does.
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+export interface CloseOptions {
+  readonly drainTimeoutMs?: number;
+}
+
+export type ReplayFrom =
+  | { readonly beginning: true }
+  | { readonly partition: number; readonly offset: string }
+  | { readonly timestamp: Date | number };
+
+export interface ReplayOptions {
+  /** Default: the beginning. An offset reads that one partition from that offset on. */
+  readonly from?: ReplayFrom;
+  /** Only records with this key (reads just the key's partition). */
+  readonly key?: string;
+}
+
+export interface ReplayRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  /** Broker append time, ms since the epoch. */
+  readonly timestamp: number;
+  readonly key: string;
+  /** Present when the bytes decoded; otherwise `error` says why. */
+  readonly envelope?: Envelope;
+  readonly error?: DecodeError;
+}
