@@ -76,6 +76,8 @@ export class KeyedDispatcher<R extends InboundRecord> {
   private readonly running = new Set<Promise<void>>();
   private readonly revoked = new Set<number>();
   private readonly abort = new AbortController();
+  /** Settles when the dispatcher is abandoned, to stop waiting on handlers that never return. */
+  private readonly abandoned: Promise<void>;
   private capacityWaiters: Array<() => void> = [];
   private keepAliveTimer: unknown;
   private closed = false;
@@ -83,6 +85,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   constructor(options: KeyedDispatcherOptions<R>) {
     this.options = options;
+    this.abandoned = new Promise((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
     if (options.backend.keepAlive && options.keepAliveMs) this.scheduleKeepAlive(options.keepAliveMs);
   }
 
@@ -139,7 +142,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
       this.dropQueued(lane);
       if (lane.running) waits.push(lane.done);
     }
-    await Promise.all(waits);
+    await Promise.race([Promise.all(waits), this.abandoned]);
   }
 
   /**
@@ -260,7 +263,9 @@ export class KeyedDispatcher<R extends InboundRecord> {
   private async invoke(delivery: DeliveryImpl): Promise<Outcome> {
     try {
       const result = this.options.handler(delivery);
-      if (result !== undefined && typeof (result as Promise<void>).then === 'function') await result;
+      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+        await Promise.race([result, this.abandoned]);
+      }
       return delivery.outcome ?? { type: 'ack' };
     } catch (error) {
       return delivery.outcome ?? { type: 'nack', error };

@@ -1,0 +1,283 @@
+import { randomUUID } from 'node:crypto';
+import {
+  KeyedDispatcher,
+  TransportClosedError,
+  createEnvelope,
+  decodeEnvelope,
+  defaultRetryPolicy,
+  partitionForKey,
+  safeInstrumentation,
+  silentLogger,
+  systemClock,
+  type CloseOptions,
+  type Envelope,
+  type EnvelopeInput,
+  type InboundRecord,
+  type MessageHandler,
+  type PublishReceipt,
+  type RawRecord,
+  type ReplayOptions,
+  type ReplayRecord,
+  type SubscribeOptions,
+  type Subscription,
+  type Transport,
+} from '@a2a-bus/core';
+import { memoryCapabilities } from './capabilities.js';
+import { namedBroker, type GroupMember, type MemoryGroup, type MemoryTopic, type StoredRecord } from './log.js';
+import { parseMemoryOptions, type MemoryTransportOptions } from './options.js';
+
+interface MemoryRecord extends InboundRecord {
+  readonly stored: StoredRecord;
+}
+
+/**
+ * The in-memory transport: a real partitioned log with consumer groups, pending entries,
+ * rebalancing, retries, dead letters and replay — the reference implementation every other
+ * adapter is measured against. Envelopes are kept decoded, so treat them as read-only.
+ */
+export function createMemoryTransport(options: MemoryTransportOptions = {}): Transport {
+  const config = parseMemoryOptions(options);
+  const broker = config.broker ?? namedBroker(config.name);
+  const logger = (config.logger ?? silentLogger).child({ transport: 'memory' });
+  const events = safeInstrumentation(config.instrumentation, logger);
+  const clock = config.clock ?? systemClock;
+  const subscriptions = new Set<MemorySubscription>();
+  let closing: Promise<void> | undefined;
+
+  const assertOpen = (operation: string): void => {
+    if (closing) throw new TransportClosedError('memory', operation);
+  };
+
+  const append = (topicName: string, envelope: Envelope): PublishReceipt => {
+    const topic = broker.topic(topicName, config.partitions);
+    const partition = partitionForKey(envelope.key, topic.partitions.length);
+    const started = performance.now();
+    const offset = topic.append(partition, envelope.key, envelope, clock.now());
+    events.onPublish({
+      transport: 'memory',
+      topic: topicName,
+      partition,
+      key: envelope.key,
+      id: envelope.id,
+      bytes: 0, // kept decoded: there are no wire bytes
+      durationMs: performance.now() - started,
+    });
+    return { id: envelope.id, topic: topicName, partition, offset: String(offset) };
+  };
+
+  const transport: Transport = {
+    backend: 'memory',
+    capabilities: memoryCapabilities,
+
+    async connect() {
+      assertOpen('connect');
+    },
+
+    async publish(topic, envelope) {
+      assertOpen('publish');
+      return append(topic, createEnvelope(envelope));
+    },
+
+    async publishBatch(topic, envelopes) {
+      assertOpen('publish');
+      // Validate every envelope before appending any.
+      const valid = envelopes.map((input) => createEnvelope(input));
+      return valid.map((envelope) => append(topic, envelope));
+    },
+
+    async publishRaw(topic: string, record: RawRecord) {
+      assertOpen('publish');
+      const log = broker.topic(topic, config.partitions);
+      log.append(partitionForKey(record.key, log.partitions.length), record.key, Uint8Array.from(record.value), clock.now());
+    },
+
+    async subscribe(topic: string, handler: MessageHandler, subscribeOptions: SubscribeOptions) {
+      assertOpen('subscribe');
+      const subscription = new MemorySubscription(
+        broker.topic(topic, config.partitions),
+        handler,
+        subscribeOptions,
+        (dlqTopic, envelope) => {
+          append(dlqTopic, createEnvelope(envelope));
+          return Promise.resolve();
+        },
+        { events, logger, clock },
+        () => subscriptions.delete(subscription),
+      );
+      subscriptions.add(subscription);
+      await subscription.start();
+      return subscription;
+    },
+
+    replay(topic: string, replayOptions: ReplayOptions = {}) {
+      assertOpen('replay');
+      return replayTopic(broker.existingTopic(topic), topic, replayOptions);
+    },
+
+    close(closeOptions?: CloseOptions) {
+      closing ??= Promise.all([...subscriptions].map((s) => s.close(closeOptions))).then(() => undefined);
+      return closing;
+    },
+  };
+  return transport;
+}
+
+interface Runtime {
+  readonly events: ReturnType<typeof safeInstrumentation>;
+  readonly logger: typeof silentLogger;
+  readonly clock: typeof systemClock;
+}
+
+/** One group member: owns some partitions of the topic and pumps their records into its dispatcher. */
+class MemorySubscription implements Subscription, GroupMember {
+  readonly id = `member-${randomUUID()}`;
+  readonly topic: string;
+  readonly group: string;
+  private readonly owned = new Set<number>();
+  private readonly log: MemoryTopic;
+  private readonly state: MemoryGroup;
+  private readonly dispatcher: KeyedDispatcher<MemoryRecord>;
+  private waitingForCapacity = false;
+  private closing: Promise<void> | undefined;
+  private readonly onClosed: () => void;
+
+  constructor(
+    log: MemoryTopic,
+    handler: MessageHandler,
+    options: SubscribeOptions,
+    publishDeadLetter: (topic: string, envelope: EnvelopeInput) => Promise<void>,
+    runtime: Runtime,
+    onClosed: () => void,
+  ) {
+    this.log = log;
+    this.topic = log.name;
+    this.group = options.group;
+    this.onClosed = onClosed;
+    this.state = log.group(options.group, options.startFrom ?? 'earliest');
+    this.dispatcher = new KeyedDispatcher<MemoryRecord>({
+      transport: 'memory',
+      topic: log.name,
+      group: options.group,
+      handler,
+      maxInFlight: options.maxInFlight ?? 64,
+      retry: { ...defaultRetryPolicy, ...options.retry },
+      deadLetterTopic: options.deadLetterTopic ?? `${log.name}.dlq`,
+      backend: {
+        settle: (record) => {
+          this.state.pending[record.partition]!.delete(record.stored.offset);
+        },
+        publishDeadLetter,
+      },
+      events: runtime.events,
+      logger: runtime.logger.child({ topic: log.name, group: options.group }),
+      clock: runtime.clock,
+    });
+  }
+
+  start(): Promise<void> {
+    return this.state.join(this);
+  }
+
+  assignedPartitions(): readonly number[] {
+    return [...this.owned].sort((a, b) => a - b);
+  }
+
+  assign(partition: number): void {
+    this.owned.add(partition);
+    this.dispatcher.assign(partition);
+  }
+
+  async revoke(partition: number): Promise<void> {
+    this.owned.delete(partition);
+    await this.dispatcher.revoke(partition);
+  }
+
+  /** Hands records over while the dispatcher has room: first the entries another member let go, then new ones. */
+  wake(partition: number): void {
+    if (!this.owned.has(partition) || this.closing) return;
+    const pending = this.state.pending[partition]!;
+    const records = this.log.partitions[partition]!;
+    while (this.dispatcher.capacity > 0) {
+      const orphan = this.state.orphans[partition]! > 0 ? firstOrphan(pending) : undefined;
+      if (orphan !== undefined) {
+        this.state.orphans[partition]! -= 1;
+        const entry = pending.get(orphan)!;
+        entry.holder = this.id;
+        entry.deliveries += 1;
+        this.push(partition, records[orphan]!, entry.deliveries);
+        continue;
+      }
+      const cursor = this.state.cursors[partition]!;
+      if (cursor >= records.length) return;
+      this.state.cursors[partition] = cursor + 1;
+      pending.set(cursor, { deliveries: 1, holder: this.id });
+      this.push(partition, records[cursor]!, 1);
+    }
+    this.resumeWhenReady();
+  }
+
+  private push(partition: number, stored: StoredRecord, attempt: number): void {
+    this.dispatcher.push({ partition, offset: String(stored.offset), key: stored.key, value: stored.value, attempt, stored });
+  }
+
+  private resumeWhenReady(): void {
+    if (this.waitingForCapacity) return;
+    this.waitingForCapacity = true;
+    void this.dispatcher.whenReady().then(() => {
+      this.waitingForCapacity = false;
+      for (const partition of this.owned) this.wake(partition);
+    });
+  }
+
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closing ??= (async () => {
+      await this.dispatcher.drain(options.drainTimeoutMs ?? 30_000);
+      this.owned.clear();
+      await this.state.leave(this.id);
+      this.onClosed();
+    })();
+    return this.closing;
+  }
+}
+
+function firstOrphan(pending: Map<number, { holder: string | undefined }>): number | undefined {
+  let lowest: number | undefined;
+  for (const [offset, entry] of pending) {
+    if (entry.holder === undefined && (lowest === undefined || offset < lowest)) lowest = offset;
+  }
+  return lowest;
+}
+
+async function* replayTopic(log: MemoryTopic | undefined, topic: string, options: ReplayOptions): AsyncIterable<ReplayRecord> {
+  if (!log) return;
+  const from = options.from ?? { beginning: true };
+  const partitions =
+    'partition' in from
+      ? [from.partition]
+      : options.key !== undefined
+        ? [partitionForKey(options.key, log.partitions.length)]
+        : log.partitions.map((_, p) => p);
+  for (const partition of partitions) {
+    const records = log.partitions[partition] ?? [];
+    const end = records.length; // the end as of the call
+    let start = 0;
+    if ('partition' in from) start = Number(from.offset);
+    else if ('timestamp' in from) {
+      const since = typeof from.timestamp === 'number' ? from.timestamp : from.timestamp.getTime();
+      start = records.findIndex((r) => r.timestamp >= since);
+      if (start < 0) start = end;
+    }
+    for (let offset = start; offset < end; offset += 1) {
+      const record = records[offset]!;
+      if (options.key !== undefined && record.key !== options.key) continue;
+      yield toReplayRecord(topic, partition, record);
+    }
+  }
+}
+
+function toReplayRecord(topic: string, partition: number, record: StoredRecord): ReplayRecord {
+  const base = { topic, partition, offset: String(record.offset), timestamp: record.timestamp, key: record.key };
+  if (!(record.value instanceof Uint8Array)) return { ...base, envelope: record.value };
+  const decoded = decodeEnvelope(record.value);
+  return decoded.ok ? { ...base, envelope: decoded.envelope } : { ...base, error: decoded.error };
+}

@@ -1,0 +1,27 @@
+import { commonTransportOptions, parseOptions, type Clock } from '@a2a-bus/core';
+import { z } from 'zod';
+import { MemoryBroker } from './log.js';
+
+const memoryOptionsSchema = z.object({
+  ...commonTransportOptions,
+  /** Named broker of this process (`memory://name`); transports with one name share one log. */
+  name: z.string().min(1).default('default'),
+  /** An explicit broker object; wins over `name`. */
+  broker: z.instanceof(MemoryBroker).optional(),
+  /** Time source for retry delays; tests inject a fake one. */
+  clock: z.custom<Clock>((value) => typeof value === 'object' && value !== null && 'now' in value && 'setTimeout' in value, 'a Clock').optional(),
+});
+
+export type MemoryTransportOptions = z.input<typeof memoryOptionsSchema>;
+
+export function parseMemoryOptions(options: unknown): z.output<typeof memoryOptionsSchema> {
+  return parseOptions('memory', memoryOptionsSchema, options);
+}
+
+/** `memory://` or `memory://name`. */
+export function memoryOptionsFromConfig(config: Record<string, unknown>): MemoryTransportOptions {
+  const { url, ...rest } = config;
+  if (typeof url !== 'string') return rest;
+  const name = url.replace(/^memory:\/\//i, '').replace(/\/+$/, '');
+  return { ...(name ? { name } : {}), ...rest };
+}

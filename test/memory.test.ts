@@ -1,0 +1,17 @@
+import { createMemoryTransport, MemoryBroker, memoryCapabilities } from '@a2a-bus/memory';
+import { transportConformanceSuite } from './src/index.js';
+
+// One broker for the whole run; a "restart" tears the clients down, the log lives on.
+const broker = new MemoryBroker();
+const partitions = 4;
+
+transportConformanceSuite({
+  name: 'memory',
+  capabilities: memoryCapabilities,
+  partitions,
+  createTransport: () => createMemoryTransport({ broker, partitions }),
+  restart: {
+    createTransport: () => createMemoryTransport({ broker, partitions }),
+    restartBroker: async () => {},
+  },
+});

@@ -1,0 +1,132 @@
+import type { Delivery, EnvelopeOf } from '@a2a-bus/core';
+import { expect } from 'vitest';
+import { delay, textMessage, textOf, waitFor, type SuiteContext } from './context.js';
+
+/** Settlement: nack, delayed nack, term, attempts, dead letters. */
+export function retryCases(ctx: SuiteContext): void {
+  ctx.test('nack → redelivered, with the attempt number counting up', [], async () => {
+    const transport = await ctx.transport();
+    const topic = ctx.topic('nack');
+    const attempts: number[] = [];
+    await ctx.subscribe(
+      transport,
+      topic,
+      (d) => {
+        attempts.push(d.attempt);
+        if (d.attempt < 3) d.nack({ delayMs: 0 });
+      },
+      { group: 'g' },
+    );
+    await transport.publish(topic, textMessage('k', 'retry me'));
+    await waitFor('three attempts', () => attempts.length >= 3, ctx.ms(10_000));
+    await delay(ctx.ms(200));
+    expect(attempts).toEqual([1, 2, 3]);
+  });
+
+  ctx.test('a throwing handler counts as a nack', [], async () => {
+    const transport = await ctx.transport();
+    const topic = ctx.topic('throw');
+    const attempts: number[] = [];
+    await ctx.subscribe(
+      transport,
+      topic,
+      (d) => {
+        attempts.push(d.attempt);
+        if (d.attempt === 1) throw new Error('transient');
+      },
+      { group: 'g', retry: { initialDelayMs: 10 } },
+    );
+    await transport.publish(topic, textMessage('k', 'throws once'));
+    await waitFor('a second attempt', () => attempts.length >= 2, ctx.ms(10_000));
+    expect(attempts).toEqual([1, 2]);
+  });
+
+  ctx.test('nack(delay) is not redelivered early', ['delayedNack'], async () => {
+    const transport = await ctx.transport();
+    const topic = ctx.topic('nack-delay');
+    const at: number[] = [];
+    const delayMs = 400;
+    await ctx.subscribe(
+      transport,
+      topic,
+      (d) => {
+        at.push(performance.now());
+        if (d.attempt === 1) d.nack({ delayMs });
+      },
+      { group: 'g' },
+    );
+    await transport.publish(topic, textMessage('k', 'later'));
+    await waitFor('the redelivery', () => at.length >= 2, ctx.ms(10_000));
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(delayMs - 5); // timer granularity
+  });
+
+  ctx.test('term → never delivered again', ['term'], async () => {
+    const transport = await ctx.transport();
+    const topic = ctx.topic('term');
+    const seen: string[] = [];
+    await ctx.subscribe(
+      transport,
+      topic,
+      (d) => {
+        seen.push(textOf(d));
+        if (textOf(d) === 'poison') d.term('not for us');
+      },
+      { group: 'g', retry: { initialDelayMs: 10 } },
+    );
+    await transport.publish(topic, textMessage('k', 'poison'));
+    await transport.publish(topic, textMessage('k', 'after'));
+    await waitFor('the message after', () => seen.includes('after'), ctx.ms(10_000));
+    await delay(ctx.ms(300));
+    expect(seen).toEqual(['poison', 'after']);
+  });
+
+  ctx.test('after maxAttempts → dead-letter topic with id, headers, error and attempts', ['deadLetter'], async () => {
+    const transport = await ctx.transport();
+    const topic = ctx.topic('dlq');
+    const attempts: number[] = [];
+    const dead: EnvelopeOf<'dead-letter'>[] = [];
+    await ctx.subscribe(transport, `${topic}.dlq`, (d) => {
+      if (d.envelope.kind === 'dead-letter') dead.push(d.envelope);
+    }, { group: 'dlq-reader' });
+    await ctx.subscribe(
+      transport,
+      topic,
+      (d) => {
+        attempts.push(d.attempt);
+        throw new Error('boom');
+      },
+      { group: 'g', retry: { maxAttempts: 3, initialDelayMs: 10 } },
+    );
+    const sent = textMessage('wf-dlq', 'always fails', { id: 'dlq-1', correlationId: 'c-1', headers: { tenant: 'acme' } });
+    await transport.publish(topic, sent);
+    await waitFor('the dead letter', () => dead.length >= 1, ctx.ms(15_000));
+    expect(attempts).toEqual([1, 2, 3]);
+    const letter = dead[0]!;
+    expect(letter.id).toBe('dlq-1');
+    expect(letter.key).toBe('wf-dlq');
+    expect(letter.headers).toEqual({ tenant: 'acme' });
+    expect(letter.payload).toMatchObject({ attempts: 3, sourceTopic: topic, group: 'g', error: { message: 'boom' } });
+    expect(letter.payload.original).toMatchObject({ id: 'dlq-1', correlationId: 'c-1', headers: { tenant: 'acme' } });
+  });
+
+  ctx.test('undecodable bytes are dead-lettered with the reason and the consumer goes on', ['deadLetter'], async () => {
+    const transport = await ctx.transport();
+    const topic = ctx.topic('garbage');
+    const seen: Delivery[] = [];
+    const dead: EnvelopeOf<'dead-letter'>[] = [];
+    await ctx.subscribe(transport, `${topic}.dlq`, (d) => {
+      if (d.envelope.kind === 'dead-letter') dead.push(d.envelope);
+    }, { group: 'dlq-reader' });
+    await ctx.subscribe(transport, topic, (d) => void seen.push(d), { group: 'g' });
+    const garbage = Buffer.from([0x7b, 0x22, 0xff, 0x00, 0x01, 0x6e, 0x6f, 0x70, 0x65]);
+    await transport.publishRaw(topic, { key: 'k', value: garbage });
+    await transport.publishRaw(topic, { key: 'k', value: Buffer.from(JSON.stringify({ v: 1, id: 'x', kind: 'message', payload: {} })) });
+    await transport.publish(topic, textMessage('k', 'valid after garbage'));
+    await waitFor('the valid message', () => seen.length >= 1, ctx.ms(10_000));
+    await waitFor('two dead letters', () => dead.length >= 2, ctx.ms(10_000));
+    expect(seen.map(textOf)).toEqual(['valid after garbage']);
+    expect(dead[0]!.payload.reason).toMatch(/undecodable: .*not JSON/);
+    expect(Buffer.from(dead[0]!.payload.raw!, 'base64').equals(garbage)).toBe(true);
+    expect(dead[1]!.payload.reason).toMatch(/undecodable: .*key/);
+  });
+}
