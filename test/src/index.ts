@@ -30,3 +30,4 @@ export function transportConformanceSuite(options: ConformanceOptions): void {
     describe('flow control', () => flowCases(ctx));
   });
 }
+export { agentRuntimeSuite, type AgentSuiteOptions } from './runtime/agent-suite.js';

@@ -174,8 +174,10 @@ class MemorySubscription implements Subscription, GroupMember {
     });
   }
 
+  /** Joins the group; partitions arrive as the rebalance hands them over (the old owner drains first). */
   start(): Promise<void> {
-    return this.state.join(this);
+    void this.state.join(this);
+    return Promise.resolve();
   }
 
   assignedPartitions(): readonly number[] {

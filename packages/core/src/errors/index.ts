@@ -6,3 +6,8 @@ export { BrokerUnreachableError } from './broker-unreachable-error.js';
 export { TransportClosedError } from './transport-closed-error.js';
 export { AdapterNotInstalledError } from './adapter-not-installed-error.js';
 export { PublishError } from './publish-error.js';
+export { NoAgentError } from './no-agent-error.js';
+export { TaskError } from './task-error.js';
+export { TaskTimeoutError } from './task-timeout-error.js';
+export { NonRetryableError } from './non-retryable-error.js';
+export { TaskRejectedError } from './task-rejected-error.js';

@@ -1,0 +1,313 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { A2AAgentCard, A2AMessage, A2AStreamResponse, A2ATask } from '../a2a/schema.js';
+import { NoAgentError } from '../errors/no-agent-error.js';
+import { TaskError } from '../errors/task-error.js';
+import type { Envelope, EnvelopeInput } from '../envelope.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { parseOptions } from '../options.js';
+import { defaultRetryPolicy, type Subscription, type Transport } from '../transport.js';
+import { userText } from './a2a.js';
+import { PendingTasks, type PendingTask } from './caller.js';
+import { MemoryIdempotencyStore, type IdempotencyStore } from './idempotency.js';
+import { AgentRegistry, type LiveAgent } from './registry.js';
+import { runtimeHeaders, runtimeTopics, type RuntimeRecordType } from './topics.js';
+import { CapabilityWorker, type TaskHandler, type TaskRequest } from './worker.js';
+
+const agentBusOptionsSchema = z.object({
+  transport: z.custom<Transport>((value) => typeof value === 'object' && value !== null && 'subscribe' in value, 'a Transport'),
+  /** Topic prefix; buses that share one share agents. */
+  namespace: z.string().regex(/^[\w.-]+$/).default('a2a'),
+  /** This process's id on the bus (replies come to it). Unique per running instance. */
+  instanceId: z.string().min(1).optional(),
+  logger: z.custom<Logger>((value) => typeof value === 'object' && value !== null, 'a logger').optional(),
+  /** An agent silent for this long drops out of the registry; heartbeats go every third of it. */
+  agentTtlMs: z.int().min(100).default(15_000),
+  /** Default dispatch timeout. */
+  timeoutMs: z.int().min(1).default(60_000),
+  /** Task requests a worker holds at once per capability. */
+  maxInFlight: z.int().min(1).default(64),
+  retry: z
+    .object({ maxAttempts: z.int().min(1), initialDelayMs: z.int().min(0), maxDelayMs: z.int().min(0) })
+    .partial()
+    .default({}),
+  idempotencyStore: z.custom<IdempotencyStore>((value) => typeof value === 'object' && value !== null, 'an IdempotencyStore').optional(),
+  /** Also write every task event to the workflows topic, for `audit()`. */
+  audit: z.boolean().default(true),
+});
+
+export type AgentBusOptions = z.input<typeof agentBusOptionsSchema>;
+
+export interface DispatchOptions {
+  /** Workflow id: the partition key of every step, and the A2A contextId. Default: a new one. */
+  readonly workflowId?: string;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  /** No live agent serves the capability: fail at once (default) or enqueue and wait for one. */
+  readonly whenNoAgent?: 'fail' | 'enqueue';
+  /** Task id; a retried dispatch with the same id is answered once. Default: a new one. */
+  readonly taskId?: string;
+}
+
+/** One recorded step of a workflow, as `audit()` returns it. */
+export interface AuditEntry {
+  readonly type: RuntimeRecordType | 'dead-letter';
+  readonly at: string;
+  readonly taskId: string | undefined;
+  readonly capability: string | undefined;
+  readonly envelope: Envelope;
+}
+
+/**
+ * The agent runtime over any transport. Agents register an A2A AgentCard and handle the
+ * capabilities (skill ids) it lists; callers dispatch work by capability and get the
+ * completed A2A Task back, or stream its events. Every step is keyed by its workflow id, so
+ * a workflow's steps stay in order on every backend, and everything is written to the log:
+ * retried, dead-lettered and replayable with `audit()`.
+ */
+export class AgentBus {
+  readonly instanceId: string;
+  private readonly transport: Transport;
+  private readonly options: z.output<typeof agentBusOptionsSchema>;
+  private readonly topics: ReturnType<typeof runtimeTopics>;
+  private readonly logger: Logger;
+  private readonly store: IdempotencyStore;
+  private readonly pending = new PendingTasks();
+  private readonly registry: AgentRegistry;
+  private readonly workers = new Map<string, CapabilityWorker>();
+  private readonly subscriptions: Subscription[] = [];
+  private readonly announcements: Array<{ card: A2AAgentCard; instanceId: string }> = [];
+  private heartbeat: NodeJS.Timeout | undefined;
+  private started: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: AgentBusOptions) {
+    this.options = parseOptions('runtime', agentBusOptionsSchema, options);
+    this.transport = this.options.transport;
+    this.instanceId = this.options.instanceId ?? `bus-${randomUUID().slice(0, 12)}`;
+    this.topics = runtimeTopics(this.options.namespace);
+    this.logger = (this.options.logger ?? silentLogger).child({ component: 'agent-bus', instance: this.instanceId });
+    this.store = this.options.idempotencyStore ?? new MemoryIdempotencyStore();
+    this.registry = new AgentRegistry({
+      transport: this.transport,
+      topic: this.topics.registry,
+      instanceId: this.instanceId,
+      ttlMs: this.options.agentTtlMs,
+      logger: this.logger,
+    });
+  }
+
+  /** Connects, rebuilds the registry from the log, and starts listening for replies and cancels. */
+  start(): Promise<void> {
+    this.started ??= (async () => {
+      await this.transport.connect();
+      await this.registry.start();
+      this.subscriptions.push(
+        await this.transport.subscribe(this.topics.replies(this.instanceId), (d) => this.pending.route(d.envelope), {
+          group: this.instanceId,
+          deadLetterTopic: false,
+        }),
+        await this.transport.subscribe(this.topics.control, (d) => this.onControl(d.envelope), {
+          group: `control-${this.instanceId}`,
+          startFrom: 'latest',
+          deadLetterTopic: false,
+        }),
+      );
+      this.heartbeat = setInterval(() => void this.announceAll('agent-heartbeat'), Math.max(50, Math.floor(this.options.agentTtlMs / 3)));
+    })();
+    return this.started;
+  }
+
+  /**
+   * Registers an agent: announces its card and serves `handlers` (skill id → handler).
+   * Every skill of the card needs a handler. Start more processes with the same card to
+   * share the work.
+   */
+  async registerAgent(card: A2AAgentCard, handlers: Record<string, TaskHandler>): Promise<void> {
+    await this.start();
+    const missing = card.skills.map((s) => s.id).filter((id) => !handlers[id]);
+    if (missing.length) throw new TaskError('-', 'rejected', `agent ${card.name} has no handler for ${missing.join(', ')}`);
+    for (const [capability, handler] of Object.entries(handlers)) await this.serve(capability, handler);
+    const announcement = { card, instanceId: `${this.instanceId}/${card.name}` };
+    this.announcements.push(announcement);
+    await this.announce(announcement, 'agent-up');
+  }
+
+  /** Live agents, as the registry sees them now. */
+  agents(): LiveAgent[] {
+    return this.registry.live();
+  }
+
+  /** Dispatches `message` to an agent serving `capability` and resolves with the completed task. */
+  async dispatch(capability: string, message: A2AMessage | string, options: DispatchOptions = {}): Promise<A2ATask> {
+    const pending = await this.submit(capability, message, options);
+    return pending.result;
+  }
+
+  /** Like `dispatch`, yielding each A2A StreamResponse (submitted task, status and artifact updates, final task). */
+  async *dispatchStream(capability: string, message: A2AMessage | string, options: DispatchOptions = {}): AsyncGenerator<A2AStreamResponse> {
+    const pending = await this.submit(capability, message, options);
+    yield* pending.events();
+  }
+
+  /** Asks whichever worker holds the task to cancel it; its handler's signal aborts and the task ends canceled. */
+  async cancel(taskId: string, workflowId = taskId): Promise<void> {
+    await this.transport.publish(this.topics.control, {
+      kind: 'message',
+      key: workflowId,
+      payload: userText(`cancel ${taskId}`),
+      headers: { [runtimeHeaders.type]: 'cancel', [runtimeHeaders.taskId]: taskId },
+    });
+  }
+
+  /**
+   * Everything recorded for one workflow, in order: requests, status and artifact events,
+   * results, and the dead letters of its requests.
+   */
+  async audit(workflowId: string): Promise<AuditEntry[]> {
+    const entries: AuditEntry[] = [];
+    const capabilities = new Set<string>();
+    for await (const record of this.transport.replay(this.topics.workflows, { key: workflowId })) {
+      if (!record.envelope) continue;
+      const entry = auditEntry(record.envelope);
+      if (entry.capability) capabilities.add(entry.capability);
+      entries.push(entry);
+    }
+    for (const capability of capabilities) {
+      for await (const record of this.transport.replay(`${this.topics.tasks(capability)}.dlq`, { key: workflowId })) {
+        if (record.envelope) entries.push({ ...auditEntry(record.envelope), type: 'dead-letter', capability });
+      }
+    }
+    // The workflow log is in order; dead letters slot in by time (stable for ties).
+    return entries.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  }
+
+  /** Says goodbye to the registry, drains workers and subscriptions, fails open dispatches. Does not close the transport. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.heartbeat);
+      await Promise.allSettled(this.announcements.map((a) => this.announce(a, 'agent-down')));
+      await Promise.allSettled(this.subscriptions.map((s) => s.close()));
+      await this.registry.stop();
+      this.pending.failAll(new TaskError('-', 'canceled', 'the agent bus closed'));
+    })();
+    return this.closing;
+  }
+
+  private async serve(capability: string, handler: TaskHandler): Promise<void> {
+    if (this.workers.has(capability)) throw new TaskError('-', 'rejected', `capability ${capability} is already served by this bus`);
+    const retry = { ...defaultRetryPolicy, ...this.options.retry };
+    const worker = new CapabilityWorker({
+      capability,
+      handler,
+      retry,
+      store: this.store,
+      logger: this.logger.child({ capability }),
+      emit: (request, event) => this.emit(capability, request, event),
+      dispatchChild: (parent, child, message, timeoutMs) => {
+        parent.children += 1;
+        return this.dispatch(child, message, {
+          workflowId: parent.workflowId,
+          taskId: `${parent.taskId}/${parent.children}`,
+          ...(timeoutMs ? { timeoutMs } : {}),
+        });
+      },
+    });
+    this.workers.set(capability, worker);
+    this.subscriptions.push(
+      await this.transport.subscribe(this.topics.tasks(capability), worker.onDelivery, {
+        group: `agents.${capability}`,
+        maxInFlight: this.options.maxInFlight,
+        retry,
+      }),
+    );
+  }
+
+  private async submit(capability: string, message: A2AMessage | string, options: DispatchOptions): Promise<PendingTask> {
+    await this.start();
+    if (!this.registry.serves(capability)) {
+      if (options.whenNoAgent !== 'enqueue') throw new NoAgentError(capability);
+    }
+    const workflowId = options.workflowId ?? randomUUID();
+    const taskId = options.taskId ?? randomUUID();
+    const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
+    const base = typeof message === 'string' ? userText(message) : message;
+    const request: A2AMessage = { ...base, taskId, contextId: workflowId };
+    const pending = this.pending.get(taskId) ?? this.pending.add(taskId);
+    const onAbort = (): void => {
+      pending.fail(new TaskError(taskId, 'canceled', 'canceled by the caller'));
+      void this.cancel(taskId, workflowId).catch((error: unknown) => this.logger.warn({ err: error, taskId }, 'cancel failed'));
+    };
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    void pending.result.finally(() => options.signal?.removeEventListener('abort', onAbort)).catch(() => {});
+    pending.startTimer(timeoutMs, () => void this.cancel(taskId, workflowId).catch(() => {}));
+    pending.accept({ task: { id: taskId, contextId: workflowId, status: { state: 'TASK_STATE_SUBMITTED', timestamp: new Date().toISOString() }, history: [request] } });
+
+    const envelope: EnvelopeInput = {
+      kind: 'message',
+      key: workflowId,
+      payload: request,
+      correlationId: taskId,
+      replyTo: this.topics.replies(this.instanceId),
+      deadline: new Date(Date.now() + timeoutMs).toISOString(),
+      sender: this.instanceId,
+      headers: { [runtimeHeaders.type]: 'task-request', [runtimeHeaders.capability]: capability, [runtimeHeaders.taskId]: taskId },
+    };
+    await Promise.all([this.transport.publish(this.topics.tasks(capability), envelope), this.recordAudit(envelope)]);
+    return pending;
+  }
+
+  /** A task event goes to the caller that asked, and to the workflow's audit trail. */
+  private async emit(capability: string, request: TaskRequest, event: A2AStreamResponse): Promise<void> {
+    const envelope: EnvelopeInput = {
+      kind: 'stream-response',
+      key: request.workflowId,
+      correlationId: request.taskId,
+      payload: event,
+      sender: this.instanceId,
+      headers: { [runtimeHeaders.type]: 'task-event', [runtimeHeaders.capability]: capability, [runtimeHeaders.taskId]: request.taskId },
+    };
+    await Promise.all([request.replyTo ? this.transport.publish(request.replyTo, envelope) : undefined, this.recordAudit(envelope)]);
+  }
+
+  private async recordAudit(envelope: EnvelopeInput): Promise<void> {
+    if (this.options.audit) await this.transport.publish(this.topics.workflows, { ...envelope, id: randomUUID() });
+  }
+
+  private onControl(envelope: Envelope): void {
+    if (envelope.headers?.[runtimeHeaders.type] !== 'cancel') return;
+    const taskId = envelope.headers[runtimeHeaders.taskId];
+    if (taskId) for (const worker of this.workers.values()) worker.cancel(taskId);
+  }
+
+  private async announceAll(type: RuntimeRecordType): Promise<void> {
+    await Promise.all(this.announcements.map((a) => this.announce(a, type))).catch((error: unknown) => {
+      this.logger.warn({ err: error }, 'agent heartbeat failed');
+    });
+  }
+
+  private async announce(announcement: { card: A2AAgentCard; instanceId: string }, type: RuntimeRecordType): Promise<void> {
+    await this.transport.publish(this.topics.registry, {
+      kind: 'agent-card',
+      key: announcement.instanceId,
+      payload: announcement.card,
+      headers: { [runtimeHeaders.type]: type, [runtimeHeaders.instance]: announcement.instanceId },
+    });
+  }
+}
+
+function auditEntry(envelope: Envelope): AuditEntry {
+  return {
+    type: (envelope.headers?.[runtimeHeaders.type] as AuditEntry['type'] | undefined) ?? 'task-event',
+    at: envelope.createdAt,
+    taskId: envelope.headers?.[runtimeHeaders.taskId],
+    capability: envelope.headers?.[runtimeHeaders.capability],
+    envelope,
+  };
+}
+
+/** Creates an agent runtime on `options.transport`; call `start()` (or just use it: it starts itself). */
+export function createAgentBus(options: AgentBusOptions): AgentBus {
+  return new AgentBus(options);
+}

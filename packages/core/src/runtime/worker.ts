@@ -1,0 +1,189 @@
+import type { A2AArtifact, A2AMessage, A2AStreamResponse, A2ATask } from '../a2a/schema.js';
+import { NonRetryableError } from '../errors/non-retryable-error.js';
+import { TaskRejectedError } from '../errors/task-rejected-error.js';
+import type { Logger } from '../logger.js';
+import type { Delivery, RetryPolicy } from '../transport.js';
+import { agentText, artifactEvent, finalTask, statusEvent, type TaskStateName } from './a2a.js';
+import type { IdempotencyStore } from './idempotency.js';
+import { runtimeHeaders } from './topics.js';
+
+/** What a handler gets for one task. */
+export interface TaskContext {
+  /** The request, an A2A message (its `taskId` and `contextId` are set). */
+  readonly message: A2AMessage;
+  readonly taskId: string;
+  /** The workflow (A2A contextId, and the partition key of every step). */
+  readonly workflowId: string;
+  readonly capability: string;
+  /** 1 on the first try; counts retries and redeliveries. */
+  readonly attempt: number;
+  /** Aborted when the task is canceled or this worker gives the task up. */
+  readonly signal: AbortSignal;
+  /** Reports progress: a `working` status update carrying `text`. */
+  status(text: string): Promise<void>;
+  /** Emits an artifact (or a chunk of one with `append`); it is also part of the final task. */
+  artifact(artifact: A2AArtifact | string, options?: { append?: boolean; lastChunk?: boolean }): Promise<void>;
+  /** Dispatches the next step of this workflow and waits for its result. */
+  dispatch(capability: string, message: A2AMessage | string, options?: { timeoutMs?: number }): Promise<A2ATask>;
+}
+
+/**
+ * Returned by a handler: a string (one text artifact), artifacts and/or a closing agent
+ * message, or nothing (the artifacts already emitted stand). Return
+ * `{ state: 'input-required', message }` to ask the caller for more.
+ */
+export type TaskResult = void | string | { artifacts?: A2AArtifact[]; message?: A2AMessage; state?: 'completed' | 'input-required' };
+
+export type TaskHandler = (context: TaskContext) => TaskResult | Promise<TaskResult>;
+
+export interface WorkerDeps {
+  readonly capability: string;
+  readonly handler: TaskHandler;
+  readonly retry: RetryPolicy;
+  readonly store: IdempotencyStore;
+  readonly logger: Logger;
+  /** Publishes an event of a task to its caller and to the audit trail. */
+  emit(request: TaskRequest, event: A2AStreamResponse): Promise<void>;
+  dispatchChild(parent: TaskRequest, capability: string, message: A2AMessage | string, timeoutMs?: number): Promise<A2ATask>;
+}
+
+/** A task request as the worker reads it off the log. */
+export interface TaskRequest {
+  readonly taskId: string;
+  readonly workflowId: string;
+  readonly message: A2AMessage;
+  readonly replyTo: string | undefined;
+  readonly deadline: number | undefined;
+  /** Number of children dispatched so far: child task ids derive from it, so a re-run reuses them. */
+  children: number;
+}
+
+/** Serves one capability: runs the handler per task request with the A2A task lifecycle. */
+export class CapabilityWorker {
+  private readonly running = new Map<string, AbortController>();
+  /** Task ids canceled before they started here; bounded. */
+  private readonly canceledEarly = new Set<string>();
+  private readonly deps: WorkerDeps;
+
+  constructor(deps: WorkerDeps) {
+    this.deps = deps;
+  }
+
+  /** A cancel request for any task: abort it if it runs here, or skip it when it arrives. */
+  cancel(taskId: string): void {
+    const running = this.running.get(taskId);
+    if (running) {
+      running.abort(new Error('canceled'));
+      return;
+    }
+    this.canceledEarly.add(taskId);
+    if (this.canceledEarly.size > 10_000) this.canceledEarly.delete(this.canceledEarly.values().next().value!);
+  }
+
+  /** The transport handler for the capability's task topic. */
+  readonly onDelivery = async (delivery: Delivery): Promise<void> => {
+    const request = readRequest(delivery);
+    if (!request) {
+      delivery.term('not a task request');
+      return;
+    }
+    const { deps } = this;
+    const done = await deps.store.get(request.taskId);
+    if (done) {
+      // A duplicate of a finished task: answer again, run nothing.
+      await deps.emit(request, { task: done });
+      return;
+    }
+    if (this.canceledEarly.delete(request.taskId)) return this.finish(request, 'canceled', [], agentText('canceled before it started'));
+    if (request.deadline !== undefined && request.deadline < Date.now()) {
+      return this.finish(request, 'failed', [], agentText('deadline passed before the task started'));
+    }
+    await deps.emit(request, statusEvent(taskRef(request), 'working'));
+
+    const cancel = new AbortController();
+    this.running.set(request.taskId, cancel);
+    const signal = AbortSignal.any([cancel.signal, delivery.signal]);
+    const artifacts: A2AArtifact[] = [];
+    try {
+      const result = await deps.handler(this.context(request, delivery.attempt, signal, artifacts));
+      if (cancel.signal.aborted) return await this.finish(request, 'canceled', artifacts, agentText('canceled'));
+      const { state, message } = collect(result, artifacts);
+      await this.finish(request, state, artifacts, message);
+    } catch (error) {
+      if (cancel.signal.aborted) return await this.finish(request, 'canceled', artifacts, agentText('canceled'));
+      const reason = error instanceof Error ? error.message : String(error);
+      if (TaskRejectedError.isInstance(error)) return await this.finish(request, 'rejected', artifacts, agentText(reason), delivery);
+      if (NonRetryableError.isInstance(error)) return await this.finish(request, 'failed', artifacts, agentText(reason), delivery);
+      if (delivery.attempt >= deps.retry.maxAttempts) {
+        // Last attempt: the caller learns now; rethrowing lets the transport dead-letter the request.
+        await this.finish(request, 'failed', artifacts, agentText(`failed after ${delivery.attempt} attempts: ${reason}`));
+        throw error;
+      }
+      deps.logger.warn({ err: error, taskId: request.taskId, attempt: delivery.attempt }, 'task attempt failed; retrying');
+      await deps.emit(request, statusEvent(taskRef(request), 'working', agentText(`attempt ${delivery.attempt} failed: ${reason}; retrying`)));
+      throw error;
+    } finally {
+      this.running.delete(request.taskId);
+    }
+  };
+
+  private context(request: TaskRequest, attempt: number, signal: AbortSignal, artifacts: A2AArtifact[]): TaskContext {
+    const { deps } = this;
+    return {
+      message: request.message,
+      taskId: request.taskId,
+      workflowId: request.workflowId,
+      capability: deps.capability,
+      attempt,
+      signal,
+      status: (text) => deps.emit(request, statusEvent(taskRef(request), 'working', agentText(text))),
+      artifact: async (input, options = {}) => {
+        const artifact = typeof input === 'string' ? textArtifact(`${request.taskId}-${artifacts.length + 1}`, input) : input;
+        artifacts.push(artifact);
+        await deps.emit(request, artifactEvent(taskRef(request), artifact, options.append ?? false, options.lastChunk ?? true));
+      },
+      dispatch: (capability, message, options = {}) => deps.dispatchChild(request, capability, message, options.timeoutMs),
+    };
+  }
+
+  /** Ends the task: remembers a completion, emits the final task; terms the delivery when given. */
+  private async finish(request: TaskRequest, state: TaskStateName, artifacts: A2AArtifact[], message?: A2AMessage, termDelivery?: Delivery): Promise<void> {
+    const task = finalTask(taskRef(request), state, artifacts, [request.message], message);
+    if (state === 'completed' || state === 'rejected') await this.deps.store.set(request.taskId, task);
+    await this.deps.emit(request, { task });
+    termDelivery?.term(state);
+  }
+}
+
+function readRequest(delivery: Delivery): TaskRequest | undefined {
+  const { envelope } = delivery;
+  if (envelope.kind !== 'message') return undefined;
+  const taskId = envelope.headers?.[runtimeHeaders.taskId] ?? envelope.payload.taskId;
+  if (!taskId) return undefined;
+  return {
+    taskId,
+    workflowId: envelope.key,
+    message: envelope.payload,
+    replyTo: envelope.replyTo,
+    deadline: envelope.deadline ? Date.parse(envelope.deadline) : undefined,
+    children: 0,
+  };
+}
+
+function taskRef(request: TaskRequest): { id: string; contextId: string } {
+  return { id: request.taskId, contextId: request.workflowId };
+}
+
+export function textArtifact(artifactId: string, text: string, name?: string): A2AArtifact {
+  return { artifactId, ...(name ? { name } : {}), parts: [{ text }] };
+}
+
+function collect(result: TaskResult, artifacts: A2AArtifact[]): { state: TaskStateName; message?: A2AMessage } {
+  if (result === undefined) return { state: 'completed' };
+  if (typeof result === 'string') {
+    artifacts.push(textArtifact(`result-${artifacts.length + 1}`, result, 'result'));
+    return { state: 'completed' };
+  }
+  artifacts.push(...(result.artifacts ?? []));
+  return { state: result.state ?? 'completed', ...(result.message ? { message: result.message } : {}) };
+}
