@@ -1,3 +1,6 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { AdapterNotInstalledError } from './errors/adapter-not-installed-error.js';
 import { InvalidOptionsError } from './errors/invalid-options-error.js';
 import type { Transport } from './transport.js';
@@ -38,14 +41,26 @@ export type TransportConfig = string | ({ backend: Backend; url?: string } & Rec
 export async function createTransport(config: TransportConfig, overrides: Record<string, unknown> = {}): Promise<Transport> {
   const { backend, options } = resolveConfig(config);
   const packageName = adapters[backend];
-  let module: AdapterModule;
-  try {
-    module = (await import(packageName)) as AdapterModule;
-  } catch (cause) {
-    if (isModuleNotFound(cause, packageName)) throw new AdapterNotInstalledError(backend, packageName, { cause });
-    throw cause;
-  }
+  const module = await loadAdapter(backend, packageName);
   return module.createTransportFromConfig({ ...options, ...overrides });
+}
+
+/**
+ * Adapters are optional peers of core: found next to core when installed as such, else
+ * from the application's own dependencies (resolved from the working directory).
+ */
+async function loadAdapter(backend: Backend, packageName: string): Promise<AdapterModule> {
+  try {
+    return (await import(packageName)) as AdapterModule;
+  } catch (cause) {
+    if (!isModuleNotFound(cause, packageName)) throw cause;
+    try {
+      const fromApp = createRequire(join(process.cwd(), 'package.json')).resolve(packageName);
+      return (await import(pathToFileURL(fromApp).href)) as AdapterModule;
+    } catch {
+      throw new AdapterNotInstalledError(backend, packageName, { cause });
+    }
+  }
 }
 
 export function resolveConfig(config: TransportConfig): { backend: Backend; options: Record<string, unknown> } {

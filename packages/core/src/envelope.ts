@@ -70,8 +70,16 @@ type Optionalize<E> = E extends unknown ? Omit<E, Defaulted> & Partial<Pick<Enve
 /** An envelope as a caller writes it: id, createdAt, versions and content type are filled in. */
 export type EnvelopeInput = Optionalize<Envelope>;
 
-/** Fills defaults and validates. Throws `InvalidEnvelopeError` naming every bad field. */
+/** Envelopes this module validated; publishing one again skips the schema. */
+const validated = new WeakSet<object>();
+
+/**
+ * Fills defaults and validates. Throws `InvalidEnvelopeError` naming every bad field.
+ * The result is frozen (its top level) and remembered, so publishing it again — to a
+ * second topic, in a retry, in a benchmark — does not pay for validation twice.
+ */
 export function createEnvelope(input: EnvelopeInput): Envelope {
+  if (validated.has(input)) return input as Envelope;
   const candidate = {
     v: ENVELOPE_VERSION,
     id: input.id ?? randomUUID(),
@@ -82,7 +90,9 @@ export function createEnvelope(input: EnvelopeInput): Envelope {
   };
   const result = envelopeSchema.safeParse(candidate);
   if (!result.success) throw new InvalidEnvelopeError(describeIssues(result.error), { cause: result.error });
-  return result.data;
+  const envelope = Object.freeze(result.data);
+  validated.add(envelope);
+  return envelope;
 }
 
 function describeIssues(error: z.ZodError): string[] {

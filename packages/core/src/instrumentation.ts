@@ -56,11 +56,22 @@ export interface Instrumentation {
 
 type Events = Required<Instrumentation>;
 
+const silentHooks = new WeakSet<object>();
+
+/** True for the placeholder `safeInstrumentation` puts where no hook was given. */
+export function isSilentHook(hook: unknown): boolean {
+  return typeof hook === 'function' && silentHooks.has(hook);
+}
+
 /** Wraps instrumentation so a faulty hook can never break delivery. */
 export function safeInstrumentation(instrumentation: Instrumentation | undefined, logger: Logger): Events {
-  const call =
-    <K extends keyof Events>(name: K) =>
-    (event: Parameters<Events[K]>[0]): void => {
+  const call = <K extends keyof Events>(name: K): ((event: Parameters<Events[K]>[0]) => void) => {
+    if (!instrumentation?.[name]) {
+      const silent = (): void => {};
+      silentHooks.add(silent);
+      return silent;
+    }
+    return (event: Parameters<Events[K]>[0]): void => {
       const hook = instrumentation?.[name] as ((e: typeof event) => void) | undefined;
       if (!hook) return;
       try {
@@ -69,6 +80,7 @@ export function safeInstrumentation(instrumentation: Instrumentation | undefined
         logger.warn({ err: error, hook: name }, 'instrumentation hook threw; ignored');
       }
     };
+  };
   return {
     onPublish: call('onPublish'),
     onDeliver: call('onDeliver'),

@@ -1,6 +1,6 @@
 import { sleep, type Clock } from '../clock.js';
 import { decodeEnvelope, type Envelope, type EnvelopeInput } from '../envelope.js';
-import type { Instrumentation } from '../instrumentation.js';
+import { isSilentHook, type DeliveryEvent, type Instrumentation } from '../instrumentation.js';
 import type { Logger } from '../logger.js';
 import type { MessageHandler, RetryPolicy } from '../transport.js';
 import { buildDeadLetter } from './dead-letter.js';
@@ -82,9 +82,13 @@ export class KeyedDispatcher<R extends InboundRecord> {
   private keepAliveTimer: unknown;
   private closed = false;
   private readonly options: KeyedDispatcherOptions<R>;
+  /** Whether any delivery hook is set: otherwise no event objects are built. */
+  private readonly reporting: boolean;
 
   constructor(options: KeyedDispatcherOptions<R>) {
     this.options = options;
+    const { events } = options;
+    this.reporting = [events.onDeliver, events.onAck, events.onNack, events.onTerm, events.onRedeliver].some((hook) => !isSilentHook(hook));
     this.abandoned = new Promise((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
     if (options.backend.keepAlive && options.keepAliveMs) this.scheduleKeepAlive(options.keepAliveMs);
   }
@@ -193,7 +197,9 @@ export class KeyedDispatcher<R extends InboundRecord> {
     try {
       while (lane.records.length > 0 && !this.abort.signal.aborted) {
         const record = lane.records[0]!;
-        const settled = await this.process(record);
+        // Synchronous handlers settle without a promise per message (the hot path).
+        const result = this.process(record);
+        const settled = typeof result === 'boolean' ? result : await result;
         if (this.abort.signal.aborted) return;
         lane.records.shift();
         this.release(1);
@@ -209,75 +215,93 @@ export class KeyedDispatcher<R extends InboundRecord> {
     }
   }
 
-  /** Handles one record through its retries. Returns false when it was left unsettled. */
-  private async process(record: R): Promise<boolean> {
+  /** Handles one record through its retries. Resolves false when it was left unsettled. */
+  private process(record: R): boolean | Promise<boolean> {
+    if (isEnvelope(record.value)) return this.attempt(record, record.value, record.attempt);
+    const decoded = decodeEnvelope(record.value);
+    if (decoded.ok) return this.attempt(record, decoded.envelope, record.attempt);
+    return this.deadLetter(record, undefined, 'undecodable', decoded.error, record.attempt).then(() => true);
+  }
+
+  private attempt(record: R, envelope: Envelope, attempt: number): boolean | Promise<boolean> {
     const { options } = this;
-    const decoded = isEnvelope(record.value) ? { ok: true as const, envelope: record.value } : decodeEnvelope(record.value);
-    if (!decoded.ok) {
-      await this.deadLetter(record, undefined, 'undecodable', decoded.error, record.attempt);
-      return true;
-    }
-    const { envelope } = decoded;
-    let attempt = record.attempt;
-    for (;;) {
-      const base = {
-        transport: options.transport,
-        topic: options.topic,
-        partition: record.partition,
-        key: envelope.key,
-        id: envelope.id,
-        group: options.group,
-        attempt,
-        lagMs: Date.now() - Date.parse(envelope.createdAt),
-      };
+    const base = this.reporting ? this.eventBase(record, envelope, attempt) : undefined;
+    if (base) {
       if (attempt > 1) options.events.onRedeliver(base);
       options.events.onDeliver(base);
-      const delivery = new DeliveryImpl(envelope, options.topic, record.partition, record.offset, attempt, this.abort.signal);
-      const started = performance.now();
-      const outcome = await this.invoke(delivery);
-      if (this.abort.signal.aborted) return false;
-      const handlerMs = performance.now() - started;
-      if (outcome.type === 'ack') {
-        options.events.onAck({ ...base, handlerMs });
-        await this.settle(record, 'ack');
-        return true;
-      }
-      if (outcome.type === 'term') {
-        options.events.onTerm({ ...base, handlerMs });
-        await this.settle(record, 'term');
-        return true;
-      }
-      if (attempt >= options.retry.maxAttempts) {
-        options.events.onNack({ ...base, handlerMs, delayMs: 0, error: outcome.error });
-        await this.deadLetter(record, envelope, `failed after ${attempt} attempts`, outcome.error, attempt);
-        return true;
-      }
-      const delayMs = outcome.delayMs ?? backoff(options.retry, attempt);
-      options.events.onNack({ ...base, handlerMs, delayMs, error: outcome.error });
-      await sleep(options.clock, delayMs, this.abort.signal);
+    }
+    const delivery = new DeliveryImpl(envelope, options.topic, record.partition, record.offset, attempt, this.abort.signal);
+    const started = base ? performance.now() : 0;
+    let result: void | Promise<void>;
+    try {
+      result = options.handler(delivery);
+    } catch (error) {
+      return this.conclude(record, envelope, attempt, delivery.outcome ?? { type: 'nack', error }, base, started);
+    }
+    if (result === undefined || typeof (result as Promise<void>).then !== 'function') {
+      return this.conclude(record, envelope, attempt, delivery.outcome ?? ACK, base, started);
+    }
+    return Promise.race([result, this.abandoned]).then(
+      () => this.conclude(record, envelope, attempt, delivery.outcome ?? ACK, base, started),
+      (error: unknown) => this.conclude(record, envelope, attempt, delivery.outcome ?? { type: 'nack', error }, base, started),
+    );
+  }
+
+  /** Acts on a handler's outcome: settle, or wait and try again, or dead-letter. */
+  private conclude(
+    record: R,
+    envelope: Envelope,
+    attempt: number,
+    outcome: Outcome,
+    base: DeliveryEvent | undefined,
+    started: number,
+  ): boolean | Promise<boolean> {
+    const { options } = this;
+    if (this.abort.signal.aborted) return false;
+    const handlerMs = base ? performance.now() - started : 0;
+    if (outcome.type === 'ack' || outcome.type === 'term') {
+      if (base) (outcome.type === 'ack' ? options.events.onAck : options.events.onTerm)({ ...base, handlerMs });
+      const pending = this.settle(record, outcome.type);
+      return pending ? pending.then(() => true) : true;
+    }
+    if (attempt >= options.retry.maxAttempts) {
+      if (base) options.events.onNack({ ...base, handlerMs, delayMs: 0, error: outcome.error });
+      return this.deadLetter(record, envelope, `failed after ${attempt} attempts`, outcome.error, attempt).then(() => true);
+    }
+    const delayMs = outcome.delayMs ?? backoff(options.retry, attempt);
+    if (base) options.events.onNack({ ...base, handlerMs, delayMs, error: outcome.error });
+    return sleep(options.clock, delayMs, this.abort.signal).then(() => {
       if (this.abort.signal.aborted || this.revoked.has(record.partition) || this.closed) return false;
-      attempt += 1;
-    }
+      return this.attempt(record, envelope, attempt + 1);
+    });
   }
 
-  private async invoke(delivery: DeliveryImpl): Promise<Outcome> {
-    try {
-      const result = this.options.handler(delivery);
-      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
-        await Promise.race([result, this.abandoned]);
-      }
-      return delivery.outcome ?? { type: 'ack' };
-    } catch (error) {
-      return delivery.outcome ?? { type: 'nack', error };
-    }
+  private eventBase(record: R, envelope: Envelope, attempt: number): DeliveryEvent {
+    const { options } = this;
+    return {
+      transport: options.transport,
+      topic: options.topic,
+      partition: record.partition,
+      key: envelope.key,
+      id: envelope.id,
+      group: options.group,
+      attempt,
+      lagMs: Date.now() - Date.parse(envelope.createdAt),
+    };
   }
 
-  private async settle(record: R, settlement: Settlement): Promise<void> {
-    try {
-      await this.options.backend.settle(record, settlement);
-    } catch (error) {
+  /** Makes a settlement durable; a promise only when the backend's settle is asynchronous. */
+  private settle(record: R, settlement: Settlement): Promise<void> | undefined {
+    const failed = (error: unknown): void => {
       this.options.logger.warn({ err: error, partition: record.partition, offset: record.offset }, 'settle failed; the backend will redeliver');
+    };
+    try {
+      const result = this.options.backend.settle(record, settlement);
+      if (result && typeof result.then === 'function') return result.then(undefined, failed);
+    } catch (error) {
+      failed(error);
     }
+    return undefined;
   }
 
   private async deadLetter(record: R, envelope: Envelope | undefined, reason: string, error: unknown, attempts: number): Promise<void> {
@@ -356,6 +380,8 @@ export class KeyedDispatcher<R extends InboundRecord> {
 export function backoff(policy: RetryPolicy, attempt: number): number {
   return Math.min(policy.initialDelayMs * 2 ** (attempt - 1), policy.maxDelayMs);
 }
+
+const ACK: Outcome = { type: 'ack' };
 
 function isEnvelope(value: Uint8Array | Envelope): value is Envelope {
   return !(value instanceof Uint8Array);

@@ -1,0 +1,47 @@
+import { suite as memorySuite } from './memory.js';
+import type { BenchRow, BenchSuite } from './types.js';
+
+const backends = ['memory', 'kafka', 'redis-streams', 'nats'] as const;
+
+async function loadSuite(backend: string): Promise<BenchSuite | undefined> {
+  if (backend === 'memory') return memorySuite;
+  const module = (await import(`./${backend}.ts`).catch(() => undefined)) as { suite?: BenchSuite } | undefined;
+  return module?.suite;
+}
+
+/** `a2a-bus bench [backends…]`: runs each backend's bounded scenarios and prints one table. */
+export async function runBench(args: readonly string[], print: (line: string) => void): Promise<number> {
+  const chosen = args.length ? args : backends;
+  const rows: BenchRow[] = [];
+  let failed = 0;
+  for (const backend of chosen) {
+    const suite = await loadSuite(backend);
+    if (!suite) {
+      print(`${backend}: no benchmark`);
+      continue;
+    }
+    try {
+      rows.push(...(await suite((line) => print(`  … ${line}`))));
+    } catch (error) {
+      failed += 1;
+      print(`${backend}: benchmark failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  print('');
+  print(renderTable(rows));
+  return failed ? 1 : 0;
+}
+
+export function renderTable(rows: readonly BenchRow[]): string {
+  const fmt = (n: number | undefined, digits = 2): string => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
+  const raw = new Map(rows.filter((r) => r.client !== 'a2a-bus').map((r) => [`${r.backend}|${r.scenario}`, r]));
+  const header = ['backend', 'client', 'scenario', 'messages', 'seconds', 'msg/s', 'p50 ms', 'p99 ms', 'vs raw'];
+  const body = rows.map((r) => {
+    const base = raw.get(`${r.backend}|${r.scenario}`);
+    const ratio = base && r.client === 'a2a-bus' ? `${((r.msgsPerSec / base.msgsPerSec) * 100).toFixed(0)}%` : '';
+    return [r.backend, r.client, r.scenario, String(r.messages), fmt(r.seconds), Math.round(r.msgsPerSec).toLocaleString('en-US'), fmt(r.p50Ms, 3), fmt(r.p99Ms, 3), ratio];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n');
+}
