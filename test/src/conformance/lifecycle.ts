@@ -76,6 +76,25 @@ export function lifecycleCases(ctx: SuiteContext): void {
     expect(again).toEqual([marker.id]);
   }, 60_000);
 
+  ctx.test('close during a retry wait returns at once and the message goes to the next member', ['delayedNack'], async () => {
+    const topic = ctx.topic('close-in-retry');
+    const first = await ctx.transport();
+    let firstAttempts = 0;
+    const sub = await ctx.subscribe(first, topic, (d) => {
+      firstAttempts += 1;
+      d.nack({ delayMs: 60_000 });
+    }, { group: 'g' });
+    const receipt = await first.publish(topic, textMessage('k', 'held'));
+    await waitFor('the first attempt', () => firstAttempts === 1, ctx.ms(15_000));
+    const started = performance.now();
+    await sub.close();
+    expect(performance.now() - started).toBeLessThan(ctx.ms(10_000));
+    const next: string[] = [];
+    await ctx.subscribe(await ctx.transport(), topic, (d) => void next.push(d.envelope.id), { group: 'g' });
+    await waitFor('the held message at the next member', () => next.includes(receipt.id), ctx.ms(30_000));
+    expect(firstAttempts).toBe(1);
+  }, 60_000);
+
   ctx.test('broker restart mid-stream loses nothing acknowledged', ['brokerRestart'], async () => {
     const restart = ctx.options.restart;
     if (!restart) throw new Error(`${ctx.name} declares brokerRestart but passed no restart hook to the suite`);

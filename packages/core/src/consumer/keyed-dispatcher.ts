@@ -79,6 +79,8 @@ export class KeyedDispatcher<R extends InboundRecord> {
   /** Settles when the dispatcher is abandoned, to stop waiting on handlers that never return. */
   private readonly abandoned: Promise<void>;
   private capacityWaiters: Array<() => void> = [];
+  /** Records waiting for a retry, with the switch that ends the wait early. */
+  private readonly waiting = new Map<R, AbortController>();
   private keepAliveTimer: unknown;
   private closed = false;
   private readonly options: KeyedDispatcherOptions<R>;
@@ -140,6 +142,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
    */
   async revoke(partition: number): Promise<void> {
     this.revoked.add(partition);
+    for (const [record, wait] of this.waiting) if (record.partition === partition) wait.abort();
     const waits: Promise<void>[] = [];
     for (const lane of this.lanes.values()) {
       if (lane.partition !== partition) continue;
@@ -156,6 +159,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
   async drain(timeoutMs: number): Promise<boolean> {
     this.closed = true;
     this.releaseCapacityWaiters();
+    for (const wait of this.waiting.values()) wait.abort();
     for (const lane of this.lanes.values()) this.dropQueued(lane);
     if (this.running.size === 0) return this.finish(true);
     if (timeoutMs <= 0) return this.finish(false);
@@ -169,6 +173,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   private finish(drained: boolean): boolean {
     if (!drained) this.abort.abort();
+    for (const wait of this.waiting.values()) wait.abort();
     this.options.clock.clearTimeout(this.keepAliveTimer);
     return drained;
   }
@@ -270,7 +275,11 @@ export class KeyedDispatcher<R extends InboundRecord> {
     }
     const delayMs = outcome.delayMs ?? backoff(options.retry, attempt);
     if (base) options.events.onNack({ ...base, handlerMs, delayMs, error: outcome.error });
-    return sleep(options.clock, delayMs, this.abort.signal).then(() => {
+    // A revoke or close cuts the wait short: the record is left for redelivery at once.
+    const wait = new AbortController();
+    this.waiting.set(record, wait);
+    return sleep(options.clock, delayMs, wait.signal).then(() => {
+      this.waiting.delete(record);
       if (this.abort.signal.aborted || this.revoked.has(record.partition) || this.closed) return false;
       return this.attempt(record, envelope, attempt + 1);
     });
