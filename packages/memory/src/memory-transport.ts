@@ -101,7 +101,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
           append(dlqTopic, createEnvelope(envelope));
           return Promise.resolve();
         },
-        { events, logger, clock },
+        { events, logger, clock, ackTimeoutMs: config.ackTimeoutMs },
         () => subscriptions.delete(subscription),
       );
       subscriptions.add(subscription);
@@ -126,6 +126,7 @@ interface Runtime {
   readonly events: ReturnType<typeof safeInstrumentation>;
   readonly logger: typeof silentLogger;
   readonly clock: typeof systemClock;
+  readonly ackTimeoutMs: number;
 }
 
 /** One group member: owns some partitions of the topic and pumps their records into its dispatcher. */
@@ -140,6 +141,8 @@ class MemorySubscription implements Subscription, GroupMember {
   private waitingForCapacity = false;
   private closing: Promise<void> | undefined;
   private readonly onClosed: () => void;
+  private readonly runtime: Runtime;
+  private watchdog: unknown;
 
   constructor(
     log: MemoryTopic,
@@ -153,6 +156,7 @@ class MemorySubscription implements Subscription, GroupMember {
     this.topic = log.name;
     this.group = options.group;
     this.onClosed = onClosed;
+    this.runtime = runtime;
     this.state = log.group(options.group, options.startFrom ?? 'earliest');
     this.dispatcher = new KeyedDispatcher<MemoryRecord>({
       transport: 'memory',
@@ -177,7 +181,22 @@ class MemorySubscription implements Subscription, GroupMember {
   /** Joins the group; partitions arrive as the rebalance hands them over (the old owner drains first). */
   start(): Promise<void> {
     void this.state.join(this);
+    this.watch();
     return Promise.resolve();
+  }
+
+  /** The ack timeout: a member whose handler hangs past it is dropped, like a dead one. */
+  private watch(): void {
+    const { clock, ackTimeoutMs, logger } = this.runtime;
+    this.watchdog = clock.setTimeout(() => {
+      if (this.closing) return;
+      if (this.dispatcher.longestRunningMs() > ackTimeoutMs) {
+        logger.warn({ topic: this.topic, group: this.group, member: this.id, ackTimeoutMs }, 'handler exceeded the ack timeout; member dropped, its messages redelivered');
+        void this.close({ drainTimeoutMs: 0 });
+        return;
+      }
+      this.watch();
+    }, Math.max(1, Math.floor(ackTimeoutMs / 4)));
   }
 
   assignedPartitions(): readonly number[] {
@@ -233,6 +252,7 @@ class MemorySubscription implements Subscription, GroupMember {
 
   close(options: CloseOptions = {}): Promise<void> {
     this.closing ??= (async () => {
+      this.runtime.clock.clearTimeout(this.watchdog);
       await this.dispatcher.drain(options.drainTimeoutMs ?? 30_000);
       this.owned.clear();
       await this.state.leave(this.id);

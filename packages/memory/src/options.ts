@@ -8,7 +8,12 @@ const memoryOptionsSchema = z.object({
   name: z.string().min(1).default('default'),
   /** An explicit broker object; wins over `name`. */
   broker: z.instanceof(MemoryBroker).optional(),
-  /** Time source for retry delays; tests inject a fake one. */
+  /**
+   * A handler running longer than this marks its member hung: the member is dropped from the
+   * group (its handlers' signals abort) and what it held is redelivered to the others.
+   */
+  ackTimeoutMs: z.int().min(1).default(300_000),
+  /** Time source for retry delays and ack timeouts; tests inject a fake one. */
   clock: z.custom<Clock>((value) => typeof value === 'object' && value !== null && 'now' in value && 'setTimeout' in value, 'a Clock').optional(),
 });
 

@@ -81,3 +81,30 @@ describe('memory transport (reference implementation)', () => {
     await expect(transport.publish('t', msg('k', 'x'))).rejects.toThrow(/cannot publish: the transport is closed/);
   });
 });
+
+describe('memory transport ack timeout', () => {
+  it('drops a member whose handler hangs past ackTimeoutMs and redelivers to another', async () => {
+    const clock = new ManualClock();
+    const broker = new MemoryBroker();
+    const hung = createMemoryTransport({ broker, clock, ackTimeoutMs: 1_000, partitions: 1 });
+    const healthy = createMemoryTransport({ broker, clock, ackTimeoutMs: 1_000, partitions: 1 });
+    let aborted = false;
+    const hungSub = await hung.subscribe('t', (d) => new Promise<void>(() => d.signal.addEventListener('abort', () => (aborted = true))), { group: 'g' });
+    await flush();
+    const receipt = await hung.publish('t', msg('k', 'stuck'));
+    await flush();
+    const got: Array<[string, number]> = [];
+    await healthy.subscribe('t', (d) => void got.push([d.envelope.id, d.attempt]), { group: 'g' });
+    clock.advance(999);
+    await flush();
+    expect(got).toEqual([]);
+    for (let i = 0; i < 5; i += 1) {
+      clock.advance(250);
+      await flush();
+    }
+    expect(aborted).toBe(true);
+    expect(hungSub.assignedPartitions()).toEqual([]);
+    expect(got).toEqual([[receipt.id, 2]]);
+    await Promise.all([hung.close(), healthy.close()]);
+  });
+});

@@ -79,6 +79,8 @@ export class KeyedDispatcher<R extends InboundRecord> {
   /** Settles when the dispatcher is abandoned, to stop waiting on handlers that never return. */
   private readonly abandoned: Promise<void>;
   private capacityWaiters: Array<() => void> = [];
+  /** Asynchronous handler invocations still running, with their start time on the clock. */
+  private readonly runningSince = new Map<DeliveryImpl, number>();
   /** Records waiting for a retry, with the switch that ends the wait early. */
   private readonly waiting = new Map<R, AbortController>();
   private keepAliveTimer: unknown;
@@ -108,6 +110,16 @@ export class KeyedDispatcher<R extends InboundRecord> {
   /** Aborted when the dispatcher is abandoned: handlers should stop. */
   get signal(): AbortSignal {
     return this.abort.signal;
+  }
+
+  /**
+   * How long the longest-running handler has been running, on the dispatcher's clock
+   * (0 when none is). Backends use it to declare a member hung.
+   */
+  longestRunningMs(): number {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const since of this.runningSince.values()) oldest = Math.min(oldest, since);
+    return oldest === Number.POSITIVE_INFINITY ? 0 : this.options.clock.now() - oldest;
   }
 
   /** Resolves when at least one more record may be pushed (or the dispatcher stopped). */
@@ -246,9 +258,16 @@ export class KeyedDispatcher<R extends InboundRecord> {
     if (result === undefined || typeof (result as Promise<void>).then !== 'function') {
       return this.conclude(record, envelope, attempt, delivery.outcome ?? ACK, base, started);
     }
+    this.runningSince.set(delivery, options.clock.now());
     return Promise.race([result, this.abandoned]).then(
-      () => this.conclude(record, envelope, attempt, delivery.outcome ?? ACK, base, started),
-      (error: unknown) => this.conclude(record, envelope, attempt, delivery.outcome ?? { type: 'nack', error }, base, started),
+      () => {
+        this.runningSince.delete(delivery);
+        return this.conclude(record, envelope, attempt, delivery.outcome ?? ACK, base, started);
+      },
+      (error: unknown) => {
+        this.runningSince.delete(delivery);
+        return this.conclude(record, envelope, attempt, delivery.outcome ?? { type: 'nack', error }, base, started);
+      },
     );
   }
 
