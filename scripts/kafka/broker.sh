@@ -40,7 +40,6 @@ else JAVA=java
 fi
 
 PROPS="$STATE/server.properties"
-CLIENT_PROPS="$STATE/client.properties"
 LOG4J_CONF="$STATE/log4j2.properties"
 DATA="$STATE/data"
 LOG_DIR="$STATE/logs"
@@ -52,19 +51,26 @@ die() { echo "kafka-broker: error: $*" >&2; exit 1; }
 
 # --- jars --------------------------------------------------------------------
 
-# Download into a temp dir and rename, so an interrupted download never looks
-# like a complete cache.
+# The cache is complete when lib/.complete holds the hash of the pom it was
+# fetched with (a pom change refetches). Download into a temp dir and rename,
+# so an interrupted download never looks complete.
+pom_hash() { sha256sum "$POM" | cut -d' ' -f1; }
 fetch_jars() {
-  if [[ -f "$LIB/.complete" ]]; then return 0; fi
+  if [[ "$(cat "$LIB/.complete" 2>/dev/null)" == "$(pom_hash)" ]]; then return 0; fi
   command -v mvn >/dev/null || die "mvn not found (needed once to fetch Kafka $KAFKA_VERSION jars)"
   say "fetching Kafka $KAFKA_VERSION jars from Maven Central into $LIB"
   mkdir -p "$CACHE"
   local tmp="$CACHE/lib.tmp.$$"
   rm -rf "$tmp"
-  mvn -B -q -f "$POM" -Dkafka.version="$KAFKA_VERSION" \
-    dependency:copy-dependencies -DoutputDirectory="$tmp" \
-    || { rm -rf "$tmp"; die "mvn could not fetch Kafka $KAFKA_VERSION"; }
-  touch "$tmp/.complete"
+  # Output goes to a file (shown on failure): Debian's mvn prints stray ANSI
+  # escapes even with -B -q.
+  if ! mvn -B -q -f "$POM" -Dkafka.version="$KAFKA_VERSION" \
+    dependency:copy-dependencies -DoutputDirectory="$tmp" >"$CACHE/mvn.log" 2>&1; then
+    cat "$CACHE/mvn.log" >&2
+    rm -rf "$tmp"
+    die "mvn could not fetch Kafka $KAFKA_VERSION (is it on Maven Central?)"
+  fi
+  pom_hash >"$tmp/.complete"
   rm -rf "$LIB"
   mv "$tmp" "$LIB"
 }
@@ -117,13 +123,6 @@ background.threads=4
 log.cleaner.threads=1
 EOF
 
-  # Short timeouts for the readiness probe, so a broker that is not up yet
-  # fails the probe quickly instead of hanging in the admin client's retries.
-  cat >"$CLIENT_PROPS" <<EOF
-request.timeout.ms=5000
-default.api.timeout.ms=8000
-EOF
-
   # Kafka 4.x logs via SLF4J -> Log4j 2; send it all to stdout (-> $LOG).
   cat >"$LOG4J_CONF" <<'EOF'
 status = warn
@@ -141,8 +140,8 @@ logger.state.level = warn
 EOF
 }
 
-# A small JVM for Kafka's command-line tools; Log4j's default config prints
-# only errors. C1-only JIT starts faster for these short runs.
+# Kafka's own tools (here only StorageTool) in a small JVM; C1-only JIT
+# starts faster for short runs. Log4j's default config prints only errors.
 kafka_tool() {
   "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 -cp "$LIB/*" "$@"
 }
@@ -174,15 +173,127 @@ running_pid() {
 
 port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
-# The broker answers a metadata request (TopicCommand lists topics via the
-# admin client), which is more than an open port: it means the KRaft
-# controller has elected itself and the broker is registered and unfenced.
-answers() {
-  port_open "$PORT" || return 1
-  timeout 20 "$JAVA" -Xmx256m -XX:TieredStopAtLevel=1 \
-    -cp "$LIB/*" org.apache.kafka.tools.TopicCommand \
-    --bootstrap-server "$BOOTSTRAP" --command-config "$CLIENT_PROPS" --list >/dev/null 2>&1
+# The readiness probe: a little Java on kafka-clients' Admin API (stable across
+# Kafka versions, unlike the CLI tools, which keep moving between jars).
+# Compiled once into the cache. One JVM does the whole wait, so start does
+# not pay a JVM start-up per poll.
+#   Probe ready URL          one check: describeCluster + listTopics answer,
+#                            i.e. the KRaft controller elected itself and the
+#                            broker is registered and unfenced.
+#   Probe wait URL PID SECS  poll `ready` until it passes (exit 0), PID dies
+#                            (exit 3) or SECS pass (exit 2); then warm up.
+PROBE_DIR="$CACHE/probe"
+build_probe() {
+  local src="$STATE/Probe.java"
+  mkdir -p "$STATE" "$PROBE_DIR"
+  cat >"$src" <<'EOF'
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.common.errors.GroupIdNotFoundException;
+
+public class Probe {
+  public static void main(String[] args) throws Exception {
+    Properties p = new Properties();
+    p.put("bootstrap.servers", args[1]);
+    p.put("client.id", "broker-sh-probe");
+    p.put("request.timeout.ms", "3000");
+    p.put("default.api.timeout.ms", "5000");
+    // Poll a broker that is coming up quickly rather than with backoffs of 1s.
+    p.put("reconnect.backoff.ms", "50");
+    p.put("reconnect.backoff.max.ms", "200");
+    p.put("retry.backoff.ms", "50");
+    p.put("retry.backoff.max.ms", "200");
+    try (Admin admin = Admin.create(p)) {
+      if (args[0].equals("ready")) {
+        try {
+          ready(admin);
+        } catch (Exception e) {
+          System.err.println("not ready: " + e);
+          System.exit(1);
+        }
+        return;
+      }
+      long pid = Long.parseLong(args[2]);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.parseLong(args[3]));
+      while (true) {
+        if (!ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) System.exit(3);
+        try {
+          ready(admin);
+          break;
+        } catch (Exception e) {
+          if (System.nanoTime() > deadline) {
+            System.err.println("not ready: " + e);
+            System.exit(2);
+          }
+          Thread.sleep(200);
+        }
+      }
+      try {
+        warmup(admin);
+      } catch (Exception e) {
+        // Not fatal: clients retry COORDINATOR_NOT_AVAILABLE/LOAD_IN_PROGRESS.
+        System.err.println("warning: coordinator warm-up failed: " + e);
+      }
+    }
+  }
+
+  static void ready(Admin admin) throws Exception {
+    int nodes = admin.describeCluster().nodes().get(5, TimeUnit.SECONDS).size();
+    admin.listTopics().names().get(5, TimeUnit.SECONDS);
+    if (nodes == 0) throw new IllegalStateException("no brokers in metadata");
+  }
+
+  // Have the group coordinator (__consumer_offsets), the transaction
+  // coordinator (__transaction_state) and the broker's first block of
+  // producer ids ready now rather than in the first test, where they cost
+  // retries (and kafkajs ERROR logs: "The group coordinator is not
+  // available", InitProducerId "The coordinator is loading").
+  static void warmup(Admin admin) throws Exception {
+    try {
+      admin.describeConsumerGroups(List.of("broker-sh-warmup")).all().get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      // "no such group" comes from a loaded coordinator: that is success.
+      if (!(e.getCause() instanceof GroupIdNotFoundException)) throw e;
+    }
+    // InitProducerId for a new transactional id: loads the transaction
+    // coordinator and allocates a new producer id, which makes the broker
+    // fetch a block of ids from the controller (it has none after a restart).
+    // Leaves one idle transactional id per start; they expire after 7 days.
+    String txnId = "broker-sh-warmup-" + System.currentTimeMillis();
+    admin.fenceProducers(List.of(txnId)).all().get(30, TimeUnit.SECONDS);
+  }
 }
+EOF
+  if [[ ! -f "$PROBE_DIR/Probe.class" ]] || ! cmp -s "$src" "$PROBE_DIR/Probe.java"; then
+    command -v javac >/dev/null || die "javac not found (a JDK 17+ is needed)"
+    javac -nowarn -cp "$LIB/*" -d "$PROBE_DIR" "$src"
+    cp "$src" "$PROBE_DIR/Probe.java"
+  fi
+}
+
+# Jars and probe, under a lock on the cache, which state dirs share.
+prepare() {
+  mkdir -p "$CACHE"
+  exec 8>"$CACHE/.lock"
+  flock -w 600 8 || die "timed out waiting for another broker.sh fetching into $CACHE"
+  fetch_jars
+  build_probe
+  exec 8>&-
+}
+
+# probe SECONDS ARGS...: run Probe, killed after SECONDS. A small,
+# quick-starting JVM; Log4j's default config prints only errors.
+probe() {
+  local limit=$1
+  shift
+  timeout "$limit" "$JAVA" -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -cp "$PROBE_DIR:$LIB/*" Probe "$@"
+}
+
+answers() { port_open "$PORT" && probe 20 ready "$BOOTSTRAP" 2>/dev/null; }
 
 tail_log() {
   if [[ -f "$LOG" ]]; then
@@ -200,7 +311,7 @@ cmd_start() {
 
   local t0=$SECONDS pid
   if pid="$(running_pid)"; then
-    if [[ ! -f "$LIB/.complete" ]]; then fetch_jars; fi
+    prepare
     if answers; then
       say "already running (pid $pid) on $BOOTSTRAP"
       return 0
@@ -212,14 +323,18 @@ cmd_start() {
           "(stop it, or set KAFKA_PORT / KAFKA_CONTROLLER_PORT / A2A_BUS_STATE)"
     fi
     command -v "$JAVA" >/dev/null || die "java not found (Java 17+ needed)"
-    fetch_jars
+    prepare
     write_config
     format_storage
+    # One log per run (the previous one is kept as .1), so the tail printed
+    # on failure is this run's.
+    if [[ -f "$LOG" ]]; then mv -f "$LOG" "$LOG.1"; fi
     say "starting Kafka $KAFKA_VERSION (KRaft broker+controller) on $BOOTSTRAP, controller $HOST:$CONTROLLER_PORT"
     say "state $STATE, log $LOG"
     # setsid+nohup: the broker outlives this shell and its process group
-    # (CI steps, test runners killing their children); 9>&- so it does not
-    # inherit (and hold forever) the lock.
+    # (CI steps, test runners killing their children). setsid does not fork
+    # here (a background job is no group leader), so $! is the JVM's pid.
+    # 9>&- so the JVM does not inherit (and hold forever) the lock.
     # shellcheck disable=SC2086  # HEAP_OPTS is a list of JVM flags
     nohup setsid "$JAVA" $HEAP_OPTS \
       -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
@@ -231,25 +346,30 @@ cmd_start() {
     echo "$pid" >"$PIDFILE"
   fi
 
-  # Bounded wait: first the port (cheap), then a real metadata round trip.
-  local deadline=$((SECONDS + START_TIMEOUT))
-  until port_open "$PORT" && answers; do
-    if ! kill -0 "$pid" 2>/dev/null; then
+  # Bounded wait for a real metadata round trip, then the coordinator warm-up.
+  local rc=0
+  probe $((START_TIMEOUT + 70)) wait "$BOOTSTRAP" "$pid" "$START_TIMEOUT" || rc=$?
+  case $rc in
+    0) say "ready on $BOOTSTRAP (pid $pid) after $((SECONDS - t0))s" ;;
+    3)
       tail_log
       rm -f "$PIDFILE"
       die "broker exited during startup"
-    fi
-    if ((SECONDS >= deadline)); then
+      ;;
+    *)
       tail_log
       die "broker (pid $pid) did not answer on $BOOTSTRAP within ${START_TIMEOUT}s; still running, see $LOG"
-    fi
-    sleep 1
-  done
-  say "ready on $BOOTSTRAP (pid $pid) after $((SECONDS - t0))s"
+      ;;
+  esac
 }
 
 cmd_stop() {
   local pid
+  if [[ -d "$STATE" ]]; then
+    # Not in the middle of someone's start.
+    exec 9>"$STATE/.lock"
+    flock -w 120 9 || die "timed out waiting for another broker.sh on $STATE"
+  fi
   if ! pid="$(running_pid)"; then
     rm -f "$PIDFILE"
     say "not running"
@@ -274,7 +394,7 @@ cmd_stop() {
 
 cmd_status() {
   local pid
-  if [[ -f "$LIB/.complete" ]] && answers; then
+  if [[ -f "$PROBE_DIR/Probe.class" ]] && answers; then
     if pid="$(running_pid)"; then
       say "running (pid $pid) and answering on $BOOTSTRAP"
     else
