@@ -4,7 +4,20 @@
  * clients agree on where a workflow lives. Every a2a-bus backend uses it.
  */
 export function partitionForKey(key: string, partitionCount: number): number {
-  return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitionCount;
+  return (murmur2(asciiBytes(key) ?? Buffer.from(key, 'utf8')) & 0x7fffffff) % partitionCount;
+}
+
+const scratch = new Uint8Array(256);
+
+/** ASCII keys (the usual workflow ids) skip the UTF-8 encoder: their bytes are their char codes. */
+function asciiBytes(key: string): Uint8Array | undefined {
+  if (key.length > scratch.length) return undefined;
+  for (let i = 0; i < key.length; i += 1) {
+    const code = key.charCodeAt(i);
+    if (code > 0x7f) return undefined;
+    scratch[i] = code;
+  }
+  return scratch.subarray(0, key.length);
 }
 
 /** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2), seed 0x9747b28c. */

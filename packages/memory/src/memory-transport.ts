@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   KeyedDispatcher,
+  isSilentHook,
   TransportClosedError,
   createEnvelope,
   decodeEnvelope,
@@ -40,6 +41,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
   const broker = config.broker ?? namedBroker(config.name);
   const logger = (config.logger ?? silentLogger).child({ transport: 'memory' });
   const events = safeInstrumentation(config.instrumentation, logger);
+  const reportPublish = !isSilentHook(events.onPublish);
   const clock = config.clock ?? systemClock;
   const subscriptions = new Set<MemorySubscription>();
   let closing: Promise<void> | undefined;
@@ -51,9 +53,9 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
   const append = (topicName: string, envelope: Envelope): PublishReceipt => {
     const topic = broker.topic(topicName, config.partitions);
     const partition = partitionForKey(envelope.key, topic.partitions.length);
-    const started = performance.now();
+    const started = reportPublish ? performance.now() : 0;
     const offset = topic.append(partition, envelope.key, envelope, clock.now());
-    events.onPublish({
+    if (reportPublish) events.onPublish({
       transport: 'memory',
       topic: topicName,
       partition,
