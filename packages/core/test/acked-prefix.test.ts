@@ -36,3 +36,20 @@ describe('AckedPrefix', () => {
     }
   });
 });
+
+describe('AckedPrefix against stray input', () => {
+  it('ignores settles of offsets never tracked or already committed, and re-tracked offsets', () => {
+    const prefix = new AckedPrefix(5n);
+    expect(prefix.settle(7n)).toBeUndefined(); // not handed out yet
+    prefix.track(5n);
+    prefix.track(6n);
+    prefix.track(7n);
+    prefix.track(6n); // re-fetched after a seek: already tracked
+    expect(prefix.settle(3n)).toBeUndefined(); // before the start
+    expect(prefix.settle(5n)).toBe(6n);
+    expect(prefix.settle(5n)).toBeUndefined(); // twice
+    expect(prefix.commitPosition).toBe(6n);
+    expect(prefix.settle(6n)).toBe(7n); // 7 never settled: the prefix stops before it
+    expect(prefix.settle(7n)).toBe(8n);
+  });
+});

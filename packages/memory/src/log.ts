@@ -79,8 +79,10 @@ export class MemoryGroup {
 
   /** Partition p → the (p mod n)-th member in id order. Rounds never overlap. */
   private rebalance(): Promise<void> {
-    this.rebalancing = this.rebalancing.then(() => this.rebalanceRound());
-    return this.rebalancing;
+    // Rounds run one after another; a failed round is logged by the caller and never blocks the next.
+    const round = this.rebalancing.then(() => this.rebalanceRound());
+    this.rebalancing = round.catch(() => {});
+    return round;
   }
 
   private async rebalanceRound(): Promise<void> {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  InvalidOptionsError,
   KeyedDispatcher,
   isSilentHook,
   TransportClosedError,
@@ -99,9 +100,8 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
         broker.topic(topic, config.partitions),
         handler,
         subscribeOptions,
-        (dlqTopic, envelope) => {
+        async (dlqTopic, envelope) => {
           append(dlqTopic, createEnvelope(envelope));
-          return Promise.resolve();
         },
         { events, logger, clock, ackTimeoutMs: config.ackTimeoutMs },
         () => subscriptions.delete(subscription),
@@ -172,6 +172,10 @@ class MemorySubscription implements Subscription, GroupMember {
         settle: (record) => {
           this.state.pending[record.partition]!.delete(record.stored.offset);
         },
+        recordAttempt: (record, attempts) => {
+          const entry = this.state.pending[record.partition]!.get(record.stored.offset);
+          if (entry) entry.deliveries = attempts;
+        },
         publishDeadLetter,
       },
       events: runtime.events,
@@ -182,7 +186,7 @@ class MemorySubscription implements Subscription, GroupMember {
 
   /** Joins the group; partitions arrive as the rebalance hands them over (the old owner drains first). */
   start(): Promise<void> {
-    void this.state.join(this);
+    this.state.join(this).catch((error: unknown) => this.runtime.logger.error({ err: error, member: this.id }, 'rebalance failed'));
     this.watch();
     return Promise.resolve();
   }
@@ -199,6 +203,7 @@ class MemorySubscription implements Subscription, GroupMember {
       }
       this.watch();
     }, Math.max(1, Math.floor(ackTimeoutMs / 4)));
+    (this.watchdog as { unref?: () => void } | undefined)?.unref?.(); // a watchdog alone does not keep a process up
   }
 
   assignedPartitions(): readonly number[] {
@@ -272,31 +277,38 @@ function firstOrphan(pending: Map<number, { holder: string | undefined }>): numb
   return lowest;
 }
 
-async function* replayTopic(log: MemoryTopic | undefined, topic: string, options: ReplayOptions): AsyncIterable<ReplayRecord> {
-  if (!log) return;
+/** Fixes what to read now — the end of each partition as of the call — then reads it lazily. */
+function replayTopic(log: MemoryTopic | undefined, topic: string, options: ReplayOptions): AsyncIterable<ReplayRecord> {
   const from = options.from ?? { beginning: true };
+  if ('partition' in from && !/^\d+$/.test(from.offset)) {
+    throw new InvalidOptionsError('memory', 'from.offset', `"${from.offset}" is not an offset (a non-negative integer)`);
+  }
+  if (!log) return (async function* () {})();
   const partitions =
     'partition' in from
       ? [from.partition]
       : options.key !== undefined
         ? [partitionForKey(options.key, log.partitions.length)]
         : log.partitions.map((_, p) => p);
-  for (const partition of partitions) {
+  const since = 'timestamp' in from ? (typeof from.timestamp === 'number' ? from.timestamp : from.timestamp.getTime()) : undefined;
+  const plan = partitions.map((partition) => {
     const records = log.partitions[partition] ?? [];
-    const end = records.length; // the end as of the call
-    let start = 0;
-    if ('partition' in from) start = Number(from.offset);
-    else if ('timestamp' in from) {
-      const since = typeof from.timestamp === 'number' ? from.timestamp : from.timestamp.getTime();
+    let start = 'partition' in from ? Number(from.offset) : 0;
+    if (since !== undefined) {
       start = records.findIndex((r) => r.timestamp >= since);
-      if (start < 0) start = end;
+      if (start < 0) start = records.length;
     }
-    for (let offset = start; offset < end; offset += 1) {
-      const record = records[offset]!;
-      if (options.key !== undefined && record.key !== options.key) continue;
-      yield toReplayRecord(topic, partition, record);
+    return { partition, records, start, end: records.length };
+  });
+  return (async function* () {
+    for (const { partition, records, start, end } of plan) {
+      for (let offset = start; offset < end; offset += 1) {
+        const record = records[offset]!;
+        if (options.key !== undefined && record.key !== options.key) continue;
+        yield toReplayRecord(topic, partition, record);
+      }
     }
-  }
+  })();
 }
 
 function toReplayRecord(topic: string, partition: number, record: StoredRecord): ReplayRecord {

@@ -19,6 +19,27 @@ export function orderingCases(ctx: SuiteContext): void {
     expect(seqs).toEqual(Array.from({ length: 60 }, (_, i) => i));
   });
 
+  ctx.test('one member runs different keys concurrently, each key in order', ['perKeyOrder'], async () => {
+    const transport = await ctx.transport();
+    const topic = ctx.topic('one-member-parallel');
+    const order = new OrderChecker();
+    let handled = 0;
+    await ctx.subscribe(transport, topic, async (d) => {
+      const { key, seq } = parseSeq(textOf(d));
+      order.enter(key, seq);
+      await delay(30);
+      order.leave(key);
+      handled += 1;
+    }, { group: 'g', maxInFlight: 16 });
+    const batch = [];
+    for (let seq = 0; seq < 4; seq += 1) for (let k = 0; k < 8; k += 1) batch.push(textMessage(`wf-${k}`, seqText(`wf-${k}`, seq)));
+    await transport.publishBatch(topic, batch);
+    await waitFor('32 messages', () => handled >= 32, ctx.ms(30_000));
+    expect(order.violations).toEqual([]);
+    // One member alone, 8 keys: several run at once (serially it would be 1).
+    expect(order.maxConcurrent).toBeGreaterThanOrEqual(4);
+  });
+
   ctx.test('many keys across 3 consumers: per-key order holds and keys run in parallel', ['perKeyOrder', 'consumerGroups'], async () => {
     const topic = ctx.topic('many-keys');
     const order = new OrderChecker();

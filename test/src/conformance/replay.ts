@@ -45,6 +45,17 @@ export function replayCases(ctx: SuiteContext): void {
     expect(ids.sort()).toEqual(fresh.sort());
   });
 
+  ctx.test('replay reads up to the end as of the call, not what is published meanwhile', ['replayFromOffset'], async () => {
+    const transport = await ctx.transport();
+    const topic = ctx.topic('replay-end');
+    const before = await Promise.all(Array.from({ length: 8 }, (_, i) => transport.publish(topic, textMessage(`k${i % 4}`, `before${i}`))));
+    const iterable = transport.replay(topic);
+    await Promise.all(Array.from({ length: 8 }, (_, i) => transport.publish(topic, textMessage(`k${i % 4}`, `after${i}`))));
+    const ids = [];
+    for await (const record of iterable) ids.push(record.envelope?.id);
+    expect(ids.sort()).toEqual(before.map((r) => r.id).sort());
+  });
+
   ctx.test("replay does not move a group's cursor", ['replayFromOffset', 'consumerGroups'], async () => {
     const topic = ctx.topic('replay-cursor');
     const first = await ctx.transport();

@@ -38,6 +38,7 @@ export function retryCases(ctx: SuiteContext): void {
     );
     await transport.publish(topic, textMessage('k', 'throws once'));
     await waitFor('a second attempt', () => attempts.length >= 2, ctx.ms(10_000));
+    await delay(ctx.ms(300));
     expect(attempts).toEqual([1, 2]);
   });
 
@@ -100,7 +101,9 @@ export function retryCases(ctx: SuiteContext): void {
     const sent = textMessage('wf-dlq', 'always fails', { id: 'dlq-1', correlationId: 'c-1', headers: { tenant: 'acme' } });
     await transport.publish(topic, sent);
     await waitFor('the dead letter', () => dead.length >= 1, ctx.ms(15_000));
+    await delay(ctx.ms(300)); // and nothing after it
     expect(attempts).toEqual([1, 2, 3]);
+    expect(dead).toHaveLength(1);
     const letter = dead[0]!;
     expect(letter.id).toBe('dlq-1');
     expect(letter.key).toBe('wf-dlq');

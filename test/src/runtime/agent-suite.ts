@@ -13,6 +13,7 @@ import {
   type AuditEntry,
   type TaskHandler,
   type Transport,
+  runtimeTopics,
 } from '@a2a-bus/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { delay, waitFor } from '../conformance/context.js';
@@ -116,7 +117,8 @@ export function agentRuntimeSuite(options: AgentSuiteOptions): void {
         ),
       );
       expect(results.every((r) => r.asked === r.got)).toBe(true);
-      expect([...served.values()].reduce((a, b) => a + b, 0)).toBe(60);
+      // At least once: a rebalance while the group settles may run a request twice, never zero times.
+      expect([...served.values()].reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(60);
       expect(served.size).toBeGreaterThanOrEqual(2);
     }, 90_000);
 
@@ -143,10 +145,12 @@ export function agentRuntimeSuite(options: AgentSuiteOptions): void {
     test('cancel: the handler sees the abort and the task ends canceled', async () => {
       const space = ns();
       let aborted = 0;
+      let started = 0;
       const worker = await bus(space);
       await worker.registerAgent(card('slow', 'text.slow'), {
         'text.slow': (ctx) =>
           new Promise<string>((resolve) => {
+            started += 1;
             ctx.signal.addEventListener('abort', () => {
               aborted += 1;
               resolve('stopped');
@@ -157,7 +161,7 @@ export function agentRuntimeSuite(options: AgentSuiteOptions): void {
       await waitFor('the slow agent', () => caller.agents().length === 1, ms(10_000));
       const controller = new AbortController();
       const running = caller.dispatch('text.slow', 'forever', { signal: controller.signal });
-      await delay(ms(300));
+      await waitFor('the handler to start', () => started === 1, ms(15_000));
       controller.abort();
       const error = await running.catch((e: unknown) => e);
       expect(TaskError.isInstance(error) && error.state).toBe('canceled');
@@ -165,7 +169,7 @@ export function agentRuntimeSuite(options: AgentSuiteOptions): void {
       // Canceling by task id works the same way, and ends the dispatch canceled.
       const taskId = randomUUID();
       const second = caller.dispatch('text.slow', 'forever too', { taskId, workflowId: 'wf-cancel-2' });
-      await delay(ms(300));
+      await waitFor('the second handler to start', () => started === 2, ms(15_000));
       await caller.cancel(taskId, 'wf-cancel-2');
       const secondError = await second.catch((e: unknown) => e);
       expect(TaskError.isInstance(secondError) && secondError.state).toBe('canceled');
@@ -191,6 +195,25 @@ export function agentRuntimeSuite(options: AgentSuiteOptions): void {
       expect(TaskTimeoutError.isInstance(error)).toBe(true);
       expect(resultText(await first)).toBe('done');
       await delay(ms(500));
+      expect(started).toEqual(['first']);
+      // A request whose deadline passed while it sat in the log (no caller cancel involved).
+      const transport = await options.createTransport();
+      transports.push(transport);
+      await transport.publish(runtimeTopics(space).tasks('text.block'), {
+        kind: 'message',
+        key: 'wf-stale',
+        payload: { messageId: randomUUID(), role: 'ROLE_USER', taskId: 'stale-task', contextId: 'wf-stale', parts: [{ text: 'stale' }] },
+        deadline: new Date(Date.now() - 1_000).toISOString(),
+        headers: { 'a2a-bus.type': 'task-request', 'a2a-bus.capability': 'text.block', 'a2a-bus.task-id': 'stale-task' },
+      });
+      let verdict: string | undefined;
+      for (let i = 0; i < 100 && !verdict; i += 1) {
+        const events = await caller.audit('wf-stale');
+        const final = events.find((e) => e.envelope.kind === 'stream-response' && 'task' in e.envelope.payload);
+        if (final && final.envelope.kind === 'stream-response' && 'task' in final.envelope.payload) verdict = final.envelope.payload.task.status.state;
+        else await delay(100);
+      }
+      expect(verdict).toBe('TASK_STATE_FAILED');
       expect(started).toEqual(['first']);
     });
 

@@ -26,6 +26,10 @@ export async function startRedisServer(options: { firstPort?: number; binary?: s
   const launch = async (): Promise<void> => {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
     const started = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Never outlive the test process, even when it dies without running afterAll.
+    const killOnExit = (): void => void started.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    started.once('exit', () => process.off('exit', killOnExit));
     let stderr = '';
     started.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child = started;

@@ -16,13 +16,23 @@ export class AckedPrefix {
     this.position = position;
   }
 
-  /** Records that `offset` was handed to the consumer; call in offset order. */
+  /**
+   * Records that `offset` was handed to the consumer; call in offset order. An offset at or
+   * below one already tracked (a re-fetch after a seek) is ignored: it is tracked already.
+   */
   track(offset: bigint): void {
+    const last = this.tracked.length > this.head ? this.tracked[this.tracked.length - 1]! : this.position - 1n;
+    if (offset <= last) return;
     this.tracked.push(offset);
   }
 
-  /** Marks `offset` settled. Returns the new commit position when it moved, else undefined. */
+  /**
+   * Marks `offset` settled. Returns the new commit position when it moved, else undefined.
+   * Offsets never tracked, or already inside the prefix, are ignored, so a stray settle can
+   * never make a later message count as handled.
+   */
   settle(offset: bigint): bigint | undefined {
+    if (offset < this.position || this.tracked.length === this.head || offset > this.tracked[this.tracked.length - 1]!) return undefined;
     this.settled.add(offset);
     let moved = false;
     while (this.head < this.tracked.length && this.settled.delete(this.tracked[this.head]!)) {

@@ -25,7 +25,7 @@ export function buildDeadLetter(input: DeadLetterInput): EnvelopeInput {
   return {
     kind: 'dead-letter',
     id: original?.id ?? `${input.sourceTopic}/${input.partition}/${input.offset}`,
-    key: original?.key ?? (input.key || 'undecodable'),
+    key: original?.key ?? (input.key.slice(0, 1024) || 'undecodable'),
     ...(original?.correlationId ? { correlationId: original.correlationId } : {}),
     ...(original?.traceparent ? { traceparent: original.traceparent } : {}),
     ...(original?.headers ? { headers: original.headers } : {}),
@@ -46,4 +46,18 @@ export function describeError(error: unknown): { name: string; message: string; 
   if (A2ABusError.isInstance(error)) return { name: error.name, message: error.message, code: error.code };
   if (error instanceof Error) return { name: error.name, message: error.message };
   return { name: 'Error', message: error === undefined ? 'no error given' : String(error) };
+}
+
+/**
+ * The smallest dead letter that still says what happened: no original body, no raw bytes,
+ * the key shortened if it was too long to publish. Used when the full one is refused.
+ */
+export function buildMinimalDeadLetter(input: DeadLetterInput): EnvelopeInput {
+  const full = buildDeadLetter(input) as Extract<EnvelopeInput, { kind: 'dead-letter' }>;
+  const { original: _original, raw: _raw, ...payload } = full.payload;
+  return {
+    ...full,
+    key: full.key.length > 256 ? `${full.key.slice(0, 200)}…#${full.key.length}` : full.key,
+    payload: { ...payload, reason: `${input.reason} (original left out: it could not be written; it was at ${input.sourceTopic}/${input.partition}/${input.offset})` },
+  };
 }

@@ -3,7 +3,8 @@ import { decodeEnvelope, type Envelope, type EnvelopeInput } from '../envelope.j
 import { isSilentHook, type DeliveryEvent, type Instrumentation } from '../instrumentation.js';
 import type { Logger } from '../logger.js';
 import type { MessageHandler, RetryPolicy } from '../transport.js';
-import { buildDeadLetter } from './dead-letter.js';
+import { A2ABusError } from '../errors/a2a-bus-error.js';
+import { buildDeadLetter, buildMinimalDeadLetter } from './dead-letter.js';
 import { DeliveryImpl, type Outcome } from './delivery.js';
 
 /** A record as an adapter fetched it, in partition order. */
@@ -24,6 +25,12 @@ export type Settlement = 'ack' | 'term' | 'dead-lettered';
 export interface DispatcherBackend<R extends InboundRecord> {
   /** Make a settlement durable: XACK, JetStream ack/term, Kafka offset mark. Errors are logged. */
   settle(record: R, settlement: Settlement): void | Promise<void>;
+  /**
+   * Optional: remember that `attempts` deliveries of the record failed, so a member that
+   * takes the record over continues the count (memory's pending entry, a Redis XCLAIM
+   * RETRYCOUNT) instead of starting again, and maxAttempts still ends in the dead letter.
+   */
+  recordAttempt?(record: R, attempts: number): void;
   /** Publish a dead letter durably; the record is settled only after this resolves. */
   publishDeadLetter(topic: string, envelope: EnvelopeInput): Promise<void>;
   /**
@@ -203,7 +210,11 @@ export class KeyedDispatcher<R extends InboundRecord> {
   private start(lane: KeyLane<R>): void {
     lane.running = true;
     const run = this.runLane(lane).catch((error: unknown) => {
-      this.options.logger.error({ err: error, partition: lane.partition }, 'dispatcher lane failed');
+      // A bug, not a handler failure: leave the lane's records unsettled for redelivery, free the room.
+      this.options.logger.error({ err: error, partition: lane.partition }, 'dispatcher lane failed; its records are left for redelivery');
+      this.release(lane.records.length);
+      lane.records.length = 0;
+      this.lanes.delete(lane.id);
     });
     lane.done = run;
     this.running.add(run);
@@ -234,10 +245,15 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   /** Handles one record through its retries. Resolves false when it was left unsettled. */
   private process(record: R): boolean | Promise<boolean> {
-    if (isEnvelope(record.value)) return this.attempt(record, record.value, record.attempt);
-    const decoded = decodeEnvelope(record.value);
-    if (decoded.ok) return this.attempt(record, decoded.envelope, record.attempt);
-    return this.deadLetter(record, undefined, 'undecodable', decoded.error, record.attempt).then(() => true);
+    const decoded = isEnvelope(record.value) ? { ok: true as const, envelope: record.value } : decodeEnvelope(record.value);
+    if (!decoded.ok) return this.deadLetter(record, undefined, 'undecodable', decoded.error, record.attempt);
+    if (record.attempt > this.options.retry.maxAttempts) {
+      // Delivered more often than allowed without a verdict: its handler keeps killing the
+      // consumer (a crash loop). Dead-letter it instead of running it again.
+      const error = new Error(`delivered ${record.attempt} times, more than maxAttempts (${this.options.retry.maxAttempts}), without being settled`);
+      return this.deadLetter(record, decoded.envelope, 'crash loop', error, record.attempt);
+    }
+    return this.attempt(record, decoded.envelope, record.attempt);
   }
 
   private attempt(record: R, envelope: Envelope, attempt: number): boolean | Promise<boolean> {
@@ -255,7 +271,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
     } catch (error) {
       return this.conclude(record, envelope, attempt, delivery.outcome ?? { type: 'nack', error }, base, started);
     }
-    if (result === undefined || typeof (result as Promise<void>).then !== 'function') {
+    if (result == null || typeof (result as Promise<void>).then !== 'function') {
       return this.conclude(record, envelope, attempt, delivery.outcome ?? ACK, base, started);
     }
     this.runningSince.set(delivery, options.clock.now());
@@ -290,13 +306,14 @@ export class KeyedDispatcher<R extends InboundRecord> {
     }
     if (attempt >= options.retry.maxAttempts) {
       if (base) options.events.onNack({ ...base, handlerMs, delayMs: 0, error: outcome.error });
-      return this.deadLetter(record, envelope, `failed after ${attempt} attempts`, outcome.error, attempt).then(() => true);
+      return this.deadLetter(record, envelope, `failed after ${attempt} attempts`, outcome.error, attempt);
     }
     const delayMs = outcome.delayMs ?? backoff(options.retry, attempt);
     if (base) options.events.onNack({ ...base, handlerMs, delayMs, error: outcome.error });
     // A revoke or close cuts the wait short: the record is left for redelivery at once.
     const wait = new AbortController();
     this.waiting.set(record, wait);
+    options.backend.recordAttempt?.(record, attempt);
     return sleep(options.clock, delayMs, wait.signal).then(() => {
       this.waiting.delete(record);
       if (this.abort.signal.aborted || this.revoked.has(record.partition) || this.closed) return false;
@@ -332,7 +349,12 @@ export class KeyedDispatcher<R extends InboundRecord> {
     return undefined;
   }
 
-  private async deadLetter(record: R, envelope: Envelope | undefined, reason: string, error: unknown, attempts: number): Promise<void> {
+  /**
+   * Writes the dead letter, then settles. Resolves false (record left unsettled, so the
+   * backend redelivers it) when the partition was revoked or the dispatcher stopped before
+   * the dead letter could be written.
+   */
+  private async deadLetter(record: R, envelope: Envelope | undefined, reason: string, error: unknown, attempts: number): Promise<boolean> {
     const { options } = this;
     const key = envelope?.key ?? record.key;
     const id = envelope?.id ?? `${options.topic}/${record.partition}/${record.offset}`;
@@ -340,7 +362,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
     if (options.deadLetterTopic === false) {
       options.logger.error({ err: error, id, reason: fullReason }, 'message dropped: no dead-letter topic');
     } else {
-      const deadLetter = buildDeadLetter({
+      const input = {
         sourceTopic: options.topic,
         group: options.group,
         reason: fullReason,
@@ -350,16 +372,21 @@ export class KeyedDispatcher<R extends InboundRecord> {
         partition: record.partition,
         offset: record.offset,
         ...(envelope ? { original: envelope } : { raw: record.value as Uint8Array }),
-      });
-      // A dead letter that cannot be written must not be acknowledged away: keep retrying.
+      };
+      let deadLetter = buildDeadLetter(input);
+      // A dead letter that cannot be written must not be acknowledged away: keep retrying
+      // while the partition is ours. One the backend refuses for good (too large, a key the
+      // envelope cannot carry) is written in its minimal form instead.
       for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
         try {
           await options.backend.publishDeadLetter(options.deadLetterTopic, deadLetter);
           break;
         } catch (publishError) {
-          options.logger.error({ err: publishError, id }, 'dead-letter publish failed; retrying');
-          await sleep(options.clock, wait, this.abort.signal);
-          if (this.abort.signal.aborted) return;
+          const final = A2ABusError.isInstance(publishError) && !publishError.isRetryable;
+          options.logger.error({ err: publishError, id }, final ? 'dead letter refused; writing its minimal form' : 'dead-letter publish failed; retrying');
+          if (final) deadLetter = buildMinimalDeadLetter(input);
+          else await sleep(options.clock, wait, this.abort.signal);
+          if (this.abort.signal.aborted || this.revoked.has(record.partition) || this.closed) return false;
         }
       }
     }
@@ -375,6 +402,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
       deadLetterTopic: options.deadLetterTopic || '',
     });
     await this.settle(record, 'dead-lettered');
+    return true;
   }
 
   private release(count: number): void {

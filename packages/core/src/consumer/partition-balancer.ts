@@ -46,6 +46,8 @@ export interface PartitionBalancerOptions {
 export class PartitionBalancer {
   private readonly owned = new Set<number>();
   private readonly releasing = new Map<number, Promise<void>>();
+  /** When each owned partition's lease was last renewed, on the clock. */
+  private readonly renewedAt = new Map<number, number>();
   private timer: unknown;
   private ticking: Promise<void> | undefined;
   private stopped = false;
@@ -79,17 +81,33 @@ export class PartitionBalancer {
     this.stopped = true;
     this.options.clock.clearTimeout(this.timer);
     await this.ticking;
-    await Promise.all(this.releasing.values());
-    const { store, member } = this.options;
-    if (!options.release) return;
-    await Promise.all(
-      [...this.owned].map(async (partition) => {
-        await this.options.onRevoked(partition);
-        await store.release(partition, member).catch((error: unknown) => this.warn(error, partition, 'release failed'));
-      }),
-    );
-    this.owned.clear();
-    await store.leave(member).catch((error: unknown) => this.warn(error, undefined, 'leave failed'));
+    const { store, member, leaseTtlMs, intervalMs, clock } = this.options;
+    // Leases stay renewed until every partition has drained: a long handler must not see
+    // its partition handed to another member while it still runs.
+    const draining = new Set([...this.owned, ...this.releasing.keys()]);
+    let renewal: unknown;
+    const renew = (): void => {
+      renewal = clock.setTimeout(() => {
+        for (const partition of draining) void store.acquire(partition, member, leaseTtlMs).catch(() => {});
+        renew();
+      }, intervalMs);
+    };
+    renew();
+    try {
+      await Promise.all(this.releasing.values());
+      if (!options.release) return;
+      await Promise.all(
+        [...this.owned].map(async (partition) => {
+          await this.options.onRevoked(partition);
+          draining.delete(partition);
+          await store.release(partition, member).catch((error: unknown) => this.warn(error, partition, 'release failed'));
+        }),
+      );
+      this.owned.clear();
+      await store.leave(member).catch((error: unknown) => this.warn(error, undefined, 'leave failed'));
+    } finally {
+      clock.clearTimeout(renewal);
+    }
   }
 
   private schedule(): void {
@@ -100,12 +118,31 @@ export class PartitionBalancer {
   }
 
   private tick(): Promise<void> {
-    this.ticking ??= this.round()
+    this.ticking ??= this.fence()
+      .then(() => this.round())
       .catch((error: unknown) => this.warn(error, undefined, 'rebalance round failed'))
       .finally(() => {
         this.ticking = undefined;
       });
     return this.ticking;
+  }
+
+  /**
+   * A lease not renewed for most of its TTL (the store unreachable, this process stalled)
+   * may be someone else's soon: stop consuming the partition before that can happen.
+   */
+  private async fence(): Promise<void> {
+    const now = this.options.clock.now();
+    const limit = this.options.leaseTtlMs * 0.8;
+    await Promise.all(
+      [...this.owned].map(async (partition) => {
+        if (now - (this.renewedAt.get(partition) ?? now) <= limit) return;
+        this.owned.delete(partition);
+        this.renewedAt.delete(partition);
+        this.options.logger.warn({ partition, member: this.options.member }, 'lease not renewed in time; partition fenced off');
+        await this.options.onRevoked(partition);
+      }),
+    );
   }
 
   private async round(): Promise<void> {
@@ -120,33 +157,51 @@ export class PartitionBalancer {
     const target = new Set<number>();
     for (let p = index; p < partitions; p += members.length) target.add(p);
 
+    // Each partition on its own: one failing store call must not hold the others back.
     await Promise.all(
-      Array.from({ length: partitions }, async (_, partition) => {
-        if (this.stopped) return;
-        if (this.releasing.has(partition)) {
-          await store.acquire(partition, member, leaseTtlMs); // keep it while draining
-          return;
-        }
-        if (this.owned.has(partition) && !target.has(partition)) return this.handOver(partition);
-        if (!target.has(partition)) return;
-        const held = await store.acquire(partition, member, leaseTtlMs);
-        if (held && !this.owned.has(partition) && !this.stopped) {
-          this.owned.add(partition);
-          this.options.logger.debug({ partition, member }, 'partition assigned');
-          await this.options.onAssigned(partition);
-        } else if (!held && this.owned.has(partition)) {
-          // Our lease lapsed (we stalled past the TTL) and someone else holds it now.
-          this.owned.delete(partition);
-          this.options.logger.warn({ partition, member }, 'partition lease lost');
-          await this.options.onRevoked(partition);
-        }
-      }),
+      Array.from({ length: partitions }, (_, partition) =>
+        this.roundFor(partition, target.has(partition)).catch((error: unknown) => this.warn(error, partition, 'partition round failed')),
+      ),
     );
+  }
+
+  private async roundFor(partition: number, mine: boolean): Promise<void> {
+    const { store, member, leaseTtlMs, clock } = this.options;
+    if (this.stopped) return;
+    if (this.releasing.has(partition)) {
+      await store.acquire(partition, member, leaseTtlMs); // keep it while draining
+      return;
+    }
+    if (this.owned.has(partition) && !mine) return this.handOver(partition);
+    if (!mine) return;
+    const renewedAt = clock.now();
+    const held = await store.acquire(partition, member, leaseTtlMs);
+    if (held) this.renewedAt.set(partition, renewedAt);
+    if (held && !this.owned.has(partition) && !this.stopped) {
+      this.owned.add(partition);
+      this.options.logger.debug({ partition, member }, 'partition assigned');
+      try {
+        await this.options.onAssigned(partition);
+      } catch (error) {
+        // Not consuming it: give it back rather than hold a lease nobody serves.
+        this.owned.delete(partition);
+        this.renewedAt.delete(partition);
+        await store.release(partition, member);
+        throw error;
+      }
+    } else if (!held && this.owned.has(partition)) {
+      // Our lease lapsed (we stalled past the TTL) and someone else holds it now.
+      this.owned.delete(partition);
+      this.renewedAt.delete(partition);
+      this.options.logger.warn({ partition, member }, 'partition lease lost');
+      await this.options.onRevoked(partition);
+    }
   }
 
   /** Revokes in the background so other leases keep being renewed meanwhile. */
   private handOver(partition: number): void {
     this.owned.delete(partition);
+    this.renewedAt.delete(partition);
     const { store, member } = this.options;
     const handOver = this.options
       .onRevoked(partition)

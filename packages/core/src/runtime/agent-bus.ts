@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { A2AAgentCard, A2AMessage, A2AStreamResponse, A2ATask } from '../a2a/schema.js';
 import { NoAgentError } from '../errors/no-agent-error.js';
 import { TaskError } from '../errors/task-error.js';
+import { TransportClosedError } from '../errors/transport-closed-error.js';
 import type { Envelope, EnvelopeInput } from '../envelope.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { parseOptions } from '../options.js';
@@ -75,7 +76,10 @@ export class AgentBus {
   private readonly pending = new PendingTasks();
   private readonly registry: AgentRegistry;
   private readonly workers = new Map<string, CapabilityWorker>();
+  /** Replies and control. */
   private readonly subscriptions: Subscription[] = [];
+  /** One per served capability. */
+  private readonly workerSubscriptions: Subscription[] = [];
   private readonly announcements: Array<{ card: A2AAgentCard; instanceId: string }> = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private started: Promise<void> | undefined;
@@ -102,6 +106,7 @@ export class AgentBus {
     this.started ??= (async () => {
       await this.transport.connect();
       await this.registry.start();
+      this.assertOpen();
       this.subscriptions.push(
         await this.transport.subscribe(this.topics.replies(this.instanceId), (d) => this.pending.route(d.envelope), {
           group: this.instanceId,
@@ -113,6 +118,7 @@ export class AgentBus {
           deadLetterTopic: false,
         }),
       );
+      this.assertOpen();
       this.heartbeat = setInterval(() => void this.announceAll('agent-heartbeat'), Math.max(50, Math.floor(this.options.agentTtlMs / 3)));
     })();
     return this.started;
@@ -125,6 +131,7 @@ export class AgentBus {
    */
   async registerAgent(card: A2AAgentCard, handlers: Record<string, TaskHandler>): Promise<void> {
     await this.start();
+    this.assertOpen();
     const missing = card.skills.map((s) => s.id).filter((id) => !handlers[id]);
     if (missing.length) throw new TaskError('-', 'rejected', `agent ${card.name} has no handler for ${missing.join(', ')}`);
     for (const [capability, handler] of Object.entries(handlers)) await this.serve(capability, handler);
@@ -185,8 +192,11 @@ export class AgentBus {
   /** Says goodbye to the registry, drains workers and subscriptions, fails open dispatches. Does not close the transport. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      await this.started?.catch(() => {});
       clearInterval(this.heartbeat);
       await Promise.allSettled(this.announcements.map((a) => this.announce(a, 'agent-down')));
+      // Workers drain first, while replies still arrive: a handler waiting on a child task can finish.
+      await Promise.allSettled(this.workerSubscriptions.map((s) => s.close()));
       await Promise.allSettled(this.subscriptions.map((s) => s.close()));
       await this.registry.stop();
       this.pending.failAll(new TaskError('-', 'canceled', 'the agent bus closed'));
@@ -214,7 +224,8 @@ export class AgentBus {
       },
     });
     this.workers.set(capability, worker);
-    this.subscriptions.push(
+    this.assertOpen();
+    this.workerSubscriptions.push(
       await this.transport.subscribe(this.topics.tasks(capability), worker.onDelivery, {
         group: `agents.${capability}`,
         maxInFlight: this.options.maxInFlight,
@@ -225,6 +236,8 @@ export class AgentBus {
 
   private async submit(capability: string, message: A2AMessage | string, options: DispatchOptions): Promise<PendingTask> {
     await this.start();
+    this.assertOpen();
+    if (options.signal?.aborted) throw new TaskError(options.taskId ?? '-', 'canceled', 'canceled by the caller before dispatch');
     if (!this.registry.serves(capability)) {
       if (options.whenNoAgent !== 'enqueue') throw new NoAgentError(capability);
     }
@@ -233,15 +246,15 @@ export class AgentBus {
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
     const base = typeof message === 'string' ? userText(message) : message;
     const request: A2AMessage = { ...base, taskId, contextId: workflowId };
-    const pending = this.pending.get(taskId) ?? this.pending.add(taskId);
+    const known = this.pending.get(taskId);
+    if (known) return known; // the same task dispatched again while it runs: one answer for both
+    const pending = this.pending.add(taskId);
     const onAbort = (): void => {
       pending.fail(new TaskError(taskId, 'canceled', 'canceled by the caller'));
       void this.cancel(taskId, workflowId).catch((error: unknown) => this.logger.warn({ err: error, taskId }, 'cancel failed'));
     };
-    if (options.signal?.aborted) onAbort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     void pending.result.finally(() => options.signal?.removeEventListener('abort', onAbort)).catch(() => {});
-    pending.startTimer(timeoutMs, () => void this.cancel(taskId, workflowId).catch(() => {}));
     pending.accept({ task: { id: taskId, contextId: workflowId, status: { state: 'TASK_STATE_SUBMITTED', timestamp: new Date().toISOString() }, history: [request] } });
 
     const envelope: EnvelopeInput = {
@@ -254,7 +267,15 @@ export class AgentBus {
       sender: this.instanceId,
       headers: { [runtimeHeaders.type]: 'task-request', [runtimeHeaders.capability]: capability, [runtimeHeaders.taskId]: taskId },
     };
-    await Promise.all([this.transport.publish(this.topics.tasks(capability), envelope), this.recordAudit(envelope)]);
+    try {
+      await this.transport.publish(this.topics.tasks(capability), envelope);
+    } catch (error) {
+      pending.fail(error); // nothing was sent: no timer, no stray cancel
+      throw error;
+    }
+    pending.startTimer(timeoutMs, () => void this.cancel(taskId, workflowId).catch(() => {}));
+    // The request is on its way: an audit write that fails is logged, not the caller's failure.
+    await this.recordAudit(envelope).catch((error: unknown) => this.logger.warn({ err: error, taskId }, 'audit write failed'));
     return pending;
   }
 
@@ -273,6 +294,10 @@ export class AgentBus {
 
   private async recordAudit(envelope: EnvelopeInput): Promise<void> {
     if (this.options.audit) await this.transport.publish(this.topics.workflows, { ...envelope, id: randomUUID() });
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new TransportClosedError('runtime', 'use the agent bus');
   }
 
   private onControl(envelope: Envelope): void {

@@ -31,6 +31,8 @@ export class PendingTask {
 
   /** Fails with `TaskTimeoutError` unless a final event came first. */
   startTimer(timeoutMs: number, onTimeout: () => void): void {
+    if (this.ended) return;
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.fail(new TaskTimeoutError(this.taskId, timeoutMs));
       onTimeout();

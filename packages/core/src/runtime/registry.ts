@@ -11,6 +11,8 @@ export interface LiveAgent {
   /** Skill ids: the capabilities the agent serves. */
   readonly capabilities: readonly string[];
   readonly lastSeen: number;
+  /** Said goodbye; kept as a tombstone so older announcements cannot bring it back. */
+  readonly down?: boolean;
 }
 
 interface RegistryOptions {
@@ -40,20 +42,27 @@ export class AgentRegistry {
 
   async start(): Promise<void> {
     const { transport, topic, ttlMs } = this.options;
-    const canSeek = transport.capabilities.replayFromTimestamp.support !== 'none';
-    const from = canSeek ? { timestamp: Date.now() - ttlMs } : { beginning: true as const };
-    for await (const record of transport.replay(topic, { from })) if (record.envelope) this.apply(record.envelope);
+    // Live first, then the recent past: nothing published in between is missed. Records
+    // seen twice are harmless (the newest per instance wins; goodbyes are kept as tombstones).
     this.subscription = await transport.subscribe(topic, (delivery) => this.apply(delivery.envelope), {
       group: `registry-${this.options.instanceId}`,
       startFrom: 'latest',
       deadLetterTopic: false,
     });
+    const canSeek = transport.capabilities.replayFromTimestamp.support !== 'none';
+    const from = canSeek ? { timestamp: Date.now() - ttlMs } : { beginning: true as const };
+    for await (const record of transport.replay(topic, { from })) if (record.envelope) this.apply(record.envelope);
   }
 
   /** Live agents now, one entry per instance. */
   live(): LiveAgent[] {
     const cutoff = Date.now() - this.options.ttlMs;
-    return [...this.agents.values()].filter((agent) => agent.lastSeen >= cutoff);
+    const live: LiveAgent[] = [];
+    for (const [instanceId, agent] of this.agents) {
+      if (agent.lastSeen < cutoff - this.options.ttlMs) this.agents.delete(instanceId); // long gone: forget it
+      else if (!agent.down && agent.lastSeen >= cutoff) live.push(agent);
+    }
+    return live;
   }
 
   serves(capability: string): boolean {
@@ -84,16 +93,13 @@ export class AgentRegistry {
     if (envelope.kind !== 'agent-card') return;
     const type = envelope.headers?.[runtimeHeaders.type] as RuntimeRecordType | undefined;
     const instanceId = envelope.headers?.[runtimeHeaders.instance] ?? envelope.key;
-    if (type === 'agent-down') {
-      this.agents.delete(instanceId);
-      return;
-    }
     const lastSeen = Date.parse(envelope.createdAt);
     const known = this.agents.get(instanceId);
-    if (known && known.lastSeen > lastSeen) return;
+    if (known && known.lastSeen >= lastSeen) return; // older news
     const card = envelope.payload;
-    this.agents.set(instanceId, { instanceId, card, capabilities: card.skills.map((skill) => skill.id), lastSeen });
-    if (!known) this.options.logger.debug({ agent: card.name, instanceId }, 'agent up');
+    const down = type === 'agent-down';
+    this.agents.set(instanceId, { instanceId, card, capabilities: card.skills.map((skill) => skill.id), lastSeen, down });
+    this.options.logger.debug({ agent: card.name, instanceId, down }, down ? 'agent down' : 'agent seen');
     for (const wake of [...this.waiters]) wake();
   }
 }
