@@ -1,4 +1,5 @@
-import { AgentBus, createEnvelope, type EnvelopeInput, type Transport } from '@a2a-bus/core';
+import { createEnvelope, type EnvelopeInput, type Transport } from '@a2a-bus/core';
+import { dispatchRoundTrip } from './dispatch.js';
 import { createMemoryTransport, MemoryBroker } from '@a2a-bus/memory';
 import { percentile } from './stats.js';
 import type { BenchRow, BenchSuite } from './types.js';
@@ -82,54 +83,3 @@ export const suite: BenchSuite = async (progress) => {
 };
 
 const sharedBroker = new MemoryBroker();
-
-/**
- * Dispatch round trip through the agent runtime: request → worker → result, sequentially
- * (latency) and with 64 in flight (throughput). Reused by every backend's bench.
- */
-export async function dispatchRoundTrip(
-  backend: string,
-  createTransport: () => Transport | Promise<Transport>,
-  progress: (line: string) => void,
-  count: number,
-): Promise<BenchRow[]> {
-  const namespace = `bench-${Math.random().toString(36).slice(2, 8)}`;
-  const workerTransport = await createTransport();
-  const callerTransport = await createTransport();
-  const worker = new AgentBus({ transport: workerTransport, namespace, audit: false });
-  const caller = new AgentBus({ transport: callerTransport, namespace, audit: false });
-  await worker.registerAgent({ name: 'echo', description: 'echo', version: '1', skills: [{ id: 'bench.echo', name: 'echo', tags: [] }] }, { 'bench.echo': () => 'ok' });
-  await caller.start();
-  for (let i = 0; i < 200 && !caller.agents().length; i += 1) await new Promise((r) => setTimeout(r, 50));
-  progress(`${backend}: dispatch round trip…`);
-  for (let i = 0; i < Math.min(200, count / 10); i += 1) await caller.dispatch('bench.echo', 'warm-up', { workflowId: `w${i % 32}` });
-  const samples: number[] = [];
-  let started = performance.now();
-  for (let i = 0; i < count; i += 1) {
-    const t0 = performance.now();
-    await caller.dispatch('bench.echo', 'ping', { workflowId: `w${i % 32}` });
-    samples.push(performance.now() - t0);
-  }
-  const sequentialSeconds = (performance.now() - started) / 1000;
-  samples.sort((a, b) => a - b);
-  const rows: BenchRow[] = [
-    { backend, client: 'a2a-bus', scenario: 'dispatch round trip (request→worker→result), sequential', messages: count, seconds: sequentialSeconds, msgsPerSec: count / sequentialSeconds, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99) },
-  ];
-  progress(`${backend}: dispatch throughput, 64 in flight…`);
-  started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 64 }, async () => {
-      while (next < count) {
-        const i = next++;
-        await caller.dispatch('bench.echo', 'ping', { workflowId: `w${i % 256}` });
-      }
-    }),
-  );
-  const parallelSeconds = (performance.now() - started) / 1000;
-  rows.push({ backend, client: 'a2a-bus', scenario: 'dispatch round trip, 64 in flight', messages: count, seconds: parallelSeconds, msgsPerSec: count / parallelSeconds });
-  await caller.close();
-  await worker.close();
-  await Promise.all([callerTransport.close(), workerTransport.close()]);
-  return rows;
-}

@@ -1,2 +1,0 @@
-// Temporary: the bench harness lives in packages/cli/src/bench.
-export * from '../packages/cli/src/bench/types.js';

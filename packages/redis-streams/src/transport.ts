@@ -1,0 +1,366 @@
+import {
+  createEnvelope,
+  encodeEnvelope,
+  InvalidOptionsError,
+  partitionForKey,
+  PublishError,
+  safeInstrumentation,
+  silentLogger,
+  TransportClosedError,
+  type CloseOptions,
+  type Envelope,
+  type EnvelopeInput,
+  type Instrumentation,
+  type Logger,
+  type MessageHandler,
+  type PublishReceipt,
+  type RawRecord,
+  type ReplayOptions,
+  type ReplayRecord,
+  type SubscribeOptions,
+  type Subscription,
+  type Transport,
+  type TransportCapabilities,
+} from '@a2a-bus/core';
+import type { Redis } from 'ioredis';
+import { redisStreamsCapabilities } from './capabilities.js';
+import { connectWithin, createRedisClient, SCOPE } from './connection.js';
+import { TopicKeys } from './keys.js';
+import { parseRedisStreamsOptions, type RedisStreamsOptions, type ResolvedRedisStreamsOptions } from './options.js';
+import { KEY_FIELD, VALUE_FIELD } from './records.js';
+import { planReplay, readReplay } from './replay.js';
+import { trimStream } from './retention.js';
+import { RedisStreamsSubscription, type SubscriptionContext } from './subscription.js';
+
+/**
+ * A transport over Redis Streams. A topic is `partitions` streams (`<prefix>{topic}:<p>`),
+ * a message goes to the stream of its key's partition (murmur2, like Kafka), and each
+ * partition of a group is consumed by one member at a time under an expiring lease.
+ */
+export class RedisStreamsTransport implements Transport {
+  readonly backend = 'redis-streams';
+  readonly capabilities: TransportCapabilities = redisStreamsCapabilities;
+  private readonly options: ResolvedRedisStreamsOptions;
+  private readonly logger: Logger;
+  private readonly events: Required<Instrumentation>;
+  private readonly client: Redis;
+  private subscriber: Redis | undefined;
+  private subscriberReady: Promise<Redis> | undefined;
+  private readonly listeners = new Map<string, Set<(message: string) => void>>();
+  private readonly blockingClients = new Set<Redis>();
+  private connecting: Promise<void> | undefined;
+  private readonly partitionCounts = new Map<string, Promise<number>>();
+  private readonly topicKeys = new Map<string, TopicKeys>();
+  private readonly subscriptions = new Set<RedisStreamsSubscription>();
+  private readonly trimmed = new Set<string>();
+  private trimTimer: NodeJS.Timeout | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: RedisStreamsOptions = {}) {
+    this.options = parseRedisStreamsOptions(options);
+    this.logger = (this.options.logger ?? silentLogger).child({ transport: SCOPE });
+    this.events = safeInstrumentation(this.options.instrumentation, this.logger);
+    this.client = this.newClient('a2a-bus', true);
+  }
+
+  connect(): Promise<void> {
+    if (this.closing) return Promise.reject(new TransportClosedError(SCOPE, 'connect'));
+    this.connecting ??= connectWithin(this.client, this.options.url, this.options.connectTimeoutMs).then(
+      () => this.startRetention(),
+      (error: unknown) => {
+        this.connecting = undefined;
+        throw error;
+      },
+    );
+    return this.connecting;
+  }
+
+  async publish(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
+    this.assertOpen('publish');
+    return this.append(topic, input);
+  }
+
+  /** Publish without the closed check: dead letters are still written while subscriptions drain at close. */
+  private async append(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
+    const envelope = createEnvelope(input);
+    await (this.connecting ?? this.connect());
+    const started = performance.now();
+    const partitions = await this.partitionsFor(topic);
+    const partition = partitionForKey(envelope.key, partitions);
+    const stream = this.keysOf(topic).stream(partition);
+    const value = encodeEnvelope(envelope);
+    let offset: string | null;
+    try {
+      offset = await this.client.xadd(stream, '*', KEY_FIELD, envelope.key, VALUE_FIELD, value);
+    } catch (cause) {
+      throw new PublishError(SCOPE, topic, { cause });
+    }
+    this.published(stream);
+    this.reportPublish(topic, partition, envelope, value.length, started);
+    return { id: envelope.id, topic, partition, offset: offset ?? '' };
+  }
+
+  async publishBatch(topic: string, inputs: readonly EnvelopeInput[]): Promise<PublishReceipt[]> {
+    this.assertOpen('publish');
+    const envelopes = inputs.map((input) => createEnvelope(input));
+    if (envelopes.length === 0) return [];
+    await this.connect();
+    const started = performance.now();
+    const partitions = await this.partitionsFor(topic);
+    const keys = this.keysOf(topic);
+    const pipeline = this.client.pipeline();
+    const prepared = envelopes.map((envelope) => {
+      const partition = partitionForKey(envelope.key, partitions);
+      const value = encodeEnvelope(envelope);
+      pipeline.xadd(keys.stream(partition), '*', KEY_FIELD, envelope.key, VALUE_FIELD, value);
+      return { envelope, partition, value };
+    });
+    let replies: [Error | null, unknown][] | null;
+    try {
+      replies = await pipeline.exec();
+    } catch (cause) {
+      throw new PublishError(SCOPE, topic, { cause });
+    }
+    return prepared.map(({ envelope, partition, value }, i) => {
+      const [error, offset] = replies?.[i] ?? [new Error('no reply'), null];
+      if (error) throw new PublishError(SCOPE, topic, { cause: error });
+      this.published(keys.stream(partition));
+      this.reportPublish(topic, partition, envelope, value.length, started);
+      return { id: envelope.id, topic, partition, offset: String(offset) };
+    });
+  }
+
+  async publishRaw(topic: string, record: RawRecord): Promise<void> {
+    this.assertOpen('publish');
+    await this.connect();
+    const partition = partitionForKey(record.key, await this.partitionsFor(topic));
+    const stream = this.keysOf(topic).stream(partition);
+    try {
+      await this.client.xadd(stream, '*', KEY_FIELD, record.key, VALUE_FIELD, Buffer.from(record.value));
+    } catch (cause) {
+      throw new PublishError(SCOPE, topic, { cause });
+    }
+    this.published(stream);
+  }
+
+  async subscribe(topic: string, handler: MessageHandler, options: SubscribeOptions): Promise<Subscription> {
+    this.assertOpen('subscribe');
+    if (typeof options?.group !== 'string' || options.group.length === 0) {
+      throw new InvalidOptionsError(SCOPE, 'group', 'a non-empty consumer group name is required');
+    }
+    if (options.maxInFlight !== undefined && (!Number.isInteger(options.maxInFlight) || options.maxInFlight < 1)) {
+      throw new InvalidOptionsError(SCOPE, 'maxInFlight', 'must be an integer of at least 1');
+    }
+    await this.connect();
+    const keys = this.keysOf(topic);
+    const partitions = await this.partitionsFor(topic);
+    await this.createGroup(keys, partitions, options.group, options.startFrom ?? 'earliest');
+    const subscription = new RedisStreamsSubscription(this.subscriptionContext(), keys, partitions, handler, options);
+    this.subscriptions.add(subscription);
+    try {
+      await subscription.start();
+    } catch (error) {
+      this.subscriptions.delete(subscription);
+      throw error;
+    }
+    return subscription;
+  }
+
+  replay(topic: string, options: ReplayOptions = {}): AsyncIterable<ReplayRecord> {
+    this.assertOpen('replay');
+    const keys = this.keysOf(topic);
+    // The end of each stream is fixed now, at the call, not when iteration begins.
+    const plan = (async () => {
+      await this.connect();
+      // Reads the stored count only: replay creates nothing.
+      const stored = await this.client.get(keys.partitionCount);
+      return planReplay(this.client, keys, stored === null ? undefined : Number(stored), options);
+    })();
+    plan.catch(() => {}); // reported when the caller iterates
+    const client = this.client;
+    return (async function* () {
+      yield* readReplay(client, keys, await plan, options);
+    })();
+  }
+
+  /**
+   * Deletes everything a2a-bus keeps for `topic`: its streams, partition count, groups'
+   * leases and members. For tests and tooling; members still subscribed lose their state.
+   */
+  async deleteTopic(topic: string): Promise<void> {
+    this.assertOpen('delete a topic');
+    await this.connect();
+    const keys = this.keysOf(topic);
+    const pattern = keys.everyKeyPattern;
+    let cursor = '0';
+    do {
+      const [next, found] = await this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      if (found.length > 0) await this.client.unlink(...found);
+      cursor = next;
+    } while (cursor !== '0');
+    this.partitionCounts.delete(topic);
+  }
+
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closing ??= this.shutdown(options);
+    return this.closing;
+  }
+
+  private async shutdown(options: CloseOptions): Promise<void> {
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.close(options)));
+    clearInterval(this.trimTimer);
+    await this.connecting?.catch(() => {});
+    const clients = [this.client, ...(this.subscriber ? [this.subscriber] : []), ...this.blockingClients];
+    await Promise.all(clients.map((client) => quit(client)));
+  }
+
+  /** The topic's partition count, fixed in Redis by the first client that used the topic. */
+  private partitionsFor(topic: string): Promise<number> {
+    let count = this.partitionCounts.get(topic);
+    if (!count) {
+      const key = this.keysOf(topic).partitionCount;
+      const wanted = this.options.partitions;
+      // SET NX, then GET: whoever set it first wins, and everyone reads the winner (Redis 6.2 has no SET NX GET).
+      count = (async () => {
+        await this.client.set(key, wanted, 'NX');
+        const value = await this.client.get(key);
+        const stored = Number(value);
+        if (!Number.isInteger(stored) || stored < 1) throw new Error(`${key} holds ${String(value)}, not a partition count`);
+        if (stored !== wanted) this.logger.debug({ topic, partitions: stored, configured: wanted }, 'topic exists with another partition count; using it');
+        return stored;
+      })();
+      count.catch(() => this.partitionCounts.delete(topic));
+      this.partitionCounts.set(topic, count);
+    }
+    return count;
+  }
+
+  /** Creates the group on every partition stream, so entries published from now on (or from the start) are kept for it. */
+  private async createGroup(keys: TopicKeys, partitions: number, group: string, startFrom: 'earliest' | 'latest'): Promise<void> {
+    const pipeline = this.client.pipeline();
+    for (let p = 0; p < partitions; p += 1) pipeline.xgroup('CREATE', keys.stream(p), group, startFrom === 'earliest' ? '0' : '$', 'MKSTREAM');
+    const replies = (await pipeline.exec()) ?? [];
+    for (const [error] of replies) {
+      if (error && !String(error.message).startsWith('BUSYGROUP')) throw error;
+    }
+  }
+
+  private subscriptionContext(): SubscriptionContext {
+    return {
+      client: this.client,
+      openBlockingClient: async (name) => {
+        const client = this.newClient(name);
+        this.blockingClients.add(client);
+        client.once('end', () => this.blockingClients.delete(client));
+        await connectWithin(client, this.options.url, this.options.connectTimeoutMs);
+        return client;
+      },
+      listen: (channel, listener) => this.listen(channel, listener),
+      publish: (topic, envelope) => this.append(topic, envelope),
+      forget: (subscription) => this.subscriptions.delete(subscription),
+      options: this.options,
+      events: this.events,
+      logger: this.logger,
+    };
+  }
+
+  /** Pub/sub for rebalance nudges, on one connection per transport. */
+  private async listen(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
+    const subscriber = await this.openSubscriber();
+    let listeners = this.listeners.get(channel);
+    if (!listeners) {
+      listeners = new Set();
+      this.listeners.set(channel, listeners);
+      await subscriber.subscribe(channel);
+    }
+    listeners.add(listener);
+    return async () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.listeners.get(channel) === listeners) {
+        this.listeners.delete(channel);
+        await subscriber.unsubscribe(channel);
+      }
+    };
+  }
+
+  private openSubscriber(): Promise<Redis> {
+    this.subscriberReady ??= (async () => {
+      const subscriber = this.newClient('a2a-bus:rebalance');
+      subscriber.on('message', (channel: string, message: string) => {
+        for (const listener of this.listeners.get(channel) ?? []) listener(message);
+      });
+      this.subscriber = subscriber;
+      await connectWithin(subscriber, this.options.url, this.options.connectTimeoutMs);
+      return subscriber;
+    })();
+    this.subscriberReady.catch(() => {
+      this.subscriberReady = undefined;
+    });
+    return this.subscriberReady;
+  }
+
+  private newClient(name: string, autoPipelining = false): Redis {
+    const client = createRedisClient(this.options.url, this.options.connectTimeoutMs, name, autoPipelining);
+    // ioredis prints unhandled error events; route them to the logger instead.
+    client.on('error', (error: unknown) => this.logger.debug({ err: error, connection: name }, 'redis connection error'));
+    return client;
+  }
+
+  private keysOf(topic: string): TopicKeys {
+    let keys = this.topicKeys.get(topic);
+    if (!keys) {
+      if (typeof topic !== 'string' || topic.length === 0) throw new InvalidOptionsError(SCOPE, 'topic', 'must be a non-empty string');
+      keys = new TopicKeys(this.options.keyPrefix, topic);
+      if (this.topicKeys.size < 10_000) this.topicKeys.set(topic, keys);
+    }
+    return keys;
+  }
+
+  private assertOpen(operation: string): void {
+    if (this.closing) throw new TransportClosedError(SCOPE, operation);
+  }
+
+  private reportPublish(topic: string, partition: number, envelope: Envelope, bytes: number, started: number): void {
+    this.events.onPublish({
+      transport: SCOPE,
+      topic,
+      partition,
+      key: envelope.key,
+      id: envelope.id,
+      bytes,
+      durationMs: performance.now() - started,
+    });
+  }
+
+  private published(stream: string): void {
+    if (this.options.retention) this.trimmed.add(stream);
+  }
+
+  private startRetention(): void {
+    const retention = this.options.retention;
+    if (!retention || this.trimTimer || (retention.maxLen === undefined && retention.maxAgeMs === undefined)) return;
+    this.trimTimer = setInterval(() => void this.trimAll(), retention.intervalMs);
+    this.trimTimer.unref();
+  }
+
+  /** Trims the streams this transport wrote to; never an entry still pending (see `trimStream`). */
+  async trimAll(): Promise<number> {
+    const retention = this.options.retention;
+    if (!retention) return 0;
+    let deleted = 0;
+    for (const stream of this.trimmed) {
+      deleted += await trimStream(this.client, stream, retention).catch((error: unknown) => {
+        this.logger.warn({ err: error, stream }, 'trim failed');
+        return 0;
+      });
+    }
+    return deleted;
+  }
+}
+
+async function quit(client: Redis): Promise<void> {
+  if (client.status === 'ready') {
+    await Promise.race([client.quit().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+  }
+  client.disconnect();
+}

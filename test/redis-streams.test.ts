@@ -1,0 +1,37 @@
+import { createRedisStreamsTransport, redisStreamsCapabilities, type RedisStreamsOptions } from '@a2a-bus/redis-streams';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { requireBroker, transportConformanceSuite } from './src/index.js';
+import { startRedisServer, type RedisServerHandle } from './src/servers/redis-server.js';
+
+const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const { hostname, port } = new URL(url);
+const skipReason = await requireBroker('Redis', hostname, Number(port || 6379));
+const partitions = 4;
+// Short timers so lapsed leases and lost entries show up within a case's time.
+const options: RedisStreamsOptions = { partitions, leaseTtlMs: 3_000, claimMinIdleMs: 3_000, claimIntervalMs: 1_000, blockMs: 500 };
+
+let restartable: RedisServerHandle | undefined;
+beforeAll(async () => {
+  if (!skipReason) restartable = await startRedisServer();
+});
+afterAll(async () => restartable?.stop());
+
+if (skipReason) {
+  describe.skip(`[redis-streams] transport conformance — skipped: ${skipReason}`, () => it('needs Redis', () => {}));
+} else {
+  transportConformanceSuite({
+    name: 'redis-streams',
+    capabilities: redisStreamsCapabilities,
+    partitions,
+    createTransport: () => createRedisStreamsTransport({ ...options, url }),
+    restart: {
+      createTransport: () => createRedisStreamsTransport({ ...options, url: restartable!.url }),
+      restartBroker: () => restartable!.restart(),
+    },
+    cleanup: async (topics) => {
+      const admin = createRedisStreamsTransport({ url });
+      await Promise.all(topics.map((topic) => admin.deleteTopic(topic)));
+      await admin.close();
+    },
+  });
+}
