@@ -1,0 +1,58 @@
+import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { ISocketFactory } from 'kafkajs';
+
+/** Called before a member of `groupId` joins or leaves; the request is sent once it resolves. */
+export type GroupGate = (groupId: string) => Promise<void> | undefined;
+
+const JOIN_GROUP = 11;
+const LEAVE_GROUP = 13;
+const keepAliveMs = 60_000;
+
+/**
+ * kafkajs has no "partitions revoked" callback: it sends JoinGroup (rebalance) or
+ * LeaveGroup (stop, crash-restart) as soon as it decides to, while this member's handlers
+ * may still run records of partitions the group is about to give to someone else. Kafka's
+ * eager protocol hands partitions out only after every member rejoined, so holding this
+ * member's JoinGroup / LeaveGroup until its handlers finished and its offsets are committed
+ * is exactly Java's `onPartitionsRevoked`. The socket factory is the one place to do it:
+ * it is kafkajs's default factory, with `write` holding those two requests until the
+ * subscription of that group said it let go.
+ */
+export function gatedSocketFactory(gate: GroupGate): ISocketFactory {
+  return ({ host, port, ssl, onConnect }) => {
+    const socket: Socket = ssl
+      ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...(typeof ssl === 'object' ? ssl : {}) }, onConnect)
+      : netConnect({ host, port }, onConnect);
+    socket.setKeepAlive(true, keepAliveMs);
+    const write = socket.write.bind(socket) as (chunk: unknown, encoding?: BufferEncoding) => boolean;
+    socket.write = ((chunk: unknown, encoding?: BufferEncoding) => {
+      const groupId = Buffer.isBuffer(chunk) ? groupOfMembershipRequest(chunk) : undefined;
+      const wait = groupId === undefined ? undefined : gate(groupId);
+      if (!wait) return write(chunk, encoding);
+      void wait.then(
+        () => !socket.destroyed && write(chunk, encoding),
+        () => !socket.destroyed && write(chunk, encoding),
+      );
+      return true;
+    }) as Socket['write'];
+    return socket;
+  };
+}
+
+/**
+ * The group id of a JoinGroup or LeaveGroup request, else undefined. kafkajs writes each
+ * request whole: int32 size, int16 api key, int16 version, int32 correlation id, string
+ * client id, then (in every non-flexible version kafkajs speaks) string group id first.
+ */
+export function groupOfMembershipRequest(frame: Buffer): string | undefined {
+  if (frame.length < 14) return undefined;
+  const apiKey = frame.readInt16BE(4);
+  if (apiKey !== JOIN_GROUP && apiKey !== LEAVE_GROUP) return undefined;
+  const clientIdLength = frame.readInt16BE(12);
+  const groupAt = 14 + Math.max(0, clientIdLength);
+  if (frame.length < groupAt + 2) return undefined;
+  const groupLength = frame.readInt16BE(groupAt);
+  if (groupLength < 0 || frame.length < groupAt + 2 + groupLength) return undefined;
+  return frame.toString('utf8', groupAt + 2, groupAt + 2 + groupLength);
+}

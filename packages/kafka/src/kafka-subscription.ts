@@ -1,0 +1,433 @@
+import {
+  AckedPrefix,
+  KeyedDispatcher,
+  defaultRetryPolicy,
+  systemClock,
+  type CloseOptions,
+  type EnvelopeInput,
+  type InboundRecord,
+  type Instrumentation,
+  type Logger,
+  type MessageHandler,
+  type SubscribeOptions,
+  type Subscription,
+} from '@a2a-bus/core';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { OffsetCommitter, type CommitFn } from './offset-committer.js';
+import type { KafkaConfig } from './options.js';
+
+export interface KafkaSubscriptionDeps {
+  readonly kafka: Kafka;
+  readonly admin: () => Promise<Admin>;
+  /** The Kafka consumer group id for this a2a-bus group and topic. */
+  readonly groupId: string;
+  readonly config: KafkaConfig;
+  readonly logger: Logger;
+  readonly events: Required<Instrumentation>;
+  readonly partitions: number;
+  readonly publishDeadLetter: (topic: string, envelope: EnvelopeInput) => Promise<void>;
+  readonly onClosed: (subscription: KafkaSubscription) => void;
+}
+
+/** A record handed to the dispatcher, stamped with the group generation it was fetched in. */
+interface KafkaRecord extends InboundRecord {
+  readonly epoch: number;
+}
+
+/** What this member handed out of one partition in the current generation. */
+interface PartitionState {
+  readonly prefix: AckedPrefix;
+  lastTracked: bigint;
+}
+
+const emptyValue = new Uint8Array(0);
+
+/**
+ * One group member on one topic, over a kafkajs consumer with `eachBatch`.
+ *
+ * `eachBatch` hands records to the keyed dispatcher and returns, so kafkajs keeps fetching
+ * while handlers run: a slow key holds only itself. It blocks only while the dispatcher is
+ * full (backpressure), heartbeating meanwhile. Settled offsets are committed per partition
+ * up to the contiguous settled prefix, throttled.
+ *
+ * Rebalances: kafkajs has no revoke callback, so the transport's socket factory holds this
+ * member's JoinGroup / LeaveGroup until `beforeMembershipChange` resolved: queued records are
+ * dropped, running handlers finish (within the rebalance budget), the settled prefix is
+ * committed under the generation that still owns it, and everything of that generation is
+ * forgotten. No other member gets a partition before that (eager protocol), so a key never
+ * runs on two members and no stale offset is ever committed.
+ */
+export class KafkaSubscription implements Subscription {
+  readonly topic: string;
+  readonly group: string;
+  private readonly deps: KafkaSubscriptionDeps;
+  private readonly consumer: Consumer;
+  private readonly dispatcher: KeyedDispatcher<KafkaRecord>;
+  private readonly states = new Map<number, PartitionState>();
+  private readonly commits: OffsetCommitter;
+  /** `eachBatch` calls blocked on a full dispatcher; resolved to let them return. */
+  private readonly blocked = new Set<() => void>();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** The latest `eachBatch` payload: its heartbeat and commit act on the current generation. */
+  private payload: EachBatchPayload | undefined;
+  /** Counts group joins; records belong to the generation they were fetched in. */
+  private epoch = 0;
+  /** True from the moment this member starts letting go of its partitions until the next join. */
+  private released = true;
+  private releasing: Promise<void> | undefined;
+  /** A heartbeat learned the generation is over; blocked batches rethrow it so kafkajs rejoins. */
+  private membershipError: unknown;
+  private assigned: number[] = [];
+  /** After close: nothing is settled or committed any more. */
+  private frozen = false;
+  private closing: Promise<void> | undefined;
+  private readonly startFrom: 'earliest' | 'latest';
+  /** The start-position commit of the latest join (`startFrom: 'latest'` only). */
+  private pinning: Promise<void> | undefined;
+
+  constructor(topic: string, handler: MessageHandler, options: SubscribeOptions, deps: KafkaSubscriptionDeps) {
+    this.topic = topic;
+    this.group = options.group;
+    this.deps = deps;
+    this.startFrom = options.startFrom ?? 'earliest';
+    const { config } = deps;
+    this.consumer = deps.kafka.consumer({
+      groupId: deps.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: config.sessionTimeoutMs,
+      heartbeatInterval: config.heartbeatIntervalMs,
+      rebalanceTimeout: config.rebalanceTimeoutMs,
+      maxWaitTimeInMs: config.maxWaitTimeMs,
+      maxBytesPerPartition: config.maxBytesPerPartition,
+      retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
+    });
+    this.commits = new OffsetCommitter(config.commitIntervalMs, deps.logger);
+    this.dispatcher = new KeyedDispatcher<KafkaRecord>({
+      transport: 'kafka',
+      topic,
+      group: options.group,
+      handler,
+      maxInFlight: options.maxInFlight ?? 64,
+      retry: { ...defaultRetryPolicy, ...options.retry },
+      deadLetterTopic: options.deadLetterTopic ?? `${topic}.dlq`,
+      backend: {
+        settle: (record) => this.settle(record),
+        publishDeadLetter: deps.publishDeadLetter,
+      },
+      events: deps.events,
+      logger: deps.logger,
+      clock: systemClock,
+    });
+  }
+
+  assignedPartitions(): readonly number[] {
+    return this.released ? [] : this.assigned;
+  }
+
+  /** Joins the group; resolves once this member got its (possibly empty) assignment. */
+  async start(joinTimeoutMs: number): Promise<void> {
+    const { consumer } = this;
+    let onJoin!: () => void;
+    let onFail!: (error: unknown) => void;
+    const joined = new Promise<void>((resolve, reject) => {
+      onJoin = resolve;
+      onFail = reject;
+    });
+    let joinedOnce = false;
+    void joined.then(
+      () => (joinedOnce = true),
+      () => undefined,
+    );
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.epoch += 1;
+      this.released = false;
+      this.membershipError = undefined;
+      this.assigned = [...(payload.memberAssignment[this.topic] ?? [])].sort((a, b) => a - b);
+      for (const partition of this.assigned) this.dispatcher.assign(partition);
+      if (this.startFrom === 'latest') this.pinning = this.pinStart(this.epoch);
+      this.deps.logger.debug({ assigned: this.assigned, epoch: this.epoch }, 'joined group');
+      onJoin();
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.deps.logger.error({ err: payload.error, restart: payload.restart }, 'kafka consumer crashed');
+      if (payload.restart || this.closing) return;
+      // kafkajs restarts only after retriable errors; a member that joined once keeps trying.
+      if (joinedOnce) this.revive();
+      else onFail(payload.error);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topic, fromBeginning: this.startFrom === 'earliest' });
+    await this.run();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`group ${this.group} not joined within ${joinTimeoutMs} ms`)), joinTimeoutMs);
+    });
+    try {
+      await Promise.race([joined, timeout]);
+      // A join right after the first (kafkajs refreshing metadata) pins again: wait for the last.
+      for (let pinned: Promise<void> | undefined; pinned !== this.pinning; ) {
+        pinned = this.pinning;
+        await Promise.race([pinned, timeout]);
+      }
+    } catch (error) {
+      await this.close({ drainTimeoutMs: 0 });
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closing ??= this.shutDown(options.drainTimeoutMs ?? 30_000).finally(() => this.deps.onClosed(this));
+    return this.closing;
+  }
+
+  /**
+   * Called (through the socket factory) right before kafkajs sends this member's JoinGroup
+   * or LeaveGroup: let go of the current generation first. Resolves when the request may go.
+   */
+  beforeMembershipChange(): Promise<void> | undefined {
+    if (this.releasing) return this.releasing;
+    if (this.released) return undefined;
+    this.released = true;
+    this.releasing = this.release().finally(() => (this.releasing = undefined));
+    return this.releasing;
+  }
+
+  private async release(): Promise<void> {
+    this.unblockAll();
+    const partitions = [...this.states.keys()];
+    if (!this.frozen && partitions.length > 0) {
+      this.startTimers(); // keep the session alive while handlers finish
+      const { rebalanceTimeoutMs, sessionTimeoutMs } = this.deps.config;
+      const budget = Math.max(1_000, rebalanceTimeoutMs - sessionTimeoutMs);
+      const finished = await withTimeout(Promise.all(partitions.map((partition) => this.dispatcher.revoke(partition))), budget);
+      if (!finished) this.deps.logger.warn({ partitions }, 'handlers still running when the group moved on; their messages may run again elsewhere');
+      // The group is preparing the rebalance: this generation may still commit.
+      const commit = this.commitFn(true);
+      if (commit) await this.commits.flush(commit);
+    }
+    this.states.clear();
+    this.commits.clear();
+    this.stopTimers();
+  }
+
+  private async shutDown(drainTimeoutMs: number): Promise<void> {
+    const crash = drainTimeoutMs <= 0;
+    if (crash) this.frozen = true;
+    try {
+      // No new batches meanwhile; fetched records stay unacknowledged for the next owner.
+      this.consumer.pause([{ topic: this.topic }]);
+    } catch {
+      // not running (never joined)
+    }
+    const drained = await this.dispatcher.drain(crash ? 0 : drainTimeoutMs);
+    if (!drained) this.deps.logger.warn({}, 'close abandoned running handlers; their messages will be redelivered');
+    const commit = crash ? undefined : this.commitFn();
+    if (commit) await this.commits.flush(commit);
+    this.frozen = true;
+    this.commits.clear();
+    this.unblockAll();
+    this.stopTimers();
+    try {
+      await this.consumer.disconnect();
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, 'consumer disconnect failed');
+    }
+  }
+
+  private run(): Promise<void> {
+    return this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.deps.partitions,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+  }
+
+  /** Starts the crashed consumer again (it disconnected itself), until it runs or we close. */
+  private revive(delayMs = 1_000): void {
+    setTimeout(() => {
+      if (this.closing) return;
+      this.consumer
+        .connect()
+        .then(() => this.run())
+        .catch((error: unknown) => {
+          this.deps.logger.warn({ err: error }, 'consumer restart failed; trying again');
+          this.revive(Math.min(delayMs * 2, 10_000));
+        });
+    }, delayMs).unref();
+  }
+
+  /**
+   * kafkajs resolves `latest` without committing it, so a group whose members left before
+   * acknowledging anything would skip what was published meanwhile. Commit the end offsets
+   * of the assigned partitions that have no committed offset yet: the group exists from now on.
+   */
+  private async pinStart(epoch: number): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      const partitions = this.assigned;
+      if (epoch !== this.epoch || this.closing || partitions.length === 0) return;
+      try {
+        const admin = await this.deps.admin();
+        const [committed] = await admin.fetchOffsets({ groupId: this.deps.groupId, topics: [this.topic] });
+        const missing = new Set(committed?.partitions.filter((entry) => Number(entry.offset) < 0).map((entry) => entry.partition) ?? partitions);
+        if (!partitions.some((partition) => missing.has(partition))) return;
+        const ends = await admin.fetchTopicOffsets(this.topic);
+        if (epoch !== this.epoch) return; // the next join pins
+        await this.consumer.commitOffsets(
+          ends.filter((end) => partitions.includes(end.partition) && missing.has(end.partition)).map((end) => ({ topic: this.topic, partition: end.partition, offset: end.high })),
+        );
+        return;
+      } catch (error) {
+        if (attempt >= 5 || epoch !== this.epoch) {
+          if (epoch === this.epoch) this.deps.logger.warn({ err: error }, 'could not commit the start position of a latest-starting group');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
+  }
+
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (this.closing || batch.messages.length === 0) return;
+    if (this.released) return this.awaitRejoin(payload);
+    this.payload = payload;
+    const { partition } = batch;
+    const epoch = this.epoch;
+    let state = this.states.get(partition);
+    if (!state) {
+      const first = BigInt(batch.messages[0]!.offset);
+      state = { prefix: new AckedPrefix(first), lastTracked: first - 1n };
+      this.states.set(partition, state);
+    }
+    for (const message of batch.messages) {
+      for (;;) {
+        // Not resolved when we stop here: the next owner (maybe us) reads the rest again.
+        if (!this.live(epoch) || !payload.isRunning()) return;
+        if (this.membershipError !== undefined) throw this.membershipError;
+        if (this.dispatcher.capacity > 0) break;
+        await this.waitForRoom();
+      }
+      const offset = BigInt(message.offset);
+      if (offset <= state.lastTracked) continue; // fetched twice (kafkajs refetch): handed out already
+      state.prefix.track(offset);
+      state.lastTracked = offset;
+      this.dispatcher.push({
+        epoch,
+        partition,
+        offset: message.offset,
+        key: message.key?.toString('utf8') ?? '',
+        value: message.value ?? emptyValue,
+        attempt: 1,
+      });
+    }
+    payload.resolveOffset(batch.lastOffset());
+  }
+
+  /**
+   * This member let go (another subscription of the same group in this process rejoined)
+   * but kafkajs does not know yet: find out with a heartbeat and rejoin, rather than
+   * fetching the same records again and again meanwhile.
+   */
+  private async awaitRejoin(payload: EachBatchPayload): Promise<void> {
+    try {
+      await payload.heartbeat();
+    } catch (error) {
+      if (isMembershipError(error)) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  private live(epoch: number): boolean {
+    return epoch === this.epoch && !this.released && !this.closing;
+  }
+
+  /** Blocks the batch (and so kafkajs's fetching) until the dispatcher has room; heartbeats meanwhile. */
+  private async waitForRoom(): Promise<void> {
+    let unblock!: () => void;
+    const unblocked = new Promise<void>((resolve) => (unblock = resolve));
+    this.blocked.add(unblock);
+    this.startTimers();
+    try {
+      await Promise.race([this.dispatcher.whenReady(), unblocked]);
+    } finally {
+      this.blocked.delete(unblock);
+      if (this.blocked.size === 0 && !this.releasing) this.stopTimers();
+    }
+  }
+
+  private unblockAll(): void {
+    for (const unblock of this.blocked) unblock();
+    this.blocked.clear();
+  }
+
+  private settle(record: KafkaRecord): void {
+    if (this.frozen || record.epoch !== this.epoch) return;
+    const state = this.states.get(record.partition);
+    if (!state) return;
+    const position = state.prefix.settle(BigInt(record.offset));
+    if (position === undefined) return;
+    this.commits.mark(record.partition, position, () => this.commitFn());
+  }
+
+  /**
+   * How to commit now, under the generation the records came in, or undefined when that is
+   * not allowed any more. `whileReleasing`: during the hand-over, while the group (preparing
+   * the rebalance) still accepts commits of this generation.
+   */
+  private commitFn(whileReleasing = false): CommitFn | undefined {
+    const payload = this.payload;
+    if (this.frozen || !payload || (this.released && !whileReleasing)) return undefined;
+    return (partitions) => payload.commitOffsetsIfNecessary({ topics: [{ topic: this.topic, partitions: [...partitions] }] });
+  }
+
+  private startTimers(): void {
+    if (this.heartbeatTimer) return;
+    const every = Math.max(50, Math.floor(this.deps.config.heartbeatIntervalMs / 3));
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), every);
+  }
+
+  private stopTimers(): void {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  /**
+   * kafkajs heartbeats between batches; while a batch is blocked on a full dispatcher or the
+   * member holds its JoinGroup for running handlers, this keeps the session alive. A
+   * heartbeat that reports a rebalance releases blocked batches, so kafkajs goes to rejoin.
+   */
+  private async heartbeat(): Promise<void> {
+    const payload = this.payload;
+    if (!payload) return;
+    if (!payload.isRunning()) return this.unblockAll(); // kafkajs is stopping the consumer
+    try {
+      await payload.heartbeat();
+    } catch (error) {
+      if (isMembershipError(error) && !this.releasing) {
+        this.membershipError = error;
+        this.unblockAll();
+      } else {
+        this.deps.logger.debug({ err: error }, 'heartbeat failed');
+      }
+    }
+  }
+}
+
+/** Errors that mean this member's generation is over. */
+function isMembershipError(error: unknown): boolean {
+  const type = (error as { type?: string } | null)?.type;
+  return type === 'REBALANCE_IN_PROGRESS' || type === 'ILLEGAL_GENERATION' || type === 'UNKNOWN_MEMBER_ID' || type === 'NOT_COORDINATOR_FOR_GROUP';
+}
+
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,241 @@
+import {
+  BrokerUnreachableError,
+  PublishError,
+  TransportClosedError,
+  createEnvelope,
+  encodeEnvelope,
+  partitionForKey,
+  safeInstrumentation,
+  silentLogger,
+  type Envelope,
+  type PublishReceipt,
+  type ReplayRecord,
+  type Transport,
+} from '@a2a-bus/core';
+import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
+import { kafkaCapabilities } from './capabilities.js';
+import { gatedSocketFactory } from './group-gate.js';
+import { KafkaSubscription } from './kafka-subscription.js';
+import { kafkaLogCreator } from './log-creator.js';
+import { parseKafkaOptions, type KafkaTransportOptions } from './options.js';
+import { ProduceBatcher, type OutgoingRecord } from './produce-batcher.js';
+import { replayTopic } from './replay.js';
+import { TopicRegistry } from './topics.js';
+
+/** The Kafka transport, with two extras for operations and tests. */
+export interface KafkaTransport extends Transport {
+  /** Deletes a topic (no-op when it does not exist). */
+  deleteTopic(topic: string): Promise<void>;
+  /** The connected kafkajs admin client, e.g. to read a group's committed offsets. */
+  admin(): Promise<Admin>;
+}
+
+/**
+ * The transport over Apache Kafka (kafkajs 2.x): a topic per a2a-bus topic, key → partition
+ * with Kafka's murmur2, consumer groups with commits of the contiguous acknowledged prefix.
+ * Clients connect lazily on first use, or in `connect()`.
+ */
+export function createKafkaTransport(options: KafkaTransportOptions = {}): KafkaTransport {
+  const config = parseKafkaOptions(options);
+  const logger = (config.logger ?? silentLogger).child({ transport: 'kafka' });
+  const events = safeInstrumentation(config.instrumentation, logger);
+  const address = config.brokers.join(',');
+  /** Subscriptions by Kafka group id, for the JoinGroup / LeaveGroup gate. */
+  const members = new Map<string, Set<KafkaSubscription>>();
+  const kafka = new Kafka({
+    socketFactory: gatedSocketFactory((groupId) => {
+      const waits = [...(members.get(groupId) ?? [])].map((member) => member.beforeMembershipChange()).filter((wait) => wait !== undefined);
+      return waits.length > 0 ? Promise.all(waits).then(() => undefined) : undefined;
+    }),
+    clientId: config.clientId,
+    brokers: config.brokers,
+    ...(config.ssl !== undefined ? { ssl: config.ssl } : {}),
+    ...(config.sasl ? { sasl: config.sasl } : {}),
+    connectionTimeout: Math.min(config.connectTimeoutMs, 3_000),
+    retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 5 },
+    logLevel: config.logger ? logLevel.INFO : logLevel.NOTHING,
+    logCreator: kafkaLogCreator(logger),
+  });
+  const subscriptions = new Set<KafkaSubscription>();
+  /** Replays being read, so close() can stop their consumers. */
+  const replays = new Set<AsyncGenerator<ReplayRecord>>();
+  let admin: Promise<Admin> | undefined;
+  let producer: Promise<Producer> | undefined;
+  let closing: Promise<void> | undefined;
+
+  /** Connects a kafkajs client within `connectTimeoutMs`, or fails naming the brokers. */
+  const connectBounded = async <C extends { connect(): Promise<void>; disconnect(): Promise<void> }>(client: C): Promise<C> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timed out')), config.connectTimeoutMs);
+    });
+    try {
+      await Promise.race([client.connect(), timeout]);
+      return client;
+    } catch (cause) {
+      void client.disconnect().catch(() => undefined);
+      throw new BrokerUnreachableError('kafka', address, config.connectTimeoutMs, { cause });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const getAdmin = (): Promise<Admin> => {
+    admin ??= connectBounded(kafka.admin());
+    admin.catch(() => (admin = undefined));
+    return admin;
+  };
+  const getProducer = (): Promise<Producer> => {
+    producer ??= connectBounded(
+      kafka.producer({
+        idempotent: true,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        // Bounded on purpose: a publish must fail within publishTimeoutMs, not retry forever.
+        retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 5 + Math.ceil(config.publishTimeoutMs / 2_000) },
+      }),
+    );
+    producer.catch(() => (producer = undefined));
+    return producer;
+  };
+  const topics = new TopicRegistry(getAdmin, { partitions: config.partitions, replicationFactor: config.replicationFactor });
+  const batcher = new ProduceBatcher(getProducer, config.publishTimeoutMs);
+
+  const assertOpen = (operation: string): void => {
+    if (closing) throw new TransportClosedError('kafka', operation);
+  };
+
+  /** Sends records of one topic (all validated already); receipts in the same order. */
+  const send = async (topic: string, records: ReadonlyArray<{ key: string; value: Buffer; envelope?: Envelope }>): Promise<PublishReceipt[]> => {
+    const started = performance.now();
+    let offsets: string[];
+    let outgoing: OutgoingRecord[];
+    try {
+      const partitions = await topics.ensure(topic);
+      outgoing = records.map(({ key, value }) => ({ topic, key, value, partition: partitionForKey(key, partitions) }));
+      offsets = await batcher.sendAll(outgoing);
+    } catch (cause) {
+      if (BrokerUnreachableError.isInstance(cause)) throw cause;
+      throw new PublishError('kafka', topic, { cause });
+    }
+    const durationMs = performance.now() - started;
+    return records.map(({ key, value, envelope }, index) => {
+      const partition = outgoing[index]!.partition;
+      const id = envelope?.id ?? '';
+      if (envelope) events.onPublish({ transport: 'kafka', topic, partition, key, id, bytes: value.length, durationMs });
+      return { id, topic, partition, offset: offsets[index]! };
+    });
+  };
+
+  const publish = async (topic: string, input: Parameters<Transport['publish']>[1]): Promise<PublishReceipt> => {
+    assertOpen('publish');
+    const envelope = createEnvelope(input);
+    const [receipt] = await send(topic, [{ key: envelope.key, value: encodeEnvelope(envelope), envelope }]);
+    return receipt!;
+  };
+
+  const transport: KafkaTransport = {
+    backend: 'kafka',
+    capabilities: kafkaCapabilities,
+
+    async connect() {
+      assertOpen('connect');
+      await Promise.all([getAdmin(), getProducer()]);
+    },
+
+    publish,
+
+    async publishBatch(topic, inputs) {
+      assertOpen('publish');
+      const envelopes = inputs.map((input) => createEnvelope(input));
+      if (envelopes.length === 0) return [];
+      return send(
+        topic,
+        envelopes.map((envelope) => ({ key: envelope.key, value: encodeEnvelope(envelope), envelope })),
+      );
+    },
+
+    async publishRaw(topic, record) {
+      assertOpen('publish');
+      const value = Buffer.from(record.value.buffer, record.value.byteOffset, record.value.byteLength);
+      await send(topic, [{ key: record.key, value }]);
+    },
+
+    async subscribe(topic, handler, options) {
+      assertOpen('subscribe');
+      const partitions = await topics.ensure(topic);
+      const groupId = config.groupId(options.group, topic);
+      const subscription = new KafkaSubscription(topic, handler, options, {
+        kafka,
+        admin: getAdmin,
+        groupId,
+        config,
+        logger: logger.child({ topic, group: options.group }),
+        events,
+        partitions,
+        publishDeadLetter: async (deadLetterTopic, envelope) => {
+          await publish(deadLetterTopic, envelope);
+        },
+        onClosed: (closed) => {
+          subscriptions.delete(closed);
+          members.get(groupId)?.delete(closed);
+        },
+      });
+      subscriptions.add(subscription);
+      if (!members.has(groupId)) members.set(groupId, new Set());
+      members.get(groupId)!.add(subscription);
+      try {
+        await subscription.start(config.connectTimeoutMs + config.rebalanceTimeoutMs);
+      } catch (cause) {
+        subscriptions.delete(subscription);
+        members.get(groupId)?.delete(subscription);
+        if (isConnectionFailure(cause)) throw new BrokerUnreachableError('kafka', address, config.connectTimeoutMs, { cause });
+        throw cause;
+      }
+      return subscription;
+    },
+
+    replay(topic, options) {
+      assertOpen('replay');
+      const reader = replayTopic({ kafka, admin: getAdmin, topics, config, logger }, topic, options);
+      replays.add(reader);
+      return (async function* () {
+        try {
+          yield* reader;
+        } finally {
+          replays.delete(reader);
+        }
+      })();
+    },
+
+    async deleteTopic(topic) {
+      assertOpen('delete a topic');
+      const client = await getAdmin();
+      topics.forget(topic);
+      if (!(await client.listTopics()).includes(topic)) return;
+      await client.deleteTopics({ topics: [topic] });
+    },
+
+    admin() {
+      assertOpen('use the admin client');
+      return getAdmin();
+    },
+
+    close(closeOptions) {
+      closing ??= (async () => {
+        await Promise.all([...subscriptions].map((subscription) => subscription.close(closeOptions)));
+        await Promise.allSettled([...replays].map((reader) => reader.return(undefined)));
+        const clients = await Promise.allSettled([producer, admin].filter((client) => client !== undefined));
+        await Promise.all(
+          clients.map((client) => (client.status === 'fulfilled' ? client.value.disconnect().catch(() => undefined) : undefined)),
+        );
+      })();
+      return closing;
+    },
+  };
+  return transport;
+}
+
+function isConnectionFailure(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name ?? '';
+  return /Connection|NumberOfRetriesExceeded|BrokerNotFound|NoBrokerAvailable/.test(name);
+}

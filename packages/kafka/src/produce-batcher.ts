@@ -1,0 +1,124 @@
+import type { Producer, RecordMetadata } from 'kafkajs';
+
+export interface OutgoingRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly key: string;
+  readonly value: Buffer;
+}
+
+interface Pending {
+  readonly record: OutgoingRecord;
+  readonly resolve: (offset: string) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Limits of one produce request: under the broker's default 1 MiB `message.max.bytes`. */
+const maxRequestMessages = 2_000;
+const maxRequestBytes = 900 * 1024;
+
+/**
+ * Coalesces concurrent publishes into one produce request. The idempotent kafkajs producer
+ * holds one request in flight per broker (it locks the broker for the sequence numbers),
+ * so one request per publish would cap throughput at one round trip per message. Instead,
+ * records wait while a request is in flight and go out together in the next one; order per
+ * partition is the order of `send` calls.
+ */
+export class ProduceBatcher {
+  private queue: Pending[] = [];
+  private inFlight = false;
+  private scheduled = false;
+  private readonly producer: () => Promise<Producer>;
+  private readonly timeoutMs: number;
+
+  constructor(producer: () => Promise<Producer>, timeoutMs: number) {
+    this.producer = producer;
+    this.timeoutMs = timeoutMs;
+  }
+
+  /** Resolves with the record's offset once the broker stored it on all in-sync replicas. */
+  send(record: OutgoingRecord): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ record, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Sends records together; resolves with their offsets in the same order. */
+  sendAll(records: readonly OutgoingRecord[]): Promise<string[]> {
+    return Promise.all(records.map((record) => this.send(record)));
+  }
+
+  private schedule(): void {
+    if (this.inFlight || this.scheduled) return;
+    this.scheduled = true;
+    // One macrotask of patience gathers every publish started in the same tick.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.inFlight || this.queue.length === 0) return;
+    this.inFlight = true;
+    const batch = this.take();
+    try {
+      const producer = await this.producer();
+      const metadata = await withTimeout(producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) }), this.timeoutMs);
+      settleOffsets(batch, metadata);
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    } finally {
+      this.inFlight = false;
+      if (this.queue.length > 0) void this.flush();
+    }
+  }
+
+  private take(): Pending[] {
+    let bytes = 0;
+    let count = 0;
+    while (count < this.queue.length && count < maxRequestMessages) {
+      bytes += this.queue[count]!.record.value.length + this.queue[count]!.record.key.length;
+      if (bytes > maxRequestBytes && count > 0) break;
+      count += 1;
+    }
+    return this.queue.splice(0, count);
+  }
+}
+
+function groupByTopic(batch: readonly Pending[]): Array<{ topic: string; messages: Array<{ key: string; value: Buffer; partition: number }> }> {
+  const byTopic = new Map<string, Array<{ key: string; value: Buffer; partition: number }>>();
+  for (const { record } of batch) {
+    let messages = byTopic.get(record.topic);
+    if (!messages) byTopic.set(record.topic, (messages = []));
+    messages.push({ key: record.key, value: record.value, partition: record.partition });
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
+
+/** A partition's records of one request got consecutive offsets from its base offset, in send order. */
+function settleOffsets(batch: readonly Pending[], metadata: RecordMetadata[]): void {
+  const next = new Map<string, bigint>();
+  for (const entry of metadata) {
+    if (entry.baseOffset !== undefined) next.set(`${entry.topicName}\u0000${entry.partition}`, BigInt(entry.baseOffset));
+  }
+  for (const pending of batch) {
+    const slot = `${pending.record.topic}\u0000${pending.record.partition}`;
+    const offset = next.get(slot);
+    if (offset === undefined) {
+      pending.reject(new Error(`no produce result for ${pending.record.topic}/${pending.record.partition}`));
+      continue;
+    }
+    next.set(slot, offset + 1n);
+    pending.resolve(offset.toString());
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

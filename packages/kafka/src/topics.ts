@@ -1,0 +1,124 @@
+import type { Admin } from 'kafkajs';
+
+export interface TopicSettings {
+  readonly partitions: number;
+  readonly replicationFactor: number | undefined;
+}
+
+/**
+ * Creates topics on first use and remembers how many partitions each has. Topics a2a-bus
+ * creates stamp records with the broker's append time, so replay by timestamp means "when
+ * the broker stored it" whatever the producer's clock said.
+ */
+export class TopicRegistry {
+  private readonly known = new Map<string, Promise<number>>();
+  private readonly admin: () => Promise<Admin>;
+  private readonly settings: TopicSettings;
+
+  constructor(admin: () => Promise<Admin>, settings: TopicSettings) {
+    this.admin = admin;
+    this.settings = settings;
+  }
+
+  /** The topic's partition count, creating the topic first when it does not exist. */
+  ensure(topic: string): Promise<number> {
+    let partitions = this.known.get(topic);
+    if (!partitions) {
+      partitions = this.create(topic);
+      this.known.set(topic, partitions);
+      partitions.catch(() => this.known.delete(topic));
+    }
+    return partitions;
+  }
+
+  /** The partition count of an existing topic, or undefined when it does not exist (creates nothing). */
+  async lookup(topic: string): Promise<number | undefined> {
+    const cached = this.known.get(topic);
+    if (cached) return cached;
+    const admin = await this.admin();
+    const topics = await admin.listTopics();
+    if (!topics.includes(topic)) return undefined;
+    return this.waitForLeaders(admin, topic);
+  }
+
+  /** Forgets a topic (after it was deleted). */
+  forget(topic: string): void {
+    this.known.delete(topic);
+  }
+
+  private async create(topic: string): Promise<number> {
+    const admin = await this.admin();
+    try {
+      await admin.createTopics({
+        // kafkajs's own wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which KRaft answers
+        // for a moment after a create; wait below instead.
+        waitForLeaders: false,
+        topics: [
+          {
+            topic,
+            numPartitions: this.settings.partitions,
+            ...(this.settings.replicationFactor ? { replicationFactor: this.settings.replicationFactor } : {}),
+            configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }],
+          },
+        ],
+      });
+    } catch (error) {
+      // Created concurrently by another client: fine.
+      if (!hasErrorType(error, 'TOPIC_ALREADY_EXISTS')) throw error;
+    }
+    return this.waitForLeaders(admin, topic);
+  }
+
+  /**
+   * The partition count once every partition has a leader that answers for it (it may exist
+   * with another count than ours). Right after a create, KRaft brokers list a leader in the
+   * metadata a moment before that leader serves the partition: ListOffsets is the probe.
+   */
+  private async waitForLeaders(admin: Admin, topic: string): Promise<number> {
+    const deadline = Date.now() + leaderWaitMs;
+    for (let wait = 20; ; wait = Math.min(wait * 2, 500)) {
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        const partitions = topics[0]?.partitions ?? [];
+        if (partitions.length > 0 && partitions.every((partition) => partition.leader >= 0)) {
+          await admin.fetchTopicOffsets(topic);
+          return partitions.length;
+        }
+      } catch (error) {
+        if (!isTransientTopicError(error) || Date.now() > deadline) throw error;
+      }
+      if (Date.now() > deadline) throw new Error(`topic ${topic} has no leader for every partition after ${leaderWaitMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+const leaderWaitMs = 15_000;
+
+const transientTypes = ['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION', 'REPLICA_NOT_AVAILABLE'];
+
+/** Errors of a topic that is being created or moving leaders: worth trying again shortly. */
+export function isTransientTopicError(error: unknown): boolean {
+  return hasErrorType(error, ...transientTypes);
+}
+
+/** Runs `operation`, again after short pauses while it fails with a transient topic error (up to ~5 s). */
+export async function retryTransient<T>(operation: () => Promise<T>): Promise<T> {
+  for (let wait = 50; ; wait *= 2) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (!isTransientTopicError(error) || wait > 2_000) throw error;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+/** Whether a kafkajs error (or one it wraps, e.g. in createTopics) has one of these protocol error types. */
+function hasErrorType(error: unknown, ...types: string[]): boolean {
+  const candidate = error as { type?: string; errors?: unknown[]; cause?: unknown } | null;
+  if (!candidate) return false;
+  if (candidate.type && types.includes(candidate.type)) return true;
+  if (Array.isArray(candidate.errors) && candidate.errors.some((inner) => hasErrorType(inner, ...types))) return true;
+  return candidate.cause !== undefined && hasErrorType(candidate.cause, ...types);
+}

@@ -1,0 +1,299 @@
+import { randomUUID } from 'node:crypto';
+import { BrokerUnreachableError, InvalidOptionsError, PublishError, partitionForKey, type Delivery, type EnvelopeInput } from '@a2a-bus/core';
+import { brokersFromUrl, createKafkaTransport, createTransportFromConfig, type KafkaTransport, type KafkaTransportOptions } from '@a2a-bus/kafka';
+import { afterEach, describe, expect, it } from 'vitest';
+import { delay, textMessage, textOf, waitFor } from './src/conformance/context.js';
+import { requireBroker } from './src/index.js';
+
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
+const [host, port] = brokers[0]!.split(':');
+const skipReason = await requireBroker('Kafka', host!, Number(port));
+const base: KafkaTransportOptions = { brokers, partitions: 1, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 300, rebalanceTimeoutMs: 15_000, maxWaitTimeMs: 100, commitIntervalMs: 50 };
+
+const open: KafkaTransport[] = [];
+const topics: string[] = [];
+function transport(options: KafkaTransportOptions = {}): KafkaTransport {
+  const created = createKafkaTransport({ ...base, ...options });
+  open.push(created);
+  return created;
+}
+function topic(name: string): string {
+  const created = `kafka-adapter-${name}-${randomUUID().slice(0, 8)}`;
+  topics.push(created, `${created}.dlq`);
+  return created;
+}
+afterEach(async () => {
+  await Promise.allSettled(open.splice(0).map((t) => t.close({ drainTimeoutMs: 500 })));
+  const admin = createKafkaTransport({ brokers });
+  await Promise.allSettled(topics.splice(0).map((t) => admin.deleteTopic(t)));
+  await admin.close();
+});
+
+/** The group's committed offset per partition (-1: none), read with the admin client. */
+async function committed(client: KafkaTransport, group: string, topicName: string): Promise<Map<number, number>> {
+  const admin = await client.admin();
+  const [entry] = await admin.fetchOffsets({ groupId: `${group}.${topicName}`, topics: [topicName] });
+  return new Map((entry?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+}
+
+describe('[kafka] options', () => {
+  it('rejects bad options with an error naming the field', () => {
+    const field = (options: unknown): string | undefined => {
+      try {
+        createKafkaTransport(options as KafkaTransportOptions);
+      } catch (error) {
+        expect(InvalidOptionsError.isInstance(error)).toBe(true);
+        return (error as InvalidOptionsError).field;
+      }
+      return undefined;
+    };
+    expect(field({ brokers: ['no-port'] })).toBe('brokers.0');
+    expect(field({ brokers: [] })).toBe('brokers');
+    expect(field({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 6_000 })).toBe('heartbeatIntervalMs');
+    expect(field({ url: 'redis://x:1' })).toBe('url');
+    expect(field({ partitions: 0 })).toBe('partitions');
+    expect(field({ sasl: 'plain' })).toBe('sasl');
+    expect(field({ groupId: 'static' })).toBe('groupId');
+  });
+
+  it('reads brokers from a kafka:// URL', () => {
+    expect(brokersFromUrl('kafka://a:9092,b.example:19092/')).toEqual(['a:9092', 'b.example:19092']);
+    expect(() => brokersFromUrl('kafka://a')).toThrow(/host:port/);
+  });
+
+  it('an unreachable broker fails connect, publish and subscribe within the connect timeout, naming the brokers', async () => {
+    const unreachable = transport({ brokers: ['127.0.0.1:1'], connectTimeoutMs: 1_500 });
+    for (const attempt of [
+      () => unreachable.connect(),
+      () => unreachable.publish('t', textMessage('k', 'x')),
+      () => unreachable.subscribe('t', () => {}, { group: 'g' }),
+    ]) {
+      const started = Date.now();
+      const error = await attempt().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(BrokerUnreachableError.isInstance(error), String(error)).toBe(true);
+      expect((error as BrokerUnreachableError).message).toContain('127.0.0.1:1');
+      expect(Date.now() - started).toBeLessThan(4_000);
+    }
+  });
+});
+
+describe.skipIf(skipReason)(`[kafka] adapter${skipReason ? ` — skipped: ${skipReason}` : ''}`, () => {
+  it('puts each key on its murmur2 partition, as Kafka clients do', async () => {
+    const client = transport({ partitions: 8 });
+    const name = topic('partitions');
+    const keys = Array.from({ length: 200 }, (_, i) => `workflow-${i}`);
+    const receipts = await client.publishBatch(name, keys.map((key) => textMessage(key, key)));
+    receipts.forEach((receipt, i) => expect(receipt.partition).toBe(partitionForKey(keys[i]!, 8)));
+    const stored = new Map<string, number>();
+    for await (const record of client.replay(name)) stored.set(record.key, record.partition);
+    for (const key of keys) expect(stored.get(key)).toBe(partitionForKey(key, 8));
+  });
+
+  it('an ack out of order never commits past a message still running', async () => {
+    const client = transport();
+    const name = topic('prefix');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const acked: string[] = [];
+    await client.subscribe(
+      name,
+      async (d) => {
+        if (textOf(d) === 'slow') await gate;
+        acked.push(textOf(d));
+      },
+      { group: 'g' },
+    );
+    // One partition: offsets 0 (key a, slow), 1 and 2 (keys b, c, acked at once).
+    await client.publish(name, textMessage('a', 'slow'));
+    await client.publish(name, textMessage('b', 'fast-1'));
+    await client.publish(name, textMessage('c', 'fast-2'));
+    await waitFor('the fast ones', () => acked.length === 2, 10_000);
+    await delay(500);
+    expect((await committed(client, 'g', name)).get(0)).toBeLessThanOrEqual(0);
+    release();
+    await waitFor('the commit past all three', () => acked.length === 3, 10_000);
+    await expectCommitted(client, 'g', name, 0, 3);
+  });
+
+  it('a crashed member commits nothing more; the next one gets its messages (attempt restarts at 1)', async () => {
+    const first = transport();
+    const name = topic('crash');
+    const held: Delivery[] = [];
+    const sub = await first.subscribe(name, (d) => new Promise<void>(() => void held.push(d)), { group: 'g' });
+    await first.publishBatch(name, [textMessage('a', 'a0'), textMessage('b', 'b0')]);
+    await waitFor('both held', () => held.length === 2, 10_000);
+    await sub.close({ drainTimeoutMs: 0 });
+    expect(held.every((d) => d.signal.aborted)).toBe(true);
+    expect((await committed(first, 'g', name)).get(0)).toBeLessThanOrEqual(0);
+    const seen: Array<[string, number]> = [];
+    await transport().subscribe(name, (d) => void seen.push([textOf(d), d.attempt]), { group: 'g' });
+    await waitFor('redelivery', () => seen.length === 2, 15_000);
+    expect(seen.sort()).toEqual([
+      ['a0', 1],
+      ['b0', 1],
+    ]);
+  });
+
+  it('a handler running past the session timeout keeps its partitions (the member keeps heartbeating)', async () => {
+    const client = transport({ sessionTimeoutMs: 2_000, heartbeatIntervalMs: 300 });
+    const name = topic('long');
+    const deliveries: string[] = [];
+    const sub = await client.subscribe(
+      name,
+      async (d) => {
+        deliveries.push(`${textOf(d)}#${d.attempt}`);
+        if (textOf(d) === 'long') await delay(5_000);
+      },
+      { group: 'g' },
+    );
+    await client.publish(name, textMessage('k', 'long'));
+    await waitFor('the long handler to start', () => deliveries.length === 1, 10_000);
+    await delay(5_500);
+    await client.publish(name, textMessage('k', 'after'));
+    await waitFor('the next message', () => deliveries.length === 2, 10_000);
+    expect(deliveries).toEqual(['long#1', 'after#1']);
+    expect(sub.assignedPartitions()).toEqual([0]);
+    await expectCommitted(client, 'g', name, 0, 2);
+  }, 30_000);
+
+  it('a member joining while a key runs past the session timeout: the new owner starts only after the old one finished', async () => {
+    const name = topic('handover');
+    const events: string[] = [];
+    let running = 0;
+    const handler = (member: string) => async (d: Delivery) => {
+      running += 1;
+      if (running > 1) events.push('OVERLAP');
+      events.push(`${member}:start:${textOf(d)}`);
+      await delay(textOf(d) === 'k/0' ? 4_000 : 10);
+      events.push(`${member}:end:${textOf(d)}`);
+      running -= 1;
+    };
+    // The session (2 s) is shorter than k/0 (4 s): the member holds its JoinGroup and heartbeats.
+    const timers = { partitions: 2, sessionTimeoutMs: 2_000, heartbeatIntervalMs: 300 };
+    const a = transport(timers);
+    await a.subscribe(name, handler('a'), { group: 'g', maxInFlight: 1 });
+    await a.publishBatch(name, [0, 1, 2, 3].map((i) => textMessage('k', `k/${i}`)));
+    await waitFor('k/0 to start', () => events.includes('a:start:k/0'), 10_000);
+    const b = transport(timers);
+    await b.subscribe(name, handler('b'), { group: 'g', maxInFlight: 1 });
+    await waitFor('all four handled', () => [0, 1, 2, 3].every((i) => events.some((e) => e.endsWith(`:end:k/${i}`))), 20_000);
+    expect(events).not.toContain('OVERLAP');
+    const starts = events.filter((e) => e.includes(':start:')).map((e) => e.split(':')[2]);
+    // k/0 may run again after the hand-over (at-least-once), but never out of order.
+    const firstSeen = [...new Set(starts)];
+    expect(firstSeen).toEqual(['k/0', 'k/1', 'k/2', 'k/3']);
+    const firstOnB = events.findIndex((e) => e.startsWith('b:start'));
+    if (firstOnB !== -1) expect(events.indexOf('a:end:k/0')).toBeLessThan(firstOnB);
+  }, 40_000);
+
+  it('two members of one group in one process share the work: nothing lost, no key twice at once', async () => {
+    const client = transport({ partitions: 4 });
+    const name = topic('same-process');
+    const running = new Set<string>();
+    const handled = new Map<string, number>();
+    const problems: string[] = [];
+    const handler = async (d: Delivery) => {
+      const { key } = d.envelope;
+      if (running.has(key)) problems.push(`key ${key} twice at once`);
+      running.add(key);
+      await delay(2);
+      running.delete(key);
+      handled.set(textOf(d), (handled.get(textOf(d)) ?? 0) + 1);
+    };
+    await client.subscribe(name, handler, { group: 'g' });
+    const publishing = client.publishBatch(name, Array.from({ length: 400 }, (_, i) => textMessage(`k${i % 16}`, `m${i}`)));
+    await client.subscribe(name, handler, { group: 'g' });
+    await publishing;
+    await waitFor('all 400 handled', () => handled.size === 400, 20_000);
+    expect(problems).toEqual([]);
+  }, 30_000);
+
+  it('replay reads up to the end at the call, moves no committed offset and leaves no group behind', async () => {
+    const client = transport({ partitions: 2 });
+    const name = topic('replay');
+    await client.publishBatch(name, Array.from({ length: 20 }, (_, i) => textMessage(`k${i % 4}`, `m${i}`)));
+    const handled: string[] = [];
+    const sub = await client.subscribe(name, (d) => void handled.push(textOf(d)), { group: 'g' });
+    await waitFor('all handled', () => handled.length === 20, 10_000);
+    await sub.close();
+    const before = await committed(client, 'g', name);
+    const replayed: string[] = [];
+    for await (const record of client.replay(name)) {
+      replayed.push(record.envelope?.kind === 'message' ? (record.envelope.payload.parts[0]?.text ?? '') : '');
+      if (replayed.length === 1) await client.publish(name, textMessage('k0', 'late'));
+    }
+    expect(replayed.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`).sort());
+    expect(await committed(client, 'g', name)).toEqual(before);
+    const admin = await client.admin();
+    const { groups } = await admin.listGroups();
+    expect(groups.filter((g) => g.groupId.startsWith('a2a-bus-replay-'))).toEqual([]);
+  }, 30_000);
+
+  it('close stops a replay left unfinished and removes its group', async () => {
+    const client = transport({ partitions: 2 });
+    const name = topic('replay-abandoned');
+    await client.publishBatch(name, Array.from({ length: 20 }, (_, i) => textMessage(`k${i}`, `m${i}`)));
+    const reader = client.replay(name)[Symbol.asyncIterator]();
+    expect((await reader.next()).done).toBe(false);
+    await client.close();
+    const other = transport();
+    const { groups } = await (await other.admin()).listGroups();
+    expect(groups.filter((g) => g.groupId.startsWith('a2a-bus-replay-'))).toEqual([]);
+  });
+
+  it('replay by key reads only that key, by offset from that offset', async () => {
+    const client = transport({ partitions: 4 });
+    const name = topic('replay-key');
+    const receipts = await client.publishBatch(name, Array.from({ length: 12 }, (_, i) => textMessage(`k${i % 3}`, `m${i}`)));
+    const byKey: string[] = [];
+    for await (const record of client.replay(name, { key: 'k1' })) byKey.push(record.key);
+    expect(byKey).toEqual(['k1', 'k1', 'k1', 'k1']);
+    const fifth = receipts[4]!;
+    const fromOffset: string[] = [];
+    for await (const record of client.replay(name, { from: { partition: fifth.partition, offset: fifth.offset } })) fromOffset.push(record.offset);
+    expect(fromOffset[0]).toBe(fifth.offset);
+    expect(new Set(fromOffset.map(Number)).size).toBe(fromOffset.length);
+  });
+
+  it('close commits everything acknowledged', async () => {
+    const client = transport({ partitions: 2, commitIntervalMs: 10_000 });
+    const name = topic('close-commit');
+    let handled = 0;
+    const sub = await client.subscribe(name, () => void (handled += 1), { group: 'g' });
+    const receipts = await client.publishBatch(name, Array.from({ length: 50 }, (_, i) => textMessage(`k${i}`, `m${i}`)));
+    await waitFor('all handled', () => handled === 50, 10_000);
+    await sub.close();
+    const offsets = await committed(client, 'g', name);
+    for (const partition of [0, 1]) {
+      const count = receipts.filter((r) => r.partition === partition).length;
+      expect(offsets.get(partition) ?? 0).toBe(count);
+    }
+  });
+
+  it('createTransportFromConfig takes a kafka:// URL', async () => {
+    const client = createTransportFromConfig({ url: `kafka://${brokers.join(',')}`, partitions: 1 }) as KafkaTransport;
+    open.push(client);
+    const name = topic('url');
+    const receipt = await client.publish(name, textMessage('k', 'via url'));
+    expect(receipt.offset).toBe('0');
+  });
+
+  it('publish to a topic the broker refuses rejects with PublishError', async () => {
+    const client = transport();
+    const error = await client.publish('bad topic name!', textMessage('k', 'x') as EnvelopeInput).catch((e: unknown) => e);
+    expect(PublishError.isInstance(error), String(error)).toBe(true);
+  });
+});
+
+async function expectCommitted(client: KafkaTransport, group: string, topicName: string, partition: number, offset: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const value = (await committed(client, group, topicName)).get(partition);
+    if (value === offset) return;
+    if (Date.now() > deadline) expect(value).toBe(offset);
+    await delay(100);
+  }
+}
