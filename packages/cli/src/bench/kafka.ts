@@ -1,3 +1,4 @@
+import { dispatchRoundTrip } from './dispatch.js';
 import { randomUUID } from 'node:crypto';
 import type { EnvelopeInput, Transport } from '@a2a-bus/core';
 import { createKafkaTransport, type KafkaTransport } from '@a2a-bus/kafka';
@@ -36,6 +37,7 @@ export const suite: BenchSuite = async (progress) => {
     rows.push(await busThroughputSingle(topic('bus-tp1'), progress));
     rows.push(...(await rawLatency(kafkajs, topic('raw-req'), topic('raw-rep'), admin, progress)));
     rows.push(...(await busLatency(topic('bus-req'), topic('bus-rep'), progress)));
+    rows.push(...(await dispatchRoundTrip('kafka', () => createKafkaTransport({ brokers, partitions, maxWaitTimeMs: 20 }), progress, 500)));
   } finally {
     await Promise.allSettled(topics.map((name) => admin.deleteTopic(name)));
     await admin.close();

@@ -1,0 +1,150 @@
+import type { Clock, LeaseStore } from '@a2a-bus/core';
+import { JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+
+interface LeaseRecord {
+  /** Member holding the partition; empty when released. */
+  readonly holder: string;
+  readonly ttlMs: number;
+  /** Released by a member that handed its unacked messages back first (nak). */
+  readonly clean?: boolean;
+}
+
+interface MemberRecord {
+  readonly member: string;
+  readonly ttlMs: number;
+  readonly alive: boolean;
+}
+
+interface Stored<T> {
+  readonly seq: number;
+  readonly value: T;
+}
+
+/**
+ * A `LeaseStore` on a JetStream stream that keeps the last record per subject (what a KV
+ * bucket is underneath, built by hand so it works on nats-server 2.9 without a KV client).
+ * Writes are compare-and-set with `Nats-Expected-Last-Subject-Sequence`.
+ *
+ * Expiry needs no synchronised clocks: a record counts as expired when this process has
+ * seen it unchanged for the TTL its writer declared (Kubernetes leader election works the
+ * same way). Holders rewrite their records every round, so only dead members' records
+ * stand still.
+ */
+export class NatsLeaseStore implements LeaseStore {
+  private readonly observed = new Map<string, { seq: number; at: number }>();
+  private readonly takenOver = new Set<number>();
+  private readonly js: JetStreamClient;
+  private readonly jsm: JetStreamManager;
+  private readonly stream: string;
+  private readonly base: string;
+  private readonly clock: Clock;
+  private readonly onReleased: () => void;
+
+  constructor(options: {
+    js: JetStreamClient;
+    jsm: JetStreamManager;
+    stream: string;
+    /** Subject prefix of this (topic, group). */
+    base: string;
+    clock: Clock;
+    /** Called after a lease was given up, so others can be told to take it now. */
+    onReleased: () => void;
+  }) {
+    this.js = options.js;
+    this.jsm = options.jsm;
+    this.stream = options.stream;
+    this.base = options.base;
+    this.clock = options.clock;
+    this.onReleased = options.onReleased;
+  }
+
+  async heartbeat(member: string, ttlMs: number): Promise<string[]> {
+    await this.put(this.memberSubject(member), { member, ttlMs, alive: true });
+    const info = await this.jsm.streams.info(this.stream, { subjects_filter: `${this.base}.m.*` });
+    const subjects = Object.keys(info.state.subjects ?? {});
+    const live = await Promise.all(
+      subjects.map(async (subject) => {
+        const record = await this.get<MemberRecord>(subject);
+        if (!record || !record.value.alive) return undefined;
+        if (record.value.member === member) return member;
+        return this.expired(subject, record.seq, record.value.ttlMs) ? undefined : record.value.member;
+      }),
+    );
+    return live.filter((m): m is string => m !== undefined);
+  }
+
+  async leave(member: string): Promise<void> {
+    await this.put(this.memberSubject(member), { member, ttlMs: 0, alive: false });
+  }
+
+  async acquire(partition: number, member: string, ttlMs: number): Promise<boolean> {
+    const subject = this.partitionSubject(partition);
+    const current = await this.get<LeaseRecord>(subject);
+    const mine: LeaseRecord = { holder: member, ttlMs };
+    if (!current) return this.compareAndSet(subject, mine, 0);
+    const { holder } = current.value;
+    if (holder === member || holder === '') return this.compareAndSet(subject, mine, current.seq);
+    if (!this.expired(subject, current.seq, current.value.ttlMs)) return false;
+    const taken = await this.compareAndSet(subject, mine, current.seq);
+    if (taken) this.takenOver.add(partition);
+    return taken;
+  }
+
+  async release(partition: number, member: string): Promise<void> {
+    const subject = this.partitionSubject(partition);
+    const current = await this.get<LeaseRecord>(subject);
+    if (!current || current.value.holder !== member) return;
+    if (await this.compareAndSet(subject, { holder: '', ttlMs: 0, clean: true }, current.seq)) this.onReleased();
+  }
+
+  /**
+   * True once after this member took `partition` from a holder whose lease lapsed (it
+   * died without handing its unacked messages back, so they return only after AckWait).
+   */
+  consumeTakeover(partition: number): boolean {
+    return this.takenOver.delete(partition);
+  }
+
+  private expired(subject: string, seq: number, ttlMs: number): boolean {
+    const now = this.clock.now();
+    const seen = this.observed.get(subject);
+    if (!seen || seen.seq !== seq) {
+      this.observed.set(subject, { seq, at: now });
+      return false;
+    }
+    return now - seen.at >= ttlMs;
+  }
+
+  private memberSubject(member: string): string {
+    return `${this.base}.m.${member}`;
+  }
+
+  private partitionSubject(partition: number): string {
+    return `${this.base}.p.${partition}`;
+  }
+
+  private async get<T>(subject: string): Promise<Stored<T> | undefined> {
+    const message = await this.jsm.streams.getMessage(this.stream, { last_by_subj: subject });
+    if (!message) return undefined;
+    return { seq: message.seq, value: message.json<T>() };
+  }
+
+  private async put(subject: string, value: object): Promise<void> {
+    await this.js.publish(subject, JSON.stringify(value));
+  }
+
+  private async compareAndSet(subject: string, value: LeaseRecord, expectedSeq: number): Promise<boolean> {
+    try {
+      await this.js.publish(subject, JSON.stringify(value), { expect: { lastSubjectSequence: expectedSeq } });
+      return true;
+    } catch (error) {
+      if (isWrongLastSequence(error)) return false;
+      throw error;
+    }
+  }
+}
+
+/** JetStream error 10071: wrong last sequence (someone else wrote first). */
+function isWrongLastSequence(error: unknown): boolean {
+  return error instanceof JetStreamApiError && error.code === 10071;
+}

@@ -1,0 +1,389 @@
+import {
+  KeyedDispatcher,
+  PartitionBalancer,
+  defaultRetryPolicy,
+  sleep,
+  systemClock,
+  type CloseOptions,
+  type DispatcherBackend,
+  type EnvelopeInput,
+  type InboundRecord,
+  type Instrumentation,
+  type Logger,
+  type MessageHandler,
+  type Settlement,
+  type SubscribeOptions,
+  type Subscription,
+} from '@a2a-bus/core';
+import { AckPolicy, DeliverPolicy, type ConsumeCallback, type Consumer, type ConsumerMessages, type FetchMessages, type JsMsg } from '@nats-io/jetstream';
+import { nanos, nuid, type Subscription as NatsSub } from '@nats-io/transport-node';
+import type { NatsClients } from './connection.js';
+import { NatsLeaseStore } from './lease-store.js';
+import type { NatsNames } from './names.js';
+import type { ResolvedNatsOptions } from './options.js';
+import { isNotFound, type TopicInfo } from './topics.js';
+
+export const KEY_HEADER = 'A2A-Key';
+
+/** A fetched message as the dispatcher sees it; `message` is the newest delivery's handle. */
+export interface NatsRecord extends InboundRecord {
+  readonly seq: number;
+  message: JsMsg;
+}
+
+/** A partition this member owns: its pull loop and the messages it holds unacked. */
+interface PartitionWorker {
+  readonly partition: number;
+  stopping: boolean;
+  fetch: ConsumerMessages | undefined;
+  loop: Promise<void>;
+  readonly held: Map<number, NatsRecord>;
+}
+
+export interface SubscriptionContext {
+  readonly clients: NatsClients;
+  readonly names: NatsNames;
+  readonly options: ResolvedNatsOptions;
+  readonly logger: Logger;
+  readonly events: Required<Instrumentation>;
+  readonly publishDeadLetter: (topic: string, envelope: EnvelopeInput, group: string) => Promise<void>;
+  readonly onClosed: (subscription: NatsSubscription) => void;
+}
+
+/**
+ * One member of a group on a topic. Each partition it owns (by lease) is read by its own
+ * pull loop from the group's durable consumer for that partition; records go through the
+ * keyed dispatcher. Fetches are sized by the free in-flight slots, so nothing is buffered
+ * beyond `maxInFlight`.
+ */
+export class NatsSubscription implements Subscription {
+  readonly topic: string;
+  readonly group: string;
+  private readonly member = nuid.next();
+  private readonly workers = new Map<number, PartitionWorker>();
+  private readonly consumers = new Map<number, Consumer>();
+  private readonly dispatcher: KeyedDispatcher<NatsRecord>;
+  private readonly balancer: PartitionBalancer;
+  private readonly store: NatsLeaseStore;
+  private readonly maxInFlight: number;
+  private readonly logger: Logger;
+  private readonly context: SubscriptionContext;
+  private readonly info: TopicInfo;
+  private readonly subscribeOptions: SubscribeOptions;
+  private nudges: NatsSub | undefined;
+  private reserved = 0;
+  private settlements: Array<{ message: JsMsg; ack: boolean }> = [];
+  private capacityWaiters: Array<() => void> = [];
+  private closing: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(context: SubscriptionContext, info: TopicInfo, topic: string, handler: MessageHandler, options: SubscribeOptions) {
+    this.context = context;
+    this.info = info;
+    this.topic = topic;
+    this.group = options.group;
+    this.subscribeOptions = options;
+    this.maxInFlight = options.maxInFlight ?? 64;
+    this.logger = context.logger.child({ topic, group: options.group, member: this.member });
+    const { clients, names, options: transportOptions } = context;
+    const backend: DispatcherBackend<NatsRecord> = {
+      settle: (record, settlement) => this.settle(record, settlement),
+      publishDeadLetter: (deadLetterTopic, envelope) => context.publishDeadLetter(deadLetterTopic, envelope, options.group),
+      keepAlive: () => this.keepAlive(),
+    };
+    this.dispatcher = new KeyedDispatcher<NatsRecord>({
+      transport: 'nats',
+      topic,
+      group: options.group,
+      handler,
+      maxInFlight: this.maxInFlight,
+      retry: { ...defaultRetryPolicy, ...options.retry },
+      deadLetterTopic: options.deadLetterTopic ?? `${topic}.dlq`,
+      backend,
+      events: context.events,
+      logger: this.logger,
+      clock: systemClock,
+      keepAliveMs: Math.max(100, Math.floor(transportOptions.ackWaitMs / 3)),
+    });
+    this.store = new NatsLeaseStore({
+      js: clients.js,
+      jsm: clients.jsm,
+      stream: names.leaseStream,
+      base: names.leaseBase(topic, options.group),
+      clock: systemClock,
+      onReleased: () => this.nudgeOthers(),
+    });
+    this.balancer = new PartitionBalancer({
+      store: this.store,
+      member: this.member,
+      partitions: info.partitions,
+      leaseTtlMs: transportOptions.leaseTtlMs,
+      intervalMs: Math.max(100, Math.floor(transportOptions.leaseTtlMs / 3)),
+      onAssigned: (partition) => this.assign(partition),
+      onRevoked: (partition) => this.revoke(partition),
+      logger: this.logger,
+      clock: systemClock,
+    });
+  }
+
+  /** Creates the group's durable consumers (so it keeps messages published from now on) and joins. */
+  async start(): Promise<void> {
+    const partitions = Array.from({ length: this.info.partitions }, (_, p) => p);
+    await Promise.all(partitions.map((p) => this.ensureConsumer(p)));
+    const { nc } = this.context.clients;
+    this.nudges = nc.subscribe(this.context.names.nudge(this.topic, this.group), {
+      callback: (error) => {
+        if (error || this.stopped) return;
+        // A round may be running with stale membership: run one more after it.
+        void this.balancer.nudge().then(() => this.balancer.nudge());
+      },
+    });
+    await this.balancer.start();
+    this.nudgeOthers();
+  }
+
+  assignedPartitions(): readonly number[] {
+    return this.balancer.assigned;
+  }
+
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closing ??= this.shutdown(options.drainTimeoutMs ?? 30_000).finally(() => this.context.onClosed(this));
+    return this.closing;
+  }
+
+  private async shutdown(drainTimeoutMs: number): Promise<void> {
+    this.stopped = true;
+    await this.balancer.stop({ release: false });
+    const workers = [...this.workers.values()];
+    for (const worker of workers) worker.stopping = true;
+    const abandon = drainTimeoutMs <= 0;
+    if (abandon) for (const worker of workers) worker.fetch?.stop();
+    this.releaseCapacityWaiters();
+    const drained = await this.dispatcher.drain(drainTimeoutMs);
+    if (!abandon) await Promise.all(workers.map((worker) => worker.loop));
+    // Hand back what was held (queued, waiting for a retry, abandoned) in partition order,
+    // so the next owner gets it first and at once instead of after AckWait.
+    for (const worker of workers) this.handBack(worker);
+    this.workers.clear();
+    if (!drained) this.logger.warn({ drainTimeoutMs }, 'handlers still running at close were abandoned; their messages were handed back');
+    await this.context.clients.nc.flush().catch(() => undefined);
+    this.nudges?.unsubscribe();
+    await Promise.all(
+      this.balancer.assigned.map((partition) =>
+        this.store.release(partition, this.member).catch((error: unknown) => this.logger.warn({ err: error, partition }, 'lease release failed')),
+      ),
+    );
+    await this.store.leave(this.member).catch((error: unknown) => this.logger.warn({ err: error }, 'leave failed'));
+    this.nudgeOthers();
+  }
+
+  private assign(partition: number): void {
+    if (this.stopped) return;
+    this.dispatcher.assign(partition);
+    const worker: PartitionWorker = { partition, stopping: false, fetch: undefined, loop: Promise.resolve(), held: new Map() };
+    this.workers.set(partition, worker);
+    const takenOver = this.store.consumeTakeover(partition);
+    worker.loop = this.pullLoop(worker, takenOver).catch((error: unknown) => {
+      this.logger.error({ err: error, partition }, 'pull loop failed');
+    });
+  }
+
+  /**
+   * Stops the partition's pull loop (its open pull request ends by itself within
+   * `fetchExpiresMs`, so no message is left delivered to nobody), lets its running
+   * handlers finish, then naks what is still held, in order, before the lease is released.
+   */
+  private async revoke(partition: number): Promise<void> {
+    const worker = this.workers.get(partition);
+    if (!worker) return;
+    worker.stopping = true;
+    this.releaseCapacityWaiters();
+    if (this.stopped) return; // close() takes care of it
+    await Promise.all([worker.loop, this.dispatcher.revoke(partition)]);
+    this.handBack(worker);
+    this.workers.delete(partition);
+    await this.context.clients.nc.flush().catch(() => undefined);
+  }
+
+  private handBack(worker: PartitionWorker): void {
+    this.flushSettlements();
+    const seqs = [...worker.held.keys()].sort((a, b) => a - b);
+    for (const seq of seqs) worker.held.get(seq)?.message.nak();
+    worker.held.clear();
+  }
+
+  private async pullLoop(worker: PartitionWorker, takenOver: boolean): Promise<void> {
+    const consumer = await this.consumerFor(worker);
+    if (!consumer) return;
+    if (takenOver) await this.awaitDeadOwnersMessages(worker, consumer);
+    let failures = 0;
+    while (!worker.stopping) {
+      const batch = await this.reserve(worker);
+      if (batch === 0) continue;
+      let received = 0;
+      try {
+        // The callback form hands each message over as the socket delivers it (no async
+        // iterator hop per message); `closed()` resolves when the pull request has ended.
+        const options: FetchMessages & ConsumeCallback = {
+          max_messages: batch,
+          expires: this.context.options.fetchExpiresMs,
+          callback: (message) => {
+            received += 1;
+            this.reserved -= 1;
+            this.receive(worker, message);
+          },
+        };
+        const messages = await consumer.fetch(options);
+        worker.fetch = messages;
+        const ended = await messages.closed();
+        if (ended instanceof Error) throw ended;
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        if (!worker.stopping) this.logger.warn({ err: error, partition: worker.partition }, 'fetch failed; retrying');
+        await sleep(systemClock, Math.min(100 * 2 ** failures, 2_000));
+      } finally {
+        worker.fetch = undefined;
+        this.reserved -= batch - received;
+        this.releaseCapacityWaiters();
+      }
+    }
+  }
+
+  private async consumerFor(worker: PartitionWorker): Promise<Consumer | undefined> {
+    for (let failures = 0; !worker.stopping; failures += 1) {
+      try {
+        return await this.ensureConsumer(worker.partition);
+      } catch (error) {
+        this.logger.warn({ err: error, partition: worker.partition }, 'consumer lookup failed; retrying');
+        await sleep(systemClock, Math.min(100 * 2 ** failures, 2_000));
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The previous owner died holding messages: they come back only when their AckWait runs
+   * out. Fetching before then would hand us later messages of the same keys first, so wait
+   * until nothing is pending or AckWait has passed (expired messages are redelivered first).
+   */
+  private async awaitDeadOwnersMessages(worker: PartitionWorker, consumer: Consumer): Promise<void> {
+    const until = Date.now() + this.context.options.ackWaitMs + 200;
+    while (!worker.stopping && Date.now() < until) {
+      const info = await consumer.info().catch(() => undefined);
+      if (info && info.num_ack_pending === 0) return;
+      await sleep(systemClock, 100);
+    }
+  }
+
+  /** How many messages this partition may fetch now; waits while all slots are taken. */
+  private async reserve(worker: PartitionWorker): Promise<number> {
+    const share = Math.max(1, Math.floor(this.maxInFlight / Math.max(1, this.workers.size)));
+    const free = this.maxInFlight - this.dispatcher.inFlight - this.reserved;
+    if (free <= 0) {
+      await new Promise<void>((resolve) => {
+        this.capacityWaiters.push(resolve);
+        void this.dispatcher.whenReady().then(() => setTimeout(resolve, 20));
+      });
+      return 0;
+    }
+    if (worker.stopping) return 0;
+    const batch = Math.min(free, share);
+    this.reserved += batch;
+    return batch;
+  }
+
+  private releaseCapacityWaiters(): void {
+    const waiters = this.capacityWaiters;
+    this.capacityWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private receive(worker: PartitionWorker, message: JsMsg): void {
+    const held = worker.held.get(message.seq);
+    if (held) {
+      // AckWait ran out while we held it (a long pause): keep our copy, answer through the new delivery.
+      held.message = message;
+      return;
+    }
+    const record: NatsRecord = {
+      partition: worker.partition,
+      offset: String(message.seq),
+      seq: message.seq,
+      key: message.headers?.get(KEY_HEADER) ?? '',
+      value: message.data,
+      attempt: message.info.deliveryCount,
+      message,
+    };
+    worker.held.set(message.seq, record);
+    // While stopping, arrivals are only kept, to be nak'd with the rest in sequence order:
+    // a nak now would put them ahead of earlier held messages in the redelivery queue.
+    if (!worker.stopping) this.dispatcher.push(record);
+  }
+
+  private settle(record: NatsRecord, settlement: Settlement): void {
+    const worker = this.workers.get(record.partition);
+    worker?.held.delete(record.seq);
+    this.settlements.push({ message: record.message, ack: settlement === 'ack' });
+    if (this.settlements.length === 1) setImmediate(() => this.flushSettlements());
+    this.releaseCapacityWaiters();
+  }
+
+  /**
+   * Sends the settlements of one event-loop turn together: the client writes to the
+   * socket once per microtask flush, and acks from many lanes would otherwise each cost a write.
+   */
+  private flushSettlements(): void {
+    const settlements = this.settlements;
+    this.settlements = [];
+    for (const { message, ack } of settlements) {
+      if (ack) message.ack();
+      else message.term();
+    }
+  }
+
+  /** Tells JetStream we are still on every held message, so AckWait does not redeliver it. */
+  private keepAlive(): void {
+    for (const worker of this.workers.values()) for (const record of worker.held.values()) record.message.working();
+  }
+
+  private nudgeOthers(): void {
+    try {
+      this.context.clients.nc.publish(this.context.names.nudge(this.topic, this.group));
+    } catch (error) {
+      this.logger.debug({ err: error }, 'nudge not sent');
+    }
+  }
+
+  private async ensureConsumer(partition: number): Promise<Consumer> {
+    const cached = this.consumers.get(partition);
+    if (cached) return cached;
+    const { clients, names, options } = this.context;
+    const durable = names.durable(this.group, partition);
+    const wanted = {
+      ack_wait: nanos(options.ackWaitMs),
+      max_deliver: options.maxDeliver,
+      max_ack_pending: Math.max(1_000, this.maxInFlight * 2),
+    };
+    try {
+      const info = await clients.jsm.consumers.info(this.info.stream, durable);
+      if (info.config.ack_wait !== wanted.ack_wait || info.config.max_deliver !== wanted.max_deliver) {
+        await clients.jsm.consumers.update(this.info.stream, durable, wanted).catch((error: unknown) => {
+          this.logger.warn({ err: error, durable }, 'could not update consumer settings; keeping the existing ones');
+        });
+      }
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await clients.jsm.consumers.add(this.info.stream, {
+        durable_name: durable,
+        filter_subject: names.subject(this.topic, partition),
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: this.subscribeOptions.startFrom === 'latest' ? DeliverPolicy.New : DeliverPolicy.All,
+        ...wanted,
+      });
+    }
+    const consumer = await clients.js.consumers.get(this.info.stream, durable);
+    this.consumers.set(partition, consumer);
+    return consumer;
+  }
+}

@@ -1,0 +1,228 @@
+import {
+  InvalidEnvelopeError,
+  PublishError,
+  TransportClosedError,
+  createEnvelope,
+  encodeEnvelope,
+  parseOptions,
+  partitionForKey,
+  isSilentHook,
+  safeInstrumentation,
+  silentLogger,
+  type CloseOptions,
+  type Envelope,
+  type EnvelopeInput,
+  type Instrumentation,
+  type Logger,
+  type MessageHandler,
+  type PublishReceipt,
+  type RawRecord,
+  type ReplayOptions,
+  type ReplayRecord,
+  type SubscribeOptions,
+  type Subscription,
+  type Transport,
+  type TransportCapabilities,
+} from '@a2a-bus/core';
+import type { PubAck } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { natsCapabilities } from './capabilities.js';
+import { connectNats, type NatsClients } from './connection.js';
+import { NatsNames } from './names.js';
+import { natsTransportOptionsSchema, type NatsTransportOptions, type ResolvedNatsOptions } from './options.js';
+import { replayTopic } from './replay.js';
+import { KEY_HEADER, NatsSubscription } from './subscription.js';
+import { TopicRegistry, isNotFound, type TopicInfo } from './topics.js';
+
+/**
+ * a2a-bus over NATS JetStream. One stream per topic with a subject per partition
+ * (`<prefix>.t.<topic>.<partition>`), one durable pull consumer per (group, partition),
+ * partitions shared among a group's members by leases kept on a JetStream stream.
+ */
+export class NatsTransport implements Transport {
+  readonly backend = 'nats';
+  readonly capabilities: TransportCapabilities;
+  private readonly options: ResolvedNatsOptions;
+  private readonly logger: Logger;
+  private readonly events: Required<Instrumentation>;
+  private readonly names: NatsNames;
+  private readonly subscriptions = new Set<NatsSubscription>();
+  private connecting: Promise<{ clients: NatsClients; topics: TopicRegistry }> | undefined;
+  private connected: { clients: NatsClients; topics: TopicRegistry } | undefined;
+  private readonly reportsPublish: boolean;
+  private readonly retrying: { timeout: number; retries: number };
+  private closing: Promise<void> | undefined;
+
+  constructor(options: ResolvedNatsOptions) {
+    this.options = options;
+    this.logger = (options.logger ?? silentLogger).child({ transport: 'nats' });
+    this.events = safeInstrumentation(options.instrumentation, this.logger);
+    this.reportsPublish = !isSilentHook(this.events.onPublish);
+    // A PubAck lost while the client reconnects would otherwise cost the whole request timeout;
+    // retrying is safe because the server drops repeats of a Nats-Msg-Id.
+    const attemptMs = Math.min(options.requestTimeoutMs, 2_000);
+    this.retrying = { timeout: attemptMs, retries: Math.max(1, Math.floor(options.requestTimeoutMs / attemptMs)) };
+    this.names = new NatsNames(options.streamPrefix);
+    this.capabilities = natsCapabilities(options.storage);
+  }
+
+  async connect(): Promise<void> {
+    await this.ready('connect');
+  }
+
+  async publish(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
+    const envelope = createEnvelope(input);
+    // Hot path: connected and the topic known, so nothing to await but the PubAck.
+    const connected = this.connected;
+    const info = connected?.topics.known(topic);
+    if (connected && info && !this.closing) return this.sendOne(connected.clients, topic, info, envelope);
+    const [receipt] = await this.send(topic, [envelope]);
+    return receipt!;
+  }
+
+  async publishBatch(topic: string, inputs: readonly EnvelopeInput[]): Promise<PublishReceipt[]> {
+    const envelopes = inputs.map((input, index) => {
+      try {
+        return createEnvelope(input);
+      } catch (error) {
+        if (InvalidEnvelopeError.isInstance(error)) throw new InvalidEnvelopeError(error.issues.map((issue) => `[${index}] ${issue}`), { cause: error });
+        throw error;
+      }
+    });
+    return this.send(topic, envelopes);
+  }
+
+  async publishRaw(topic: string, record: RawRecord): Promise<void> {
+    const { clients, topics } = await this.ready('publish');
+    const { partitions } = await topics.ensure(topic);
+    const partition = partitionForKey(record.key, partitions);
+    const h = natsHeaders();
+    h.set(KEY_HEADER, record.key);
+    try {
+      await clients.js.publish(this.names.subject(topic, partition), record.value, { headers: h });
+    } catch (cause) {
+      throw new PublishError('nats', topic, { cause });
+    }
+  }
+
+  async subscribe(topic: string, handler: MessageHandler, options: SubscribeOptions): Promise<Subscription> {
+    const { clients, topics } = await this.ready('subscribe');
+    const info = await topics.ensure(topic);
+    await topics.ensureLeases();
+    const subscription = new NatsSubscription(
+      {
+        clients,
+        names: this.names,
+        options: this.options,
+        logger: this.logger,
+        events: this.events,
+        publishDeadLetter: (deadLetterTopic, envelope, group) => this.publishDeadLetter(deadLetterTopic, envelope, group),
+        onClosed: (closed) => this.subscriptions.delete(closed),
+      },
+      info,
+      topic,
+      handler,
+      options,
+    );
+    this.subscriptions.add(subscription);
+    try {
+      await subscription.start();
+    } catch (error) {
+      await subscription.close({ drainTimeoutMs: 0 }).catch(() => undefined);
+      throw error;
+    }
+    return subscription;
+  }
+
+  replay(topic: string, options: ReplayOptions = {}): AsyncIterable<ReplayRecord> {
+    // The end is read now, at the call, not when iteration starts.
+    const start = this.ready('replay').then(async ({ clients, topics }) => ({ clients, topics, stream: await topics.lookup(topic) }));
+    start.catch(() => undefined); // surfaced by the iteration
+    const names = this.names;
+    return (async function* () {
+      const { clients, topics, stream } = await start;
+      yield* replayTopic({ clients, topics, names, topic, options, stream });
+    })();
+  }
+
+  /** Deletes a topic's stream (messages and every group's consumers) and its lease records. */
+  async deleteTopic(topic: string): Promise<void> {
+    const { clients, topics } = await this.ready('delete a topic');
+    await topics.forget(topic);
+    await clients.jsm.streams.delete(this.names.stream(topic)).catch((error: unknown) => {
+      if (!isNotFound(error)) throw error;
+    });
+    await clients.jsm.streams.purge(this.names.leaseStream, { filter: this.names.leaseTopicSubjects(topic) }).catch((error: unknown) => {
+      if (!isNotFound(error)) throw error;
+    });
+  }
+
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closing ??= this.shutdown(options);
+    return this.closing;
+  }
+
+  private async shutdown(options: CloseOptions): Promise<void> {
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.close(options)));
+    const connected = await this.connecting?.catch(() => undefined);
+    if (!connected) return;
+    await connected.clients.nc.drain().catch(() => connected.clients.nc.close());
+  }
+
+  private ready(operation: string): Promise<{ clients: NatsClients; topics: TopicRegistry }> {
+    if (this.closing) return Promise.reject(new TransportClosedError('nats', operation));
+    this.connecting ??= connectNats(this.options).then((clients) => {
+      this.connected = { clients, topics: new TopicRegistry(clients.jsm, this.names, this.options) };
+      return this.connected;
+    });
+    const connecting = this.connecting;
+    connecting.catch(() => {
+      if (this.connecting === connecting) this.connecting = undefined; // let a later call try again
+    });
+    return connecting;
+  }
+
+  private async send(topic: string, envelopes: readonly Envelope[]): Promise<PublishReceipt[]> {
+    const { clients, topics } = await this.ready('publish');
+    let info: TopicInfo;
+    try {
+      info = await topics.ensure(topic);
+    } catch (cause) {
+      throw new PublishError('nats', topic, { cause });
+    }
+    return Promise.all(envelopes.map((envelope) => this.sendOne(clients, topic, info, envelope)));
+  }
+
+  private async sendOne(clients: NatsClients, topic: string, info: TopicInfo, envelope: Envelope): Promise<PublishReceipt> {
+    const partition = partitionForKey(envelope.key, info.partitions);
+    const bytes = encodeEnvelope(envelope);
+    const h = natsHeaders();
+    h.set(KEY_HEADER, envelope.key);
+    const started = this.reportsPublish ? performance.now() : 0;
+    let ack: PubAck;
+    try {
+      ack = await clients.js.publish(info.subjects[partition]!, bytes, { msgID: envelope.id, headers: h, ...this.retrying });
+    } catch (cause) {
+      throw new PublishError('nats', topic, { cause });
+    }
+    if (this.reportsPublish) {
+      this.events.onPublish({ transport: 'nats', topic, partition, key: envelope.key, id: envelope.id, bytes: bytes.byteLength, durationMs: performance.now() - started });
+    }
+    return { id: envelope.id, topic, partition, offset: String(ack.seq) };
+  }
+
+  /** Dead letters keep the original id but deduplicate per group, so every group's copy lands. */
+  private async publishDeadLetter(topic: string, input: EnvelopeInput, group: string): Promise<void> {
+    const envelope = createEnvelope(input);
+    const { clients, topics } = await this.ready('publish');
+    const { partitions } = await topics.ensure(topic);
+    const partition = partitionForKey(envelope.key, partitions);
+    const h = natsHeaders();
+    h.set(KEY_HEADER, envelope.key);
+    await clients.js.publish(this.names.subject(topic, partition), encodeEnvelope(envelope), { msgID: `dlq:${group}:${envelope.id}`, headers: h, ...this.retrying });
+  }
+}
+
+export function createNatsTransport(options: NatsTransportOptions = {}): NatsTransport {
+  return new NatsTransport(parseOptions('nats', natsTransportOptionsSchema, options));
+}

@@ -1,0 +1,335 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BrokerUnreachableError, InvalidOptionsError, type Delivery, type EnvelopeInput, type Transport } from '@a2a-bus/core';
+import { createNatsTransport, createTransportFromConfig, toToken, fromToken, type NatsTransportOptions } from '@a2a-bus/nats';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { requireBroker } from './src/env.js';
+import { startNatsServer, type NatsServerHandle } from './src/servers/nats-server.js';
+
+const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const { hostname, port } = new URL(url);
+const skip = await requireBroker('NATS', hostname, Number(port || 4222));
+
+const fast: NatsTransportOptions = { url, streamPrefix: 'a2atest', ackWaitMs: 1_500, leaseTtlMs: 1_500, partitions: 4 };
+const open: Transport[] = [];
+
+function transport(options: NatsTransportOptions = {}): Transport {
+  const t = createNatsTransport({ ...fast, ...options });
+  open.push(t);
+  return t;
+}
+
+function message(key: string, n: number, id?: string): EnvelopeInput {
+  return { kind: 'message', key, ...(id ? { id } : {}), payload: { messageId: `m-${n}`, role: 'ROLE_USER', parts: [{ text: String(n) }] } };
+}
+
+const usedTopics: string[] = [];
+function topicName(name: string): string {
+  const topic = `nats.${name}.${randomUUID().slice(0, 8)}`;
+  usedTopics.push(topic, `${topic}.dlq`);
+  return topic;
+}
+const n = (d: Delivery): number => Number((d.envelope.payload as { parts: { text: string }[] }).parts[0]!.text);
+
+async function until(check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Every key's first-seen numbers are increasing and complete. */
+function expectPerKeyOrder(seen: Map<string, number[]>, expected: Map<string, number[]>): void {
+  for (const [key, numbers] of expected) {
+    const firsts: number[] = [];
+    for (const value of seen.get(key) ?? []) if (!firsts.includes(value)) firsts.push(value);
+    expect(firsts, `key ${key}`).toEqual(numbers);
+  }
+}
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((t) => t.close({ drainTimeoutMs: 0 })));
+  if (skip || usedTopics.length === 0) return;
+  const admin = createNatsTransport(fast);
+  await Promise.all(usedTopics.splice(0).map((topic) => admin.deleteTopic(topic)));
+  await admin.close();
+});
+
+describe('nats names', () => {
+  it('maps any topic to a NATS-safe token and back', () => {
+    for (const name of ['orders', 'a.b*c >d/ü_x', 'tasks.dlq', '_', '']) {
+      expect(toToken(name)).toMatch(/^[A-Za-z0-9_-]*$/);
+      expect(fromToken(toToken(name))).toBe(name);
+    }
+    expect(toToken('a.b')).not.toBe(toToken('a_b'));
+  });
+});
+
+describe('nats options', () => {
+  it('names the bad field', () => {
+    expect(() => createNatsTransport({ ackWaitMs: 5 })).toThrow(/ackWaitMs/);
+    expect(() => createNatsTransport({ streamPrefix: 'a.b' })).toThrow(InvalidOptionsError);
+    expect(() => createTransportFromConfig({ url: 'nats://x:1', servers: ['nats://y:2'] })).toThrow(/url/);
+  });
+
+  it('fails within connectTimeoutMs naming the address', async () => {
+    const t = createNatsTransport({ url: 'nats://127.0.0.1:1', connectTimeoutMs: 1_000 });
+    const started = Date.now();
+    const error = await t.connect().catch((e: unknown) => e);
+    expect(BrokerUnreachableError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toContain('127.0.0.1:1');
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await t.close();
+  });
+});
+
+describe.skipIf(skip)('nats adapter', () => {
+  it('round-trips through a topic whose name NATS subjects cannot hold, deduplicating by id', async () => {
+    const t = transport();
+    const topic = `${topicName('odd')} *>/ü`;
+    usedTopics.push(topic);
+    const id = randomUUID();
+    const first = await t.publish(topic, message('k', 1, id));
+    const again = await t.publish(topic, message('k', 1, id));
+    expect(again.offset).toBe(first.offset);
+    const seen: Delivery[] = [];
+    await t.subscribe(topic, (d) => void seen.push(d), { group: 'g' });
+    await until(() => seen.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.envelope.id).toBe(id);
+    expect(seen[0]!.attempt).toBe(1);
+  });
+
+  it('keeps per-key order while members join and leave mid-stream', async () => {
+    const topic = topicName('rebalance');
+    const seen = new Map<string, number[]>();
+    const expected = new Map<string, number[]>();
+    const handler = async (d: Delivery): Promise<void> => {
+      const list = seen.get(d.envelope.key) ?? [];
+      list.push(n(d));
+      seen.set(d.envelope.key, list);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    };
+    const publisher = transport();
+    const a = await transport().subscribe(topic, handler, { group: 'g', maxInFlight: 16 });
+    const total = 600;
+    const publishing = (async () => {
+      for (let i = 0; i < total; i += 1) {
+        const key = `key-${i % 12}`;
+        expected.set(key, [...(expected.get(key) ?? []), i]);
+        await publisher.publish(topic, message(key, i));
+        if (i % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    await until(() => [...seen.values()].flat().length > 50);
+    const b = await transport().subscribe(topic, handler, { group: 'g', maxInFlight: 16 });
+    await until(() => b.assignedPartitions().length > 0);
+    await until(() => [...seen.values()].flat().length > 300);
+    const c = await transport().subscribe(topic, handler, { group: 'g', maxInFlight: 16 });
+    await a.close();
+    await publishing;
+    await until(() => new Set([...seen.values()].flat()).size === total, 30_000);
+    expectPerKeyOrder(seen, expected);
+    expect([...b.assignedPartitions(), ...c.assignedPartitions()].sort()).toEqual([0, 1, 2, 3]);
+  });
+
+  it('hands a crashed member’s held messages to another member', async () => {
+    const topic = topicName('crash');
+    const publisher = transport();
+    const started = new Set<number>();
+    const victim = await transport().subscribe(
+      topic,
+      async (d) => {
+        started.add(n(d));
+        await new Promise((resolve) => setTimeout(resolve, 60_000));
+      },
+      { group: 'g' },
+    );
+    await publisher.publishBatch(topic, Array.from({ length: 20 }, (_, i) => message(`k${i}`, i)));
+    await until(() => started.size > 0);
+    const done = new Map<number, number>();
+    const survivor = await transport().subscribe(topic, (d) => void done.set(n(d), d.attempt), { group: 'g' });
+    await victim.close({ drainTimeoutMs: 0 });
+    await until(() => done.size === 20);
+    expect(Math.max(...[...started].map((i) => done.get(i)!))).toBeGreaterThanOrEqual(2);
+    expect(survivor.assignedPartitions()).toEqual([0, 1, 2, 3]);
+  });
+
+  it('keeps a long handler’s message past AckWait (working) and retries nack(delay) no earlier than asked', async () => {
+    const topic = topicName('working');
+    const t = transport();
+    const attempts: Array<{ attempt: number; at: number }> = [];
+    await t.subscribe(
+      topic,
+      async (d) => {
+        attempts.push({ attempt: d.attempt, at: Date.now() });
+        if (d.attempt === 1) {
+          await new Promise((resolve) => setTimeout(resolve, 3_000)); // twice AckWait
+          d.nack({ delayMs: 400 });
+        }
+      },
+      { group: 'g' },
+    );
+    await t.publish(topic, message('k', 1));
+    await until(() => attempts.length === 2, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(attempts.map((a) => a.attempt)).toEqual([1, 2]);
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(3_400 - 20);
+  });
+
+  it('dead-letters after maxAttempts and undecodable bytes, with the original id, error and attempts', async () => {
+    const topic = topicName('dlq');
+    const t = transport();
+    const original = await t.publish(topic, message('k', 1));
+    await t.publishRaw(topic, { key: 'raw', value: Buffer.from('not json') });
+    const handled: number[] = [];
+    await t.subscribe(
+      topic,
+      (d) => {
+        handled.push(d.attempt);
+        throw new Error('boom');
+      },
+      { group: 'g', retry: { maxAttempts: 3, initialDelayMs: 10 } },
+    );
+    const letters: Delivery[] = [];
+    await t.subscribe(`${topic}.dlq`, (d) => void letters.push(d), { group: 'reader' });
+    await until(() => letters.length === 2);
+    const failed = letters.find((d) => d.envelope.id === original.id)!;
+    expect(failed.envelope.kind).toBe('dead-letter');
+    const payload = failed.envelope.payload as { attempts: number; error: { message: string }; original?: { id: string } };
+    expect(payload.attempts).toBe(3);
+    expect(payload.error.message).toBe('boom');
+    expect(payload.original?.id).toBe(original.id);
+    expect(handled).toEqual([1, 2, 3]);
+    const raw = letters.find((d) => d.envelope.id !== original.id)!;
+    expect((raw.envelope.payload as { reason: string }).reason).toMatch(/undecodable/);
+  });
+
+  it('gives independent groups every message and starts a latest group at now', async () => {
+    const topic = topicName('groups');
+    const t = transport();
+    const early: number[] = [];
+    await t.subscribe(topic, (d) => void early.push(n(d)), { group: 'early' });
+    await t.publishBatch(topic, [message('a', 1), message('b', 2)]);
+    const late: number[] = [];
+    const latest: number[] = [];
+    await t.subscribe(topic, (d) => void late.push(n(d)), { group: 'late' });
+    await t.subscribe(topic, (d) => void latest.push(n(d)), { group: 'latest', startFrom: 'latest' });
+    await t.publish(topic, message('c', 3));
+    await until(() => early.length === 3 && late.length === 3 && latest.length === 1);
+    expect(latest).toEqual([3]);
+  });
+
+  it('replays from the beginning, an offset, a timestamp and by key without touching groups', async () => {
+    const topic = topicName('replay');
+    const t = transport();
+    const receipts = await t.publishBatch(topic, Array.from({ length: 10 }, (_, i) => message(`k${i % 3}`, i)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const middle = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const later = await t.publishBatch(topic, Array.from({ length: 5 }, (_, i) => message(`k${i % 3}`, 10 + i)));
+    const all = [];
+    for await (const r of t.replay(topic)) all.push(r);
+    expect(all.map((r) => r.envelope?.id)).toEqual([...receipts, ...later].map((r) => r.id));
+    const fromTime = [];
+    for await (const r of t.replay(topic, { from: { timestamp: middle } })) fromTime.push(r.envelope?.id);
+    expect(fromTime).toEqual(later.map((r) => r.id));
+    const target = receipts[4]!;
+    const fromOffset = [];
+    for await (const r of t.replay(topic, { from: { partition: target.partition, offset: target.offset } })) fromOffset.push(r);
+    expect(fromOffset[0]!.envelope?.id).toBe(target.id);
+    expect(fromOffset.every((r) => r.partition === target.partition)).toBe(true);
+    const byKey = [];
+    for await (const r of t.replay(topic, { key: 'k1' })) byKey.push(r.key);
+    expect(byKey).toEqual(['k1', 'k1', 'k1', 'k1', 'k1']);
+    const empty = [];
+    for await (const r of t.replay(topicName('never'))) empty.push(r);
+    expect(empty).toEqual([]);
+    const seen: number[] = [];
+    await t.subscribe(topic, (d) => void seen.push(n(d)), { group: 'after-replay' });
+    await until(() => seen.length === 15);
+  });
+});
+
+describe.skipIf(skip)('nats adapter when a member process dies', () => {
+  it('gives the partitions of a killed process to another member, in key order', async () => {
+    const topic = topicName('kill');
+    const moduleUrl = import.meta.resolve('@a2a-bus/nats');
+    const script = join(await mkdtemp(join(tmpdir(), 'a2a-nats-kill-')), 'member.mts');
+    await writeFile(
+      script,
+      `import { createNatsTransport } from ${JSON.stringify(moduleUrl)};
+const t = createNatsTransport(${JSON.stringify({ ...fast })});
+await t.subscribe(${JSON.stringify(topic)}, async () => { process.stdout.write('held\\n'); await new Promise(() => {}); }, { group: 'g' });
+process.stdout.write('joined\\n');
+`,
+    );
+    const publisher = transport();
+    await publisher.connect();
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: import.meta.dirname, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await until(() => out.includes('joined'), 20_000);
+    const expected = new Map<string, number[]>();
+    const inputs = Array.from({ length: 40 }, (_, i) => {
+      const key = `k${i % 4}`;
+      expected.set(key, [...(expected.get(key) ?? []), i]);
+      return message(key, i);
+    });
+    await publisher.publishBatch(topic, inputs);
+    await until(() => out.includes('held'));
+    child.kill('SIGKILL');
+    const seen = new Map<string, number[]>();
+    const attempts: number[] = [];
+    await transport().subscribe(
+      topic,
+      (d) => {
+        seen.set(d.envelope.key, [...(seen.get(d.envelope.key) ?? []), n(d)]);
+        attempts.push(d.attempt);
+      },
+      { group: 'g' },
+    );
+    await until(() => [...seen.values()].flat().length >= 40, 20_000);
+    expectPerKeyOrder(seen, expected);
+    expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
+  }, 40_000);
+});
+
+describe.skipIf(skip)('nats adapter on a server it restarts', () => {
+  let server: NatsServerHandle;
+  beforeAll(async () => {
+    server = await startNatsServer();
+  }, 20_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('loses nothing acknowledged across a restart', async () => {
+    const topic = topicName('restart');
+    const t = transport({ url: server.url });
+    await t.publishBatch(topic, Array.from({ length: 50 }, (_, i) => message(`k${i % 5}`, i)));
+    const seen = new Set<number>();
+    await t.subscribe(topic, (d) => void seen.add(n(d)), { group: 'g' });
+    await until(() => seen.size === 50);
+    await server.restart();
+    for (let i = 50; i < 100; i += 1) {
+      for (;;) {
+        try {
+          await t.publish(topic, message(`k${i % 5}`, i));
+          break;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    }
+    await until(() => seen.size === 100, 30_000);
+    const stored = [];
+    for await (const r of t.replay(topic)) stored.push(r);
+    expect(stored.length).toBeGreaterThanOrEqual(100);
+  }, 60_000);
+});

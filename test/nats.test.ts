@@ -1,0 +1,37 @@
+import { createNatsTransport, natsCapabilities, type NatsTransportOptions } from '@a2a-bus/nats';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { requireBroker, transportConformanceSuite } from './src/index.js';
+import { startNatsServer, type NatsServerHandle } from './src/servers/nats-server.js';
+
+const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const { hostname, port } = new URL(url);
+const skipReason = await requireBroker('NATS', hostname, Number(port || 4222));
+const partitions = 4;
+// Short timers so a dead member's leases and unacked messages come back within a case's time.
+const options: NatsTransportOptions = { partitions, streamPrefix: 'a2aconf', ackWaitMs: 2_000, leaseTtlMs: 2_000 };
+
+let restartable: NatsServerHandle | undefined;
+beforeAll(async () => {
+  if (!skipReason) restartable = await startNatsServer();
+}, 20_000);
+afterAll(async () => restartable?.stop());
+
+if (skipReason) {
+  describe.skip(`[nats] transport conformance — skipped: ${skipReason}`, () => it('needs NATS', () => {}));
+} else {
+  transportConformanceSuite({
+    name: 'nats',
+    capabilities: natsCapabilities('file'),
+    partitions,
+    createTransport: () => createNatsTransport({ ...options, url }),
+    restart: {
+      createTransport: () => createNatsTransport({ ...options, url: restartable!.url }),
+      restartBroker: () => restartable!.restart(),
+    },
+    cleanup: async (topics) => {
+      const admin = createNatsTransport({ ...options, url });
+      await Promise.all(topics.map((topic) => admin.deleteTopic(topic)));
+      await admin.close();
+    },
+  });
+}
