@@ -9,8 +9,10 @@ export async function loadCapabilities(): Promise<Array<[string, TransportCapabi
     ['redis-streams', '@a2a-bus/redis-streams', 'redisStreamsCapabilities'],
     ['nats', '@a2a-bus/nats', 'natsCapabilities'],
   ] as const) {
-    const module = (await import(pkg).catch(() => undefined)) as Record<string, TransportCapabilities> | undefined;
-    const capabilities = module?.[exportName];
+    const module = (await import(pkg).catch(() => undefined)) as Record<string, unknown> | undefined;
+    const exported = module?.[exportName] as TransportCapabilities | ((storage: string) => TransportCapabilities) | undefined;
+    // NATS's depend on its storage option: the table shows the default, file storage.
+    const capabilities = typeof exported === 'function' ? exported('file') : exported;
     if (!capabilities) continue;
     const missing = capabilityNames.filter((cap) => !capabilities[cap]);
     if (missing.length) throw new Error(`${pkg} does not declare ${missing.join(', ')}`);
