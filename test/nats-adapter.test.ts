@@ -135,6 +135,8 @@ describe.skipIf(skip)('nats adapter', () => {
     await publishing;
     await until(() => new Set([...seen.values()].flat()).size === total, 30_000);
     expectPerKeyOrder(seen, expected);
+    // a's partitions reach b and c once the hand-over round has run.
+    await until(() => [...b.assignedPartitions(), ...c.assignedPartitions()].length === 4, 10_000);
     expect([...b.assignedPartitions(), ...c.assignedPartitions()].sort()).toEqual([0, 1, 2, 3]);
   });
 
