@@ -4,6 +4,7 @@ import { createNatsTransport } from '@a2a-bus/nats';
 // The raw client comes through the adapter, so both sides run the very same library versions.
 import { AckPolicy, DeliverPolicy, StorageType, connect, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type NatsConnection } from '@a2a-bus/nats/raw';
 import { dispatchRoundTrip } from './dispatch.js';
+import { deadline, pipelined } from './harness.js';
 import { percentile, type BenchRow, type BenchSuite } from './types.js';
 
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -15,8 +16,6 @@ const WINDOW = 1_000; // publishes in flight at once
 const payloadText = 'x'.repeat(1_024);
 const payloadBytes = Buffer.from(payloadText);
 
-/** Bounded: every scenario gives up after this long. */
-const SCENARIO_TIMEOUT_MS = 30_000;
 
 interface Raw {
   nc: NatsConnection;
@@ -37,22 +36,6 @@ async function rawStream(raw: Raw, name: string): Promise<string> {
   return subject;
 }
 
-/** Runs `send(i)` for i in [0, count) with at most `window` in flight. */
-async function pipelined(count: number, window: number, send: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) await send(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(window, count) }, worker));
-}
-
-function deadline<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${SCENARIO_TIMEOUT_MS} ms`)), SCENARIO_TIMEOUT_MS);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 function envelope(i: number, extra: Record<string, unknown> = {}): EnvelopeInput {
   return {

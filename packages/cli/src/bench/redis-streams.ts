@@ -4,6 +4,7 @@ import { createRedisStreamsTransport, type RedisStreamsTransport } from '@a2a-bu
 // The raw client comes through the adapter, so both sides run the very same ioredis.
 import { Redis } from '@a2a-bus/redis-streams/raw';
 import { dispatchRoundTrip } from './dispatch.js';
+import { deadline, pipelined } from './harness.js';
 import { percentile, type BenchRow, type BenchSuite } from './types.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -16,25 +17,7 @@ const READ_COUNT = 256;
 const payloadText = 'x'.repeat(1_024);
 const keyPrefix = `a2a-bench-${randomUUID().slice(0, 8)}:`;
 
-/** Bounded: every scenario gives up after this long. */
-const SCENARIO_TIMEOUT_MS = 30_000;
 
-/** Runs `send(i)` for i in [0, count) with at most `window` in flight. */
-async function pipelined(count: number, window: number, send: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) await send(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(window, count) }, worker));
-}
-
-function deadline<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${SCENARIO_TIMEOUT_MS} ms`)), SCENARIO_TIMEOUT_MS);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 function envelope(i: number, headers?: Record<string, string>): EnvelopeInput {
   return {
