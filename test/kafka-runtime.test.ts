@@ -1,13 +1,12 @@
 import { createKafkaTransport } from '@a2a-bus/kafka';
-import { describe, it } from 'vitest';
-import { agentRuntimeSuite, requireBroker } from './src/index.js';
+import { agentRuntimeSuite, requireBroker, skippedSuite } from './src/index.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
 const [host, port] = brokers[0]!.split(':');
 const skipReason = await requireBroker('Kafka', host!, Number(port));
 
 if (skipReason) {
-  describe.skip(`[kafka] agent runtime — skipped: ${skipReason}`, () => it('needs Kafka', () => {}));
+  skippedSuite('[kafka] agent runtime', skipReason);
 } else {
   agentRuntimeSuite({
     name: 'kafka',

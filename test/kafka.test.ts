@@ -1,8 +1,8 @@
 import { appendFileSync } from 'node:fs';
 import type { Logger } from '@a2a-bus/core';
 import { createKafkaTransport, kafkaCapabilities, type KafkaTransportOptions } from '@a2a-bus/kafka';
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { requireBroker, transportConformanceSuite } from './src/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { requireBroker, skippedSuite, transportConformanceSuite } from './src/index.js';
 import { startKafkaBroker, type KafkaBrokerHandle } from './src/servers/kafka-broker.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(async () => restartable?.stop(), 60_000);
 
 if (skipReason) {
-  describe.skip(`[kafka] transport conformance — skipped: ${skipReason}`, () => it('needs Kafka', () => {}));
+  skippedSuite('[kafka] transport conformance', skipReason);
 } else {
   transportConformanceSuite({
     name: 'kafka',

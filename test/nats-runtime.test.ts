@@ -1,13 +1,12 @@
 import { createNatsTransport } from '@a2a-bus/nats';
-import { describe, it } from 'vitest';
-import { agentRuntimeSuite, requireBroker } from './src/index.js';
+import { agentRuntimeSuite, requireBroker, skippedSuite } from './src/index.js';
 
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const { hostname, port } = new URL(url);
 const skipReason = await requireBroker('NATS', hostname, Number(port || 4222));
 
 if (skipReason) {
-  describe.skip(`[nats] agent runtime — skipped: ${skipReason}`, () => it('needs NATS', () => {}));
+  skippedSuite('[nats] agent runtime', skipReason);
 } else {
   agentRuntimeSuite({
     name: 'nats',

@@ -1,6 +1,6 @@
 import { createNatsTransport, natsCapabilities, type NatsTransportOptions } from '@a2a-bus/nats';
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { requireBroker, transportConformanceSuite } from './src/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { requireBroker, skippedSuite, transportConformanceSuite } from './src/index.js';
 import { startNatsServer, type NatsServerHandle } from './src/servers/nats-server.js';
 
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -17,7 +17,7 @@ beforeAll(async () => {
 afterAll(async () => restartable?.stop());
 
 if (skipReason) {
-  describe.skip(`[nats] transport conformance — skipped: ${skipReason}`, () => it('needs NATS', () => {}));
+  skippedSuite('[nats] transport conformance', skipReason);
 } else {
   transportConformanceSuite({
     name: 'nats',

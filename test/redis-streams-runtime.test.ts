@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createRedisStreamsTransport } from '@a2a-bus/redis-streams';
-import { describe, it } from 'vitest';
-import { agentRuntimeSuite, requireBroker } from './src/index.js';
+import { agentRuntimeSuite, requireBroker, skippedSuite } from './src/index.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const { hostname, port } = new URL(url);
@@ -9,7 +8,7 @@ const skipReason = await requireBroker('Redis', hostname, Number(port || 6379));
 const keyPrefix = `a2a-runtime-${randomUUID().slice(0, 8)}:`;
 
 if (skipReason) {
-  describe.skip(`[redis-streams] agent runtime — skipped: ${skipReason}`, () => it('needs Redis', () => {}));
+  skippedSuite('[redis-streams] agent runtime', skipReason);
 } else {
   agentRuntimeSuite({
     name: 'redis-streams',

@@ -1,6 +1,6 @@
 import { createRedisStreamsTransport, redisStreamsCapabilities, type RedisStreamsOptions } from '@a2a-bus/redis-streams';
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { requireBroker, transportConformanceSuite } from './src/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { requireBroker, skippedSuite, transportConformanceSuite } from './src/index.js';
 import { startRedisServer, type RedisServerHandle } from './src/servers/redis-server.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -17,7 +17,7 @@ beforeAll(async () => {
 afterAll(async () => restartable?.stop());
 
 if (skipReason) {
-  describe.skip(`[redis-streams] transport conformance — skipped: ${skipReason}`, () => it('needs Redis', () => {}));
+  skippedSuite('[redis-streams] transport conformance', skipReason);
 } else {
   transportConformanceSuite({
     name: 'redis-streams',

@@ -1,3 +1,4 @@
+import { describe, it } from 'vitest';
 import { connect } from 'node:net';
 
 /** True on CI, where a broker-backed suite that cannot run is a failure, not a skip. */
@@ -26,4 +27,14 @@ export async function requireBroker(name: string, host: string, port: number): P
   const reason = `${name} is not reachable at ${host}:${port}`;
   if (isCI) throw new Error(`${reason}; on CI every broker-backed suite must run`);
   return reason;
+}
+
+/**
+ * The visible stand-in for a broker-backed suite that cannot run here (off CI only:
+ * `requireBroker` throws on CI): one skipped case whose name says why.
+ */
+export function skippedSuite(title: string, reason: string | undefined): void {
+  describe.skipIf(reason !== undefined)(`${title} — skipped: ${reason}`, () => {
+    it('needs its broker', () => {});
+  });
 }

@@ -12,7 +12,7 @@ import { retryCases } from './conformance/retries.js';
 export type { ConformanceOptions } from './conformance/options.js';
 export { createContext, type SuiteContext } from './conformance/context.js';
 export { publishCases, retryCases, groupCases, orderingCases, lifecycleCases, replayCases, flowCases };
-export { isCI, reachable, requireBroker } from './env.js';
+export { isCI, reachable, requireBroker, skippedSuite } from './env.js';
 
 /**
  * The transport conformance suite: registers every case with vitest for one backend.

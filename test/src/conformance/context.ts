@@ -58,11 +58,8 @@ export function createContext(options: ConformanceOptions, capabilities: Transpo
     test(title, requires, fn, timeoutMs = 30_000) {
       const missing = requires.filter((name) => capabilities[name].support === 'none');
       const fullTitle = `[${options.name}] ${title}`;
-      if (missing.length > 0) {
-        it.skip(`${fullTitle} — skipped: ${options.name} declares ${missing.join(', ')} unsupported`, fn);
-      } else {
-        it(fullTitle, fn, Math.round(timeoutMs * multiplier));
-      }
+      const reason = missing.length > 0 ? ` — skipped: ${options.name} declares ${missing.join(', ')} unsupported` : '';
+      it.skipIf(missing.length > 0)(`${fullTitle}${reason}`, fn, Math.round(timeoutMs * multiplier));
     },
   };
 }
