@@ -130,7 +130,7 @@ export async function runPipeline(options: DemoOptions): Promise<DemoSummary> {
   await Promise.allSettled([dispatcherTransport, ...workers.map((w) => w.transport)].map((t) => t.close()));
 
   latencies.sort((a, b) => a - b);
-  for (const failure of failures.slice(0, 5)) print(`  failed ${failure}`);
+  for (const failure of failures.slice(0, 5)) print(`  failed for good ${failure}`);
   return {
     workflows: options.workflows,
     completed,
