@@ -35,11 +35,12 @@ export async function runBench(args: readonly string[], print: (line: string) =>
 export function renderTable(rows: readonly BenchRow[]): string {
   const fmt = (n: number | undefined, digits = 2): string => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
   const raw = new Map(rows.filter((r) => r.client !== 'a2a-bus').map((r) => [`${r.backend}|${r.scenario}`, r]));
-  const header = ['backend', 'client', 'scenario', 'messages', 'seconds', 'msg/s', 'p50 ms', 'p99 ms', 'vs raw'];
+  const header = ['backend', 'client', 'scenario', 'messages', 'seconds', 'msg/s', 'p50 ms', 'p99 ms', 'vs raw', 'note'];
   const body = rows.map((r) => {
     const base = raw.get(`${r.backend}|${r.scenario}`);
     const ratio = base && r.client === 'a2a-bus' ? `${((r.msgsPerSec / base.msgsPerSec) * 100).toFixed(0)}%` : '';
-    return [r.backend, r.client, r.scenario, String(r.messages), fmt(r.seconds), Math.round(r.msgsPerSec).toLocaleString('en-US'), fmt(r.p50Ms, 3), fmt(r.p99Ms, 3), ratio];
+    const rate = Number.isFinite(r.msgsPerSec) ? Math.round(r.msgsPerSec).toLocaleString('en-US') : '';
+    return [r.backend, r.client, r.scenario, String(r.messages), fmt(r.seconds), rate, fmt(r.p50Ms, 3), fmt(r.p99Ms, 3), ratio, r.note ?? ''];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
