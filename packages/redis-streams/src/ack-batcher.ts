@@ -1,44 +1,46 @@
 import type { Redis } from 'ioredis';
 
-interface Batch {
+interface Batch<T> {
   readonly ids: string[];
-  readonly waiters: { resolve: () => void; reject: (error: unknown) => void }[];
+  readonly items: T[];
 }
 
 /**
  * Gathers the XACKs of one group issued in the same turn of the event loop into one XACK
- * per stream. Each `ack` resolves once Redis confirmed its entry, as a single XACK would;
- * Redis does one command per batch instead of one per message. `idle()` tells when every
- * XACK asked for has been answered (a partition is handed over only then).
+ * per stream. Once Redis answered a batch, `onSettled` is called for each of its items with
+ * whether the XACK succeeded (and the error if not), as a single XACK per item would tell;
+ * Redis does one command per batch instead of one per message, and no promise is made per
+ * message. `idle()` tells when every XACK asked for has been answered (a partition is
+ * handed over only then).
  */
-export class AckBatcher {
+export class AckBatcher<T> {
   private readonly client: Redis;
   private readonly group: string;
-  private batches = new Map<string, Batch>();
+  private readonly onSettled: (item: T, error: unknown) => void;
+  private batches = new Map<string, Batch<T>>();
   private scheduled = false;
   private outstanding = 0;
   private idleWaiters: (() => void)[] = [];
 
-  constructor(client: Redis, group: string) {
+  constructor(client: Redis, group: string, onSettled: (item: T, error: unknown) => void) {
     this.client = client;
     this.group = group;
+    this.onSettled = onSettled;
   }
 
-  ack(stream: string, id: string): Promise<void> {
+  ack(stream: string, id: string, item: T): void {
     this.outstanding += 1;
-    return new Promise((resolve, reject) => {
-      let batch = this.batches.get(stream);
-      if (!batch) {
-        batch = { ids: [], waiters: [] };
-        this.batches.set(stream, batch);
-      }
-      batch.ids.push(id);
-      batch.waiters.push({ resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    let batch = this.batches.get(stream);
+    if (!batch) {
+      batch = { ids: [], items: [] };
+      this.batches.set(stream, batch);
+    }
+    batch.ids.push(id);
+    batch.items.push(item);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   /** Resolves when no XACK is waiting to be sent or answered. */
@@ -51,17 +53,35 @@ export class AckBatcher {
     const batches = this.batches;
     this.batches = new Map();
     this.scheduled = false;
-    for (const [stream, { ids, waiters }] of batches) {
-      this.client.xack(stream, this.group, ...ids).then(
-        () => this.settled(waiters, (w) => w.resolve()),
-        (error: unknown) => this.settled(waiters, (w) => w.reject(error)),
-      );
+    // One explicit pipeline: written at once (auto-pipelining would wait another turn), one write for all streams.
+    const pipeline = this.client.pipeline();
+    const items: T[][] = [];
+    for (const [stream, batch] of batches) {
+      pipeline.xack(stream, this.group, ...batch.ids);
+      items.push(batch.items);
     }
+    pipeline.exec().then(
+      (replies) => {
+        for (let i = 0; i < items.length; i += 1) {
+          const reply = replies?.[i];
+          this.settled(items[i]!, !reply ? new Error('no reply to XACK') : (reply[0] ?? undefined));
+        }
+      },
+      (error: unknown) => {
+        for (const batch of items) this.settled(batch, error ?? new Error('XACK failed'));
+      },
+    );
   }
 
-  private settled(waiters: Batch['waiters'], settle: (waiter: Batch['waiters'][number]) => void): void {
-    waiters.forEach(settle);
-    this.outstanding -= waiters.length;
+  private settled(items: T[], error: unknown): void {
+    for (const item of items) {
+      try {
+        this.onSettled(item, error);
+      } catch {
+        // A listener's fault must not leave the batcher counting XACKs that were answered.
+      }
+    }
+    this.outstanding -= items.length;
     if (this.outstanding === 0) {
       const idle = this.idleWaiters;
       this.idleWaiters = [];

@@ -51,7 +51,7 @@ export class RedisStreamsSubscription implements Subscription {
   private readonly partitions: number;
   private readonly dispatcher: KeyedDispatcher<StreamRecord>;
   private readonly balancer: PartitionBalancer;
-  private readonly acks: AckBatcher;
+  private readonly acks: AckBatcher<StreamRecord>;
   private reader: StreamReader | undefined;
   private blocking: Redis | undefined;
   private unlisten: (() => Promise<void>) | undefined;
@@ -68,7 +68,7 @@ export class RedisStreamsSubscription implements Subscription {
     this.member = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.logger = context.logger.child({ topic: this.topic, group: this.group, member: this.member });
     const { options: transportOptions } = context;
-    this.acks = new AckBatcher(context.client, this.group);
+    this.acks = new AckBatcher<StreamRecord>(context.client, this.group, (record, error) => this.acknowledged(record, error));
     this.dispatcher = new KeyedDispatcher<StreamRecord>({
       transport: 'redis-streams',
       topic: this.topic,
@@ -175,28 +175,33 @@ export class RedisStreamsSubscription implements Subscription {
    * pending and held by nobody, so the sweep delivers it again (at least once).
    */
   private settle(record: StreamRecord, _settlement: Settlement): void {
-    this.acks.ack(record.stream, record.offset).then(
-      () => this.reader?.settled(record, true),
-      (error: unknown) => {
-        this.logger.warn({ err: error, partition: record.partition, offset: record.offset }, 'XACK failed; the entry will be delivered again');
-        this.reader?.settled(record, false);
-      },
-    );
+    this.acks.ack(record.stream, record.offset, record);
+  }
+
+  /** Redis answered the XACK of `record` (`error` set when it failed). */
+  private acknowledged(record: StreamRecord, error: unknown): void {
+    if (error === undefined) {
+      this.reader?.settled(record, true);
+      return;
+    }
+    this.logger.warn({ err: error, partition: record.partition, offset: record.offset }, 'XACK failed; the entry will be delivered again');
+    this.reader?.settled(record, false);
   }
 
   /**
    * Writes in-process retries back as the entry's delivery count (XCLAIM RETRYCOUNT), so a
-   * member that takes the entry over after a crash continues the attempt count.
+   * member that takes the entry over after a crash continues the attempt count. A first
+   * attempt calls the handler as is: a synchronous handler stays synchronous, so the
+   * dispatcher settles it without a promise per message.
    */
   private recordingRetries(handler: MessageHandler): MessageHandler {
-    return async (delivery: Delivery) => {
-      if (delivery.attempt > 1) {
-        const stream = this.keys.stream(delivery.partition);
-        await this.context.client
-          .xclaim(stream, this.group, this.member, 0, delivery.offset, 'RETRYCOUNT', delivery.attempt, 'JUSTID')
-          .catch((error: unknown) => this.logger.debug({ err: error }, 'could not record the retry count'));
-      }
-      return handler(delivery);
+    return (delivery: Delivery) => {
+      if (delivery.attempt <= 1) return handler(delivery);
+      const stream = this.keys.stream(delivery.partition);
+      return this.context.client
+        .xclaim(stream, this.group, this.member, 0, delivery.offset, 'RETRYCOUNT', delivery.attempt, 'JUSTID')
+        .catch((error: unknown) => this.logger.debug({ err: error }, 'could not record the retry count'))
+        .then(() => handler(delivery));
     };
   }
 }

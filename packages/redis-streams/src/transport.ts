@@ -2,6 +2,7 @@ import {
   createEnvelope,
   encodeEnvelope,
   InvalidOptionsError,
+  isSilentHook,
   partitionForKey,
   PublishError,
   safeInstrumentation,
@@ -27,10 +28,10 @@ import { redisStreamsCapabilities } from './capabilities.js';
 import { connectWithin, createRedisClient, SCOPE } from './connection.js';
 import { TopicKeys } from './keys.js';
 import { parseRedisStreamsOptions, type RedisStreamsOptions, type ResolvedRedisStreamsOptions } from './options.js';
-import { KEY_FIELD, VALUE_FIELD } from './records.js';
 import { planReplay, readReplay } from './replay.js';
 import { trimStream } from './retention.js';
 import { RedisStreamsSubscription, type SubscriptionContext } from './subscription.js';
+import { XaddWriter } from './xadd-writer.js';
 
 /**
  * A transport over Redis Streams. A topic is `partitions` streams (`<prefix>{topic}:<p>`),
@@ -55,11 +56,22 @@ export class RedisStreamsTransport implements Transport {
   private readonly trimmed = new Set<string>();
   private trimTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
+  /** Appends, on a connection of their own (opened on the first publish). */
+  private writer: XaddWriter | undefined;
+  private writerReady: Promise<XaddWriter> | undefined;
+  private writerClient: Redis | undefined;
+  /** Publishes waiting for the connection or a partition count: later ones wait behind them. */
+  private settingUp = 0;
+  /** Partition counts already read, for a synchronous look-up on the publish path. */
+  private readonly knownPartitions = new Map<string, number>();
+  /** Whether an `onPublish` hook is set: otherwise no event is built. */
+  private readonly reportingPublish: boolean;
 
   constructor(options: RedisStreamsOptions = {}) {
     this.options = parseRedisStreamsOptions(options);
     this.logger = (this.options.logger ?? silentLogger).child({ transport: SCOPE });
     this.events = safeInstrumentation(this.options.instrumentation, this.logger);
+    this.reportingPublish = !isSilentHook(this.events.onPublish);
     this.client = this.newClient('a2a-bus', true);
   }
 
@@ -75,28 +87,40 @@ export class RedisStreamsTransport implements Transport {
     return this.connecting;
   }
 
-  async publish(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
-    this.assertOpen('publish');
+  publish(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
+    // Not async itself: returning append's promise as is saves the turns of wrapping it.
+    if (this.closing) return Promise.reject(new TransportClosedError(SCOPE, 'publish'));
     return this.append(topic, input);
   }
 
   /** Publish without the closed check: dead letters are still written while subscriptions drain at close. */
   private async append(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
     const envelope = createEnvelope(input);
-    await (this.connecting ?? this.connect());
-    const started = performance.now();
-    const partitions = await this.partitionsFor(topic);
+    const started = this.reportingPublish ? performance.now() : 0;
+    let writer = this.writer;
+    let partitions = this.knownPartitions.get(topic);
+    // The hot path awaits nothing before the XADD is issued: connected, partition count known.
+    // Until then every publish takes the same awaits in turn, so appends keep the call order.
+    if (!writer || partitions === undefined || this.settingUp > 0) {
+      this.settingUp += 1;
+      try {
+        writer = await this.openWriter();
+        partitions = await this.partitionsFor(topic);
+      } finally {
+        this.settingUp -= 1;
+      }
+    }
     const partition = partitionForKey(envelope.key, partitions);
     const stream = this.keysOf(topic).stream(partition);
     const value = encodeEnvelope(envelope);
     let offset: string | null;
     try {
-      offset = await this.client.xadd(stream, '*', KEY_FIELD, envelope.key, VALUE_FIELD, value);
+      offset = await writer.xadd(stream, envelope.key, value);
     } catch (cause) {
       throw new PublishError(SCOPE, topic, { cause });
     }
     this.published(stream);
-    this.reportPublish(topic, partition, envelope, value.length, started);
+    if (this.reportingPublish) this.reportPublish(topic, partition, envelope, value.length, started);
     return { id: envelope.id, topic, partition, offset: offset ?? '' };
   }
 
@@ -104,39 +128,34 @@ export class RedisStreamsTransport implements Transport {
     this.assertOpen('publish');
     const envelopes = inputs.map((input) => createEnvelope(input));
     if (envelopes.length === 0) return [];
-    await this.connect();
+    const writer = await this.openWriter();
     const started = performance.now();
     const partitions = await this.partitionsFor(topic);
     const keys = this.keysOf(topic);
-    const pipeline = this.client.pipeline();
+    // In call order on the publishing connection, after anything published before, pipelined.
     const prepared = envelopes.map((envelope) => {
       const partition = partitionForKey(envelope.key, partitions);
       const value = encodeEnvelope(envelope);
-      pipeline.xadd(keys.stream(partition), '*', KEY_FIELD, envelope.key, VALUE_FIELD, value);
-      return { envelope, partition, value };
+      const offset = writer.xadd(keys.stream(partition), envelope.key, value);
+      return { envelope, partition, value, offset };
     });
-    let replies: [Error | null, unknown][] | null;
-    try {
-      replies = await pipeline.exec();
-    } catch (cause) {
-      throw new PublishError(SCOPE, topic, { cause });
-    }
+    const replies = await Promise.allSettled(prepared.map(({ offset }) => offset));
     return prepared.map(({ envelope, partition, value }, i) => {
-      const [error, offset] = replies?.[i] ?? [new Error('no reply'), null];
-      if (error) throw new PublishError(SCOPE, topic, { cause: error });
+      const reply = replies[i]!;
+      if (reply.status === 'rejected') throw new PublishError(SCOPE, topic, { cause: reply.reason });
       this.published(keys.stream(partition));
-      this.reportPublish(topic, partition, envelope, value.length, started);
-      return { id: envelope.id, topic, partition, offset: String(offset) };
+      if (this.reportingPublish) this.reportPublish(topic, partition, envelope, value.length, started);
+      return { id: envelope.id, topic, partition, offset: String(reply.value) };
     });
   }
 
   async publishRaw(topic: string, record: RawRecord): Promise<void> {
     this.assertOpen('publish');
-    await this.connect();
+    const writer = await this.openWriter();
     const partition = partitionForKey(record.key, await this.partitionsFor(topic));
     const stream = this.keysOf(topic).stream(partition);
     try {
-      await this.client.xadd(stream, '*', KEY_FIELD, record.key, VALUE_FIELD, Buffer.from(record.value));
+      await writer.xadd(stream, record.key, Buffer.from(record.value));
     } catch (cause) {
       throw new PublishError(SCOPE, topic, { cause });
     }
@@ -199,6 +218,7 @@ export class RedisStreamsTransport implements Transport {
       cursor = next;
     } while (cursor !== '0');
     this.partitionCounts.delete(topic);
+    this.knownPartitions.delete(topic);
   }
 
   close(options: CloseOptions = {}): Promise<void> {
@@ -210,7 +230,8 @@ export class RedisStreamsTransport implements Transport {
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close(options)));
     clearInterval(this.trimTimer);
     await this.connecting?.catch(() => {});
-    const clients = [this.client, ...(this.subscriber ? [this.subscriber] : []), ...this.blockingClients];
+    await this.writerReady?.catch(() => {});
+    const clients = [this.client, ...(this.writerClient ? [this.writerClient] : []), ...(this.subscriber ? [this.subscriber] : []), ...this.blockingClients];
     await Promise.all(clients.map((client) => quit(client)));
   }
 
@@ -227,6 +248,7 @@ export class RedisStreamsTransport implements Transport {
         const stored = Number(value);
         if (!Number.isInteger(stored) || stored < 1) throw new Error(`${key} holds ${String(value)}, not a partition count`);
         if (stored !== wanted) this.logger.debug({ topic, partitions: stored, configured: wanted }, 'topic exists with another partition count; using it');
+        if (this.partitionCounts.get(topic) === count && this.knownPartitions.size < 10_000) this.knownPartitions.set(topic, stored);
         return stored;
       })();
       count.catch(() => this.partitionCounts.delete(topic));
@@ -281,6 +303,22 @@ export class RedisStreamsTransport implements Transport {
         await subscriber.unsubscribe(channel);
       }
     };
+  }
+
+  /** The connection publishes go through, opened after the command connection. */
+  private openWriter(): Promise<XaddWriter> {
+    this.writerReady ??= (async () => {
+      await (this.connecting ?? this.connect());
+      const client = this.newClient('a2a-bus:publish');
+      this.writerClient = client;
+      await connectWithin(client, this.options.url, this.options.connectTimeoutMs);
+      this.writer = new XaddWriter(client);
+      return this.writer;
+    })();
+    this.writerReady.catch(() => {
+      this.writerReady = undefined;
+    });
+    return this.writerReady;
   }
 
   private openSubscriber(): Promise<Redis> {
