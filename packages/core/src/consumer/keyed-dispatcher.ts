@@ -62,6 +62,8 @@ interface KeyLane<R> {
   running: boolean;
   /** Settles when the lane's current run ends. */
   done: Promise<void>;
+  /** Resolves `done`; set while the lane runs asynchronously. */
+  finish?: (() => void) | undefined;
 }
 
 /**
@@ -209,38 +211,74 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   private start(lane: KeyLane<R>): void {
     lane.running = true;
-    const run = this.runLane(lane).catch((error: unknown) => {
-      // A bug, not a handler failure: leave the lane's records unsettled for redelivery, free the room.
-      this.options.logger.error({ err: error, partition: lane.partition }, 'dispatcher lane failed; its records are left for redelivery');
-      this.release(lane.records.length);
-      lane.records.length = 0;
-      this.lanes.delete(lane.id);
-    });
-    lane.done = run;
-    this.running.add(run);
-    void run.finally(() => this.running.delete(run));
+    this.drive(lane);
   }
 
-  private async runLane(lane: KeyLane<R>): Promise<void> {
+  /**
+   * Runs a lane's records in order. Synchronous handlers run inline, without a promise per
+   * message (the hot path); the first asynchronous step continues the lane in a promise,
+   * and `lane.done` settles when the lane stops running.
+   */
+  private drive(lane: KeyLane<R>): void {
     try {
       while (lane.records.length > 0 && !this.abort.signal.aborted) {
-        const record = lane.records[0]!;
-        // Synchronous handlers settle without a promise per message (the hot path).
-        const result = this.process(record);
-        const settled = typeof result === 'boolean' ? result : await result;
-        if (this.abort.signal.aborted) return;
-        lane.records.shift();
-        this.release(1);
-        if (!settled) {
-          // Revoked or closing while the record waited for a retry: the next owner redelivers it.
-          this.release(lane.records.length);
-          lane.records.length = 0;
+        const result = this.process(lane.records[0]!);
+        if (typeof result !== 'boolean') {
+          this.continueLater(lane, result);
+          return;
         }
+        this.advance(lane, result);
       }
-    } finally {
-      lane.running = false;
-      if (lane.records.length === 0) this.lanes.delete(lane.id);
+    } catch (error) {
+      this.laneFailed(lane, error);
+      return;
     }
+    this.stopLane(lane);
+  }
+
+  private continueLater(lane: KeyLane<R>, pending: Promise<boolean>): void {
+    if (!lane.finish) {
+      lane.done = new Promise<void>((resolve) => (lane.finish = resolve));
+      this.running.add(lane.done);
+    }
+    pending.then(
+      (settled) => {
+        if (this.abort.signal.aborted) return this.stopLane(lane);
+        this.advance(lane, settled);
+        this.drive(lane);
+      },
+      (error: unknown) => this.laneFailed(lane, error),
+    );
+  }
+
+  /** The lane's head is done: settled, or (false) left for redelivery with the rest of the lane. */
+  private advance(lane: KeyLane<R>, settled: boolean): void {
+    lane.records.shift();
+    this.release(1);
+    if (!settled) {
+      // Revoked or closing while the record waited for a retry: the next owner redelivers it.
+      this.release(lane.records.length);
+      lane.records.length = 0;
+    }
+  }
+
+  private stopLane(lane: KeyLane<R>): void {
+    lane.running = false;
+    if (lane.records.length === 0) this.lanes.delete(lane.id);
+    const finish = lane.finish;
+    if (finish) {
+      this.running.delete(lane.done);
+      lane.finish = undefined;
+      finish();
+    }
+  }
+
+  /** A bug, not a handler failure: leave the lane's records unsettled for redelivery, free the room. */
+  private laneFailed(lane: KeyLane<R>, error: unknown): void {
+    this.options.logger.error({ err: error, partition: lane.partition }, 'dispatcher lane failed; its records are left for redelivery');
+    this.release(lane.records.length);
+    lane.records.length = 0;
+    this.stopLane(lane);
   }
 
   /** Handles one record through its retries. Resolves false when it was left unsettled. */
