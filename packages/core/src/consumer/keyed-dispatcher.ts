@@ -56,6 +56,7 @@ export interface KeyedDispatcherOptions<R extends InboundRecord> {
 }
 
 interface KeyLane<R> {
+  /** The key. */
   readonly id: string;
   readonly partition: number;
   readonly records: R[];
@@ -80,7 +81,9 @@ interface KeyLane<R> {
  * settled, so the backend redelivers it.
  */
 export class KeyedDispatcher<R extends InboundRecord> {
-  private readonly lanes = new Map<string, KeyLane<R>>();
+  private readonly lanesByPartition = new Map<number, Map<string, KeyLane<R>>>();
+  /** Lanes gone idle since the last sweep. */
+  private idleLanes = 0;
   private held = 0;
   private readonly running = new Set<Promise<void>>();
   private readonly revoked = new Set<number>();
@@ -140,11 +143,16 @@ export class KeyedDispatcher<R extends InboundRecord> {
   /** Hands a fetched record over. Records of one partition must be pushed in order. */
   push(record: R): void {
     if (this.closed || this.revoked.has(record.partition)) return;
-    const laneId = `${record.partition}\u0000${record.key}`;
-    let lane = this.lanes.get(laneId);
+    // Lanes by partition, then key: no composite string to build and hash per record.
+    let byKey = this.lanesByPartition.get(record.partition);
+    if (!byKey) {
+      byKey = new Map();
+      this.lanesByPartition.set(record.partition, byKey);
+    }
+    let lane = byKey.get(record.key);
     if (!lane) {
-      lane = { id: laneId, partition: record.partition, records: [], running: false, done: Promise.resolve() };
-      this.lanes.set(laneId, lane);
+      lane = { id: record.key, partition: record.partition, records: [], running: false, done: RESOLVED };
+      byKey.set(record.key, lane);
     }
     lane.records.push(record);
     this.held += 1;
@@ -165,7 +173,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
     this.revoked.add(partition);
     for (const [record, wait] of this.waiting) if (record.partition === partition) wait.abort();
     const waits: Promise<void>[] = [];
-    for (const lane of this.lanes.values()) {
+    for (const lane of this.allLanes()) {
       if (lane.partition !== partition) continue;
       this.dropQueued(lane);
       if (lane.running) waits.push(lane.done);
@@ -181,7 +189,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
     this.closed = true;
     this.releaseCapacityWaiters();
     for (const wait of this.waiting.values()) wait.abort();
-    for (const lane of this.lanes.values()) this.dropQueued(lane);
+    for (const lane of this.allLanes()) this.dropQueued(lane);
     if (this.running.size === 0) return this.finish(true);
     if (timeoutMs <= 0) return this.finish(false);
     const timeout = new AbortController();
@@ -206,7 +214,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
     if (dropped <= 0) return;
     lane.records.length = keep;
     this.release(dropped);
-    if (!lane.running) this.lanes.delete(lane.id);
+    if (!lane.running) this.forget(lane);
   }
 
   private start(lane: KeyLane<R>): void {
@@ -262,9 +270,26 @@ export class KeyedDispatcher<R extends InboundRecord> {
     }
   }
 
+  private *allLanes(): Iterable<KeyLane<R>> {
+    for (const byKey of this.lanesByPartition.values()) yield* byKey.values();
+  }
+
+  /**
+   * An idle lane stays in its map for a while: keys usually come back, and deleting and
+   * re-adding map entries per message costs more than the lane. Idle lanes are swept in bulk.
+   */
+  private forget(_lane: KeyLane<R>): void {
+    this.idleLanes += 1;
+    if (this.idleLanes < 1_024) return;
+    this.idleLanes = 0;
+    for (const byKey of this.lanesByPartition.values()) {
+      for (const [key, lane] of byKey) if (!lane.running && lane.records.length === 0) byKey.delete(key);
+    }
+  }
+
   private stopLane(lane: KeyLane<R>): void {
     lane.running = false;
-    if (lane.records.length === 0) this.lanes.delete(lane.id);
+    if (lane.records.length === 0) this.forget(lane);
     const finish = lane.finish;
     if (finish) {
       this.running.delete(lane.done);
@@ -458,7 +483,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
   private scheduleKeepAlive(everyMs: number): void {
     this.keepAliveTimer = this.options.clock.setTimeout(() => {
       const heads: R[] = [];
-      for (const lane of this.lanes.values()) if (lane.running && lane.records[0]) heads.push(lane.records[0]);
+      for (const lane of this.allLanes()) if (lane.running && lane.records[0]) heads.push(lane.records[0]);
       if (heads.length > 0) {
         try {
           this.options.backend.keepAlive?.(heads);
@@ -476,6 +501,7 @@ export function backoff(policy: RetryPolicy, attempt: number): number {
 }
 
 const ACK: Outcome = { type: 'ack' };
+const RESOLVED = Promise.resolve();
 
 function isEnvelope(value: Uint8Array | Envelope): value is Envelope {
   return !(value instanceof Uint8Array);
