@@ -24,12 +24,12 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@a2a-bus/core';
-import type { PubAck } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { natsCapabilities } from './capabilities.js';
 import { connectNats, type NatsClients } from './connection.js';
 import { NatsNames } from './names.js';
 import { natsTransportOptionsSchema, type NatsTransportOptions, type ResolvedNatsOptions } from './options.js';
+import { PubAcks } from './pub-acks.js';
 import { replayTopic } from './replay.js';
 import { KEY_HEADER, NatsSubscription } from './subscription.js';
 import { TopicRegistry, isNotFound, type TopicInfo } from './topics.js';
@@ -47,8 +47,8 @@ export class NatsTransport implements Transport {
   private readonly events: Required<Instrumentation>;
   private readonly names: NatsNames;
   private readonly subscriptions = new Set<NatsSubscription>();
-  private connecting: Promise<{ clients: NatsClients; topics: TopicRegistry }> | undefined;
-  private connected: { clients: NatsClients; topics: TopicRegistry } | undefined;
+  private connecting: Promise<Connected> | undefined;
+  private connected: Connected | undefined;
   private readonly reportsPublish: boolean;
   private readonly retrying: { timeout: number; retries: number };
   private closing: Promise<void> | undefined;
@@ -75,7 +75,7 @@ export class NatsTransport implements Transport {
     // Hot path: connected and the topic known, so nothing to await but the PubAck.
     const connected = this.connected;
     const info = connected?.topics.known(topic);
-    if (connected && info && !this.closing) return this.sendOne(connected.clients, topic, info, envelope);
+    if (connected && info && !this.closing) return this.sendOne(connected, topic, info, envelope);
     const [receipt] = await this.send(topic, [envelope]);
     return receipt!;
   }
@@ -169,10 +169,14 @@ export class NatsTransport implements Transport {
     await connected.clients.nc.drain().catch(() => connected.clients.nc.close());
   }
 
-  private ready(operation: string): Promise<{ clients: NatsClients; topics: TopicRegistry }> {
+  private ready(operation: string): Promise<Connected> {
     if (this.closing) return Promise.reject(new TransportClosedError('nats', operation));
     this.connecting ??= connectNats(this.options).then((clients) => {
-      this.connected = { clients, topics: new TopicRegistry(clients.jsm, this.names, this.options) };
+      this.connected = {
+        clients,
+        topics: new TopicRegistry(clients.jsm, this.names, this.options),
+        acks: new PubAcks(clients.nc, this.retrying.timeout),
+      };
       return this.connected;
     });
     const connecting = this.connecting;
@@ -183,32 +187,33 @@ export class NatsTransport implements Transport {
   }
 
   private async send(topic: string, envelopes: readonly Envelope[]): Promise<PublishReceipt[]> {
-    const { clients, topics } = await this.ready('publish');
+    const connected = await this.ready('publish');
     let info: TopicInfo;
     try {
-      info = await topics.ensure(topic);
+      info = await connected.topics.ensure(topic);
     } catch (cause) {
       throw new PublishError('nats', topic, { cause });
     }
-    return Promise.all(envelopes.map((envelope) => this.sendOne(clients, topic, info, envelope)));
+    return Promise.all(envelopes.map((envelope) => this.sendOne(connected, topic, info, envelope)));
   }
 
-  private async sendOne(clients: NatsClients, topic: string, info: TopicInfo, envelope: Envelope): Promise<PublishReceipt> {
+  private async sendOne(connected: Connected, topic: string, info: TopicInfo, envelope: Envelope): Promise<PublishReceipt> {
     const partition = partitionForKey(envelope.key, info.partitions);
     const bytes = encodeEnvelope(envelope);
     const h = natsHeaders();
+    h.set(MSG_ID_HEADER, envelope.id);
     h.set(KEY_HEADER, envelope.key);
     const started = this.reportsPublish ? performance.now() : 0;
-    let ack: PubAck;
+    let seq: number;
     try {
-      ack = await clients.js.publish(info.subjects[partition]!, bytes, { msgID: envelope.id, headers: h, ...this.retrying });
+      seq = await connected.acks.publish(info.subjects[partition]!, bytes, h, this.retrying.timeout, this.retrying.retries);
     } catch (cause) {
       throw new PublishError('nats', topic, { cause });
     }
     if (this.reportsPublish) {
       this.events.onPublish({ transport: 'nats', topic, partition, key: envelope.key, id: envelope.id, bytes: bytes.byteLength, durationMs: performance.now() - started });
     }
-    return { id: envelope.id, topic, partition, offset: String(ack.seq) };
+    return { id: envelope.id, topic, partition, offset: String(seq) };
   }
 
   /** Dead letters keep the original id but deduplicate per group, so every group's copy lands. */
@@ -222,6 +227,15 @@ export class NatsTransport implements Transport {
     await clients.js.publish(this.names.subject(topic, partition), encodeEnvelope(envelope), { msgID: `dlq:${group}:${envelope.id}`, headers: h, ...this.retrying });
   }
 }
+
+interface Connected {
+  readonly clients: NatsClients;
+  readonly topics: TopicRegistry;
+  readonly acks: PubAcks;
+}
+
+/** JetStream drops a message whose id it has seen within the stream's duplicate window. */
+const MSG_ID_HEADER = 'Nats-Msg-Id';
 
 export function createNatsTransport(options: NatsTransportOptions = {}): NatsTransport {
   return new NatsTransport(parseOptions('nats', natsTransportOptionsSchema, options));

@@ -4,7 +4,7 @@ import type { A2AAgentCard, A2AMessage, A2AStreamResponse, A2ATask } from '../a2
 import { NoAgentError } from '../errors/no-agent-error.js';
 import { TaskError } from '../errors/task-error.js';
 import { TransportClosedError } from '../errors/transport-closed-error.js';
-import type { Envelope, EnvelopeInput } from '../envelope.js';
+import { createEnvelope, type Envelope, type EnvelopeInput } from '../envelope.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { parseOptions } from '../options.js';
 import { defaultRetryPolicy, type Subscription, type Transport } from '../transport.js';
@@ -313,13 +313,17 @@ export class AgentBus {
   }
 
   private async announce(announcement: { card: A2AAgentCard; instanceId: string }, type: RuntimeRecordType): Promise<void> {
-    await this.transport.publish(this.topics.registry, {
+    const envelope = createEnvelope({
       kind: 'agent-card',
       key: announcement.instanceId,
       payload: announcement.card,
       headers: { [runtimeHeaders.type]: type, [runtimeHeaders.instance]: announcement.instanceId },
     });
+    await this.transport.publish(this.topics.registry, envelope);
+    // This bus knows its own agents at once; others learn them from the log.
+    this.registry.observe(envelope);
   }
+
 }
 
 function auditEntry(envelope: Envelope): AuditEntry {

@@ -89,6 +89,11 @@ export class AgentRegistry {
     for (const wake of [...this.waiters]) wake();
   }
 
+  /** Takes an announcement into account now (the bus's own, before it comes back from the log). */
+  observe(envelope: Envelope): void {
+    this.apply(envelope);
+  }
+
   private apply(envelope: Envelope): void {
     if (envelope.kind !== 'agent-card') return;
     const type = envelope.headers?.[runtimeHeaders.type] as RuntimeRecordType | undefined;
