@@ -40,6 +40,14 @@ const flush = async (): Promise<void> => {
   for (let i = 0; i < 20; i += 1) await new Promise((resolve) => setImmediate(resolve));
 };
 
+/** `steps` balancer intervals of 200 ms, letting each round finish. */
+async function rounds(clock: ManualClock, steps: number): Promise<void> {
+  for (let i = 0; i < steps; i += 1) {
+    clock.advance(200);
+    await flush();
+  }
+}
+
 function member(name: string, store: LeaseStore, clock: ManualClock, consuming: Map<number, string>, revokeDelay?: () => Promise<void>) {
   return new PartitionBalancer({
     store,
@@ -71,17 +79,11 @@ describe('PartitionBalancer', () => {
     await a.start();
     expect(a.assigned).toEqual([0, 1, 2, 3, 4, 5]);
     await b.start();
-    for (let i = 0; i < 10; i += 1) {
-      clock.advance(200);
-      await flush();
-    }
+    await rounds(clock, 10);
     expect(a.assigned).toEqual([0, 2, 4]);
     expect(b.assigned).toEqual([1, 3, 5]);
     await a.stop();
-    for (let i = 0; i < 10; i += 1) {
-      clock.advance(200);
-      await flush();
-    }
+    await rounds(clock, 10);
     expect(b.assigned).toEqual([0, 1, 2, 3, 4, 5]);
     await b.stop();
   });
@@ -94,16 +96,10 @@ describe('PartitionBalancer', () => {
     const b = member('b', store, clock, consuming);
     await a.start();
     await b.start();
-    for (let i = 0; i < 10; i += 1) {
-      clock.advance(200);
-      await flush();
-    }
+    await rounds(clock, 10);
     await a.stop({ release: false }); // dies: no release, no leave
     for (const p of a.assigned) consuming.delete(p); // its process is gone
-    for (let i = 0; i < 15; i += 1) {
-      clock.advance(200);
-      await flush();
-    }
+    await rounds(clock, 15);
     expect(b.assigned).toEqual([0, 1, 2, 3, 4, 5]);
     await b.stop();
   });
@@ -116,15 +112,9 @@ describe('PartitionBalancer', () => {
     await a.start();
     expect(a.assigned).toHaveLength(6);
     store.failing = true;
-    for (let i = 0; i < 3; i += 1) {
-      clock.advance(200);
-      await flush();
-    }
+    await rounds(clock, 3);
     expect(a.assigned).toHaveLength(6); // 600 ms: still within 80% of the TTL
-    for (let i = 0; i < 2; i += 1) {
-      clock.advance(200);
-      await flush();
-    }
+    await rounds(clock, 2);
     expect(a.assigned).toEqual([]); // 1000 ms: fenced before anyone else may take over
     expect(consuming.size).toBe(0);
     store.failing = false;
@@ -140,10 +130,7 @@ describe('PartitionBalancer', () => {
     const a = member('a', store, clock, consuming, () => drained);
     await a.start();
     const stopping = a.stop();
-    for (let i = 0; i < 20; i += 1) {
-      clock.advance(200); // 4 s, four lease lifetimes
-      await flush();
-    }
+    await rounds(clock, 20);
     for (let p = 0; p < 6; p += 1) expect(store.leases.get(p)?.until).toBeGreaterThan(clock.now());
     finishDrain();
     await stopping;
