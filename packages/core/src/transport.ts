@@ -96,7 +96,7 @@ export interface Delivery {
   ack(): boolean;
   /** Redeliver no earlier than `delayMs` (default: the retry policy's backoff). */
   nack(options?: { delayMs?: number; error?: unknown }): boolean;
-  /** Never redeliver; the message is acknowledged and optionally dead-lettered with `reason`. */
+  /** Never redeliver: the message is settled as it is (no dead letter); `reason` is for logs. */
   term(reason?: string): boolean;
 }
 
