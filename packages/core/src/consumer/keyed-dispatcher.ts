@@ -363,6 +363,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
     if (this.abort.signal.aborted) return false;
     const handlerMs = base ? performance.now() - started : 0;
     if (outcome.type === 'ack' || outcome.type === 'term') {
+      if (outcome.type === 'term') options.logger.debug({ id: envelope.id, partition: record.partition, reason: outcome.reason }, 'terminated: never redelivered');
       if (base) (outcome.type === 'ack' ? options.events.onAck : options.events.onTerm)({ ...base, handlerMs });
       const pending = this.settle(record, outcome.type);
       return pending ? pending.then(() => true) : true;
