@@ -4,7 +4,7 @@ import { createNatsTransport } from '@a2a-bus/nats';
 // The raw client comes through the adapter, so both sides run the very same library versions.
 import { AckPolicy, DeliverPolicy, StorageType, connect, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type NatsConnection } from '@a2a-bus/nats/raw';
 import { dispatchRoundTrip } from './dispatch.js';
-import { deadline, pipelined } from './harness.js';
+import { deadline, measureOneWay, pipelined } from './harness.js';
 import { percentile, type BenchRow, type BenchSuite } from './types.js';
 
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -132,24 +132,7 @@ async function busLatency(count: number): Promise<BenchRow> {
   const topic = `bench.lat.${randomUUID().slice(0, 8)}`;
   const transport: Transport & { deleteTopic(topic: string): Promise<void> } = createNatsTransport({ url, streamPrefix: 'bench', partitions: PARTITIONS });
   try {
-    const samples: number[] = [];
-    let waiting: (() => void) | undefined;
-    await transport.subscribe(
-      topic,
-      (d) => {
-        samples.push(performance.now() - Number(d.envelope.headers?.sent));
-        waiting?.();
-      },
-      { group: 'bench' },
-    );
-    const started = performance.now();
-    for (let i = 0; i < count; i += 1) {
-      const arrived = new Promise<void>((resolve) => (waiting = resolve));
-      const input = envelope(i);
-      await transport.publish(topic, { ...input, headers: { sent: String(performance.now()) } } as EnvelopeInput);
-      await deadline(arrived, 'a2a-bus latency');
-    }
-    const seconds = (performance.now() - started) / 1_000;
+    const { samples, seconds } = await measureOneWay(transport, transport, topic, count, (i, sent) => ({ ...envelope(i), headers: { sent } }) as EnvelopeInput);
     return latencyRow('a2a-bus', samples, seconds);
   } finally {
     await transport.deleteTopic(topic).catch(() => undefined);

@@ -4,7 +4,7 @@ import { createRedisStreamsTransport, type RedisStreamsTransport } from '@a2a-bu
 // The raw client comes through the adapter, so both sides run the very same ioredis.
 import { Redis } from '@a2a-bus/redis-streams/raw';
 import { dispatchRoundTrip } from './dispatch.js';
-import { deadline, pipelined } from './harness.js';
+import { deadline, measureOneWay, pipelined } from './harness.js';
 import { percentile, type BenchRow, type BenchSuite } from './types.js';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -240,24 +240,8 @@ async function busLatency(count: number): Promise<BenchRow> {
   const consumer = busTransport();
   const publisher = busTransport();
   try {
-    const samples: number[] = [];
-    let waiting: (() => void) | undefined;
-    await consumer.subscribe(
-      topic,
-      (d) => {
-        samples.push(performance.now() - Number(d.envelope.headers?.sent));
-        waiting?.();
-      },
-      { group: 'bench' },
-    );
-    await publisher.connect();
-    const started = performance.now();
-    for (let i = 0; i < count; i += 1) {
-      const arrived = new Promise<void>((resolve) => (waiting = resolve));
-      await publisher.publish(topic, envelope(i, { sent: String(performance.now()) }));
-      await deadline(arrived, 'a2a-bus latency');
-    }
-    return latencyRow('a2a-bus', 'one-way publish→handler, one at a time, 1 KiB', samples, (performance.now() - started) / 1_000);
+    const { samples, seconds } = await measureOneWay(consumer, publisher, topic, count, (i, sent) => envelope(i, { sent }));
+    return latencyRow('a2a-bus', 'one-way publish→handler, one at a time, 1 KiB', samples, seconds);
   } finally {
     await consumer.close({ drainTimeoutMs: 1_000 });
     await publisher.deleteTopic(topic).catch(() => undefined);
