@@ -28,6 +28,12 @@ export const runtimeHeaders = {
   capability: 'a2a-bus.capability',
   instance: 'a2a-bus.instance',
   taskId: 'a2a-bus.task-id',
+  /** On the `working` event that starts an attempt: the delivery's attempt number. */
+  attempt: 'a2a-bus.attempt',
+  /** On the event that ends an attempt without a final task (`retry`). */
+  attemptEnd: 'a2a-bus.attempt-end',
+  /** On an answer given from the idempotency store: `idempotency-store`. */
+  servedFrom: 'a2a-bus.served-from',
 } as const;
 
 export type RuntimeRecordType = 'task-request' | 'task-event' | 'agent-up' | 'agent-heartbeat' | 'agent-down' | 'cancel';

@@ -42,9 +42,19 @@ export interface WorkerDeps {
   readonly retry: RetryPolicy;
   readonly store: IdempotencyStore;
   readonly logger: Logger;
-  /** Publishes an event of a task to its caller and to the audit trail. */
-  emit(request: TaskRequest, event: A2AStreamResponse): Promise<void>;
+  /** Publishes an event of a task to the audit trail, then to its caller. */
+  emit(request: TaskRequest, event: A2AStreamResponse, marks?: EventMarks): Promise<void>;
   dispatchChild(parent: TaskRequest, capability: string, message: A2AMessage | string, timeoutMs?: number): Promise<A2ATask>;
+}
+
+/** What an event says about the attempt that emits it (headers on the audit trail). */
+export interface EventMarks {
+  /** This event starts attempt n. */
+  readonly attempt?: number;
+  /** This event ends the attempt without a final task. */
+  readonly attemptEnd?: 'retry';
+  /** The answer comes from the idempotency store: nothing ran. */
+  readonly servedFromStore?: boolean;
 }
 
 /** A task request as the worker reads it off the log. */
@@ -91,14 +101,14 @@ export class CapabilityWorker {
     const done = await deps.store.get(request.taskId);
     if (done) {
       // A duplicate of a finished task: answer again, run nothing.
-      await deps.emit(request, { task: done });
+      await deps.emit(request, { task: done }, { servedFromStore: true });
       return;
     }
     if (this.canceledEarly.delete(request.taskId)) return this.finish(request, 'canceled', [], agentText('canceled before it started'));
     if (request.deadline !== undefined && request.deadline < Date.now()) {
       return this.finish(request, 'failed', [], agentText('deadline passed before the task started'));
     }
-    await deps.emit(request, statusEvent(taskRef(request), 'working'));
+    await deps.emit(request, statusEvent(taskRef(request), 'working'), { attempt: delivery.attempt });
 
     const cancel = new AbortController();
     this.running.set(request.taskId, cancel);
@@ -120,7 +130,7 @@ export class CapabilityWorker {
         throw error;
       }
       deps.logger.warn({ err: error, taskId: request.taskId, attempt: delivery.attempt }, 'task attempt failed; retrying');
-      await deps.emit(request, statusEvent(taskRef(request), 'working', agentText(`attempt ${delivery.attempt} failed: ${reason}; retrying`)));
+      await deps.emit(request, statusEvent(taskRef(request), 'working', agentText(`attempt ${delivery.attempt} failed: ${reason}; retrying`)), { attemptEnd: 'retry' });
       throw error;
     } finally {
       this.running.delete(request.taskId);
