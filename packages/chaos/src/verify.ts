@@ -181,7 +181,9 @@ export function verifyRun(options: VerifyOptions): Verdict {
 }
 
 function duplicateCause(previous: Run, run: Run, faults: FaultTimeline, byTask: ReadonlyMap<string, Run[]>, causeOf: ReadonlyMap<Run, DuplicateCause>): DuplicateCause {
-  if (previous.end === undefined && faults.kills.has(previous.worker)) return 'crash';
+  const killedAt = faults.kills.get(previous.worker);
+  // Died mid-run, or after the run but before its ack reached the broker.
+  if (killedAt !== undefined && (previous.end === undefined || run.begin >= killedAt)) return 'crash';
   if (pausedDuring(previous, faults) || pausedDuring(run, faults)) return 'pause';
   if (previous.outcome === 'error' && previous.aborted) return 'rebalance';
   if (previous.outcome === 'error') return 'retry';
