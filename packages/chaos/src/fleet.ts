@@ -124,7 +124,7 @@ export class Fleet {
 async function forkWorker(config: WorkerConfig): Promise<ChildProcess> {
   const log = openSync(join(config.journalDir, `worker-${config.worker}.log`), 'a');
   const child = fork(workerMain, [JSON.stringify(config)], {
-    execArgv: ['--import', import.meta.resolve('tsx')],
+    execArgv: ['--conditions=@a2a-bus/source', '--import', import.meta.resolve('tsx')],
     stdio: ['ignore', log, log, 'ipc'],
   });
   closeSync(log);

@@ -1,4 +1,4 @@
-import { parseOptions } from '@a2a-bus/core';
+import { parseOptions } from '@a2a-bus/core/adapter';
 import { z } from 'zod';
 
 export const backends = ['memory', 'kafka', 'redis', 'nats'] as const;
