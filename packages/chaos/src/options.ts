@@ -56,11 +56,11 @@ export function parseChaosOptions(input: ChaosOptionsInput): ChaosOptions {
 export function backendDefaults(backend: ChaosBackend): { longMs: number; pauseMs: number } {
   switch (backend) {
     case 'kafka':
-      return { longMs: 40_000, pauseMs: 35_000 }; // session timeout 30 s
+      return { longMs: 20_000, pauseMs: 10_000 }; // session timeout 6 s
     case 'nats':
-      return { longMs: 40_000, pauseMs: 15_000 }; // AckWait 30 s, lease 10 s
+      return { longMs: 20_000, pauseMs: 8_000 }; // AckWait 5 s, lease 5 s
     case 'redis':
-      return { longMs: 40_000, pauseMs: 15_000 }; // lease 10 s, claim idle 30 s
+      return { longMs: 35_000, pauseMs: 8_000 }; // lease 5 s, claim idle 30 s
     default:
       return { longMs: 2_000, pauseMs: 0 };
   }

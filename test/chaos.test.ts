@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The fault harness (`pnpm chaos`) in a bounded run per real backend: separate worker
+ * processes serving a 3-step chained pipeline while three are SIGKILLed, one is paused past
+ * its lease or session and the run's own broker is restarted mid-stream; poison requests
+ * and a handler far longer than the ack timeout ride along. The harness verifies the fault
+ * model's invariants from the workers' journals and exits non-zero on any violation.
+ */
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const main = resolve(root, 'packages/chaos/src/main.ts');
+
+interface Bounded {
+  readonly backend: 'redis' | 'nats' | 'kafka';
+  readonly port: number;
+  readonly extra?: readonly string[];
+}
+
+// Ports of this suite's own brokers: 40000-40999 (redis +0, nats +200, kafka +400 from each base).
+const runs: readonly Bounded[] = [
+  { backend: 'redis', port: 40_000 },
+  { backend: 'nats', port: 40_010 },
+  { backend: 'kafka', port: 40_020 },
+];
+
+describe('chaos: worker processes SIGKILLed, paused, broker restarted', () => {
+  for (const run of runs) {
+    it(`[${run.backend}] 300 workflows, 3 SIGKILLs, 1 pause, 1 broker restart: no invariant violated`, async () => {
+      const args = [
+        '--conditions=@a2a-bus/source',
+        '--import',
+        'tsx',
+        main,
+        '--backend', run.backend,
+        '--workflows', '300',
+        '--kills', '3',
+        '--pauses', '1',
+        '--broker-restarts', '1',
+        '--seed', '7',
+        '--workers', '2',
+        '--audit-sample', '60',
+        '--port', String(run.port),
+        ...(run.extra ?? []),
+      ];
+      const { code, output } = await new Promise<{ code: number; output: string }>((done) => {
+        execFile(process.execPath, args, { cwd: root, timeout: 170_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+          done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, output: `${stdout}\n${stderr}` });
+        });
+      });
+      // The whole report on failure: the table and every violation with its journal lines.
+      expect(code, output).toBe(0);
+      expect(output).toMatch(new RegExp(`\\| ${run.backend} +\\| 300 `));
+    }, 180_000);
+  }
+});
