@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { chaos } from './chaos.js';
 import { backends, parseChaosOptions, type ChaosBackend } from './options.js';
 import { renderSummary } from './report.js';
-import type { Verdict } from './verify.js';
+import { verifyRun, type Verdict } from './verify.js';
 
 const usage = `pnpm chaos [options]
   --backend memory|kafka|redis|nats|all   (default memory; repeatable, or comma-separated)
@@ -19,6 +19,7 @@ const usage = `pnpm chaos [options]
   --handler-ms <n> typical step time (20)   --poison <n> (3)   --long <n> (1)   --long-ms <n>
   --pause-ms <n>   --recovery-bound-ms <n> (10000)   --audit-sample <n> (all)
   --url <url> use this broker (no restarts)   --transport-options '<json>'
+  --verify-only <dir> re-check the journals of an earlier run
   --dir <path> journals   --port <n> first port of the run's own broker (40000)   --log-level warn`;
 
 const { values } = parseArgs({
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     port: { type: 'string' },
     'log-level': { type: 'string' },
+    'verify-only': { type: 'string' },
     help: { type: 'boolean' },
   },
 });
@@ -52,6 +54,13 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(`${usage}\n`);
   process.exit(0);
+}
+
+if (values['verify-only']) {
+  // Re-checks the journals of an earlier run (without its audit trail, which died with its broker).
+  const verdict = verifyRun({ dir: values['verify-only'], recoveryBoundMs: Number(values['recovery-bound-ms'] ?? 10_000), audits: new Map() });
+  for (const line of renderSummary([{ backend: values['verify-only'], verdict, seconds: 0 }], 200)) process.stdout.write(`${line}\n`);
+  process.exit(verdict.violations.length ? 1 : 0);
 }
 
 const int = (value: string | undefined): number | undefined => (value === undefined ? undefined : Number(value));

@@ -94,8 +94,12 @@ export function verifyRun(options: VerifyOptions): Verdict {
   let staleOverlaps = 0;
   for (const [, keyRuns] of group(runs, (r) => `${r.cap}|${r.wf}`)) {
     let highest: Run | undefined;
+    const succeeded = new Set<string>();
     for (const run of keyRuns) {
       if (run.outcome !== 'ok') continue;
+      // Only a task's first success counts for order; a later one is a duplicate (checked under 3).
+      if (succeeded.has(run.task)) continue;
+      succeeded.add(run.task);
       if (highest && run.round < highest.round && !pausedDuring(run, faults)) {
         orderViolations += 1;
         violations.push({ invariant: 2, workflow: run.wf, what: `${run.cap}: round ${run.round} ran after round ${highest.round}`, lines: [highest.where, run.where] });
@@ -126,7 +130,11 @@ export function verifyRun(options: VerifyOptions): Verdict {
       duplicates.set(cause, (duplicates.get(cause) ?? 0) + 1);
       if (cause === 'unexplained') {
         const run = taskRuns[i]!;
-        violations.push({ invariant: 3, workflow: run.wf, what: `${run.cap} ran ${run.task} again (attempt ${run.attempt}) with no crash, pause or failure before it`, lines: [taskRuns[i - 1]!.where, run.where] });
+        const woke = (faults.pauses.get(run.worker) ?? []).find((p) => p.until <= run.begin && run.begin - p.until < 15_000);
+        const what = woke
+          ? `${run.cap}: ${run.worker} ran ${run.task} again ${Math.round(run.begin - woke.until)} ms after waking from a pause, though another member had taken its work over (a member that lost its partition must stop at once)`
+          : `${run.cap} ran ${run.task} again (attempt ${run.attempt}) with no crash, pause or failure before it`;
+        violations.push({ invariant: 3, workflow: run.wf, what, lines: [taskRuns[i - 1]!.where, run.where] });
       }
     }
   }

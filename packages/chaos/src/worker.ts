@@ -1,5 +1,6 @@
 import { AgentBus, createTransport, type Logger, type Transport } from '@a2a-bus/core';
 import { join } from 'node:path';
+import { FileIdempotencyStore } from './file-idempotency-store.js';
 import { Journal } from './journal.js';
 import { cardFor, stepHandler } from './pipeline.js';
 
@@ -43,7 +44,12 @@ export async function startWorker(config: WorkerConfig, logger: Logger, pid = pr
   const journal = new Journal(join(config.journalDir, `worker-${config.worker}.jsonl`));
   const transport = await createTransport(config.url, { ...config.transportOptions, logger });
   await transport.connect();
-  const bus = new AgentBus({ transport, instanceId: `chaos-${config.worker}-${pid}`, ...busOptions(config, logger) });
+  const bus = new AgentBus({
+    transport,
+    instanceId: `chaos-${config.worker}-${pid}`,
+    idempotencyStore: new FileIdempotencyStore(join(config.journalDir, 'idempotency')),
+    ...busOptions(config, logger),
+  });
   for (const capability of config.capabilities) {
     const handler = stepHandler(capability, journal, { worker: config.worker, pid }, config);
     await bus.registerAgent(cardFor(capability), { [capability]: handler });
