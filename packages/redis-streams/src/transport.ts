@@ -25,6 +25,7 @@ import type { Redis } from 'ioredis';
 import { redisStreamsCapabilities } from './capabilities.js';
 import { connectWithin, createRedisClient, SCOPE } from './connection.js';
 import { TopicKeys } from './keys.js';
+import { NudgeChannel } from './nudge-channel.js';
 import { parseRedisStreamsOptions, type RedisStreamsOptions, type ResolvedRedisStreamsOptions } from './options.js';
 import { planReplay, readReplay } from './replay.js';
 import { trimStream } from './retention.js';
@@ -51,9 +52,8 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
   private readonly logger: Logger;
   private readonly events: Required<Instrumentation>;
   private readonly client: Redis;
-  private subscriber: Redis | undefined;
-  private subscriberReady: Promise<Redis> | undefined;
-  private readonly listeners = new Map<string, Set<(message: string) => void>>();
+  /** Pub/sub for rebalance nudges, on a connection of its own (opened on the first subscribe). */
+  private readonly nudges: NudgeChannel;
   private readonly blockingClients = new Set<Redis>();
   private connecting: Promise<void> | undefined;
   private readonly partitionCounts = new Map<string, Promise<number>>();
@@ -79,6 +79,10 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     this.events = safeInstrumentation(this.options.instrumentation, this.logger);
     this.reportingPublish = !isSilentHook(this.events.onPublish);
     this.client = this.newClient('a2a-bus', true);
+    this.nudges = new NudgeChannel(
+      () => this.newClient('a2a-bus:rebalance'),
+      (subscriber) => connectWithin(subscriber, this.options.url, this.options.connectTimeoutMs),
+    );
   }
 
   connect(): Promise<void> {
@@ -237,7 +241,8 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     clearInterval(this.trimTimer);
     await this.connecting?.catch(() => {});
     await this.writerReady?.catch(() => {});
-    const clients = [this.client, ...(this.writerClient ? [this.writerClient] : []), ...(this.subscriber ? [this.subscriber] : []), ...this.blockingClients];
+    const subscriber = this.nudges.connection();
+    const clients = [this.client, ...(this.writerClient ? [this.writerClient] : []), ...(subscriber ? [subscriber] : []), ...this.blockingClients];
     await Promise.all(clients.map((client) => quit(client)));
   }
 
@@ -283,31 +288,12 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
         await connectWithin(client, this.options.url, this.options.connectTimeoutMs);
         return client;
       },
-      listen: (channel, listener) => this.listen(channel, listener),
+      listen: (channel, listener) => this.nudges.listen(channel, listener),
       publish: (topic, envelope) => this.append(topic, envelope),
       forget: (subscription) => this.subscriptions.delete(subscription),
       options: this.options,
       events: this.events,
       logger: this.logger,
-    };
-  }
-
-  /** Pub/sub for rebalance nudges, on one connection per transport. */
-  private async listen(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
-    const subscriber = await this.openSubscriber();
-    let listeners = this.listeners.get(channel);
-    if (!listeners) {
-      listeners = new Set();
-      this.listeners.set(channel, listeners);
-      await subscriber.subscribe(channel);
-    }
-    listeners.add(listener);
-    return async () => {
-      listeners.delete(listener);
-      if (listeners.size === 0 && this.listeners.get(channel) === listeners) {
-        this.listeners.delete(channel);
-        await subscriber.unsubscribe(channel);
-      }
     };
   }
 
@@ -325,22 +311,6 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
       this.writerReady = undefined;
     });
     return this.writerReady;
-  }
-
-  private openSubscriber(): Promise<Redis> {
-    this.subscriberReady ??= (async () => {
-      const subscriber = this.newClient('a2a-bus:rebalance');
-      subscriber.on('message', (channel: string, message: string) => {
-        for (const listener of this.listeners.get(channel) ?? []) listener(message);
-      });
-      this.subscriber = subscriber;
-      await connectWithin(subscriber, this.options.url, this.options.connectTimeoutMs);
-      return subscriber;
-    })();
-    this.subscriberReady.catch(() => {
-      this.subscriberReady = undefined;
-    });
-    return this.subscriberReady;
   }
 
   private newClient(name: string, autoPipelining = false): Redis {
