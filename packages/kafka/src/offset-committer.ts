@@ -14,10 +14,13 @@ export class OffsetCommitter {
   private timer: NodeJS.Timeout | undefined;
   private readonly intervalMs: number;
   private readonly logger: Logger;
+  private readonly onFailed: (error: unknown) => void;
 
-  constructor(intervalMs: number, logger: Logger) {
+  /** `onFailed`: told of every failed commit (a member the group forgot must stop, not just log). */
+  constructor(intervalMs: number, logger: Logger, onFailed: (error: unknown) => void = () => {}) {
     this.intervalMs = intervalMs;
     this.logger = logger;
+    this.onFailed = onFailed;
   }
 
   /** Records that `partition` may be committed up to `offset` (exclusive); commits soon through `commit`. */
@@ -43,6 +46,7 @@ export class OffsetCommitter {
       } catch (error) {
         for (const [partition, offset] of offsets) if (!this.pending.has(partition)) this.pending.set(partition, offset);
         this.logger.warn({ err: error }, 'offset commit failed; retried with the next one');
+        this.onFailed(error);
       }
     };
     this.inFlight = run().finally(() => (this.inFlight = undefined));

@@ -59,7 +59,7 @@ export class NatsLeaseStore implements LeaseStore {
   }
 
   async heartbeat(member: string, ttlMs: number): Promise<string[]> {
-    await this.put(this.memberSubject(member), { member, ttlMs, alive: true });
+    await this.put(this.memberSubject(member), { member, ttlMs, alive: true }, requestBudget(ttlMs));
     const info = await this.jsm.streams.info(this.stream, { subjects_filter: `${this.base}.m.*` });
     const subjects = Object.keys(info.state.subjects ?? {});
     const live = await Promise.all(
@@ -81,11 +81,12 @@ export class NatsLeaseStore implements LeaseStore {
     const subject = this.partitionSubject(partition);
     const current = await this.get<LeaseRecord>(subject);
     const mine: LeaseRecord = { holder: member, ttlMs };
-    if (!current) return this.compareAndSet(subject, mine, 0);
+    const budget = requestBudget(ttlMs);
+    if (!current) return this.compareAndSet(subject, mine, 0, budget);
     const { holder } = current.value;
-    if (holder === member || holder === '') return this.compareAndSet(subject, mine, current.seq);
+    if (holder === member || holder === '') return this.compareAndSet(subject, mine, current.seq, budget);
     if (!this.expired(subject, current.seq, current.value.ttlMs)) return false;
-    const taken = await this.compareAndSet(subject, mine, current.seq);
+    const taken = await this.compareAndSet(subject, mine, current.seq, budget);
     if (taken) this.takenOver.add(partition);
     return taken;
   }
@@ -129,19 +130,28 @@ export class NatsLeaseStore implements LeaseStore {
     return { seq: message.seq, value: message.json<T>() };
   }
 
-  private async put(subject: string, value: object): Promise<void> {
-    await this.js.publish(subject, JSON.stringify(value));
+  private async put(subject: string, value: object, timeout?: number): Promise<void> {
+    await this.js.publish(subject, JSON.stringify(value), timeout ? { timeout } : {});
   }
 
-  private async compareAndSet(subject: string, value: LeaseRecord, expectedSeq: number): Promise<boolean> {
+  private async compareAndSet(subject: string, value: LeaseRecord, expectedSeq: number, timeout?: number): Promise<boolean> {
     try {
-      await this.js.publish(subject, JSON.stringify(value), { expect: { lastSubjectSequence: expectedSeq } });
+      await this.js.publish(subject, JSON.stringify(value), { expect: { lastSubjectSequence: expectedSeq }, ...(timeout ? { timeout } : {}) });
       return true;
     } catch (error) {
       if (isWrongLastSequence(error)) return false;
       throw error;
     }
   }
+}
+
+/**
+ * How long one lease write may wait for its PubAck: a quarter of the lease, so a write lost
+ * in a server restart is retried by the next round well before the lease runs out, instead
+ * of hanging for the client's request timeout and fencing every partition meanwhile.
+ */
+function requestBudget(ttlMs: number): number {
+  return Math.max(250, Math.floor(ttlMs / 4));
 }
 
 /** JetStream error 10071: wrong last sequence (someone else wrote first). */

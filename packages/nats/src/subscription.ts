@@ -93,6 +93,8 @@ export class NatsSubscription implements Subscription {
       settle: (record, settlement) => this.settle(record, settlement),
       publishDeadLetter: (deadLetterTopic, envelope) => context.publishDeadLetter(deadLetterTopic, envelope, options.group),
       keepAlive: () => this.keepAlive(),
+      // Nothing starts or is acknowledged on a partition whose lease may have lapsed (a stall).
+      holds: (partition) => this.balancer.holds(partition),
     };
     this.dispatcher = new KeyedDispatcher<NatsRecord>({
       transport: 'nats',
@@ -124,6 +126,7 @@ export class NatsSubscription implements Subscription {
       intervalMs: Math.max(100, Math.floor(transportOptions.leaseTtlMs / 3)),
       onAssigned: (partition) => this.assign(partition),
       onRevoked: (partition) => this.revoke(partition),
+      onLost: (partition, reason) => this.lose(partition, reason),
       logger: this.logger,
       clock: systemClock,
     });
@@ -156,13 +159,15 @@ export class NatsSubscription implements Subscription {
 
   private async shutdown(drainTimeoutMs: number): Promise<void> {
     this.stopped = true;
-    await this.balancer.stop({ release: false });
     const workers = [...this.workers.values()];
     for (const worker of workers) worker.stopping = true;
     const abandon = drainTimeoutMs <= 0;
     if (abandon) for (const worker of workers) worker.fetch?.stop();
     this.releaseCapacityWaiters();
-    const drained = await this.dispatcher.drain(drainTimeoutMs);
+    const draining = this.dispatcher.drain(drainTimeoutMs);
+    // Leases stay renewed while handlers drain (they may take longer than a lease lasts).
+    await this.balancer.stop({ release: false, renewUntil: draining });
+    const drained = await draining;
     if (!abandon) await Promise.all(workers.map((worker) => worker.loop));
     // Hand back what was held (queued, waiting for a retry, abandoned) in partition order,
     // so the next owner gets it first and at once instead of after AckWait.
@@ -206,6 +211,23 @@ export class NatsSubscription implements Subscription {
     this.handBack(worker);
     this.workers.delete(partition);
     await this.context.clients.nc.flush().catch(() => undefined);
+  }
+
+  /**
+   * The lease lapsed while we held the partition (we stalled): another member may own it.
+   * Stop fetching and stop its handlers at once; keep nothing to hand back — our deliveries
+   * are the new owner's now (AckWait brings them back to it), and a nak of ours could only
+   * disturb its order.
+   */
+  private lose(partition: number, reason: string): void {
+    const worker = this.workers.get(partition);
+    if (worker) {
+      worker.stopping = true;
+      worker.fetch?.stop();
+      worker.held.clear();
+    }
+    this.dispatcher.lose(partition, reason);
+    this.releaseCapacityWaiters();
   }
 
   private handBack(worker: PartitionWorker): void {
@@ -271,10 +293,15 @@ export class NatsSubscription implements Subscription {
    * until nothing is pending or AckWait has passed (expired messages are redelivered first).
    */
   private async awaitDeadOwnersMessages(worker: PartitionWorker, consumer: Consumer): Promise<void> {
-    const until = Date.now() + this.context.options.ackWaitMs + 200;
+    const { ackWaitMs } = this.context.options;
+    let until = Date.now() + ackWaitMs + 200;
     while (!worker.stopping && Date.now() < until) {
       const info = await consumer.info().catch(() => undefined);
       if (info && info.num_ack_pending === 0) return;
+      // Nothing was delivered to the dead owner after its last delivery: its messages are
+      // redeliverable AckWait after that, often well before AckWait from now.
+      const lastActive = Date.parse(String(info?.delivered?.last_active ?? ''));
+      if (Number.isFinite(lastActive)) until = Math.min(until, lastActive + ackWaitMs + 200);
       await sleep(systemClock, 100);
     }
   }

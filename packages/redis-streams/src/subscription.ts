@@ -79,6 +79,8 @@ export class RedisStreamsSubscription implements Subscription {
         publishDeadLetter: async (topic, envelope) => {
           await context.publish(topic, envelope);
         },
+        // Nothing starts or is acknowledged on a partition whose lease may have lapsed (a stall).
+        holds: (partition) => this.balancer.holds(partition),
       },
       events: context.events,
       logger: this.logger,
@@ -92,9 +94,10 @@ export class RedisStreamsSubscription implements Subscription {
       intervalMs: transportOptions.rebalanceIntervalMs ?? Math.max(10, Math.floor(transportOptions.leaseTtlMs / 3)),
       onAssigned: (partition) => this.reader?.assign(partition),
       onRevoked: async (partition) => {
-        await this.reader?.revoke(partition, !this.abandoned);
+        await this.reader?.revoke(partition, !this.abandoned && !this.dispatcher.isLost(partition));
         await this.acks.idle(); // the next owner must not see what we acknowledged
       },
+      onLost: (partition, reason) => this.dispatcher.lose(partition, reason),
       logger: this.logger,
       clock: systemClock,
     });
