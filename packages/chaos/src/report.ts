@@ -14,7 +14,9 @@ export function renderSummary(rows: ReadonlyArray<{ backend: string; verdict: Ve
     String(verdict.overlaps),
     String(verdict.staleOverlaps),
     [...verdict.duplicates].map(([cause, n]) => `${cause} ${n}`).join(', ') || '0',
-    verdict.recoveries.length ? `${seconds1(percentile(verdict.recoveries, 50))}/${seconds1(Math.max(...verdict.recoveries))} s (${verdict.recoveries.length} kills)` : '-',
+    verdict.recoveries.length
+      ? `${seconds1(percentile(verdict.recoveries, 50))}/${seconds1(Math.max(...verdict.recoveries))} s (${verdict.recoveries.length} kills${verdict.compoundRecoveries ? `, ${verdict.compoundRecoveries} with another fault in the window` : ''})`
+      : '-',
     seconds.toFixed(0),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));

@@ -33,6 +33,12 @@ interface Stored<T> {
 export class NatsLeaseStore implements LeaseStore {
   private readonly observed = new Map<string, { seq: number; at: number }>();
   private readonly takenOver = new Set<number>();
+  /**
+   * Members whose own record stood still for its TTL: dead (or stalled, and then fenced by
+   * their own clock). Their leases were renewed in the same rounds as that record, so they
+   * are as stale: taken at once instead of after watching each lease for another TTL.
+   */
+  private readonly dead = new Set<string>();
   private readonly js: JetStreamClient;
   private readonly jsm: JetStreamManager;
   private readonly stream: string;
@@ -67,7 +73,12 @@ export class NatsLeaseStore implements LeaseStore {
         const record = await this.get<MemberRecord>(subject);
         if (!record?.value.alive) return undefined;
         if (record.value.member === member) return member;
-        return this.expired(subject, record.seq, record.value.ttlMs) ? undefined : record.value.member;
+        if (!this.expired(subject, record.seq, record.value.ttlMs)) {
+          this.dead.delete(record.value.member);
+          return record.value.member;
+        }
+        this.dead.add(record.value.member);
+        return undefined;
       }),
     );
     return live.filter((m): m is string => m !== undefined);
@@ -85,7 +96,8 @@ export class NatsLeaseStore implements LeaseStore {
     if (!current) return this.compareAndSet(subject, mine, 0, budget);
     const { holder } = current.value;
     if (holder === member || holder === '') return this.compareAndSet(subject, mine, current.seq, budget);
-    if (!this.expired(subject, current.seq, current.value.ttlMs)) return false;
+    const lapsed = this.expired(subject, current.seq, current.value.ttlMs);
+    if (!lapsed && !this.dead.has(holder)) return false;
     const taken = await this.compareAndSet(subject, mine, current.seq, budget);
     if (taken) this.takenOver.add(partition);
     return taken;

@@ -187,10 +187,13 @@ export class NatsSubscription implements Subscription {
 
   private assign(partition: number): void {
     if (this.stopped) return;
+    // Lost earlier (we stalled) and ours again: our old deliveries were never handed back,
+    // so wait for them like for a dead owner's, or later messages of their keys overtake them.
+    const lostBefore = this.dispatcher.isLost(partition);
     this.dispatcher.assign(partition);
     const worker: PartitionWorker = { partition, stopping: false, fetch: undefined, loop: Promise.resolve(), held: new Map() };
     this.workers.set(partition, worker);
-    const takenOver = this.store.consumeTakeover(partition);
+    const takenOver = this.store.consumeTakeover(partition) || lostBefore;
     worker.loop = this.pullLoop(worker, takenOver).catch((error: unknown) => {
       this.logger.error({ err: error, partition }, 'pull loop failed');
     });
@@ -209,7 +212,7 @@ export class NatsSubscription implements Subscription {
     if (this.stopped) return; // close() takes care of it
     await Promise.all([worker.loop, this.dispatcher.revoke(partition)]);
     this.handBack(worker);
-    this.workers.delete(partition);
+    if (this.workers.get(partition) === worker) this.workers.delete(partition);
     await this.context.clients.nc.flush().catch(() => undefined);
   }
 

@@ -161,6 +161,8 @@ export class KeyedDispatcher<R extends InboundRecord> {
       this.dropQueued(lane);
       if (lane.running) waits.push(lane.done);
     }
+    // A lost partition's handlers are fenced already (signal aborted, acks refused): nothing to wait for.
+    if (this.isLost(partition)) return;
     const finished = Promise.race([Promise.all(waits), this.abandoned]).then(() => true);
     if (options.timeoutMs === undefined || waits.length === 0) {
       await finished;

@@ -52,6 +52,8 @@ export interface PartitionBalancerOptions {
 export class PartitionBalancer {
   private readonly owned = new Set<number>();
   private readonly releasing = new Map<number, Promise<void>>();
+  /** Lost partitions whose revoke still runs: not taken again before it finished. */
+  private readonly recovering = new Map<number, Promise<void>>();
   /** When each owned partition's lease was last renewed, on the clock. */
   private readonly renewedAt = new Map<number, number>();
   private timer: unknown;
@@ -98,6 +100,7 @@ export class PartitionBalancer {
     this.stopped = true;
     this.options.clock.clearTimeout(this.timer);
     await this.ticking;
+    await Promise.all(this.recovering.values());
     const { store, member, leaseTtlMs, intervalMs, clock } = this.options;
     // Leases stay renewed until every partition has drained: a long handler must not see
     // its partition handed to another member while it still runs.
@@ -177,7 +180,11 @@ export class PartitionBalancer {
     this.renewedAt.delete(partition);
     this.options.logger.warn({ partition, member: this.options.member, reason }, 'partition lost; its handlers are stopped');
     this.options.onLost?.(partition, reason);
-    void this.options.onRevoked(partition).catch((error: unknown) => this.warn(error, partition, 'revoke after a lost lease failed'));
+    const revoked = this.options
+      .onRevoked(partition)
+      .catch((error: unknown) => this.warn(error, partition, 'revoke after a lost lease failed'))
+      .finally(() => this.recovering.delete(partition));
+    this.recovering.set(partition, revoked);
   }
 
   private async round(): Promise<void> {
@@ -202,7 +209,7 @@ export class PartitionBalancer {
 
   private async roundFor(partition: number, mine: boolean): Promise<void> {
     const { store, member, leaseTtlMs, clock } = this.options;
-    if (this.stopped) return;
+    if (this.stopped || this.recovering.has(partition)) return;
     if (this.releasing.has(partition)) {
       const at = clock.now();
       if (await store.acquire(partition, member, leaseTtlMs)) this.renewedAt.set(partition, at); // keep it while draining
