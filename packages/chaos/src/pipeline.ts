@@ -50,7 +50,9 @@ export function stepHandler(capability: string, journal: Journal, identity: { wo
       if (!next && job.poison) throw new Error('poison request: this step can never process it');
       if (next) {
         try {
-          await ctx.dispatch(next, text);
+          // Stop waiting when this delivery is given up (lease lost): the child keeps running
+          // for whoever owns this step now, which dispatches it again under the same task id.
+          await Promise.race([ctx.dispatch(next, text), untilAborted(ctx.signal)]);
         } catch (error) {
           // The next step failed for good (dead-lettered): retrying this one would not help.
           if (TaskError.isInstance(error)) throw new NonRetryableError(`${next} ${error.state}`, { cause: error });
@@ -64,6 +66,14 @@ export function stepHandler(capability: string, journal: Journal, identity: { wo
       throw error;
     }
   };
+}
+
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = (): void => reject(new Error('aborted: the delivery was given up'));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -104,6 +104,24 @@ describe('KeyedDispatcher under faults', () => {
     expect(running!.signal.aborted).toBe(false);
   });
 
+  it('a key of a lost partition is not held back by a stale handler once the partition is ours again', async () => {
+    const seen: string[] = [];
+    const { settled, dispatcher } = setup((d) => {
+      seen.push(textOf(d));
+      if (textOf(d) === 'stale') return new Promise<void>(() => {}); // ignores its signal: runs on
+    });
+    dispatcher.assign(0);
+    dispatcher.push(record('k', 'stale'));
+    await flush();
+    dispatcher.lose(0, 'lease lapsed');
+    dispatcher.assign(0);
+    const fresh = record('k', 'fresh');
+    dispatcher.push(fresh);
+    await flush();
+    expect(seen).toEqual(['stale', 'fresh']);
+    expect(settled).toEqual([`${fresh.offset}:ack`]);
+  });
+
   it('a revoke whose budget runs out under a running handler stops it: signal aborted, settlement refused', async () => {
     let running: Delivery | undefined;
     const { clock, settled, dispatcher } = setup((d) => {

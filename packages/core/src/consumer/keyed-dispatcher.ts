@@ -119,6 +119,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
       if (lane.running) running += 1;
       this.dropQueued(lane);
     }
+    this.lanes.detach(partition);
     this.options.logger.warn({ topic: this.options.topic, group: this.options.group, partition, running, reason }, 'partition lost: its handlers are aborted and their settlements refused');
   }
 
