@@ -78,7 +78,11 @@ export class PartitionBalancer {
   holds(partition: number): boolean {
     if (!this.owned.has(partition) && !this.releasing.has(partition)) return false;
     const renewedAt = this.renewedAt.get(partition);
-    return renewedAt !== undefined && this.options.clock.now() - renewedAt <= this.options.leaseTtlMs * 0.8;
+    if (renewedAt !== undefined && this.options.clock.now() - renewedAt <= this.options.leaseTtlMs * 0.8) return true;
+    // Found stale between rounds (we stalled, or renewals lag): lost from now on, everywhere —
+    // the consumer stops it, and it is taken again only through a fresh assignment.
+    if (this.owned.has(partition)) this.lost(partition, 'lease not renewed in time');
+    return false;
   }
 
   /** Joins the group and runs the first round. */
