@@ -109,6 +109,9 @@ export class CapabilityWorker {
       return this.finish(request, 'failed', [], agentText('deadline passed before the task started'));
     }
     await deps.emit(request, statusEvent(taskRef(request), 'working'), { attempt: delivery.attempt });
+    // Given up while the event was on its way (the partition was lost: another member runs
+    // this task now): do not start the handler. The trail shows this attempt as interrupted.
+    if (delivery.signal.aborted) return;
 
     const cancel = new AbortController();
     this.running.set(request.taskId, cancel);
