@@ -1,0 +1,62 @@
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+
+/** JSON-RPC 2.0 and A2A error codes the guards answer with. */
+const code = { parse: -32700, invalidRequest: -32600, contentType: -32005 } as const;
+
+function rpcError(res: Response, status: number, errorCode: number, message: string, id: unknown = null): void {
+  res.status(status).json({ jsonrpc: '2.0', id, error: { code: errorCode, message } });
+}
+
+/**
+ * What the gateway checks before a JSON-RPC request reaches the SDK's handler: the media
+ * type (-32005), the body size (HTTP 413, the limit is configurable), JSON syntax (-32700)
+ * and the JSON-RPC 2.0 request shape (-32600: the SDK alone would answer -32602). The body
+ * is parsed here whatever its declared type, so the SDK's own parser (100 kB) never runs.
+ */
+export function jsonRpcGuards(limitBytes: number): Array<RequestHandler | ErrorRequestHandler> {
+  const contentType = (req: Request, res: Response, next: NextFunction): void => {
+    const declared = req.header('content-type');
+    const media = declared?.split(';', 1)[0]?.trim().toLowerCase();
+    if (media === undefined || media === 'application/json') return next();
+    rpcError(res, 200, code.contentType, `Content-Type "${declared}" is not supported; send application/json`);
+  };
+  const parse = express.json({ limit: limitBytes, type: () => true, strict: false });
+  const parseErrors = (error: unknown, _req: Request, res: Response, next: NextFunction): void => {
+    const type = (error as { type?: string }).type;
+    if (type === 'entity.too.large') return rpcError(res, 413, code.invalidRequest, `request body exceeds ${limitBytes} bytes`);
+    if (error instanceof SyntaxError || type === 'entity.parse.failed') return rpcError(res, 200, code.parse, 'Invalid JSON payload.');
+    next(error);
+  };
+  const shape = (req: Request, res: Response, next: NextFunction): void => {
+    const body = req.body as Record<string, unknown> | undefined;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return rpcError(res, 200, code.invalidRequest, 'a JSON-RPC request is one JSON object (batches are not supported)');
+    const id = body.id;
+    const idOk = id === undefined || id === null || typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id));
+    if (body.jsonrpc !== '2.0' || typeof body.method !== 'string' || body.method === '' || !idOk) {
+      return rpcError(res, 200, code.invalidRequest, 'not a JSON-RPC 2.0 request', idOk ? (id ?? null) : null);
+    }
+    if (body.params !== undefined && (typeof body.params !== 'object' || body.params === null || Array.isArray(body.params))) {
+      return rpcError(res, 200, -32602, 'params must be an object', id ?? null);
+    }
+    next();
+  };
+  return [contentType, parse, parseErrors, shape];
+}
+
+/** The REST counterpart: size (413) and JSON syntax (400) in the google.rpc.Status shape A2A's HTTP+JSON uses. */
+export function restGuards(limitBytes: number): Array<RequestHandler | ErrorRequestHandler> {
+  const parse = express.json({ limit: limitBytes, type: ['application/json', 'application/a2a+json'], strict: false });
+  const parseErrors = (error: unknown, _req: Request, res: Response, next: NextFunction): void => {
+    const type = (error as { type?: string }).type;
+    if (type === 'entity.too.large') {
+      res.status(413).json({ error: { code: 413, status: 'INVALID_ARGUMENT', message: `request body exceeds ${limitBytes} bytes`, details: [] } });
+      return;
+    }
+    if (error instanceof SyntaxError || type === 'entity.parse.failed') {
+      res.status(400).json({ error: { code: 400, status: 'INVALID_ARGUMENT', message: 'Invalid JSON payload.', details: [] } });
+      return;
+    }
+    next(error);
+  };
+  return [parse, parseErrors];
+}
