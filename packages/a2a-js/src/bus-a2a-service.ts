@@ -56,7 +56,12 @@ export class BusA2AService {
     const dispatch = this.bus.dispatch(plan.skill, plan.message, plan.dispatchOptions);
     if (request.configuration?.returnImmediately) {
       dispatch.catch(() => {}); // the outcome is in the log; GetTask reads it from there
-      const submitted: A2ATask = { id: plan.taskId, contextId: plan.contextId, status: { state: 'TASK_STATE_SUBMITTED', timestamp: new Date().toISOString() }, history: [plan.message] };
+      const submitted: A2ATask = {
+        id: plan.taskId,
+        contextId: plan.contextId,
+        status: { state: 'TASK_STATE_SUBMITTED', timestamp: new Date().toISOString() },
+        history: [plan.message],
+      };
       return { task: submitted };
     }
     try {
@@ -158,4 +163,3 @@ export class BusA2AService {
     throw new RequestMalformedError(`name a skill in metadata["${SKILL_METADATA_KEY}"]; live skills: ${live.sort().join(', ') || 'none'}`);
   }
 }
-

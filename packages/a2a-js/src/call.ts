@@ -11,7 +11,18 @@ export interface CallInfo {
 }
 
 /** Service parameters that are transport plumbing, not context for the agent. */
-const notForwarded = new Set(['authorization', 'x-api-key', 'content-type', 'content-length', 'host', 'connection', 'accept', 'accept-encoding', 'user-agent', 'cookie']);
+const notForwarded = new Set([
+  'authorization',
+  'x-api-key',
+  'content-type',
+  'content-length',
+  'host',
+  'connection',
+  'accept',
+  'accept-encoding',
+  'user-agent',
+  'cookie',
+]);
 
 /** The envelope headers a task request carries for this call (identity, tenant, service parameters). */
 export function callHeaders(call: CallInfo): Record<string, string> {

@@ -11,7 +11,8 @@ if (skipReason) {
 } else {
   a2aInteropSuite({
     name: 'kafka',
-    createTransport: () => createKafkaTransport({ brokers, partitions: 4, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 15_000, maxWaitTimeMs: 100 }),
+    createTransport: () =>
+      createKafkaTransport({ brokers, partitions: 4, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 15_000, maxWaitTimeMs: 100 }),
     transportUrl: `kafka://${brokers.join(',')}`,
     timeoutMultiplier: 3,
   });

@@ -31,7 +31,10 @@ const USER = Symbol.for('a2a-bus.gateway.user');
 export function authGuard(auth: GatewayAuth | undefined) {
   const header = (auth?.apiKeyHeader ?? 'X-API-Key').toLowerCase();
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (!auth) return next();
+    if (!auth) {
+      next();
+      return;
+    }
     const bearer = /^Bearer\s+(.+)$/i.exec(req.header('authorization') ?? '')?.[1]?.trim();
     const key = req.header(header);
     const userName = (bearer !== undefined ? auth.bearerTokens?.[bearer] : undefined) ?? (key !== undefined ? auth.apiKeys?.[key] : undefined);

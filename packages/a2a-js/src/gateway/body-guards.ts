@@ -17,26 +17,34 @@ export function jsonRpcGuards(limitBytes: number): Array<RequestHandler | ErrorR
   const contentType = (req: Request, res: Response, next: NextFunction): void => {
     const declared = req.header('content-type');
     const media = declared?.split(';', 1)[0]?.trim().toLowerCase();
-    if (media === undefined || media === 'application/json') return next();
+    if (media === undefined || media === 'application/json') {
+      next();
+      return;
+    }
     rpcError(res, 200, code.contentType, `Content-Type "${declared}" is not supported; send application/json`);
   };
   const parse = express.json({ limit: limitBytes, type: () => true, strict: false });
   const parseErrors = (error: unknown, _req: Request, res: Response, next: NextFunction): void => {
     const type = (error as { type?: string }).type;
-    if (type === 'entity.too.large') return rpcError(res, 413, code.invalidRequest, `request body exceeds ${limitBytes} bytes`);
-    if (error instanceof SyntaxError || type === 'entity.parse.failed') return rpcError(res, 200, code.parse, 'Invalid JSON payload.');
-    next(error);
+    if (type === 'entity.too.large') rpcError(res, 413, code.invalidRequest, `request body exceeds ${limitBytes} bytes`);
+    else if (error instanceof SyntaxError || type === 'entity.parse.failed') rpcError(res, 200, code.parse, 'Invalid JSON payload.');
+    else next(error);
   };
   const shape = (req: Request, res: Response, next: NextFunction): void => {
     const body = req.body as Record<string, unknown> | undefined;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return rpcError(res, 200, code.invalidRequest, 'a JSON-RPC request is one JSON object (batches are not supported)');
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      rpcError(res, 200, code.invalidRequest, 'a JSON-RPC request is one JSON object (batches are not supported)');
+      return;
+    }
     const id = body.id;
     const idOk = id === undefined || id === null || typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id));
     if (body.jsonrpc !== '2.0' || typeof body.method !== 'string' || body.method === '' || !idOk) {
-      return rpcError(res, 200, code.invalidRequest, 'not a JSON-RPC 2.0 request', idOk ? (id ?? null) : null);
+      rpcError(res, 200, code.invalidRequest, 'not a JSON-RPC 2.0 request', idOk ? (id ?? null) : null);
+      return;
     }
     if (body.params !== undefined && (typeof body.params !== 'object' || body.params === null || Array.isArray(body.params))) {
-      return rpcError(res, 200, -32602, 'params must be an object', id ?? null);
+      rpcError(res, 200, -32602, 'params must be an object', id ?? null);
+      return;
     }
     next();
   };

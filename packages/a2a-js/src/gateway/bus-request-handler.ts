@@ -98,7 +98,10 @@ export class BusRequestHandler implements A2ARequestHandler {
     throw new PushNotificationNotSupportedError();
   }
 
-  async listTaskPushNotificationConfigs(_params: ListTaskPushNotificationConfigsRequest, _context: ServerCallContext): Promise<ListTaskPushNotificationConfigsResponse> {
+  async listTaskPushNotificationConfigs(
+    _params: ListTaskPushNotificationConfigsRequest,
+    _context: ServerCallContext,
+  ): Promise<ListTaskPushNotificationConfigsResponse> {
     throw new PushNotificationNotSupportedError();
   }
 

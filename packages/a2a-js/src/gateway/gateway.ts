@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AgentBus, parseOptions, silentLogger, type A2AAgentCard, type Logger, type Transport } from '@a2a-bus/core';
+import { AgentBus, silentLogger, type A2AAgentCard, type Logger, type Transport } from '@a2a-bus/core';
+import { parseOptions } from '@a2a-bus/core/adapter';
 import { A2A_PROTOCOL_VERSION } from '@a2a-js/sdk';
 import { UserBuilder, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
 import express, { type Express } from 'express';
@@ -16,7 +17,10 @@ import { BusRequestHandler } from './bus-request-handler.js';
 const gatewayOptionsSchema = z.object({
   transport: z.custom<Transport>((v) => typeof v === 'object' && v !== null && 'subscribe' in v, 'a Transport'),
   /** The runtime namespace whose agents the gateway fronts. */
-  namespace: z.string().regex(/^[\w.-]+$/).default('a2a'),
+  namespace: z
+    .string()
+    .regex(/^[\w.-]+$/)
+    .default('a2a'),
   /** The aggregated card's name and description. */
   name: z.string().min(1).default('a2a-bus gateway'),
   description: z.string().default('A2A gateway in front of the agents on an a2a-bus; its skills are the live capabilities'),
@@ -72,7 +76,11 @@ export class A2AGateway {
       ...(this.options.timeoutMs ? { timeoutMs: this.options.timeoutMs } : {}),
     });
     const forwarded = new Set(this.options.forwardHeaders.map((h) => h.toLowerCase()));
-    const handler = new BusRequestHandler(service, async () => codec.cardFromWire(this.card()), (name) => name.startsWith('a2a-') || forwarded.has(name));
+    const handler = new BusRequestHandler(
+      service,
+      async () => codec.cardFromWire(this.card()),
+      (name) => name.startsWith('a2a-') || forwarded.has(name),
+    );
     const users = userBuilder(UserBuilder.noAuthentication);
     const legacyCompat = { enabled: this.options.acceptV03 };
     const limit = this.options.bodyLimitBytes;
@@ -83,7 +91,12 @@ export class A2AGateway {
       res.setHeader('Cache-Control', 'no-cache'); // the skills change as agents come and go
       res.type('application/a2a+json').send(JSON.stringify(this.card()));
     });
-    app.use('/a2a/jsonrpc', authGuard(this.options.auth), ...jsonRpcGuards(limit), jsonRpcHandler({ requestHandler: handler, userBuilder: users, legacyCompat }));
+    app.use(
+      '/a2a/jsonrpc',
+      authGuard(this.options.auth),
+      ...jsonRpcGuards(limit),
+      jsonRpcHandler({ requestHandler: handler, userBuilder: users, legacyCompat }),
+    );
     app.use('/a2a/rest', authGuard(this.options.auth), ...restGuards(limit), restHandler({ requestHandler: handler, userBuilder: users, legacyCompat }));
     this.app = app;
   }
@@ -120,7 +133,8 @@ export class A2AGateway {
     }
     const skills = new Map<string, A2AAgentCard['skills'][number]>();
     for (const agent of this.bus.agents()) {
-      for (const skill of agent.card.skills) if (!skills.has(skill.id)) skills.set(skill.id, { ...skill, tags: [...(skill.tags ?? []), `agent:${agent.card.name}`] });
+      for (const skill of agent.card.skills)
+        if (!skills.has(skill.id)) skills.set(skill.id, { ...skill, tags: [...(skill.tags ?? []), `agent:${agent.card.name}`] });
     }
     return {
       name: this.options.name,

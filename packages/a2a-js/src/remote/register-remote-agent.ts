@@ -52,10 +52,10 @@ function remoteHandler(client: Client, name: string, options: RemoteAgentOptions
     const { taskId: _ours, ...message } = ctx.message;
     let result: Message | Task;
     try {
-      result = await client.sendMessage(
-        { message: codec.messageFromWire({ ...message, contextId: ctx.workflowId }) } as never,
-        { signal: AbortSignal.any([ctx.signal, timeout]), serviceParameters: serviceParameters(ctx, options) },
-      );
+      result = await client.sendMessage({ message: codec.messageFromWire({ ...message, contextId: ctx.workflowId }) } as never, {
+        signal: AbortSignal.any([ctx.signal, timeout]),
+        serviceParameters: serviceParameters(ctx, options),
+      });
     } catch (error) {
       if (timeout.aborted) throw new RemoteAgentError(name, `did not answer within ${timeoutMs} ms`, { cause: error });
       if (error instanceof A2AError) throw new NonRetryableError(`remote agent ${name} refused: ${error.message}`, { cause: error });

@@ -1,4 +1,13 @@
-import { NonRetryableError, TaskRejectedError, textOfParts, type A2AArtifact, type A2AMessage, type TaskContext, type TaskHandler, type TaskResult } from '@a2a-bus/core';
+import {
+  NonRetryableError,
+  TaskRejectedError,
+  textOfParts,
+  type A2AArtifact,
+  type A2AMessage,
+  type TaskContext,
+  type TaskHandler,
+  type TaskResult,
+} from '@a2a-bus/core';
 import { Artifact, Message, SendMessageRequest, TaskState, type TaskStatus } from '@a2a-js/sdk';
 import {
   DefaultExecutionEventBus,

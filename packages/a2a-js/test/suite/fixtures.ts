@@ -58,8 +58,20 @@ export class WordsExecutor implements AgentExecutor {
       timestamp: new Date().toISOString(),
       message: reply ? Message.fromJSON({ messageId: randomUUID(), role: 'ROLE_AGENT', parts: [{ text: reply }], ...ids }) : undefined,
     });
-    if (!ctx.task) bus.publish(AgentEvent.task({ id: ctx.taskId, contextId: ctx.contextId, status: status(TaskState.TASK_STATE_SUBMITTED), artifacts: [], history: [ctx.userMessage], metadata: undefined }));
-    bus.publish(AgentEvent.statusUpdate({ ...ids, status: status(TaskState.TASK_STATE_WORKING, `reading ${text.split(' ').length} words`), metadata: undefined }));
+    if (!ctx.task)
+      bus.publish(
+        AgentEvent.task({
+          id: ctx.taskId,
+          contextId: ctx.contextId,
+          status: status(TaskState.TASK_STATE_SUBMITTED),
+          artifacts: [],
+          history: [ctx.userMessage],
+          metadata: undefined,
+        }),
+      );
+    bus.publish(
+      AgentEvent.statusUpdate({ ...ids, status: status(TaskState.TASK_STATE_WORKING, `reading ${text.split(' ').length} words`), metadata: undefined }),
+    );
     if (text === 'fail') {
       bus.publish(AgentEvent.statusUpdate({ ...ids, status: status(TaskState.TASK_STATE_FAILED, 'asked to fail'), metadata: undefined }));
       bus.finished();
@@ -75,7 +87,14 @@ export class WordsExecutor implements AgentExecutor {
       bus.publish(
         AgentEvent.artifactUpdate({
           ...ids,
-          artifact: { artifactId: `word-${i + 1}`, name: 'word', description: '', parts: [{ content: { $case: 'text', value: word.toUpperCase() }, metadata: undefined, filename: '', mediaType: 'text/plain' }], metadata: undefined, extensions: [] },
+          artifact: {
+            artifactId: `word-${i + 1}`,
+            name: 'word',
+            description: '',
+            parts: [{ content: { $case: 'text', value: word.toUpperCase() }, metadata: undefined, filename: '', mediaType: 'text/plain' }],
+            metadata: undefined,
+            extensions: [],
+          },
           append: false,
           lastChunk: true,
           metadata: undefined,

@@ -14,7 +14,11 @@ export function gatewayCases(world: () => InteropWorld, multiplier: number): voi
   test('serves one agent card whose skills are the live capabilities, as application/a2a+json', async () => {
     const response = await fetch(`${world().gatewayUrls[1]}/.well-known/agent-card.json`);
     expect(response.headers.get('content-type')).toMatch(/^application\/a2a\+json/);
-    const card = (await response.json()) as { skills: Array<{ id: string }>; supportedInterfaces: Array<{ protocolBinding: string; url: string }>; capabilities: { streaming: boolean } };
+    const card = (await response.json()) as {
+      skills: Array<{ id: string }>;
+      supportedInterfaces: Array<{ protocolBinding: string; url: string }>;
+      capabilities: { streaming: boolean };
+    };
     expect(card.skills.map((s) => s.id)).toEqual(['countdown', 'echo', 'hold', 'words.upper']);
     expect(card.supportedInterfaces.map((i) => i.protocolBinding)).toEqual(['JSONRPC', 'HTTP+JSON', BUS_PROTOCOL_BINDING]);
     expect(card.supportedInterfaces[0]!.url).toBe(`${world().gatewayUrls[1]}/a2a/jsonrpc`);
@@ -22,7 +26,10 @@ export function gatewayCases(world: () => InteropWorld, multiplier: number): voi
   });
 
   test("an SDK client that prefers the bus binding takes it from the gateway's card and skips HTTP", async () => {
-    const options = ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { transports: [world().busFactory], preferredTransports: [BUS_PROTOCOL_BINDING] });
+    const options = ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+      transports: [world().busFactory],
+      preferredTransports: [BUS_PROTOCOL_BINDING],
+    });
     const client = await new ClientFactory(options).createFromUrl(world().gatewayUrls[0]!);
     expect(client.transport.protocolName).toBe(BUS_PROTOCOL_BINDING);
     const task = (await client.sendMessage(sendRequest('via the card', { skill: 'echo' }))) as Task;
@@ -35,7 +42,11 @@ export function gatewayCases(world: () => InteropWorld, multiplier: number): voi
     const submitted = (await a.sendMessage(sendRequest('3', { skill: 'countdown', returnImmediately: true }))) as Task;
     expect(submitted.status?.state).toBe(TaskState.TASK_STATE_SUBMITTED);
     const b = await world().httpClient(1);
-    await waitFor('completion seen by the other gateway', async () => (await b.getTask({ tenant: '', id: submitted.id })).status?.state === TaskState.TASK_STATE_COMPLETED, world().ms(15_000));
+    await waitFor(
+      'completion seen by the other gateway',
+      async () => (await b.getTask({ tenant: '', id: submitted.id })).status?.state === TaskState.TASK_STATE_COMPLETED,
+      world().ms(15_000),
+    );
     const done = await b.getTask({ tenant: '', id: submitted.id, historyLength: 0 });
     expect(done.artifacts.map((x) => x.artifactId)).toEqual(['part-1', 'part-2', 'part-3']);
     expect(done.history).toEqual([]);

@@ -42,10 +42,14 @@ export function operationCases(world: () => InteropWorld, multiplier: number, ti
     const sent = (await (await clients.sender('echo')).sendMessage(sendRequest('listed', { skill: 'echo', contextId }))) as Task;
     const reader = await clients.reader('echo');
     let got: Task | undefined;
-    await waitFor('the reader to see the task completed', async () => {
-      got = await reader.getTask({ tenant: '', id: sent.id });
-      return got.status?.state === TaskState.TASK_STATE_COMPLETED;
-    }, world().ms(10_000));
+    await waitFor(
+      'the reader to see the task completed',
+      async () => {
+        got = await reader.getTask({ tenant: '', id: sent.id });
+        return got.status?.state === TaskState.TASK_STATE_COMPLETED;
+      },
+      world().ms(10_000),
+    );
     expect(got!.contextId).toBe(contextId);
     expect(textOf(got!.artifacts.at(-1)!.parts)).toBe('echo:listed|caller=-|version=1.0');
     const listed = await reader.listTasks({ tenant: '', contextId, status: 0, pageToken: '', statusTimestampAfter: undefined, includeArtifacts: true });
@@ -58,7 +62,11 @@ export function operationCases(world: () => InteropWorld, multiplier: number, ti
     const submitted = (await (await clients.sender('hold')).sendMessage(sendRequest('wait', { skill: 'hold', returnImmediately: true }))) as Task;
     expect(submitted.status?.state).toBe(TaskState.TASK_STATE_SUBMITTED);
     const reader = await clients.reader('hold');
-    await waitFor('the task to be working', async () => (await reader.getTask({ tenant: '', id: submitted.id })).status?.state === TaskState.TASK_STATE_WORKING, world().ms(10_000));
+    await waitFor(
+      'the task to be working',
+      async () => (await reader.getTask({ tenant: '', id: submitted.id })).status?.state === TaskState.TASK_STATE_WORKING,
+      world().ms(10_000),
+    );
     const canceled = await reader.cancelTask({ tenant: '', id: submitted.id, metadata: undefined });
     expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
   });

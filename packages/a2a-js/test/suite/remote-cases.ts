@@ -42,7 +42,9 @@ export function remoteCases(world: () => InteropWorld, multiplier: number): void
   });
 
   test('a remote agent that fails the task fails the bus task, without retrying', async () => {
-    const error = await world().caller.dispatch('remote.upper', 'fail').catch((e: unknown) => e);
+    const error = await world()
+      .caller.dispatch('remote.upper', 'fail')
+      .catch((e: unknown) => e);
     expect(TaskError.isInstance(error) && error.state).toBe('failed');
     expect((error as Error).message).toContain('asked to fail');
     expect((error as Error).message).not.toContain('attempts');
@@ -50,7 +52,9 @@ export function remoteCases(world: () => InteropWorld, multiplier: number): void
 
   test('a remote agent that does not answer in time fails each attempt, then the task', async () => {
     const workflowId = randomUUID();
-    const error = await world().caller.dispatch('remote.upper', 'slow', { workflowId }).catch((e: unknown) => e);
+    const error = await world()
+      .caller.dispatch('remote.upper', 'slow', { workflowId })
+      .catch((e: unknown) => e);
     expect(TaskError.isInstance(error) && error.state).toBe('failed');
     expect((error as Error).message).toMatch(/failed after 2 attempts: .*did not answer within \d+ ms/);
     // The caller learns of the failure first; the transport dead-letters the request right after.
@@ -59,7 +63,9 @@ export function remoteCases(world: () => InteropWorld, multiplier: number): void
 
   test('a remote agent that is down fails each attempt, then the task, which is dead-lettered', async () => {
     const workflowId = randomUUID();
-    const error = await world().caller.dispatch('gone.upper', 'anyone there', { workflowId }).catch((e: unknown) => e);
+    const error = await world()
+      .caller.dispatch('gone.upper', 'anyone there', { workflowId })
+      .catch((e: unknown) => e);
     expect(TaskError.isInstance(error) && error.state).toBe('failed');
     expect((error as Error).message).toMatch(/failed after 2 attempts: .*remote agent gone failed/);
     await waitFor('the dead letter', async () => (await world().caller.audit(workflowId)).some((e) => e.type === 'dead-letter'), world().ms(10_000));

@@ -46,7 +46,13 @@ export class InteropWorld {
   }
 
   async bus(extra: Partial<ConstructorParameters<typeof AgentBus>[0]> = {}): Promise<AgentBus> {
-    const bus = new AgentBus({ transport: await this.transport(), namespace: this.namespace, agentTtlMs: this.ms(5_000), timeoutMs: this.ms(20_000), ...extra });
+    const bus = new AgentBus({
+      transport: await this.transport(),
+      namespace: this.namespace,
+      agentTtlMs: this.ms(5_000),
+      timeoutMs: this.ms(20_000),
+      ...extra,
+    });
     this.buses.push(bus);
     await bus.start();
     return bus;
@@ -69,7 +75,13 @@ export class InteropWorld {
     this.busFactory = new BusTransportFactory({ openTransport: () => this.transport(), bus: { agentTtlMs: this.ms(5_000), timeoutMs: this.ms(20_000) } });
     this.closers.push(() => this.busFactory.close());
     for (let i = 0; i < gateways; i++) {
-      const gateway = new A2AGateway({ transport: await this.transport(), namespace: this.namespace, busUrl: this.options.transportUrl, lookupWaitMs: this.ms(3_000), timeoutMs: this.ms(20_000) });
+      const gateway = new A2AGateway({
+        transport: await this.transport(),
+        namespace: this.namespace,
+        busUrl: this.options.transportUrl,
+        lookupWaitMs: this.ms(3_000),
+        timeoutMs: this.ms(20_000),
+      });
       this.gateways.push(gateway);
       this.gatewayUrls.push(await inRange((port) => gateway.listen(port)));
     }
