@@ -1,7 +1,8 @@
+import { messageSchema } from '@a2a-bus/core';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 
 /** JSON-RPC 2.0 and A2A error codes the guards answer with. */
-const code = { parse: -32700, invalidRequest: -32600, contentType: -32005 } as const;
+const code = { parse: -32700, invalidRequest: -32600, invalidParams: -32602, contentType: -32005 } as const;
 
 function rpcError(res: Response, status: number, errorCode: number, message: string, id: unknown = null): void {
   res.status(status).json({ jsonrpc: '2.0', id, error: { code: errorCode, message } });
@@ -43,7 +44,12 @@ export function jsonRpcGuards(limitBytes: number): Array<RequestHandler | ErrorR
       return;
     }
     if (body.params !== undefined && (typeof body.params !== 'object' || body.params === null || Array.isArray(body.params))) {
-      rpcError(res, 200, -32602, 'params must be an object', id ?? null);
+      rpcError(res, 200, code.invalidParams, 'params must be an object', id ?? null);
+      return;
+    }
+    const problem = body.method === 'SendMessage' || body.method === 'SendStreamingMessage' ? messageProblem(body.params) : undefined;
+    if (problem) {
+      rpcError(res, 200, code.invalidParams, problem, id ?? null);
       return;
     }
     next();
@@ -66,5 +72,23 @@ export function restGuards(limitBytes: number): Array<RequestHandler | ErrorRequ
     }
     next(error);
   };
-  return [parse, parseErrors];
+  const message = (req: Request, res: Response, next: NextFunction): void => {
+    const problem = req.method === 'POST' && /\/message:(send|stream)$/.test(req.path) ? messageProblem(req.body) : undefined;
+    if (problem) res.status(400).json({ error: { code: 400, status: 'INVALID_ARGUMENT', message: problem, details: [] } });
+    else next();
+  };
+  return [parse, parseErrors, message];
+}
+
+/**
+ * Checks the message as sent, before the SDK decodes it: its protobuf decoding keeps one
+ * content of a part that has several and drops unknown fields, so an invalid part would
+ * otherwise pass unnoticed.
+ */
+function messageProblem(params: unknown): string | undefined {
+  const message = (params as { message?: unknown } | undefined)?.message;
+  if (message === undefined) return 'params.message is required';
+  const parsed = messageSchema.safeParse(message);
+  if (parsed.success) return parsed.data.parts.length === 0 ? 'params.message.parts needs at least one part' : undefined;
+  return `invalid message: ${parsed.error.issues.map((i) => `message.${i.path.join('.')}: ${i.message}`).join('; ')}`;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AgentBus, type Transport } from '@a2a-bus/core';
 import { ClientFactory, ClientFactoryOptions, type Client } from '@a2a-js/sdk/client';
-import { A2AGateway, BusTransportFactory, codec, registerExecutor, withBusInterface } from '../../src/index.js';
+import { A2AGateway, type A2AGatewayOptions, BusTransportFactory, codec, registerExecutor, withBusInterface } from '../../src/index.js';
 import { agentCards, busHandlers, WordsExecutor, wordsCard } from './fixtures.js';
 import { inRange } from './helpers.js';
 
@@ -58,7 +58,7 @@ export class InteropWorld {
     return bus;
   }
 
-  async start(gateways = 2): Promise<void> {
+  async start(gatewayExtras: Array<Partial<A2AGatewayOptions>> = [{}, {}]): Promise<void> {
     this.worker = await this.bus();
     const handlers = busHandlers(this.ms(120));
     for (const [skill, handler] of Object.entries(handlers)) {
@@ -74,13 +74,14 @@ export class InteropWorld {
     this.caller = await this.bus();
     this.busFactory = new BusTransportFactory({ openTransport: () => this.transport(), bus: { agentTtlMs: this.ms(5_000), timeoutMs: this.ms(20_000) } });
     this.closers.push(() => this.busFactory.close());
-    for (let i = 0; i < gateways; i++) {
+    for (const extra of gatewayExtras) {
       const gateway = new A2AGateway({
         transport: await this.transport(),
         namespace: this.namespace,
         busUrl: this.options.transportUrl,
         lookupWaitMs: this.ms(3_000),
         timeoutMs: this.ms(20_000),
+        ...extra,
       });
       this.gateways.push(gateway);
       this.gatewayUrls.push(await inRange((port) => gateway.listen(port)));
