@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { runBench } from './bench/run.js';
 import { loadCapabilities, renderCapabilityTable, withCapabilityTable } from './capability-table.js';
 import { runPipeline } from './demo/pipeline.js';
+import { runGateway } from './gateway.js';
 
 const defaultUrls: Record<string, string> = {
   memory: 'memory://demo',
@@ -22,6 +23,8 @@ const usage = `a2a-bus <command> [options]
     --concurrency <n> workflows in flight (default 32)
     --kill-worker    kill a summarize worker mid-run; nothing is lost
   bench [memory kafka redis-streams nats]   benchmarks, raw clients beside a2a-bus
+  gateway        an A2A HTTP gateway (JSON-RPC + SSE, HTTP+JSON) in front of the demo agents
+    --backend / --url as for demo    --port <n> (default 8080)   --host <h> (default 127.0.0.1)
   capabilities   the capability table (markdown)`;
 
 async function main(): Promise<number> {
@@ -38,6 +41,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (command === 'bench') return runBench(rest, (line) => process.stdout.write(`${line}\n`));
+  if (command === 'gateway') return gateway(rest);
   if (command !== 'demo') {
     process.stderr.write(`${usage}\n`);
     return command === undefined || command === '--help' ? 0 : 2;
@@ -73,8 +77,12 @@ async function main(): Promise<number> {
   const lost = summary.workflows - summary.completed - summary.failed;
   print('');
   print('── summary ─────────────────────────────────────────');
-  print(`workflows completed     ${summary.completed}/${summary.workflows}  (${summary.failed} failed for good — every 100th document is poisoned on purpose — and ${lost} lost)`);
-  print(`step order verified     ${summary.orderVerified}/${summary.workflows} workflows${summary.orderViolations.length ? `  ✗ ${summary.orderViolations.slice(0, 3).join('; ')}` : ''}`);
+  print(
+    `workflows completed     ${summary.completed}/${summary.workflows}  (${summary.failed} failed for good — every 100th document is poisoned on purpose — and ${lost} lost)`,
+  );
+  print(
+    `step order verified     ${summary.orderVerified}/${summary.workflows} workflows${summary.orderViolations.length ? `  ✗ ${summary.orderViolations.slice(0, 3).join('; ')}` : ''}`,
+  );
   print(`retries                 ${summary.retries}  (redeliveries ${summary.redeliveries})`);
   print(`dead letters            ${summary.deadLetters}`);
   print(`workflow latency        p50 ${summary.p50Ms.toFixed(1)} ms · p99 ${summary.p99Ms.toFixed(1)} ms`);
@@ -98,3 +106,28 @@ main().then(
     process.exit(1);
   },
 );
+
+/** Runs the gateway until SIGINT / SIGTERM. */
+async function gateway(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      backend: { type: 'string' },
+      url: { type: 'string' },
+      port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'log-level': { type: 'string', default: 'error' },
+    },
+  });
+  const backend = values.backend;
+  if (backend !== undefined && !(backend in defaultUrls)) throw new Error(`--backend must be one of ${Object.keys(defaultUrls).join(', ')}`);
+  const url = values.url ?? (backend ? defaultUrls[backend]! : (process.env.A2A_BUS_URL ?? defaultUrls.memory!));
+  const logger = pino({ level: values['log-level'] }, pino.destination(2));
+  const stop = await runGateway({ url, port: Number(values.port), host: values.host, logger, print: (line) => void process.stdout.write(`${line}\n`) });
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await stop();
+  return 0;
+}
