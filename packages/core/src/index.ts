@@ -7,6 +7,7 @@ export * from './instrumentation.js';
 export * from './logger.js';
 export * from './clock.js';
 export * from './options.js';
+export * from './limits.js';
 export * from './partitioner.js';
 export * from './create-transport.js';
 export { KeyedDispatcher, backoff } from './consumer/keyed-dispatcher.js';

@@ -3,7 +3,7 @@ import {
   PublishError,
   TransportClosedError,
   createEnvelope,
-  encodeEnvelope,
+  encodeEnvelopeWithin,
   partitionForKey,
   safeInstrumentation,
   silentLogger,
@@ -129,7 +129,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
   const publish = async (topic: string, input: Parameters<Transport['publish']>[1]): Promise<PublishReceipt> => {
     assertOpen('publish');
     const envelope = createEnvelope(input);
-    const [receipt] = await send(topic, [{ key: envelope.key, value: encodeEnvelope(envelope), envelope }]);
+    const [receipt] = await send(topic, [{ key: envelope.key, value: encodeEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'kafka', topic), envelope }]);
     return receipt!;
   };
 
@@ -148,10 +148,8 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
       assertOpen('publish');
       const envelopes = inputs.map((input) => createEnvelope(input));
       if (envelopes.length === 0) return [];
-      return send(
-        topic,
-        envelopes.map((envelope) => ({ key: envelope.key, value: encodeEnvelope(envelope), envelope })),
-      );
+      const records = envelopes.map((envelope) => ({ key: envelope.key, value: encodeEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'kafka', topic), envelope }));
+      return send(topic, records);
     },
 
     async publishRaw(topic, record) {

@@ -4,6 +4,8 @@ import { isSilentHook, type DeliveryEvent, type Instrumentation } from '../instr
 import type { Logger } from '../logger.js';
 import type { MessageHandler, RetryPolicy } from '../transport.js';
 import { A2ABusError } from '../errors/a2a-bus-error.js';
+import { PayloadTooLargeError } from '../errors/payload-too-large-error.js';
+import { DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_MAX_IN_FLIGHT_BYTES } from '../limits.js';
 import { buildDeadLetter, buildMinimalDeadLetter } from './dead-letter.js';
 import { DeliveryImpl, type Outcome } from './delivery.js';
 
@@ -17,6 +19,8 @@ export interface InboundRecord {
   readonly value: Uint8Array | Envelope;
   /** Delivery count as the backend knows it: 1 for a first delivery. */
   readonly attempt: number;
+  /** Encoded size, when `value` is held decoded (otherwise the bytes' length counts). */
+  readonly bytes?: number;
 }
 
 export type Settlement = 'ack' | 'term' | 'dead-lettered';
@@ -46,6 +50,10 @@ export interface KeyedDispatcherOptions<R extends InboundRecord> {
   readonly group: string;
   readonly handler: MessageHandler;
   readonly maxInFlight: number;
+  /** Bytes held at once, beside the count (default 64 MiB). */
+  readonly maxInFlightBytes?: number | undefined;
+  /** Records larger than this are dead-lettered undecoded (default 1 MiB): the transport's `maxEnvelopeBytes`. */
+  readonly maxRecordBytes?: number | undefined;
   readonly retry: RetryPolicy;
   readonly deadLetterTopic: string | false;
   readonly backend: DispatcherBackend<R>;
@@ -85,6 +93,11 @@ export class KeyedDispatcher<R extends InboundRecord> {
   /** Lanes gone idle since the last sweep. */
   private idleLanes = 0;
   private held = 0;
+  private heldBytes = 0;
+  /** Running average of record sizes: sizes a fetch to the room left in bytes. 0 until one is seen. */
+  private averageBytes = 0;
+  private readonly maxInFlightBytes: number;
+  private readonly maxRecordBytes: number;
   private readonly running = new Set<Promise<void>>();
   private readonly revoked = new Set<number>();
   private readonly abort = new AbortController();
@@ -103,6 +116,8 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   constructor(options: KeyedDispatcherOptions<R>) {
     this.options = options;
+    this.maxInFlightBytes = options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
+    this.maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_ENVELOPE_BYTES;
     const { events } = options;
     this.reporting = [events.onDeliver, events.onAck, events.onNack, events.onTerm, events.onRedeliver].some((hook) => !isSilentHook(hook));
     this.abandoned = new Promise((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -114,9 +129,25 @@ export class KeyedDispatcher<R extends InboundRecord> {
     return this.held;
   }
 
-  /** Room for this many more records before the in-flight bound. */
+  /** Encoded bytes held now. */
+  get inFlightBytes(): number {
+    return this.heldBytes;
+  }
+
+  /**
+   * Room for this many more records before the in-flight bounds: the count, and the bytes
+   * left divided by the average record (the largest allowed until one was seen), at least 1.
+   */
   get capacity(): number {
-    return Math.max(0, this.options.maxInFlight - this.held);
+    const countRoom = this.options.maxInFlight - this.held;
+    const bytesRoom = this.maxInFlightBytes - this.heldBytes;
+    if (countRoom <= 0 || bytesRoom <= 0) return 0;
+    const perRecord = this.averageBytes || this.maxRecordBytes;
+    return Math.min(countRoom, Math.max(1, Math.floor(bytesRoom / perRecord)));
+  }
+
+  private hasRoom(): boolean {
+    return this.held < this.options.maxInFlight && this.heldBytes < this.maxInFlightBytes;
   }
 
   /** Aborted when the dispatcher is abandoned: handlers should stop. */
@@ -136,7 +167,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   /** Resolves when at least one more record may be pushed (or the dispatcher stopped). */
   whenReady(): Promise<void> {
-    if (this.held < this.options.maxInFlight || this.closed) return Promise.resolve();
+    if (this.hasRoom() || this.closed) return Promise.resolve();
     return new Promise((resolve) => this.capacityWaiters.push(resolve));
   }
 
@@ -155,7 +186,10 @@ export class KeyedDispatcher<R extends InboundRecord> {
       byKey.set(record.key, lane);
     }
     lane.records.push(record);
+    const bytes = recordBytes(record);
     this.held += 1;
+    this.heldBytes += bytes;
+    this.averageBytes = this.averageBytes === 0 ? bytes : this.averageBytes + (bytes - this.averageBytes) / 8;
     if (!lane.running) this.start(lane);
   }
 
@@ -210,10 +244,8 @@ export class KeyedDispatcher<R extends InboundRecord> {
   /** Keeps the first record of a lane whose handler is running; drops the rest. */
   private dropQueued(lane: KeyLane<R>): void {
     const keep = lane.running ? 1 : 0;
-    const dropped = lane.records.length - keep;
-    if (dropped <= 0) return;
-    lane.records.length = keep;
-    this.release(dropped);
+    if (lane.records.length - keep <= 0) return;
+    this.release(lane.records.splice(keep));
     if (!lane.running) this.forget(lane);
   }
 
@@ -261,12 +293,10 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   /** The lane's head is done: settled, or (false) left for redelivery with the rest of the lane. */
   private advance(lane: KeyLane<R>, settled: boolean): void {
-    lane.records.shift();
-    this.release(1);
+    this.releaseOne(lane.records.shift());
     if (!settled) {
       // Revoked or closing while the record waited for a retry: the next owner redelivers it.
-      this.release(lane.records.length);
-      lane.records.length = 0;
+      this.release(lane.records.splice(0));
     }
   }
 
@@ -301,13 +331,17 @@ export class KeyedDispatcher<R extends InboundRecord> {
   /** A bug, not a handler failure: leave the lane's records unsettled for redelivery, free the room. */
   private laneFailed(lane: KeyLane<R>, error: unknown): void {
     this.options.logger.error({ err: error, partition: lane.partition }, 'dispatcher lane failed; its records are left for redelivery');
-    this.release(lane.records.length);
-    lane.records.length = 0;
+    this.release(lane.records.splice(0));
     this.stopLane(lane);
   }
 
   /** Handles one record through its retries. Resolves false when it was left unsettled. */
   private process(record: R): boolean | Promise<boolean> {
+    if (!isEnvelope(record.value) && record.value.byteLength > this.maxRecordBytes) {
+      // Foreign bytes over the limit: not worth decoding (nor copying into the dead letter).
+      const error = new PayloadTooLargeError(this.options.transport, record.value.byteLength, this.maxRecordBytes, { topic: this.options.topic });
+      return this.deadLetter(record, undefined, 'too large', error, record.attempt);
+    }
     const decoded = isEnvelope(record.value) ? { ok: true as const, envelope: record.value } : decodeEnvelope(record.value);
     if (!decoded.ok) return this.deadLetter(record, undefined, 'undecodable', decoded.error, record.attempt);
     if (record.attempt > this.options.retry.maxAttempts) {
@@ -435,7 +469,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
         key,
         partition: record.partition,
         offset: record.offset,
-        ...(envelope ? { original: envelope } : { raw: record.value as Uint8Array }),
+        ...(envelope ? { original: envelope } : PayloadTooLargeError.isInstance(error) ? {} : { raw: record.value as Uint8Array }),
       };
       let deadLetter = buildDeadLetter(input);
       // A dead letter that cannot be written must not be acknowledged away: keep retrying
@@ -469,10 +503,20 @@ export class KeyedDispatcher<R extends InboundRecord> {
     return true;
   }
 
-  private release(count: number): void {
-    if (count <= 0) return;
-    this.held -= count;
-    if (this.held < this.options.maxInFlight) this.releaseCapacityWaiters();
+  private release(records: readonly R[]): void {
+    if (records.length === 0) return;
+    let bytes = 0;
+    for (const record of records) bytes += recordBytes(record);
+    this.held -= records.length;
+    this.heldBytes -= bytes;
+    if (this.hasRoom()) this.releaseCapacityWaiters();
+  }
+
+  private releaseOne(record: R | undefined): void {
+    if (record === undefined) return;
+    this.held -= 1;
+    this.heldBytes -= recordBytes(record);
+    if (this.hasRoom()) this.releaseCapacityWaiters();
   }
 
   private releaseCapacityWaiters(): void {
@@ -503,6 +547,10 @@ export function backoff(policy: RetryPolicy, attempt: number): number {
 
 const ACK: Outcome = { type: 'ack' };
 const RESOLVED = Promise.resolve();
+
+function recordBytes(record: InboundRecord): number {
+  return record.bytes ?? (isEnvelope(record.value) ? 0 : record.value.byteLength);
+}
 
 function isEnvelope(value: Uint8Array | Envelope): value is Envelope {
   return !(value instanceof Uint8Array);
