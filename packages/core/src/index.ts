@@ -21,6 +21,7 @@ export {
 } from './envelope.js';
 export * from './transport.js';
 export * from './capabilities.js';
+export { DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_MAX_IN_FLIGHT_BYTES } from './limits.js';
 export type {
   DeadLetterEvent,
   DeliveryEvent,

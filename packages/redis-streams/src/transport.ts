@@ -1,6 +1,5 @@
 import {
   createEnvelope,
-  encodeEnvelope,
   InvalidOptionsError,
   PublishError,
   silentLogger,
@@ -20,7 +19,7 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@a2a-bus/core';
-import { isSilentHook, partitionForKey, safeInstrumentation } from '@a2a-bus/core/adapter';
+import { encodeEnvelopeWithin, isSilentHook, partitionForKey, safeInstrumentation } from '@a2a-bus/core/adapter';
 import type { Redis } from 'ioredis';
 import { redisStreamsCapabilities } from './capabilities.js';
 import { connectWithin, createRedisClient, SCOPE } from './connection.js';
@@ -106,6 +105,7 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
   /** Publish without the closed check: dead letters are still written while subscriptions drain at close. */
   private async append(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
     const envelope = createEnvelope(input);
+    const value = encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, SCOPE, topic);
     const started = this.reportingPublish ? performance.now() : 0;
     let writer = this.writer;
     let partitions = this.knownPartitions.get(topic);
@@ -122,7 +122,6 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     }
     const partition = partitionForKey(envelope.key, partitions);
     const stream = this.keysOf(topic).stream(partition);
-    const value = encodeEnvelope(envelope);
     let offset: string | null;
     try {
       offset = await writer.xadd(stream, envelope.key, value);
@@ -138,14 +137,15 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     this.assertOpen('publish');
     const envelopes = inputs.map((input) => createEnvelope(input));
     if (envelopes.length === 0) return [];
+    const encoded = envelopes.map((envelope) => encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, SCOPE, topic));
     const writer = await this.openWriter();
     const started = performance.now();
     const partitions = await this.partitionsFor(topic);
     const keys = this.keysOf(topic);
     // In call order on the publishing connection, after anything published before, pipelined.
-    const prepared = envelopes.map((envelope) => {
+    const prepared = envelopes.map((envelope, i) => {
       const partition = partitionForKey(envelope.key, partitions);
-      const value = encodeEnvelope(envelope);
+      const value = encoded[i]!;
       const offset = writer.xadd(keys.stream(partition), envelope.key, value);
       return { envelope, partition, value, offset };
     });
