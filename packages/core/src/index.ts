@@ -2,6 +2,7 @@ export * from './errors/index.js';
 export * from './a2a/schema.js';
 export * from './envelope.js';
 export * from './transport.js';
+export * from './lag.js';
 export * from './capabilities.js';
 export * from './instrumentation.js';
 export * from './logger.js';

@@ -1,4 +1,6 @@
 import {
+  type ConsumerLag,
+  type LagQuery,
   InvalidEnvelopeError,
   PublishError,
   TransportClosedError,
@@ -27,6 +29,7 @@ import {
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { natsCapabilities } from './capabilities.js';
 import { connectNats, type NatsClients } from './connection.js';
+import { natsLag } from './lag.js';
 import { NatsNames } from './names.js';
 import { natsTransportOptionsSchema, type NatsTransportOptions, type ResolvedNatsOptions } from './options.js';
 import { PubAcks } from './pub-acks.js';
@@ -155,6 +158,12 @@ export class NatsTransport implements Transport {
     await clients.jsm.streams.purge(this.names.leaseStream, { filter: this.names.leaseTopicSubjects(topic) }).catch((error: unknown) => {
       if (!isNotFound(error)) throw error;
     });
+  }
+
+  /** Per durable (group, partition) consumer: see `natsLag`. */
+  async inspectLag(query: LagQuery = {}): Promise<ConsumerLag[]> {
+    const { clients } = await this.ready('inspect lag');
+    return natsLag(clients.jsm, this.names, query);
   }
 
   close(options: CloseOptions = {}): Promise<void> {
