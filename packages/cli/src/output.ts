@@ -45,3 +45,11 @@ function cell(value: unknown): string {
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }
+
+/** One row of a table whose rows arrive one at a time: fixed column widths, wider cells push on. */
+export function streamingRow(row: Record<string, unknown>, columns: ReadonlyArray<readonly [string, number]>): string {
+  return columns
+    .map(([name, width]) => cell(row[name]).padEnd(width))
+    .join('  ')
+    .trimEnd();
+}

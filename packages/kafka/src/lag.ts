@@ -18,14 +18,29 @@ export async function kafkaLag(admin: Admin, groupIdOf: GroupIdOf, query: LagQue
   const groups = await candidateGroups(admin, groupIdOf, query);
   const result: ConsumerLag[] = [];
   for (const groupId of groups) {
-    const committed = await admin.fetchOffsets({ groupId, ...(query.topic ? { topics: [query.topic] } : {}) });
+    let committed: Awaited<ReturnType<Admin['fetchOffsets']>>;
+    try {
+      committed = await admin.fetchOffsets({ groupId, ...(query.topic ? { topics: [query.topic] } : {}) });
+    } catch (error) {
+      // A group listed a moment ago may be gone (replays delete theirs); a named one may not.
+      if (groups.length > 1 && !(await admin.listGroups()).groups.some((g) => g.groupId === groupId)) continue;
+      throw error;
+    }
     for (const { topic, partitions } of committed) {
       const group = groupOf(groupId, topic);
       if (query.group !== undefined && group !== query.group) continue;
       // Asked about one topic: a group that never committed on it is not its consumer.
       if (query.topic && query.group === undefined && partitions.every((p) => p.offset === '-1')) continue;
       const byPartition = new Map(partitions.map((p) => [p.partition, p.offset]));
-      for (const end of await endsOf(topic)) {
+      let topicEnds: Array<{ partition: number; high: string; low: string }>;
+      try {
+        topicEnds = await endsOf(topic);
+      } catch (error) {
+        // Deleted since the group committed on it (other clients come and go): nothing to report.
+        if (!(await admin.listTopics()).includes(topic)) continue;
+        throw error;
+      }
+      for (const end of topicEnds) {
         const offset = byPartition.get(end.partition);
         const at = offset === undefined || offset === '-1' ? null : offset;
         result.push({

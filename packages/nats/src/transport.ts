@@ -30,6 +30,7 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import { natsCapabilities } from './capabilities.js';
 import { connectNats, type NatsClients } from './connection.js';
 import { natsLag } from './lag.js';
+import { natsMsgId } from './msg-id.js';
 import { NatsNames } from './names.js';
 import { natsTransportOptionsSchema, type NatsTransportOptions, type ResolvedNatsOptions } from './options.js';
 import { PubAcks } from './pub-acks.js';
@@ -210,7 +211,7 @@ export class NatsTransport implements Transport {
     const partition = partitionForKey(envelope.key, info.partitions);
     const bytes = encodeEnvelope(envelope);
     const h = natsHeaders();
-    h.set(MSG_ID_HEADER, envelope.id);
+    h.set(MSG_ID_HEADER, natsMsgId(envelope));
     h.set(KEY_HEADER, envelope.key);
     const started = this.reportsPublish ? performance.now() : 0;
     let seq: number;
@@ -233,7 +234,7 @@ export class NatsTransport implements Transport {
     const partition = partitionForKey(envelope.key, partitions);
     const h = natsHeaders();
     h.set(KEY_HEADER, envelope.key);
-    await clients.js.publish(this.names.subject(topic, partition), encodeEnvelope(envelope), { msgID: `dlq:${group}:${envelope.id}`, headers: h, ...this.retrying });
+    await clients.js.publish(this.names.subject(topic, partition), encodeEnvelope(envelope), { msgID: `dlq:${group}:${natsMsgId(envelope)}`, headers: h, ...this.retrying });
   }
 }
 
