@@ -319,12 +319,17 @@ export class AgentBus {
     });
   }
 
+  /** Tasks of the agent's skills running in this bus now. */
+  private inFlight(card: A2AAgentCard): number {
+    return card.skills.reduce((sum, skill) => sum + (this.workers.get(skill.id)?.inFlight ?? 0), 0);
+  }
+
   private async announce(announcement: { card: A2AAgentCard; instanceId: string }, type: RuntimeRecordType): Promise<void> {
     const envelope = createEnvelope({
       kind: 'agent-card',
       key: announcement.instanceId,
       payload: announcement.card,
-      headers: { [runtimeHeaders.type]: type, [runtimeHeaders.instance]: announcement.instanceId },
+      headers: { [runtimeHeaders.type]: type, [runtimeHeaders.instance]: announcement.instanceId, [runtimeHeaders.inFlight]: String(this.inFlight(announcement.card)) },
     });
     await this.transport.publish(this.topics.registry, envelope);
     // This bus knows its own agents at once; others learn them from the log.

@@ -14,6 +14,8 @@ export interface LiveAgent {
   readonly lastSeen: number;
   /** Said goodbye; kept as a tombstone so older announcements cannot bring it back. */
   readonly down?: boolean;
+  /** Tasks it was running at its last heartbeat. */
+  readonly inFlight?: number;
 }
 
 interface RegistryOptions {
@@ -133,7 +135,8 @@ export class AgentRegistry {
     if (++this.appliedSincePrune >= 1_024) this.prune();
     const card = envelope.payload;
     const down = type === 'agent-down';
-    this.agents.set(instanceId, { instanceId, card, capabilities: card.skills.map((skill) => skill.id), lastSeen, down });
+    const inFlight = Number(envelope.headers?.[runtimeHeaders.inFlight] ?? Number.NaN);
+    this.agents.set(instanceId, { instanceId, card, capabilities: card.skills.map((skill) => skill.id), lastSeen, down, ...(Number.isInteger(inFlight) ? { inFlight } : {}) });
     this.options.logger.debug({ agent: card.name, instanceId, down }, down ? 'agent down' : 'agent seen');
     for (const wake of [...this.waiters]) wake();
   }

@@ -76,6 +76,11 @@ export class CapabilityWorker {
     this.deps = deps;
   }
 
+  /** Tasks running here now. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
   /** A cancel request for any task: abort it if it runs here, or skip it when it arrives. */
   cancel(taskId: string): void {
     const running = this.running.get(taskId);
