@@ -20,8 +20,32 @@ const upperExecutor: AgentExecutor = {
     const ids = { taskId: ctx.taskId, contextId: ctx.contextId };
     const text = ctx.userMessage.parts.map((p) => (p.content?.$case === 'text' ? p.content.value : '')).join('');
     const now = () => ({ timestamp: new Date().toISOString(), message: undefined });
-    events.publish(AgentEvent.task({ id: ctx.taskId, contextId: ctx.contextId, status: { state: TaskState.TASK_STATE_SUBMITTED, ...now() }, artifacts: [], history: [ctx.userMessage], metadata: undefined }));
-    events.publish(AgentEvent.artifactUpdate({ ...ids, artifact: { artifactId: 'result', name: 'result', description: '', parts: [{ content: { $case: 'text', value: text.toUpperCase() }, metadata: undefined, filename: '', mediaType: '' }], metadata: undefined, extensions: [] }, append: false, lastChunk: true, metadata: undefined }));
+    events.publish(
+      AgentEvent.task({
+        id: ctx.taskId,
+        contextId: ctx.contextId,
+        status: { state: TaskState.TASK_STATE_SUBMITTED, ...now() },
+        artifacts: [],
+        history: [ctx.userMessage],
+        metadata: undefined,
+      }),
+    );
+    events.publish(
+      AgentEvent.artifactUpdate({
+        ...ids,
+        artifact: {
+          artifactId: 'result',
+          name: 'result',
+          description: '',
+          parts: [{ content: { $case: 'text', value: text.toUpperCase() }, metadata: undefined, filename: '', mediaType: '' }],
+          metadata: undefined,
+          extensions: [],
+        },
+        append: false,
+        lastChunk: true,
+        metadata: undefined,
+      }),
+    );
     events.publish(AgentEvent.statusUpdate({ ...ids, status: { state: TaskState.TASK_STATE_COMPLETED, ...now() }, metadata: undefined }));
     events.finished();
   },
@@ -33,7 +57,13 @@ async function plainSdkServer(): Promise<{ url: string; close(): Promise<void> }
   const server: Server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const card = AgentCard.fromJSON({ name: 'upper', version: '1.0.0', supportedInterfaces: [{ url: `${url}/a2a`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }], capabilities: {}, skills: [{ id: 'text.upper', name: 'upper', tags: [] }] });
+  const card = AgentCard.fromJSON({
+    name: 'upper',
+    version: '1.0.0',
+    supportedInterfaces: [{ url: `${url}/a2a`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }],
+    capabilities: {},
+    skills: [{ id: 'text.upper', name: 'upper', tags: [] }],
+  });
   const handler = new DefaultRequestHandler(card, new InMemoryTaskStore(), upperExecutor);
   app.get('/.well-known/agent-card.json', (_req, res) => void res.json(AgentCard.toJSON(card)));
   app.use('/a2a', jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication }));
@@ -61,7 +91,17 @@ async function drive(client: Client, messages: number): Promise<{ seconds: numbe
 }
 
 function row(backend: string, client: string, messages: number, run: { seconds: number; latencies: number[] }, note?: string): BenchRow {
-  return { backend, client, scenario, messages, seconds: run.seconds, msgsPerSec: messages / run.seconds, p50Ms: percentile(run.latencies, 50), p99Ms: percentile(run.latencies, 99), ...(note ? { note } : {}) };
+  return {
+    backend,
+    client,
+    scenario,
+    messages,
+    seconds: run.seconds,
+    msgsPerSec: messages / run.seconds,
+    p50Ms: percentile(run.latencies, 50),
+    p99Ms: percentile(run.latencies, 99),
+    ...(note ? { note } : {}),
+  };
 }
 
 async function busSide(backend: string, url: string, messages: number, progress: (line: string) => void): Promise<BenchRow[]> {
@@ -73,7 +113,10 @@ async function busSide(backend: string, url: string, messages: number, progress:
     return transport;
   };
   const worker = new AgentBus({ transport: await open(), namespace, maxInFlight: 64 });
-  await worker.registerAgent({ name: 'upper', version: '1.0.0', skills: [{ id: 'text.upper', name: 'upper', tags: [] }] }, { 'text.upper': (ctx) => textOfParts(ctx.message.parts).toUpperCase() });
+  await worker.registerAgent(
+    { name: 'upper', version: '1.0.0', skills: [{ id: 'text.upper', name: 'upper', tags: [] }] },
+    { 'text.upper': (ctx) => textOfParts(ctx.message.parts).toUpperCase() },
+  );
   const gateway = new A2AGateway({ transport: await open(), namespace, busUrl: url });
   const busTransport = new BusTransportFactory({ openTransport: open });
   try {
@@ -82,7 +125,10 @@ async function busSide(backend: string, url: string, messages: number, progress:
     const viaGateway = await drive(await new ClientFactory().createFromUrl(base), messages);
     const options = ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { transports: [busTransport], preferredTransports: [BUS_PROTOCOL_BINDING] });
     const viaBus = await drive(await new ClientFactory(options).createFromUrl(base), messages);
-    return [row(backend, 'a2a-bus', messages, viaGateway, 'SDK client → gateway → bus → agent'), { ...row(backend, 'a2a-bus', messages, viaBus, 'SDK client → bus binding → agent (no HTTP)'), scenario: 'A2A SendMessage, bus binding, 16 in flight' }];
+    return [
+      row(backend, 'a2a-bus', messages, viaGateway, 'SDK client → gateway → bus → agent'),
+      { ...row(backend, 'a2a-bus', messages, viaBus, 'SDK client → bus binding → agent (no HTTP)'), scenario: 'A2A SendMessage, bus binding, 16 in flight' },
+    ];
   } finally {
     await busTransport.close();
     await gateway.close();
@@ -102,7 +148,15 @@ export const suite: BenchSuite = async (progress) => {
     const plain = await plainSdkServer();
     try {
       progress(`${backend}: plain @a2a-js/sdk server, ${messages} SendMessage`);
-      rows.push(row(backend, '@a2a-js/sdk server', messages, await drive(await new ClientFactory().createFromUrl(plain.url), messages), 'SDK client → SDK server (in-memory store)'));
+      rows.push(
+        row(
+          backend,
+          '@a2a-js/sdk server',
+          messages,
+          await drive(await new ClientFactory().createFromUrl(plain.url), messages),
+          'SDK client → SDK server (in-memory store)',
+        ),
+      );
     } finally {
       await plain.close();
     }
