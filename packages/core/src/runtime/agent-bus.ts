@@ -49,6 +49,11 @@ export interface DispatchOptions {
   readonly whenNoAgent?: 'fail' | 'enqueue';
   /** Task id; a retried dispatch with the same id is answered once. Default: a new one. */
   readonly taskId?: string;
+  /**
+   * Application headers for the request envelope (service parameters, caller identity);
+   * the handler reads them as `ctx.headers`. Names under `a2a-bus.` are the runtime's own.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** One recorded step of a workflow, as `audit()` returns it. */
@@ -270,7 +275,12 @@ export class AgentBus {
       replyTo: this.topics.replies(this.instanceId),
       deadline: new Date(Date.now() + timeoutMs).toISOString(),
       sender: this.instanceId,
-      headers: { [runtimeHeaders.type]: 'task-request', [runtimeHeaders.capability]: capability, [runtimeHeaders.taskId]: taskId },
+      headers: {
+        ...options.headers,
+        [runtimeHeaders.type]: 'task-request',
+        [runtimeHeaders.capability]: capability,
+        [runtimeHeaders.taskId]: taskId,
+      },
     };
     try {
       await this.transport.publish(this.topics.tasks(capability), envelope);
