@@ -25,17 +25,19 @@ export type Backend = keyof typeof adapters;
 const schemes: Record<string, Backend> = {
   'memory:': 'memory',
   'kafka:': 'kafka',
+  'kafka+ssl:': 'kafka',
   'redis:': 'redis-streams',
   'rediss:': 'redis-streams',
   'nats:': 'nats',
+  'tls:': 'nats',
 };
 
 export type TransportConfig = string | ({ backend: Backend; url?: string } & Record<string, unknown>);
 
 /**
  * Builds the transport the configuration names, loading its adapter package on demand:
- * a URL (`memory://`, `kafka://host:9092,host2:9092`, `redis://host:6379`,
- * `nats://host:4222`) or an options object with `backend`. The application code stays
+ * a URL (`memory://`, `kafka://host:9092,host2:9092`, `kafka+ssl://user:pass@host:9093`,
+ * `redis://host:6379`, `rediss://user:pass@host:6380`, `nats://host:4222`, `tls://user:pass@host:4222`) or an options object with `backend`. The application code stays
  * the same whatever the backend.
  */
 export async function createTransport(config: TransportConfig, overrides: Record<string, unknown> = {}): Promise<Transport> {
@@ -68,7 +70,7 @@ export function resolveConfig(config: TransportConfig): { backend: Backend; opti
     const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(config)?.[0]?.toLowerCase();
     const backend = scheme ? schemes[scheme] : undefined;
     if (!backend) {
-      throw new InvalidOptionsError('config', 'url', `unknown scheme in "${config}"; use one of ${Object.keys(schemes).map((s) => `${s}//`).join(', ')}`);
+      throw new InvalidOptionsError('config', 'url', `unknown scheme in "${withoutCredentials(config)}"; use one of ${Object.keys(schemes).map((s) => `${s}//`).join(', ')}`);
     }
     return { backend, options: { url: config } };
   }
@@ -77,6 +79,11 @@ export function resolveConfig(config: TransportConfig): { backend: Backend; opti
   }
   const { backend, ...options } = config;
   return { backend, options };
+}
+
+/** A URL as it may be shown: `scheme://***@host`, never the user info. */
+export function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1***@');
 }
 
 function isModuleNotFound(error: unknown, packageName: string): boolean {

@@ -1,7 +1,7 @@
-import { BrokerUnreachableError } from '@a2a-bus/core';
+import { AuthenticationError, BrokerUnreachableError } from '@a2a-bus/core';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { serverList, type ResolvedNatsOptions } from './options.js';
+import { connectTarget, type ResolvedNatsOptions } from './options.js';
 
 export interface NatsClients {
   readonly nc: NatsConnection;
@@ -14,7 +14,8 @@ export interface NatsClients {
  * rejects with `BrokerUnreachableError` naming the servers tried.
  */
 export async function connectNats(options: ResolvedNatsOptions): Promise<NatsClients> {
-  const servers = serverList(options);
+  const target = connectTarget(options);
+  const servers = target.servers;
   const address = servers.join(',');
   const timeoutMs = options.connectTimeoutMs;
   let timer: NodeJS.Timeout | undefined;
@@ -30,9 +31,10 @@ export async function connectNats(options: ResolvedNatsOptions): Promise<NatsCli
       // Otherwise every request (each PubAck) builds an Error up front for its stack trace,
       // which costs a fifth of the CPU of a publish under load.
       noAsyncTraces: true,
-      ...(options.user !== undefined ? { user: options.user } : {}),
-      ...(options.pass !== undefined ? { pass: options.pass } : {}),
-      ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(target.user !== undefined ? { user: target.user } : {}),
+      ...(target.pass !== undefined ? { pass: target.pass } : {}),
+      ...(target.token !== undefined ? { token: target.token } : {}),
+      ...(target.tls ? { tls: target.tls } : {}),
     });
     const jsm = await jetstreamManager(nc, { timeout: options.requestTimeoutMs });
     const js = jetstream(nc, { timeout: options.requestTimeoutMs });
@@ -48,8 +50,28 @@ export async function connectNats(options: ResolvedNatsOptions): Promise<NatsCli
       (clients) => clients.nc.close(),
       () => nc?.close(),
     );
-    throw new BrokerUnreachableError('nats', address, timeoutMs, { cause });
+    throw authenticationErrorOf(cause, address) ?? new BrokerUnreachableError('nats', address, timeoutMs, { cause });
   } finally {
     clearTimeout(timer);
   }
+}
+
+const certificateFailure = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/;
+
+/**
+ * `AuthenticationError` when the server refused the credentials ("Authorization Violation"
+ * in NATS's words) or its TLS certificate does not verify. The server's reply carries no
+ * credentials; the address is given without them.
+ */
+export function authenticationErrorOf(error: unknown, address: string): AuthenticationError | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth += 1) {
+    if (e.name === 'AuthorizationError' || /authorization violation|authentication/i.test(e.message)) {
+      return new AuthenticationError('nats', address, { cause: e, detail: 'the server refused the credentials' });
+    }
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && certificateFailure.test(code)) {
+      return new AuthenticationError('nats', address, { cause: e, detail: `the server's TLS certificate does not verify (${code})` });
+    }
+  }
+  return undefined;
 }
