@@ -23,3 +23,15 @@ export type { LiveAgent } from './runtime/registry.js';
 export { MemoryIdempotencyStore, type IdempotencyStore } from './runtime/idempotency.js';
 export { userText, agentText, textOfParts, stateName, wireState, type TaskStateName } from './runtime/a2a.js';
 export { runtimeTopics, runtimeHeaders, type RuntimeTopics } from './runtime/topics.js';
+export {
+  generateAgentKeys,
+  agentKeysFromPem,
+  signEnvelope,
+  verifyEnvelope,
+  trustHeaders,
+  TrustPolicy,
+  type AgentKeys,
+  type SignatureStatus,
+  type TrustOptions,
+  type TrustPolicyInput,
+} from './trust/index.js';

@@ -13,3 +13,4 @@ export { NonRetryableError } from './non-retryable-error.js';
 export { TaskRejectedError } from './task-rejected-error.js';
 export { AuthenticationError } from './authentication-error.js';
 export { AuthorizationError } from './authorization-error.js';
+export { UntrustedEnvelopeError, type TrustCheck } from './untrusted-envelope-error.js';
