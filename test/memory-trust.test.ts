@@ -79,12 +79,11 @@ describe('[memory] trust: what enforce refuses', () => {
     return { namespace, topics, workerKeys, callerKeys, bystander, worker, caller, raw, runs, release, deadLetters, bus };
   }
 
-  const request = (namespace: string, taskId: string, text: string, replyTo?: string): EnvelopeInput => ({
+  const request = (taskId: string, text: string): EnvelopeInput => ({
     kind: 'message',
     key: `wf-${taskId}`,
     payload: { role: 'ROLE_USER', messageId: randomUUID(), parts: [{ text }], taskId, contextId: `wf-${taskId}` },
     correlationId: taskId,
-    ...(replyTo ? { replyTo } : {}),
     headers: { [runtimeHeaders.type]: 'task-request', [runtimeHeaders.capability]: 'echo', [runtimeHeaders.taskId]: taskId },
   });
 
@@ -102,9 +101,9 @@ describe('[memory] trust: what enforce refuses', () => {
   });
 
   it('a request signed by an unknown key never reaches the handler and is dead-lettered naming "unknown-signer"', async () => {
-    const { raw, topics, runs, deadLetters, namespace } = await setup();
+    const { raw, topics, runs, deadLetters } = await setup();
     const stranger = generateAgentKeys();
-    await raw.publish(topics.tasks('echo'), signEnvelope(request(namespace, randomUUID(), 'from a stranger'), stranger));
+    await raw.publish(topics.tasks('echo'), signEnvelope(request(randomUUID(), 'from a stranger'), stranger));
     const [letter] = await deadLetters(topics.tasks('echo'));
     expect(reasonOf(letter!).reason).toMatch(/check "unknown-signer" failed/);
     expect(reasonOf(letter!).code).toBe(UntrustedEnvelopeError.code);
@@ -112,18 +111,18 @@ describe('[memory] trust: what enforce refuses', () => {
   });
 
   it('an unsigned request, and one from a known key not allowed to dispatch to the capability, are refused too', async () => {
-    const { raw, topics, runs, deadLetters, namespace, workerKeys } = await setup();
-    await raw.publish(topics.tasks('echo'), request(namespace, randomUUID(), 'unsigned'));
+    const { raw, topics, runs, deadLetters, workerKeys } = await setup();
+    await raw.publish(topics.tasks('echo'), request(randomUUID(), 'unsigned'));
     // The worker's own key may serve echo but not dispatch to it.
-    await raw.publish(topics.tasks('echo'), signEnvelope(request(namespace, randomUUID(), 'not a dispatcher'), workerKeys));
+    await raw.publish(topics.tasks('echo'), signEnvelope(request(randomUUID(), 'not a dispatcher'), workerKeys));
     const letters = await deadLetters(topics.tasks('echo'), 2);
     expect(letters.map((l) => reasonOf(l).reason.match(/check "([\w-]+)"/)?.[1]).sort()).toEqual(['dispatch', 'signature']);
     expect(runs).toEqual([]);
   });
 
   it('a tampered request (payload changed after signing) is dead-lettered naming "signature"', async () => {
-    const { raw, topics, runs, deadLetters, namespace, callerKeys } = await setup();
-    const signed = signEnvelope(request(namespace, randomUUID(), 'pay 10'), callerKeys);
+    const { raw, topics, runs, deadLetters, callerKeys } = await setup();
+    const signed = signEnvelope(request(randomUUID(), 'pay 10'), callerKeys);
     const tampered = createEnvelope({ ...signed, payload: { ...(signed.payload as object), parts: [{ text: 'pay 1000' }] } } as EnvelopeInput);
     await raw.publish(topics.tasks('echo'), tampered);
     const [letter] = await deadLetters(topics.tasks('echo'));
@@ -132,7 +131,7 @@ describe('[memory] trust: what enforce refuses', () => {
   });
 
   it('a forged result never reaches the caller: the real worker answers; forgeries are dead-lettered naming "unknown-signer" and "result"', async () => {
-    const { caller, raw, release, deadLetters, bystander, runs } = await setup();
+    const { caller, raw, topics, release, deadLetters, bystander, runs } = await setup();
     const taskId = randomUUID();
     const workflowId = `wf-${randomUUID()}`;
     const pending = caller.dispatch('echo', 'slow', { taskId, workflowId });
@@ -144,7 +143,7 @@ describe('[memory] trust: what enforce refuses', () => {
       payload: { task: { id: taskId, contextId: workflowId, status: { state, timestamp: new Date().toISOString() }, artifacts: [{ artifactId: 'x', parts: [{ text }] }] } },
       headers: { [runtimeHeaders.type]: 'task-event', [runtimeHeaders.capability]: 'echo', [runtimeHeaders.taskId]: taskId },
     }) as EnvelopeInput;
-    const replies = runtimeTopics(caller['options'].namespace).replies(caller.instanceId);
+    const replies = topics.replies(caller.instanceId);
     await raw.publish(replies, signEnvelope(forged('TASK_STATE_COMPLETED', 'forged by a stranger'), generateAgentKeys()));
     // Known to the policy (may dispatch), but may not answer for echo.
     await raw.publish(replies, signEnvelope(forged('TASK_STATE_FAILED', 'forged by a dispatcher'), bystander));
@@ -176,8 +175,8 @@ describe('[memory] trust: what enforce refuses', () => {
   });
 
   it('a replayed request is refused: again after it was handled, or created before the replay window', async () => {
-    const { raw, topics, runs, deadLetters, namespace, callerKeys } = await setup({ maxAgeMs: 1_000 });
-    const original = signEnvelope(request(namespace, randomUUID(), 'once'), callerKeys);
+    const { raw, topics, runs, deadLetters, callerKeys } = await setup({ maxAgeMs: 1_000 });
+    const original = signEnvelope(request(randomUUID(), 'once'), callerKeys);
     await raw.publish(topics.tasks('echo'), original);
     await waitFor(() => runs.includes('once'));
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -186,7 +185,7 @@ describe('[memory] trust: what enforce refuses', () => {
     const [first] = await deadLetters(topics.tasks('echo'));
     expect(reasonOf(first!).reason).toMatch(/check "replay" failed: .*already handled/);
     // A signed request created 2 s ago: older than the 1 s window, whatever any dedup remembers.
-    const old = signEnvelope({ ...request(namespace, randomUUID(), 'stale'), createdAt: new Date(Date.now() - 2_000).toISOString() }, callerKeys);
+    const old = signEnvelope({ ...request(randomUUID(), 'stale'), createdAt: new Date(Date.now() - 2_000).toISOString() }, callerKeys);
     await raw.publish(topics.tasks('echo'), old);
     const letters = await deadLetters(topics.tasks('echo'), 2);
     expect(letters.find((l) => l.id === old.id) && reasonOf(letters.find((l) => l.id === old.id)!).reason).toMatch(/check "replay" failed: .*before the replay window/);
@@ -195,8 +194,8 @@ describe('[memory] trust: what enforce refuses', () => {
 
   it('warn mode logs the failed check and delivers anyway', async () => {
     const { lines, logger } = capturingLogger();
-    const { raw, topics, runs, namespace } = await setup({ mode: 'warn' }, logger);
-    await raw.publish(topics.tasks('echo'), signEnvelope(request(namespace, randomUUID(), 'tolerated'), generateAgentKeys()));
+    const { raw, topics, runs } = await setup({ mode: 'warn' }, logger);
+    await raw.publish(topics.tasks('echo'), signEnvelope(request(randomUUID(), 'tolerated'), generateAgentKeys()));
     await waitFor(() => runs.includes('tolerated'));
     expect(lines.some((line) => line.includes('untrusted envelope') && line.includes('unknown-signer'))).toBe(true);
   });

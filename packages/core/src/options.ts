@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidOptionsError } from './errors/invalid-options-error.js';
+import { DEFAULT_MAX_ENVELOPE_BYTES } from './limits.js';
 import type { Instrumentation } from './instrumentation.js';
 import type { Logger } from './logger.js';
 
@@ -12,6 +13,11 @@ export const commonTransportOptions = {
   partitions: z.int().min(1).max(1024).default(8),
   /** How long connecting may take before `BrokerUnreachableError`. */
   connectTimeoutMs: z.int().min(1).default(10_000),
+  /**
+   * Largest encoded envelope accepted, in bytes. Publishing a larger one fails with
+   * `PayloadTooLargeError`; a consumer dead-letters a larger foreign record without decoding it.
+   */
+  maxEnvelopeBytes: z.int().min(1_024).default(DEFAULT_MAX_ENVELOPE_BYTES),
 };
 
 /**
@@ -22,7 +28,13 @@ export function parseOptions<S extends z.ZodType>(scope: string, schema: S, inpu
   const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  const field = issue.path.length ? issue.path.join('.') : '(options)';
+  const path = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    // A typo must not be silently dropped: name the key that is not an option.
+    const field = [...path, issue.keys[0] ?? ''].join('.');
+    throw new InvalidOptionsError(scope, field, `not an option of this transport${issue.keys.length > 1 ? ` (nor ${issue.keys.slice(1).join(', ')})` : ''}`, { cause: result.error });
+  }
+  const field = path.length ? path.join('.') : '(options)';
   throw new InvalidOptionsError(scope, field, issue.message, { cause: result.error });
 }
 

@@ -3,15 +3,13 @@ import {
   PublishError,
   TransportClosedError,
   createEnvelope,
-  encodeEnvelope,
-  partitionForKey,
-  safeInstrumentation,
   silentLogger,
   type Envelope,
   type PublishReceipt,
   type ReplayRecord,
   type Transport,
 } from '@a2a-bus/core';
+import { encodeEnvelopeWithin, partitionForKey, safeInstrumentation, TransportLifecycle } from '@a2a-bus/core/adapter';
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
 import { kafkaCapabilities } from './capabilities.js';
 import { gatedSocketFactory } from './group-gate.js';
@@ -72,21 +70,15 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
   let producer: Promise<Producer> | undefined;
   let closing: Promise<void> | undefined;
 
-  /** Connects a kafkajs client within `connectTimeoutMs`, or fails naming the brokers. */
+  const lifecycle = new TransportLifecycle({ scope: 'kafka', address, connectTimeoutMs: config.connectTimeoutMs });
+  /** Connects a kafkajs client within `connectTimeoutMs`, or fails naming the brokers; a failed client is disconnected. */
   const connectBounded = async <C extends { connect(): Promise<void>; disconnect(): Promise<void> }>(client: C): Promise<C> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timed out')), config.connectTimeoutMs);
-    });
-    try {
-      await Promise.race([client.connect(), timeout]);
-      return client;
-    } catch (cause) {
-      void client.disconnect().catch(() => undefined);
-      throw securityErrorOf(cause, address) ?? new BrokerUnreachableError('kafka', address, config.connectTimeoutMs, { cause });
-    } finally {
-      clearTimeout(timer);
-    }
+    await lifecycle.connect(
+      () => client.connect(),
+      () => void client.disconnect().catch(() => undefined),
+      (cause) => securityErrorOf(cause, address),
+    );
+    return client;
   };
   const getAdmin = (): Promise<Admin> => {
     admin ??= connectBounded(kafka.admin());
@@ -138,7 +130,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
   const publish = async (topic: string, input: Parameters<Transport['publish']>[1]): Promise<PublishReceipt> => {
     assertOpen('publish');
     const envelope = createEnvelope(input);
-    const [receipt] = await send(topic, [{ key: envelope.key, value: encodeEnvelope(envelope), envelope }]);
+    const [receipt] = await send(topic, [{ key: envelope.key, value: encodeEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'kafka', topic), envelope }]);
     return receipt!;
   };
 
@@ -157,10 +149,8 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
       assertOpen('publish');
       const envelopes = inputs.map((input) => createEnvelope(input));
       if (envelopes.length === 0) return [];
-      return send(
-        topic,
-        envelopes.map((envelope) => ({ key: envelope.key, value: encodeEnvelope(envelope), envelope })),
-      );
+      const records = envelopes.map((envelope) => ({ key: envelope.key, value: encodeEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'kafka', topic), envelope }));
+      return send(topic, records);
     },
 
     async publishRaw(topic, record) {

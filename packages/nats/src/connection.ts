@@ -1,4 +1,5 @@
-import { AuthenticationError, BrokerUnreachableError } from '@a2a-bus/core';
+import { AuthenticationError } from '@a2a-bus/core';
+import { TransportLifecycle } from '@a2a-bus/core/adapter';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { connectTarget, type ResolvedNatsOptions } from './options.js';
@@ -14,13 +15,14 @@ export interface NatsClients {
  * rejects with `BrokerUnreachableError` naming the servers tried.
  */
 export async function connectNats(options: ResolvedNatsOptions): Promise<NatsClients> {
+  // Credentials come out of the URLs here: what remains is safe to show.
   const target = connectTarget(options);
   const servers = target.servers;
   const address = servers.join(',');
   const timeoutMs = options.connectTimeoutMs;
-  let timer: NodeJS.Timeout | undefined;
+  const lifecycle = new TransportLifecycle({ scope: 'nats', address, connectTimeoutMs: timeoutMs });
   let nc: NatsConnection | undefined;
-  const attempt = (async () => {
+  const attempt = async (): Promise<NatsClients> => {
     nc = await connect({
       servers,
       name: options.name,
@@ -39,21 +41,18 @@ export async function connectNats(options: ResolvedNatsOptions): Promise<NatsCli
     const jsm = await jetstreamManager(nc, { timeout: options.requestTimeoutMs });
     const js = jetstream(nc, { timeout: options.requestTimeoutMs });
     return { nc, js, jsm };
-  })();
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([attempt, timeout]);
-  } catch (cause) {
-    void attempt.then(
-      (clients) => clients.nc.close(),
-      () => nc?.close(),
-    );
-    throw authenticationErrorOf(cause, address) ?? new BrokerUnreachableError('nats', address, timeoutMs, { cause });
-  } finally {
-    clearTimeout(timer);
-  }
+  };
+  // A connection that comes up after we gave up is closed, not left reconnecting forever.
+  return lifecycle.connect(
+    attempt,
+    (late) => {
+      void late.then(
+        (clients) => clients.nc.close(),
+        () => nc?.close(),
+      );
+    },
+    (cause) => authenticationErrorOf(cause, address),
+  );
 }
 
 const certificateFailure = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/;

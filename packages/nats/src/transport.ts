@@ -4,11 +4,6 @@ import {
   PublishError,
   TransportClosedError,
   createEnvelope,
-  encodeEnvelope,
-  parseOptions,
-  partitionForKey,
-  isSilentHook,
-  safeInstrumentation,
   silentLogger,
   type CloseOptions,
   type Envelope,
@@ -25,6 +20,7 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@a2a-bus/core';
+import { encodeEnvelopeWithin, parseOptions, partitionForKey, isSilentHook, safeInstrumentation } from '@a2a-bus/core/adapter';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { natsCapabilities } from './capabilities.js';
 import { connectNats, type NatsClients } from './connection.js';
@@ -35,12 +31,18 @@ import { replayTopic } from './replay.js';
 import { KEY_HEADER, NatsSubscription } from './subscription.js';
 import { TopicRegistry, isNotFound, type TopicInfo } from './topics.js';
 
+/** The NATS JetStream transport, with one extra for operations and tests. */
+export interface NatsTransport extends Transport {
+  /** Deletes a topic's stream (messages and every group's consumers) and its lease records. */
+  deleteTopic(topic: string): Promise<void>;
+}
+
 /**
  * a2a-bus over NATS JetStream. One stream per topic with a subject per partition
  * (`<prefix>.t.<topic>.<partition>`), one durable pull consumer per (group, partition),
  * partitions shared among a group's members by leases kept on a JetStream stream.
  */
-export class NatsTransport implements Transport {
+class NatsTransportImpl implements NatsTransport {
   readonly backend = 'nats';
   readonly capabilities: TransportCapabilities;
   private readonly options: ResolvedNatsOptions;
@@ -73,22 +75,25 @@ export class NatsTransport implements Transport {
 
   async publish(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
     const envelope = createEnvelope(input);
+    const encoded = { envelope, bytes: encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, 'nats', topic) };
     // Hot path: connected and the topic known, so nothing to await but the PubAck.
     const connected = this.connected;
     const info = connected?.topics.known(topic);
-    if (connected && info && !this.closing) return this.sendOne(connected, topic, info, envelope);
-    const [receipt] = await this.send(topic, [envelope]);
+    if (connected && info && !this.closing) return this.sendOne(connected, topic, info, encoded);
+    const [receipt] = await this.send(topic, [encoded]);
     return receipt!;
   }
 
   async publishBatch(topic: string, inputs: readonly EnvelopeInput[]): Promise<PublishReceipt[]> {
     const envelopes = inputs.map((input, index) => {
+      let envelope: Envelope;
       try {
-        return createEnvelope(input);
+        envelope = createEnvelope(input);
       } catch (error) {
         if (InvalidEnvelopeError.isInstance(error)) throw new InvalidEnvelopeError(error.issues.map((issue) => `[${index}] ${issue}`), { cause: error });
         throw error;
       }
+      return { envelope, bytes: encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, 'nats', topic) };
     });
     return this.send(topic, envelopes);
   }
@@ -188,7 +193,7 @@ export class NatsTransport implements Transport {
     return connecting;
   }
 
-  private async send(topic: string, envelopes: readonly Envelope[]): Promise<PublishReceipt[]> {
+  private async send(topic: string, envelopes: readonly EncodedEnvelope[]): Promise<PublishReceipt[]> {
     const connected = await this.ready('publish');
     let info: TopicInfo;
     try {
@@ -199,9 +204,8 @@ export class NatsTransport implements Transport {
     return Promise.all(envelopes.map((envelope) => this.sendOne(connected, topic, info, envelope)));
   }
 
-  private async sendOne(connected: Connected, topic: string, info: TopicInfo, envelope: Envelope): Promise<PublishReceipt> {
+  private async sendOne(connected: Connected, topic: string, info: TopicInfo, { envelope, bytes }: EncodedEnvelope): Promise<PublishReceipt> {
     const partition = partitionForKey(envelope.key, info.partitions);
-    const bytes = encodeEnvelope(envelope);
     const h = natsHeaders();
     h.set(MSG_ID_HEADER, envelope.id);
     h.set(KEY_HEADER, envelope.key);
@@ -238,13 +242,19 @@ export class NatsTransport implements Transport {
   /** Dead letters keep the original id but deduplicate per group, so every group's copy lands. */
   private async publishDeadLetter(topic: string, input: EnvelopeInput, group: string): Promise<void> {
     const envelope = createEnvelope(input);
+    const bytes = encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, 'nats', topic);
     const { clients, topics } = await this.ready('publish');
     const { partitions } = await topics.ensure(topic);
     const partition = partitionForKey(envelope.key, partitions);
     const h = natsHeaders();
     h.set(KEY_HEADER, envelope.key);
-    await clients.js.publish(this.names.subject(topic, partition), encodeEnvelope(envelope), { msgID: `dlq:${group}:${envelope.id}`, headers: h, ...this.retrying });
+    await clients.js.publish(this.names.subject(topic, partition), bytes, { msgID: `dlq:${group}:${envelope.id}`, headers: h, ...this.retrying });
   }
+}
+
+interface EncodedEnvelope {
+  readonly envelope: Envelope;
+  readonly bytes: Uint8Array;
 }
 
 interface Connected {
@@ -256,6 +266,10 @@ interface Connected {
 /** JetStream drops a message whose id it has seen within the stream's duplicate window. */
 const MSG_ID_HEADER = 'Nats-Msg-Id';
 
+/**
+ * Creates a transport over NATS JetStream; connects on first use or on `connect()`. Options
+ * are validated here: a bad or unknown one throws `InvalidOptionsError` naming it.
+ */
 export function createNatsTransport(options: NatsTransportOptions = {}): NatsTransport {
-  return new NatsTransport(parseOptions('nats', natsTransportOptionsSchema, options));
+  return new NatsTransportImpl(parseOptions('nats', natsTransportOptionsSchema, options));
 }

@@ -1,4 +1,5 @@
-import { AuthenticationError, AuthorizationError, BrokerUnreachableError } from '@a2a-bus/core';
+import { AuthenticationError, AuthorizationError } from '@a2a-bus/core';
+import { TransportLifecycle } from '@a2a-bus/core/adapter';
 import { Redis } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
 
@@ -40,7 +41,7 @@ export function createRedisClient(url: string, connectTimeoutMs: number, connect
  */
 export async function connectWithin(client: Redis, url: string, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return;
-  let timer: NodeJS.Timeout | undefined;
+  const lifecycle = new TransportLifecycle({ scope: SCOPE, address: describeAddress(url), connectTimeoutMs: timeoutMs });
   let lastError: unknown;
   let refuse: ((error: Error) => void) | undefined;
   const refused = new Promise<never>((_, reject) => {
@@ -53,21 +54,19 @@ export async function connectWithin(client: Redis, url: string, timeoutMs: numbe
     if (security) refuse?.(security);
   };
   client.on('error', onError);
+  const attempt = async (): Promise<void> => {
+    try {
+      if (client.status === 'wait' || client.status === 'end') await client.connect();
+      else await new Promise<void>((resolve) => client.once('ready', () => resolve()));
+    } catch (error) {
+      // ioredis rejects with "Connection is closed"; the socket's own error says why.
+      throw lastError ?? error;
+    }
+  };
   try {
-    const ready =
-      client.status === 'wait' || client.status === 'end'
-        ? client.connect()
-        : new Promise<void>((resolve) => client.once('ready', () => resolve()));
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    });
-    await Promise.race([ready, timedOut, refused]);
-  } catch (error) {
-    client.disconnect();
-    if (AuthenticationError.isInstance(error)) throw error;
-    throw new BrokerUnreachableError(SCOPE, describeAddress(url), timeoutMs, { cause: lastError ?? error });
+    refused.catch(() => undefined);
+    await lifecycle.connect(() => Promise.race([attempt(), refused]), () => client.disconnect(), (cause) => securityErrorOf(cause, url));
   } finally {
-    clearTimeout(timer);
     client.off('error', onError);
   }
 }
