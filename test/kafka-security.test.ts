@@ -3,6 +3,7 @@ import { AuthenticationError, AuthorizationError, createTransport } from '@a2a-b
 import { createKafkaTransport } from '@a2a-bus/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textMessage } from './src/conformance/context.js';
+import { trustedWorkflowSuite } from './src/runtime/trust-suite.js';
 import { capturingLogger, everythingIn } from './src/servers/secured-broker.js';
 import { namespacedGroupId, startSecuredKafka, type SecuredKafkaHandle } from './src/servers/secured-kafka.js';
 
@@ -87,4 +88,24 @@ describe('[kafka] SASL_SSL (SCRAM-SHA-512) with ACLs', () => {
       await transport.close();
     }
   }, 30_000);
+});
+
+// The three-step workflow with trust enforced, over SASL_SSL as `agents`: the runtime
+// namespace starts with `agents.` and group ids with their topic, so the prefix ACLs cover all.
+trustedWorkflowSuite({
+  name: 'kafka over SASL_SSL + ACLs',
+  namespace: () => `agents.trust-${randomUUID().slice(0, 8)}`,
+  createTransport: () =>
+    createKafkaTransport({
+      brokers: [broker.address],
+      ssl: { ca: [broker.ca] },
+      sasl: { mechanism: 'scram-sha-512', username: 'agents', password: broker.agentsPassword },
+      groupId: namespacedGroupId,
+      partitions: 2,
+      sessionTimeoutMs: 6_000,
+      heartbeatIntervalMs: 500,
+      rebalanceTimeoutMs: 15_000,
+      maxWaitTimeMs: 100,
+    }),
+  timeoutMs: 60_000,
 });

@@ -3,6 +3,7 @@ import { AuthenticationError, AuthorizationError, createTransport } from '@a2a-b
 import { createNatsTransport } from '@a2a-bus/nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textMessage } from './src/conformance/context.js';
+import { trustedWorkflowSuite } from './src/runtime/trust-suite.js';
 import { capturingLogger, everythingIn, startSecuredBroker, type SecuredBrokerHandle } from './src/servers/secured-broker.js';
 
 // A nats-server of our own: TLS required, user/password, subject permissions (scripts/security/nats.sh).
@@ -70,4 +71,11 @@ describe('[nats] TLS + users with subject permissions', () => {
       await transport.close();
     }
   });
+});
+
+// The three-step workflow with trust enforced, over TLS as the namespace's user.
+trustedWorkflowSuite({
+  name: 'nats over TLS + user permissions',
+  createTransport: () =>
+    createNatsTransport({ url: `tls://127.0.0.1:${port}`, user: 'agents', pass: password, tls: { ca: broker.ca }, streamPrefix: 'agents', partitions: 2, storage: 'memory', ackWaitMs: 2_000, leaseTtlMs: 2_000 }),
 });

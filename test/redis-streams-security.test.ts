@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AuthenticationError, AuthorizationError } from '@a2a-bus/core';
 import { createRedisStreamsTransport } from '@a2a-bus/redis-streams';
 import { textMessage } from './src/conformance/context.js';
+import { trustedWorkflowSuite } from './src/runtime/trust-suite.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capturingLogger, everythingIn, startSecuredBroker, type SecuredBrokerHandle } from './src/servers/secured-broker.js';
 
@@ -74,4 +75,11 @@ describe('[redis-streams] TLS + ACL users', () => {
       await transport.close();
     }
   });
+});
+
+// The three-step workflow with trust enforced, over TLS as the ACL user of the namespace.
+trustedWorkflowSuite({
+  name: 'redis-streams over TLS + ACL',
+  createTransport: () =>
+    createRedisStreamsTransport({ url: `rediss://agents:${agentsPassword}@127.0.0.1:${port}`, tls: { ca: broker.ca }, keyPrefix: 'agents:', partitions: 2, leaseTtlMs: 3_000, blockMs: 200 }),
 });
