@@ -17,11 +17,11 @@ interface GatewayFlags {
   logLevel: string;
 }
 
-/** `a2a-bus gateway`: the demo agents and an A2A HTTP gateway in front of them, until interrupted. */
+/** `a2a-bus gateway`: an A2A HTTP gateway (JSON-RPC + SSE, HTTP+JSON) in front of the demo agents, until interrupted. */
 export function register(program: Command): void {
   program
     .command('gateway')
-    .description('an A2A HTTP gateway (JSON-RPC + SSE, HTTP+JSON, agent card) in front of the demo agents')
+    .description('an A2A HTTP gateway (JSON-RPC + SSE, HTTP+JSON) in front of the demo agents, until Ctrl-C')
     .addOption(new Option('--backend <backend>', 'backend with its local default address (default memory, or A2A_BUS_URL)').choices(Object.keys(defaultUrls)))
     .option('--url <url>', 'e.g. kafka://127.0.0.1:19092')
     .option('--port <n>', 'HTTP port', positiveInt('port'), 8080)
@@ -29,8 +29,7 @@ export function register(program: Command): void {
     .option('--log-level <level>', 'library log level, to stderr', 'error')
     .action(async (flags: GatewayFlags) => {
       const url = flags.url ?? (flags.backend ? defaultUrls[flags.backend]! : (process.env.A2A_BUS_URL ?? defaultUrls.memory!));
-      const print = (line: string): void => void process.stdout.write(`${line}\n`);
-      const stop = await runGateway({ url, port: flags.port, host: flags.host, logger: stderrLogger(flags.logLevel), print });
+      const stop = await runGateway({ url, port: flags.port, host: flags.host, logger: stderrLogger(flags.logLevel), print: (line) => void process.stdout.write(`${line}\n`) });
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -15,6 +15,9 @@ import { AgentRegistry, type LiveAgent } from './registry.js';
 import { refuseRequest } from './request-refusal.js';
 import { INSTANCE_ID_PATTERN, runtimeHeaders, runtimeTopics, type RuntimeRecordType } from './topics.js';
 import { CapabilityWorker, type TaskHandler, type TaskRequest } from './worker.js';
+import { trustOptionsSchema } from '../trust/policy.js';
+import { withTrust } from '../trust/runtime-trust.js';
+import { verifyEnvelope } from '../trust/signature.js';
 
 const agentBusOptionsSchema = z.object({
   transport: z.custom<Transport>((value) => typeof value === 'object' && value !== null && 'subscribe' in value, 'a Transport'),
@@ -36,6 +39,8 @@ const agentBusOptionsSchema = z.object({
   idempotencyStore: z.custom<IdempotencyStore>((value) => typeof value === 'object' && value !== null, 'an IdempotencyStore').optional(),
   /** Also write every task event to the workflows topic, for `audit()`. */
   audit: z.boolean().default(true),
+  /** Signed envelopes and a trust policy (see `TrustOptions`); off by default. */
+  trust: trustOptionsSchema.optional(),
 });
 
 export type AgentBusOptions = z.input<typeof agentBusOptionsSchema>;
@@ -63,6 +68,10 @@ export interface AuditEntry {
   readonly taskId: string | undefined;
   readonly capability: string | undefined;
   readonly envelope: Envelope;
+  /** Public key that signed the step (base64url Ed25519), if it was signed. */
+  readonly signer: string | undefined;
+  /** Whether the signature verifies against the step's content. */
+  readonly verified: boolean;
 }
 
 /**
@@ -74,6 +83,8 @@ export interface AuditEntry {
  */
 export class AgentBus {
   readonly instanceId: string;
+  /** This instance's public key when trust is on (announced with its agents, on every envelope it signs). */
+  readonly publicKey: string | undefined;
   private readonly transport: Transport;
   private readonly options: z.output<typeof agentBusOptionsSchema>;
   private readonly topics: ReturnType<typeof runtimeTopics>;
@@ -93,10 +104,12 @@ export class AgentBus {
 
   constructor(options: AgentBusOptions) {
     this.options = parseOptions('runtime', agentBusOptionsSchema, options);
-    this.transport = this.options.transport;
     this.instanceId = this.options.instanceId ?? `bus-${randomUUID().slice(0, 12)}`;
     this.topics = runtimeTopics(this.options.namespace);
     this.logger = (this.options.logger ?? silentLogger).child({ component: 'agent-bus', instance: this.instanceId });
+    const trusted = withTrust(this.options.transport, this.options.trust, this.options.namespace, this.logger);
+    this.transport = trusted.transport;
+    this.publicKey = trusted.keys?.publicKey;
     this.store = this.options.idempotencyStore ?? new MemoryIdempotencyStore();
     this.registry = new AgentRegistry({
       transport: this.transport,
@@ -349,7 +362,10 @@ export class AgentBus {
 }
 
 function auditEntry(envelope: Envelope): AuditEntry {
+  const { signer, verified } = verifyEnvelope(envelope);
   return {
+    signer,
+    verified,
     type: (envelope.headers?.[runtimeHeaders.type] as AuditEntry['type'] | undefined) ?? 'task-event',
     at: envelope.createdAt,
     taskId: envelope.headers?.[runtimeHeaders.taskId],
