@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { decodeEnvelope, partitionForKey, type Logger, type ReplayOptions, type ReplayRecord } from '@a2a-bus/core';
+import { decodeEnvelope, type Logger, type ReplayOptions, type ReplayRecord } from '@a2a-bus/core';
+import { partitionForKey } from '@a2a-bus/core/adapter';
 import type { Admin, Kafka } from 'kafkajs';
 import type { KafkaConfig } from './options.js';
 import { retryTransient, type TopicRegistry } from './topics.js';
@@ -139,6 +140,7 @@ async function planRanges(admin: Admin, topic: string, partitionCount: number, o
   for (const [partition, start] of starts) {
     const bound = bounds.get(partition);
     if (!bound || (keyPartition !== undefined && partition !== keyPartition)) continue;
+    // biome-ignore lint/complexity/useMathMinMax: offsets are bigints, which Math.max does not take
     const from = start < bound.low ? bound.low : start;
     if (from < bound.high) ranges.set(partition, { start: from, end: bound.high });
   }
