@@ -22,6 +22,7 @@ export {
 export * from './transport.js';
 export * from './lag.js';
 export * from './capabilities.js';
+export { DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_MAX_IN_FLIGHT_BYTES } from './limits.js';
 export type {
   DeadLetterEvent,
   DeliveryEvent,
@@ -49,3 +50,15 @@ export { MemoryIdempotencyStore, type IdempotencyStore } from './runtime/idempot
 export { userText, agentText, textOfParts, stateName, wireState, type TaskStateName } from './runtime/a2a.js';
 export { runtimeTopics, runtimeHeaders, type RuntimeTopics, type RuntimeRecordType } from './runtime/topics.js';
 export { redriveHeaders, handledTopic, handledMarker, redrivenEnvelope, deadLetterPosition } from './runtime/redrive.js';
+export {
+  generateAgentKeys,
+  agentKeysFromPem,
+  signEnvelope,
+  verifyEnvelope,
+  trustHeaders,
+  TrustPolicy,
+  type AgentKeys,
+  type SignatureStatus,
+  type TrustOptions,
+  type TrustPolicyInput,
+} from './trust/index.js';
