@@ -27,6 +27,7 @@ export class BusMetrics {
     const retries = meter.createCounter('a2a_bus.retries', { unit: '{message}', description: 'Handler failures and nacks: each is retried, or dead-lettered on the last attempt' });
     const redeliveries = meter.createCounter('a2a_bus.redeliveries', { unit: '{message}', description: 'Messages handed to a handler again (attempt > 1)' });
     const deadLetters = meter.createCounter('a2a_bus.dead_letters', { unit: '{message}', description: 'Messages written to a dead-letter topic' });
+    const errors = meter.createCounter('a2a_bus.errors', { unit: '{error}', description: 'Failures reported through onError, by error.type (settle-failed, lease-lost, …)' });
     const inFlight = meter.createUpDownCounter('a2a_bus.in_flight', { unit: '{message}', description: 'Messages whose handler is running' });
     this.dispatchDuration = meter.createHistogram('a2a_bus.dispatch.duration', {
       unit: 's',
@@ -68,6 +69,14 @@ export class BusMetrics {
       },
       onDeadLetter(e) {
         deadLetters.add(1, consumerAttributes(e));
+      },
+      onError(e) {
+        errors.add(1, {
+          'error.type': e.kind,
+          'messaging.system': messagingSystem(e.transport),
+          ...(e.topic ? { 'messaging.destination.name': e.topic } : {}),
+          ...(e.group ? { 'messaging.consumer.group.name': e.group } : {}),
+        });
       },
     };
   }
