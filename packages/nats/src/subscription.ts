@@ -21,6 +21,7 @@ import { AckPolicy, DeliverPolicy, type ConsumeCallback, type Consumer, type Con
 import { nanos, nuid, type Subscription as NatsSub } from '@nats-io/transport-node';
 import type { NatsClients } from './connection.js';
 import { NatsLeaseStore } from './lease-store.js';
+import { ephemeralInactiveThresholdMs, removeEphemeralGroup } from './ephemeral-consumers.js';
 import type { NatsNames } from './names.js';
 import type { ResolvedNatsOptions } from './options.js';
 import { isNotFound, type TopicInfo } from './topics.js';
@@ -78,12 +79,15 @@ export class NatsSubscription implements Subscription {
   private capacityWaiters: Array<() => void> = [];
   private closing: Promise<void> | undefined;
   private stopped = false;
+  /** An ephemeral group's consumers expire when idle, and are deleted with its lease records at close. */
+  private readonly ephemeral: boolean;
 
   constructor(context: SubscriptionContext, info: TopicInfo, topic: string, handler: MessageHandler, options: SubscribeOptions) {
     this.context = context;
     this.info = info;
     this.topic = topic;
     this.group = options.group;
+    this.ephemeral = options.ephemeral ?? false;
     this.subscribeOptions = options;
     this.maxInFlight = options.maxInFlight ?? 64;
     this.logger = context.logger.child({ topic, group: options.group, member: this.member });
@@ -178,6 +182,13 @@ export class NatsSubscription implements Subscription {
       ),
     );
     await this.store.leave(this.member).catch((error: unknown) => this.logger.warn({ err: error }, 'leave failed'));
+    if (this.ephemeral) {
+      const { clients, names } = this.context;
+      await removeEphemeralGroup(clients.jsm, names, this.info.stream, this.topic, this.group, this.info.partitions).catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'could not remove the ephemeral group; its consumers expire when idle');
+      });
+      return;
+    }
     this.nudgeOthers();
   }
 
@@ -389,6 +400,7 @@ export class NatsSubscription implements Subscription {
         filter_subject: names.subject(this.topic, partition),
         ack_policy: AckPolicy.Explicit,
         deliver_policy: this.subscribeOptions.startFrom === 'latest' ? DeliverPolicy.New : DeliverPolicy.All,
+        ...(this.ephemeral ? { inactive_threshold: nanos(ephemeralInactiveThresholdMs(options.leaseTtlMs)) } : {}),
         ...wanted,
       });
     }

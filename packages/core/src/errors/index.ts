@@ -13,3 +13,4 @@ export { NonRetryableError } from './non-retryable-error.js';
 export { TaskRejectedError } from './task-rejected-error.js';
 export { PayloadTooLargeError } from './payload-too-large-error.js';
 export { ReplyTopicRefusedError } from './reply-topic-refused-error.js';
+export { ReplyPathTimeoutError } from './reply-path-timeout-error.js';
