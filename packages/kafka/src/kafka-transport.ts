@@ -15,10 +15,12 @@ import { kafkaCapabilities } from './capabilities.js';
 import { gatedSocketFactory } from './group-gate.js';
 import { deleteEphemeralGroup, sweepEphemeralGroups } from './ephemeral-groups.js';
 import { KafkaSubscription } from './kafka-subscription.js';
+import { kafkaLag } from './lag.js';
 import { kafkaLogCreator } from './log-creator.js';
 import { parseKafkaOptions, type KafkaTransportOptions } from './options.js';
 import { ProduceBatcher, type OutgoingRecord } from './produce-batcher.js';
 import { replayTopic } from './replay.js';
+import { coordinatorRefusal, securityErrorOf } from './security-errors.js';
 import { TopicRegistry } from './topics.js';
 
 /** The Kafka transport, with two extras for operations and tests. */
@@ -41,6 +43,14 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
   const address = config.brokers.join(',');
   /** Subscriptions by Kafka group id, for the JoinGroup / LeaveGroup gate. */
   const members = new Map<string, Set<KafkaSubscription>>();
+  /** What every client of this transport connects with (brokers, TLS, SASL). */
+  const clientConfig = {
+    clientId: config.clientId,
+    brokers: config.brokers,
+    ...(config.ssl !== undefined ? { ssl: config.ssl } : {}),
+    ...(config.sasl ? { sasl: config.sasl } : {}),
+    connectionTimeout: Math.min(config.connectTimeoutMs, 3_000),
+  };
   const kafka = new Kafka({
     socketFactory: gatedSocketFactory((groupId) => {
       const waits = [...(members.get(groupId) ?? [])].map((member) => member.beforeMembershipChange()).filter((wait) => wait !== undefined);
@@ -79,6 +89,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
     await lifecycle.connect(
       () => client.connect(),
       () => void client.disconnect().catch(() => undefined),
+      (cause) => securityErrorOf(cause, address),
     );
     return client;
   };
@@ -118,7 +129,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
       offsets = await batcher.sendAll(outgoing);
     } catch (cause) {
       if (BrokerUnreachableError.isInstance(cause)) throw cause;
-      throw new PublishError('kafka', topic, { cause });
+      throw securityErrorOf(cause, address, topic) ?? new PublishError('kafka', topic, { cause });
     }
     const durationMs = performance.now() - started;
     return records.map(({ key, value, envelope }, index) => {
@@ -163,7 +174,9 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
 
     async subscribe(topic, handler, options) {
       assertOpen('subscribe');
-      const partitions = await topics.ensure(topic);
+      const partitions = await topics.ensure(topic).catch((cause: unknown) => {
+        throw securityErrorOf(cause, address, topic) ?? cause;
+      });
       const ephemeral = options.ephemeral ?? false;
       const groupId = config.groupId(ephemeral ? ephemeralGroupName(options.group) : options.group, topic);
       if (ephemeral) sweepGoneOwners();
@@ -193,6 +206,12 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
       } catch (cause) {
         subscriptions.delete(subscription);
         members.get(groupId)?.delete(subscription);
+        const refused =
+          securityErrorOf(cause, address, `${topic} (group ${groupId})`) ??
+          ((cause as Error | undefined)?.name === 'KafkaJSGroupCoordinatorNotFound'
+            ? securityErrorOf(await coordinatorRefusal(clientConfig, groupId, config.connectTimeoutMs), address, `${groupId}`)
+            : undefined);
+        if (refused) throw refused;
         if (isConnectionFailure(cause)) throw new BrokerUnreachableError('kafka', address, config.connectTimeoutMs, { cause });
         throw cause;
       }
@@ -223,6 +242,11 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
     admin() {
       assertOpen('use the admin client');
       return getAdmin();
+    },
+
+    async inspectLag(query = {}) {
+      assertOpen('inspect lag');
+      return kafkaLag(await getAdmin(), config.groupId, query);
     },
 
     close(closeOptions) {

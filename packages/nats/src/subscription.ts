@@ -17,14 +17,15 @@ import {
   type InboundRecord,
   type Settlement,
 } from '@a2a-bus/core/adapter';
-import { AckPolicy, DeliverPolicy, type ConsumeCallback, type Consumer, type ConsumerMessages, type FetchMessages, type JsMsg } from '@nats-io/jetstream';
-import { nanos, nuid, type Subscription as NatsSub } from '@nats-io/transport-node';
+import type { ConsumeCallback, Consumer, ConsumerMessages, FetchMessages, JsMsg } from '@nats-io/jetstream';
+import { nuid, type Subscription as NatsSub } from '@nats-io/transport-node';
 import type { NatsClients } from './connection.js';
+import { ensureDurableConsumer } from './durable-consumer.js';
 import { NatsLeaseStore } from './lease-store.js';
 import { ephemeralInactiveThresholdMs, removeEphemeralGroup } from './ephemeral-consumers.js';
 import type { NatsNames } from './names.js';
 import type { ResolvedNatsOptions } from './options.js';
-import { isNotFound, type TopicInfo } from './topics.js';
+import type { TopicInfo } from './topics.js';
 
 export const KEY_HEADER = 'A2A-Key';
 
@@ -379,32 +380,16 @@ export class NatsSubscription implements Subscription {
   private async ensureConsumer(partition: number): Promise<Consumer> {
     const cached = this.consumers.get(partition);
     if (cached) return cached;
-    const { clients, names, options } = this.context;
-    const durable = names.durable(this.group, partition);
-    const wanted = {
-      ack_wait: nanos(options.ackWaitMs),
-      max_deliver: options.maxDeliver,
-      max_ack_pending: Math.max(1_000, this.maxInFlight * 2),
-    };
-    try {
-      const info = await clients.jsm.consumers.info(this.info.stream, durable);
-      if (info.config.ack_wait !== wanted.ack_wait || info.config.max_deliver !== wanted.max_deliver) {
-        await clients.jsm.consumers.update(this.info.stream, durable, wanted).catch((error: unknown) => {
-          this.logger.warn({ err: error, durable }, 'could not update consumer settings; keeping the existing ones');
-        });
-      }
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      await clients.jsm.consumers.add(this.info.stream, {
-        durable_name: durable,
-        filter_subject: names.subject(this.topic, partition),
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: this.subscribeOptions.startFrom === 'latest' ? DeliverPolicy.New : DeliverPolicy.All,
-        ...(this.ephemeral ? { inactive_threshold: nanos(ephemeralInactiveThresholdMs(options.leaseTtlMs)) } : {}),
-        ...wanted,
-      });
-    }
-    const consumer = await clients.js.consumers.get(this.info.stream, durable);
+    const consumer = await ensureDurableConsumer(this.context, {
+      stream: this.info.stream,
+      topic: this.topic,
+      group: this.group,
+      partition,
+      startFrom: this.subscribeOptions.startFrom ?? 'earliest',
+      maxInFlight: this.maxInFlight,
+      logger: this.logger,
+      ...(this.ephemeral ? { inactiveThresholdMs: ephemeralInactiveThresholdMs(this.context.options.leaseTtlMs) } : {}),
+    });
     this.consumers.set(partition, consumer);
     return consumer;
   }

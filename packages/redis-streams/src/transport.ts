@@ -1,4 +1,6 @@
 import {
+  type ConsumerLag,
+  type LagQuery,
   createEnvelope,
   InvalidOptionsError,
   PublishError,
@@ -22,8 +24,10 @@ import {
 import { encodeEnvelopeWithin, ephemeralGroupName, isSilentHook, partitionForKey, safeInstrumentation } from '@a2a-bus/core/adapter';
 import type { Redis } from 'ioredis';
 import { redisStreamsCapabilities } from './capabilities.js';
-import { connectWithin, createRedisClient, SCOPE } from './connection.js';
+import { connectWithin, createRedisClient, SCOPE, securityErrorOf, withoutCredentials } from './connection.js';
 import { TopicKeys } from './keys.js';
+import { NudgeChannel } from './nudge-channel.js';
+import { redisStreamsLag } from './lag.js';
 import { parseRedisStreamsOptions, type RedisStreamsOptions, type ResolvedRedisStreamsOptions } from './options.js';
 import { planReplay, readReplay } from './replay.js';
 import { trimStream } from './retention.js';
@@ -51,9 +55,8 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
   private readonly logger: Logger;
   private readonly events: Required<Instrumentation>;
   private readonly client: Redis;
-  private subscriber: Redis | undefined;
-  private subscriberReady: Promise<Redis> | undefined;
-  private readonly listeners = new Map<string, Set<(message: string) => void>>();
+  /** Pub/sub for rebalance nudges, on a connection of its own (opened on the first subscribe). */
+  private readonly nudges: NudgeChannel;
   private readonly blockingClients = new Set<Redis>();
   private connecting: Promise<void> | undefined;
   private readonly partitionCounts = new Map<string, Promise<number>>();
@@ -81,6 +84,10 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     this.events = safeInstrumentation(this.options.instrumentation, this.logger);
     this.reportingPublish = !isSilentHook(this.events.onPublish);
     this.client = this.newClient('a2a-bus', true);
+    this.nudges = new NudgeChannel(
+      () => this.newClient('a2a-bus:rebalance'),
+      (subscriber) => connectWithin(subscriber, this.options.url, this.options.connectTimeoutMs),
+    );
   }
 
   connect(): Promise<void> {
@@ -125,7 +132,7 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     try {
       offset = await writer.xadd(stream, envelope.key, value);
     } catch (cause) {
-      throw new PublishError(SCOPE, topic, { cause });
+      throw securityErrorOf(cause, this.options.url, stream) ?? new PublishError(SCOPE, topic, { cause });
     }
     this.published(stream);
     if (this.reportingPublish) this.reportPublish(topic, partition, envelope, value.length, started);
@@ -184,7 +191,9 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     const partitions = await this.partitionsFor(topic);
     const group = options.ephemeral ? ephemeralGroupName(options.group) : options.group;
     if (options.ephemeral) this.sweepGoneOwners(keys, partitions);
-    await this.createGroup(keys, partitions, group, options.startFrom ?? 'earliest');
+    await this.createGroup(keys, partitions, group, options.startFrom ?? 'earliest').catch((error: unknown) => {
+      throw securityErrorOf(error, this.options.url, keys.stream(0)) ?? error;
+    });
     const subscription = new RedisStreamsSubscription(this.subscriptionContext(), keys, partitions, handler, { ...options, group });
     this.subscriptions.add(subscription);
     try {
@@ -232,6 +241,13 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     this.knownPartitions.delete(topic);
   }
 
+  /** Per group and partition stream: see `redisStreamsLag`. */
+  async inspectLag(query: LagQuery = {}): Promise<ConsumerLag[]> {
+    this.assertOpen('inspect lag');
+    await this.connect();
+    return redisStreamsLag(this.client, this.options.keyPrefix, query, Date.now());
+  }
+
   close(options: CloseOptions = {}): Promise<void> {
     this.closing ??= this.shutdown(options);
     return this.closing;
@@ -243,7 +259,8 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     clearInterval(this.trimTimer);
     await this.connecting?.catch(() => {});
     await this.writerReady?.catch(() => {});
-    const clients = [this.client, ...(this.writerClient ? [this.writerClient] : []), ...(this.subscriber ? [this.subscriber] : []), ...this.blockingClients];
+    const subscriber = this.nudges.connection();
+    const clients = [this.client, ...(this.writerClient ? [this.writerClient] : []), ...(subscriber ? [subscriber] : []), ...this.blockingClients];
     await Promise.all(clients.map((client) => quit(client)));
   }
 
@@ -255,7 +272,9 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
       const wanted = this.options.partitions;
       // SET NX, then GET: whoever set it first wins, and everyone reads the winner (Redis 6.2 has no SET NX GET).
       count = (async () => {
-        await this.client.set(key, wanted, 'NX');
+        await this.client.set(key, wanted, 'NX').catch((error: unknown) => {
+          throw securityErrorOf(error, this.options.url, key) ?? error;
+        });
         const value = await this.client.get(key);
         const stored = Number(value);
         if (!Number.isInteger(stored) || stored < 1) throw new Error(`${key} holds ${String(value)}, not a partition count`);
@@ -301,31 +320,12 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
         await connectWithin(client, this.options.url, this.options.connectTimeoutMs);
         return client;
       },
-      listen: (channel, listener) => this.listen(channel, listener),
+      listen: (channel, listener) => this.nudges.listen(channel, listener),
       publish: (topic, envelope) => this.append(topic, envelope),
       forget: (subscription) => this.subscriptions.delete(subscription),
       options: this.options,
       events: this.events,
       logger: this.logger,
-    };
-  }
-
-  /** Pub/sub for rebalance nudges, on one connection per transport. */
-  private async listen(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
-    const subscriber = await this.openSubscriber();
-    let listeners = this.listeners.get(channel);
-    if (!listeners) {
-      listeners = new Set();
-      this.listeners.set(channel, listeners);
-      await subscriber.subscribe(channel);
-    }
-    listeners.add(listener);
-    return async () => {
-      listeners.delete(listener);
-      if (listeners.size === 0 && this.listeners.get(channel) === listeners) {
-        this.listeners.delete(channel);
-        await subscriber.unsubscribe(channel);
-      }
     };
   }
 
@@ -345,26 +345,10 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     return this.writerReady;
   }
 
-  private openSubscriber(): Promise<Redis> {
-    this.subscriberReady ??= (async () => {
-      const subscriber = this.newClient('a2a-bus:rebalance');
-      subscriber.on('message', (channel: string, message: string) => {
-        for (const listener of this.listeners.get(channel) ?? []) listener(message);
-      });
-      this.subscriber = subscriber;
-      await connectWithin(subscriber, this.options.url, this.options.connectTimeoutMs);
-      return subscriber;
-    })();
-    this.subscriberReady.catch(() => {
-      this.subscriberReady = undefined;
-    });
-    return this.subscriberReady;
-  }
-
   private newClient(name: string, autoPipelining = false): Redis {
-    const client = createRedisClient(this.options.url, this.options.connectTimeoutMs, name, autoPipelining);
+    const client = createRedisClient(this.options.url, this.options.connectTimeoutMs, name, autoPipelining, this.options.tls);
     // ioredis prints unhandled error events; route them to the logger instead.
-    client.on('error', (error: unknown) => this.logger.debug({ err: error, connection: name }, 'redis connection error'));
+    client.on('error', (error: unknown) => this.logger.debug({ err: withoutCredentials(error), connection: name }, 'redis connection error'));
     return client;
   }
 
