@@ -1,0 +1,71 @@
+import { Hysteresis } from '../hysteresis.js';
+import { Ring } from '../ring.js';
+import { RobustBaseline } from '../robust-baseline.js';
+import type { Finding } from './finding.js';
+
+export interface ValueDetectorOptions {
+  /** Samples before any alert (the baseline learns first). */
+  readonly warmup: number;
+  /** Robust z-score (in log space) an observation must reach. */
+  readonly sensitivity: number;
+  /** ...and observed / baseline must reach this ratio: guards steady series with tiny spread. */
+  readonly minRatio: number;
+  /** The observation is the median of the last `recent` values (1 = each value alone). */
+  readonly recent: number;
+  /** Baseline memory, in samples. */
+  readonly span: number;
+  /** Bad observations in a row before the alarm: a short stall (GC, a busy CPU) is not a slowdown. */
+  readonly raiseAfter: number;
+  /** Good observations in a row before a raised alarm clears. */
+  readonly clearAfter: number;
+  /** Added before taking logs, in the value's unit: values far below it count as equal. */
+  readonly floor: number;
+}
+
+/**
+ * Latency or size outliers of one series. Works on log values (latencies and sizes are
+ * multiplicative), compares the median of the last few values with a robust baseline
+ * (EWMA / EWMAD, see RobustBaseline), and alerts when both the z-score and the ratio are
+ * exceeded. The baseline does not learn while the alarm is up, so a sustained shift stays
+ * one alarm until the series returns. Memory: a ring of `recent` values, a few numbers.
+ */
+export class ValueDetector {
+  private readonly baseline: RobustBaseline;
+  private readonly ring: Ring;
+  private readonly gate: Hysteresis;
+
+  private readonly options: ValueDetectorOptions;
+
+  constructor(options: ValueDetectorOptions) {
+    this.options = options;
+    this.baseline = new RobustBaseline(options.span, 3, 0.05);
+    this.ring = new Ring(options.recent);
+    this.gate = new Hysteresis(options.raiseAfter, options.clearAfter);
+  }
+
+  observe(value: number, id: string): Finding | undefined {
+    const { options } = this;
+    const log = Math.log(value + options.floor);
+    this.ring.push(value, id);
+    if (this.baseline.count < options.warmup) {
+      this.baseline.add(log);
+      return undefined;
+    }
+    const observed = this.ring.median();
+    const score = this.baseline.score(Math.log(observed + options.floor));
+    const normal = Math.exp(this.baseline.center) - options.floor;
+    const ratio = (observed + options.floor) / (normal + options.floor);
+    const bad = score >= options.sensitivity && ratio >= options.minRatio;
+    const good = score < options.sensitivity / 2 || ratio < Math.sqrt(options.minRatio);
+    const raised = this.gate.check(bad, good);
+    if (!this.gate.active) this.baseline.add(log);
+    if (!raised) return undefined;
+    return {
+      observed,
+      baseline: normal,
+      score,
+      window: options.recent > 1 ? `median of the last ${this.ring.length} events` : 'one event',
+      examples: this.ring.idsAbove(normal * options.minRatio, 3),
+    };
+  }
+}
