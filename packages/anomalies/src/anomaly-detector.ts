@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { silentLogger, systemClock, type Clock, type Instrumentation, type Logger } from '@a2a-bus/core';
+import { silentLogger, systemClock, type Clock, type Instrumentation, type Logger, type Transport } from '@a2a-bus/core';
 import { anomalySubject, type Anomaly, type AnomalyKind } from './anomaly.js';
 import { publishAnomaly } from './anomaly-topic.js';
 import { BoundedMap } from './bounded-map.js';
@@ -40,6 +40,7 @@ export class AnomalyDetector {
   private tickTimer: NodeJS.Timeout | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
   private sampling = false;
+  private transport: Transport | undefined;
   private readonly publishing = new Set<Promise<void>>();
 
   constructor(options: AnomalyDetectorOptions = {}) {
@@ -52,6 +53,7 @@ export class AnomalyDetector {
     this.silence = new SilenceDetector(this.options.silentAfterMs);
     this.taskPrefix = `${this.options.namespace}.tasks.`;
     if (this.options.onAnomaly) this.listeners.add(this.options.onAnomaly);
+    this.transport = this.options.transport;
     this.instrumentation = this.buildInstrumentation();
   }
 
@@ -70,6 +72,15 @@ export class AnomalyDetector {
     this.tickTimer = undefined;
     this.lagTimer = undefined;
     await Promise.allSettled([...this.publishing]);
+  }
+
+  /**
+   * Publishes anomalies to `<namespace>.anomalies` on `transport` from now on (for when the
+   * transport is built after the detector, to carry its instrumentation).
+   */
+  publishTo(transport: Transport): this {
+    this.transport = transport;
+    return this;
   }
 
   /** Adds a listener; returns a function that removes it. */
@@ -156,7 +167,7 @@ export class AnomalyDetector {
         this.logger.warn({ err: error }, 'anomaly listener threw; ignored');
       }
     }
-    const { transport } = this.options;
+    const { transport } = this;
     if (transport) {
       const publishing = publishAnomaly(transport, this.options.namespace, anomaly).catch((error: unknown) => {
         this.logger.warn({ err: error, anomaly: anomaly.id }, 'publishing an anomaly failed');
