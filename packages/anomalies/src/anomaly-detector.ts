@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { silentLogger, systemClock, type Clock, type Instrumentation, type Logger, type Transport } from '@a2a-bus/core';
+import { silentLogger, type Instrumentation, type Logger, type Transport } from '@a2a-bus/core';
+import { systemClock, type Clock } from '@a2a-bus/core/adapter';
 import { anomalySubject, type Anomaly, type AnomalyKind } from './anomaly.js';
 import { publishAnomaly } from './anomaly-topic.js';
 import { BoundedMap } from './bounded-map.js';

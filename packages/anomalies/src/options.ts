@@ -1,5 +1,5 @@
-import type { Clock, Logger, Transport } from '@a2a-bus/core';
-import { parseOptions } from '@a2a-bus/core';
+import type { Logger, Transport } from '@a2a-bus/core';
+import { parseOptions, type Clock } from '@a2a-bus/core/adapter';
 import { z } from 'zod';
 import type { Anomaly } from './anomaly.js';
 import type { LagSource } from './lag.js';

@@ -1,17 +1,14 @@
 import {
-  AckedPrefix,
-  KeyedDispatcher,
   defaultRetryPolicy,
-  systemClock,
   type CloseOptions,
   type EnvelopeInput,
-  type InboundRecord,
   type Instrumentation,
   type Logger,
   type MessageHandler,
   type SubscribeOptions,
   type Subscription,
 } from '@a2a-bus/core';
+import { AckedPrefix, KeyedDispatcher, systemClock, type InboundRecord } from '@a2a-bus/core/adapter';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { OffsetCommitter, type CommitFn } from './offset-committer.js';
 import type { KafkaConfig } from './options.js';

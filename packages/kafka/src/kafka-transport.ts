@@ -4,14 +4,13 @@ import {
   TransportClosedError,
   createEnvelope,
   encodeEnvelope,
-  partitionForKey,
-  safeInstrumentation,
   silentLogger,
   type Envelope,
   type PublishReceipt,
   type ReplayRecord,
   type Transport,
 } from '@a2a-bus/core';
+import { partitionForKey, safeInstrumentation, TransportLifecycle } from '@a2a-bus/core/adapter';
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
 import { kafkaCapabilities } from './capabilities.js';
 import { gatedSocketFactory } from './group-gate.js';
@@ -63,21 +62,14 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
   let producer: Promise<Producer> | undefined;
   let closing: Promise<void> | undefined;
 
-  /** Connects a kafkajs client within `connectTimeoutMs`, or fails naming the brokers. */
+  const lifecycle = new TransportLifecycle({ scope: 'kafka', address, connectTimeoutMs: config.connectTimeoutMs });
+  /** Connects a kafkajs client within `connectTimeoutMs`, or fails naming the brokers; a failed client is disconnected. */
   const connectBounded = async <C extends { connect(): Promise<void>; disconnect(): Promise<void> }>(client: C): Promise<C> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timed out')), config.connectTimeoutMs);
-    });
-    try {
-      await Promise.race([client.connect(), timeout]);
-      return client;
-    } catch (cause) {
-      void client.disconnect().catch(() => undefined);
-      throw new BrokerUnreachableError('kafka', address, config.connectTimeoutMs, { cause });
-    } finally {
-      clearTimeout(timer);
-    }
+    await lifecycle.connect(
+      () => client.connect(),
+      () => void client.disconnect().catch(() => undefined),
+    );
+    return client;
   };
   const getAdmin = (): Promise<Admin> => {
     admin ??= connectBounded(kafka.admin());

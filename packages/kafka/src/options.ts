@@ -1,4 +1,5 @@
-import { commonTransportOptions, InvalidOptionsError, parseOptions } from '@a2a-bus/core';
+import { InvalidOptionsError } from '@a2a-bus/core';
+import { commonTransportOptions, parseOptions } from '@a2a-bus/core/adapter';
 import type { SASLOptions } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
@@ -42,6 +43,7 @@ const kafkaOptionsSchema = z
     /** How long one publish may retry before it rejects with `PublishError`. */
     publishTimeoutMs: z.int().min(100).default(30_000),
   })
+  .strict()
   .superRefine((value, context) => {
     if (value.heartbeatIntervalMs >= value.sessionTimeoutMs) {
       context.addIssue({ code: 'custom', path: ['heartbeatIntervalMs'], message: 'must be lower than sessionTimeoutMs (about a third of it)' });

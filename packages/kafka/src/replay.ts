@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { decodeEnvelope, partitionForKey, type Logger, type ReplayOptions, type ReplayRecord } from '@a2a-bus/core';
+import { decodeEnvelope, type Logger, type ReplayOptions, type ReplayRecord } from '@a2a-bus/core';
+import { partitionForKey } from '@a2a-bus/core/adapter';
 import type { Admin, Kafka } from 'kafkajs';
 import type { KafkaConfig } from './options.js';
 import { retryTransient, type TopicRegistry } from './topics.js';

@@ -1,4 +1,4 @@
-import { partitionForKey } from '@a2a-bus/core';
+import { partitionForKey } from '@a2a-bus/core/adapter';
 import { Partitioners } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 

@@ -1,20 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import {
   InvalidOptionsError,
-  KeyedDispatcher,
-  isSilentHook,
   TransportClosedError,
   createEnvelope,
   decodeEnvelope,
   defaultRetryPolicy,
-  partitionForKey,
-  safeInstrumentation,
   silentLogger,
-  systemClock,
   type CloseOptions,
   type Envelope,
   type EnvelopeInput,
-  type InboundRecord,
   type MessageHandler,
   type PublishReceipt,
   type RawRecord,
@@ -24,6 +18,14 @@ import {
   type Subscription,
   type Transport,
 } from '@a2a-bus/core';
+import {
+  KeyedDispatcher,
+  isSilentHook,
+  partitionForKey,
+  safeInstrumentation,
+  systemClock,
+  type InboundRecord,
+} from '@a2a-bus/core/adapter';
 import { memoryCapabilities } from './capabilities.js';
 import { namedBroker, type GroupMember, type MemoryGroup, type MemoryTopic, type StoredRecord } from './log.js';
 import { parseMemoryOptions, type MemoryTransportOptions } from './options.js';

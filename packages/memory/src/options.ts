@@ -1,4 +1,4 @@
-import { commonTransportOptions, parseOptions, type Clock } from '@a2a-bus/core';
+import { commonTransportOptions, parseOptions, type Clock } from '@a2a-bus/core/adapter';
 import { z } from 'zod';
 import { MemoryBroker } from './log.js';
 
@@ -15,7 +15,7 @@ const memoryOptionsSchema = z.object({
   ackTimeoutMs: z.int().min(1).default(300_000),
   /** Time source for retry delays and ack timeouts; tests inject a fake one. */
   clock: z.custom<Clock>((value) => typeof value === 'object' && value !== null && 'now' in value && 'setTimeout' in value, 'a Clock').optional(),
-});
+}).strict();
 
 export type MemoryTransportOptions = z.input<typeof memoryOptionsSchema>;
 

@@ -1,4 +1,5 @@
-import { ManualClock, InvalidOptionsError, type EnvelopeInput } from '@a2a-bus/core';
+import { InvalidOptionsError, type EnvelopeInput } from '@a2a-bus/core';
+import { ManualClock } from '@a2a-bus/core/adapter';
 import { describe, expect, it } from 'vitest';
 import { createMemoryTransport, MemoryBroker } from '../src/index.js';
 

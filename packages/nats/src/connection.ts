@@ -1,4 +1,4 @@
-import { BrokerUnreachableError } from '@a2a-bus/core';
+import { TransportLifecycle } from '@a2a-bus/core/adapter';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { serverList, type ResolvedNatsOptions } from './options.js';
@@ -15,11 +15,10 @@ export interface NatsClients {
  */
 export async function connectNats(options: ResolvedNatsOptions): Promise<NatsClients> {
   const servers = serverList(options);
-  const address = servers.join(',');
   const timeoutMs = options.connectTimeoutMs;
-  let timer: NodeJS.Timeout | undefined;
+  const lifecycle = new TransportLifecycle({ scope: 'nats', address: servers.map(withoutCredentials).join(','), connectTimeoutMs: timeoutMs });
   let nc: NatsConnection | undefined;
-  const attempt = (async () => {
+  const attempt = async (): Promise<NatsClients> => {
     nc = await connect({
       servers,
       name: options.name,
@@ -37,19 +36,16 @@ export async function connectNats(options: ResolvedNatsOptions): Promise<NatsCli
     const jsm = await jetstreamManager(nc, { timeout: options.requestTimeoutMs });
     const js = jetstream(nc, { timeout: options.requestTimeoutMs });
     return { nc, js, jsm };
-  })();
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([attempt, timeout]);
-  } catch (cause) {
-    void attempt.then(
+  };
+  // A connection that comes up after we gave up is closed, not left reconnecting forever.
+  return lifecycle.connect(attempt, (late) => {
+    void late.then(
       (clients) => clients.nc.close(),
       () => nc?.close(),
     );
-    throw new BrokerUnreachableError('nats', address, timeoutMs, { cause });
-  } finally {
-    clearTimeout(timer);
-  }
+  });
+}
+
+function withoutCredentials(server: string): string {
+  return server.replace(/\/\/[^@/]*@/, '//');
 }

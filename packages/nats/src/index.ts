@@ -1,16 +1,13 @@
-import type { AdapterModule, Transport } from '@a2a-bus/core';
+import type { TransportAdapter } from '@a2a-bus/core';
 import { createNatsTransport } from './transport.js';
 
-export { createNatsTransport, NatsTransport } from './transport.js';
-export { natsTransportOptionsSchema, defaultNatsServer } from './options.js';
-export type { NatsTransportOptions } from './options.js';
-export { NatsLeaseStore } from './lease-store.js';
+export { createNatsTransport, type NatsTransport } from './transport.js';
 export { natsCapabilities } from './capabilities.js';
-export { toToken, fromToken } from './names.js';
+export type { NatsTransportOptions } from './options.js';
 
-/** For `createTransport('nats://host:4222')` and `createTransport({ backend: 'nats', ... })`. */
-export function createTransportFromConfig(config: Record<string, unknown>): Transport {
-  return createNatsTransport(config);
-}
-
-export const adapter: AdapterModule = { createTransportFromConfig };
+/** `nats://host:4222` (or `{ backend: 'nats', servers }`) for `createTransport`. */
+export const adapter: TransportAdapter = {
+  backend: 'nats',
+  schemes: ['nats', 'tls'],
+  create: (config) => createNatsTransport(config),
+};

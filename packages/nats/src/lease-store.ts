@@ -1,4 +1,4 @@
-import type { Clock, LeaseStore } from '@a2a-bus/core';
+import type { Clock, LeaseStore } from '@a2a-bus/core/adapter';
 import { JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 
 interface LeaseRecord {

@@ -1,4 +1,4 @@
-import { commonTransportOptions } from '@a2a-bus/core';
+import { commonTransportOptions } from '@a2a-bus/core/adapter';
 import { z } from 'zod';
 
 /** A stream/consumer/subject token: what NATS accepts everywhere. */
@@ -35,6 +35,7 @@ export const natsTransportOptionsSchema = z
     /** Time allowed for a JetStream API request or PubAck. */
     requestTimeoutMs: z.int().min(100).default(10_000),
   })
+  .strict()
   .refine((o) => !(o.servers && o.url), { message: 'give `servers` or `url`, not both', path: ['url'] });
 
 export type NatsTransportOptions = z.input<typeof natsTransportOptionsSchema>;

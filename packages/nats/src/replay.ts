@@ -1,4 +1,5 @@
-import { decodeEnvelope, partitionForKey, type ReplayOptions, type ReplayRecord } from '@a2a-bus/core';
+import { decodeEnvelope, type ReplayOptions, type ReplayRecord } from '@a2a-bus/core';
+import { partitionForKey } from '@a2a-bus/core/adapter';
 import { AckPolicy, DeliverPolicy, type ConsumerConfig, type StreamInfo } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { NatsClients } from './connection.js';

@@ -1,20 +1,22 @@
 import {
-  KeyedDispatcher,
-  PartitionBalancer,
   defaultRetryPolicy,
-  sleep,
-  systemClock,
   type CloseOptions,
-  type DispatcherBackend,
   type EnvelopeInput,
-  type InboundRecord,
   type Instrumentation,
   type Logger,
   type MessageHandler,
-  type Settlement,
   type SubscribeOptions,
   type Subscription,
 } from '@a2a-bus/core';
+import {
+  KeyedDispatcher,
+  PartitionBalancer,
+  sleep,
+  systemClock,
+  type DispatcherBackend,
+  type InboundRecord,
+  type Settlement,
+} from '@a2a-bus/core/adapter';
 import { AckPolicy, DeliverPolicy, type ConsumeCallback, type Consumer, type ConsumerMessages, type FetchMessages, type JsMsg } from '@nats-io/jetstream';
 import { nanos, nuid, type Subscription as NatsSub } from '@nats-io/transport-node';
 import type { NatsClients } from './connection.js';

@@ -4,10 +4,6 @@ import {
   TransportClosedError,
   createEnvelope,
   encodeEnvelope,
-  parseOptions,
-  partitionForKey,
-  isSilentHook,
-  safeInstrumentation,
   silentLogger,
   type CloseOptions,
   type Envelope,
@@ -24,6 +20,7 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@a2a-bus/core';
+import { parseOptions, partitionForKey, isSilentHook, safeInstrumentation } from '@a2a-bus/core/adapter';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { natsCapabilities } from './capabilities.js';
 import { connectNats, type NatsClients } from './connection.js';
@@ -34,12 +31,18 @@ import { replayTopic } from './replay.js';
 import { KEY_HEADER, NatsSubscription } from './subscription.js';
 import { TopicRegistry, isNotFound, type TopicInfo } from './topics.js';
 
+/** The NATS JetStream transport, with one extra for operations and tests. */
+export interface NatsTransport extends Transport {
+  /** Deletes a topic's stream (messages and every group's consumers) and its lease records. */
+  deleteTopic(topic: string): Promise<void>;
+}
+
 /**
  * a2a-bus over NATS JetStream. One stream per topic with a subject per partition
  * (`<prefix>.t.<topic>.<partition>`), one durable pull consumer per (group, partition),
  * partitions shared among a group's members by leases kept on a JetStream stream.
  */
-export class NatsTransport implements Transport {
+class NatsTransportImpl implements NatsTransport {
   readonly backend = 'nats';
   readonly capabilities: TransportCapabilities;
   private readonly options: ResolvedNatsOptions;
@@ -237,6 +240,10 @@ interface Connected {
 /** JetStream drops a message whose id it has seen within the stream's duplicate window. */
 const MSG_ID_HEADER = 'Nats-Msg-Id';
 
+/**
+ * Creates a transport over NATS JetStream; connects on first use or on `connect()`. Options
+ * are validated here: a bad or unknown one throws `InvalidOptionsError` naming it.
+ */
 export function createNatsTransport(options: NatsTransportOptions = {}): NatsTransport {
-  return new NatsTransport(parseOptions('nats', natsTransportOptionsSchema, options));
+  return new NatsTransportImpl(parseOptions('nats', natsTransportOptionsSchema, options));
 }

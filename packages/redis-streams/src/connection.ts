@@ -1,4 +1,4 @@
-import { BrokerUnreachableError } from '@a2a-bus/core';
+import { TransportLifecycle } from '@a2a-bus/core/adapter';
 import { Redis } from 'ioredis';
 
 export const SCOPE = 'redis-streams';
@@ -37,26 +37,24 @@ export function createRedisClient(url: string, connectTimeoutMs: number, connect
  */
 export async function connectWithin(client: Redis, url: string, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return;
-  let timer: NodeJS.Timeout | undefined;
+  const lifecycle = new TransportLifecycle({ scope: SCOPE, address: describeAddress(url), connectTimeoutMs: timeoutMs });
   let lastError: unknown;
   const onError = (error: unknown): void => {
     lastError = error;
   };
   client.on('error', onError);
+  const attempt = async (): Promise<void> => {
+    try {
+      if (client.status === 'wait' || client.status === 'end') await client.connect();
+      else await new Promise<void>((resolve) => client.once('ready', () => resolve()));
+    } catch (error) {
+      // ioredis rejects with "Connection is closed"; the socket's own error says why.
+      throw lastError ?? error;
+    }
+  };
   try {
-    const ready =
-      client.status === 'wait' || client.status === 'end'
-        ? client.connect()
-        : new Promise<void>((resolve) => client.once('ready', () => resolve()));
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    });
-    await Promise.race([ready, timedOut]);
-  } catch (error) {
-    client.disconnect();
-    throw new BrokerUnreachableError(SCOPE, describeAddress(url), timeoutMs, { cause: lastError ?? error });
+    await lifecycle.connect(attempt, () => client.disconnect());
   } finally {
-    clearTimeout(timer);
     client.off('error', onError);
   }
 }

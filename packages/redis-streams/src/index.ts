@@ -1,13 +1,10 @@
-import type { AdapterModule, Transport } from '@a2a-bus/core';
+import type { TransportAdapter } from '@a2a-bus/core';
 import type { RedisStreamsOptions } from './options.js';
-import { RedisStreamsTransport } from './transport.js';
+import { RedisStreamsTransportImpl, type RedisStreamsTransport } from './transport.js';
 
-export { RedisStreamsTransport } from './transport.js';
-export { RedisLeaseStore } from './lease-store.js';
+export type { RedisStreamsTransport } from './transport.js';
 export { redisStreamsCapabilities } from './capabilities.js';
-export { redisStreamsOptionsSchema, type RedisStreamsOptions, type ResolvedRedisStreamsOptions } from './options.js';
-export { TopicKeys } from './keys.js';
-export { trimStream, type RetentionPolicy } from './retention.js';
+export type { RedisStreamsOptions } from './options.js';
 
 /**
  * Creates a transport over Redis Streams. The client connects on first use or on
@@ -17,12 +14,12 @@ export { trimStream, type RetentionPolicy } from './retention.js';
  * const transport = createRedisStreamsTransport({ url: 'redis://127.0.0.1:6379', partitions: 8 });
  */
 export function createRedisStreamsTransport(options: RedisStreamsOptions = {}): RedisStreamsTransport {
-  return new RedisStreamsTransport(options);
+  return new RedisStreamsTransportImpl(options);
 }
 
-/** For `createTransport('redis://host:6379')` in `@a2a-bus/core`. */
-export function createTransportFromConfig(config: Record<string, unknown>): Transport {
-  return createRedisStreamsTransport(config as RedisStreamsOptions);
-}
-
-export const adapter: AdapterModule = { createTransportFromConfig };
+/** `redis://host:6379` or `rediss://…` (or `{ backend: 'redis-streams', … }`) for `createTransport`. */
+export const adapter: TransportAdapter = {
+  backend: 'redis-streams',
+  schemes: ['redis', 'rediss'],
+  create: (config) => createRedisStreamsTransport(config as RedisStreamsOptions),
+};

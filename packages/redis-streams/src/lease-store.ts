@@ -1,4 +1,4 @@
-import type { LeaseStore } from '@a2a-bus/core';
+import type { LeaseStore } from '@a2a-bus/core/adapter';
 import type { Redis } from 'ioredis';
 import type { TopicKeys } from './keys.js';
 

@@ -1,4 +1,4 @@
-import { commonTransportOptions, parseOptions } from '@a2a-bus/core';
+import { commonTransportOptions, parseOptions } from '@a2a-bus/core/adapter';
 import { z } from 'zod';
 
 const redisUrl = z

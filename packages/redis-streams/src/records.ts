@@ -1,4 +1,4 @@
-import type { InboundRecord } from '@a2a-bus/core';
+import type { InboundRecord } from '@a2a-bus/core/adapter';
 
 /** An entry read from a partition stream, as handed to the dispatcher. */
 export interface StreamRecord extends InboundRecord {

@@ -1,4 +1,5 @@
-import { decodeEnvelope, InvalidOptionsError, partitionForKey, type ReplayOptions, type ReplayRecord } from '@a2a-bus/core';
+import { decodeEnvelope, InvalidOptionsError, type ReplayOptions, type ReplayRecord } from '@a2a-bus/core';
+import { partitionForKey } from '@a2a-bus/core/adapter';
 import type { Redis } from 'ioredis';
 import { SCOPE } from './connection.js';
 import { compareStreamIds, streamIdTime, type TopicKeys } from './keys.js';

@@ -1,4 +1,5 @@
-import type { KeyedDispatcher, Logger } from '@a2a-bus/core';
+import type { Logger } from '@a2a-bus/core';
+import type { KeyedDispatcher } from '@a2a-bus/core/adapter';
 import type { Redis } from 'ioredis';
 import type { TopicKeys } from './keys.js';
 import { readFields, type StreamRecord } from './records.js';

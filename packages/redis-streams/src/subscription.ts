@@ -1,20 +1,17 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import {
-  KeyedDispatcher,
-  PartitionBalancer,
   defaultRetryPolicy,
-  systemClock,
   type CloseOptions,
   type Delivery,
   type EnvelopeInput,
   type Instrumentation,
   type Logger,
   type MessageHandler,
-  type Settlement,
   type SubscribeOptions,
   type Subscription,
 } from '@a2a-bus/core';
+import { KeyedDispatcher, PartitionBalancer, systemClock, type Settlement } from '@a2a-bus/core/adapter';
 import type { Redis } from 'ioredis';
 import type { TopicKeys } from './keys.js';
 import { AckBatcher } from './ack-batcher.js';

@@ -2,10 +2,7 @@ import {
   createEnvelope,
   encodeEnvelope,
   InvalidOptionsError,
-  isSilentHook,
-  partitionForKey,
   PublishError,
-  safeInstrumentation,
   silentLogger,
   TransportClosedError,
   type CloseOptions,
@@ -23,6 +20,7 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@a2a-bus/core';
+import { isSilentHook, partitionForKey, safeInstrumentation } from '@a2a-bus/core/adapter';
 import type { Redis } from 'ioredis';
 import { redisStreamsCapabilities } from './capabilities.js';
 import { connectWithin, createRedisClient, SCOPE } from './connection.js';
@@ -33,12 +31,20 @@ import { trimStream } from './retention.js';
 import { RedisStreamsSubscription, type SubscriptionContext } from './subscription.js';
 import { XaddWriter } from './xadd-writer.js';
 
+/** The Redis Streams transport, with two extras for operations and tests. */
+export interface RedisStreamsTransport extends Transport {
+  /** Deletes everything a2a-bus keeps for `topic` (streams, partition count, leases, members). */
+  deleteTopic(topic: string): Promise<void>;
+  /** Trims the streams this transport wrote to by its retention policy; never a pending entry. */
+  trimAll(): Promise<number>;
+}
+
 /**
  * A transport over Redis Streams. A topic is `partitions` streams (`<prefix>{topic}:<p>`),
  * a message goes to the stream of its key's partition (murmur2, like Kafka), and each
  * partition of a group is consumed by one member at a time under an expiring lease.
  */
-export class RedisStreamsTransport implements Transport {
+export class RedisStreamsTransportImpl implements RedisStreamsTransport {
   readonly backend = 'redis-streams';
   readonly capabilities: TransportCapabilities = redisStreamsCapabilities;
   private readonly options: ResolvedRedisStreamsOptions;

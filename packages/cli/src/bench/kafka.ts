@@ -2,7 +2,7 @@ import { dispatchRoundTrip } from './dispatch.js';
 import { randomUUID } from 'node:crypto';
 import type { EnvelopeInput, Transport } from '@a2a-bus/core';
 import { createKafkaTransport, type KafkaTransport } from '@a2a-bus/kafka';
-import * as kafkajs from '@a2a-bus/kafka/raw';
+import * as kafkajs from 'kafkajs';
 import { percentile, type BenchRow, type BenchSuite } from './types.js';
 
 /**

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { EnvelopeInput, Transport } from '@a2a-bus/core';
 import { createNatsTransport } from '@a2a-bus/nats';
-// The raw client comes through the adapter, so both sides run the very same library versions.
-import { AckPolicy, DeliverPolicy, StorageType, connect, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type NatsConnection } from '@a2a-bus/nats/raw';
+// The raw clients: the CLI pins the same versions as the adapters, so both sides run the very same libraries.
+import { AckPolicy, DeliverPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { dispatchRoundTrip } from './dispatch.js';
 import { deadline, measureOneWay, pipelined } from './harness.js';
 import { percentile, type BenchRow, type BenchSuite } from './types.js';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { EnvelopeInput } from '@a2a-bus/core';
 import { createRedisStreamsTransport, type RedisStreamsTransport } from '@a2a-bus/redis-streams';
-// The raw client comes through the adapter, so both sides run the very same ioredis.
-import { Redis } from '@a2a-bus/redis-streams/raw';
+// The raw client: the CLI pins the adapter's ioredis version, so both sides run the very same library.
+import { Redis } from 'ioredis';
 import { dispatchRoundTrip } from './dispatch.js';
 import { deadline, measureOneWay, pipelined } from './harness.js';
 import { percentile, type BenchRow, type BenchSuite } from './types.js';

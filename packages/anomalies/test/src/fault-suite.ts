@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { AnomalyDetector, readAnomalies, watchBus, type Anomaly, type AnomalyDetectorOptions } from '@a2a-bus/anomalies';
 import { AgentBus, type A2AAgentCard, type TaskHandler, type Transport } from '@a2a-bus/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { delay, waitFor } from '../conformance/context.js';
+import { delay, waitFor } from './wait.js';
 import { buildTransport, type TransportSpec } from './transports.js';
 
 export interface AnomalyFaultSuiteOptions {
@@ -31,7 +31,7 @@ export async function pump(bus: AgentBus, capability: string, count: number, con
 }
 
 const holdingAgent = fileURLToPath(new URL('./holding-agent.ts', import.meta.url));
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /**
  * Faults injected on a real broker, each detected within a stated bound, with the right
@@ -139,7 +139,7 @@ export function anomalyFaultSuite(options: AnomalyFaultSuiteOptions): void {
       cleanups.push(() => watcher.close());
       const seen: Anomaly[] = [];
       watcher.detector.onAnomaly((a) => seen.push(a));
-      const child = spawn(process.execPath, ['--import', 'tsx', holdingAgent, JSON.stringify(options.spec()), namespace, 'hold', String(ttl)], {
+      const child = spawn(process.execPath, ['--conditions=@a2a-bus/source', '--import', 'tsx', holdingAgent, JSON.stringify(options.spec()), namespace, 'hold', String(ttl)], {
         cwd: repoRoot,
         stdio: ['ignore', 'pipe', 'inherit'],
       });

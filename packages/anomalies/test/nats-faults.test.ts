@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { anomalyFaultSuite } from './src/anomalies/fault-suite.js';
-import { requireBroker, skippedSuite } from './src/index.js';
+import { anomalyFaultSuite } from './src/fault-suite.js';
+import { requireBroker, skippedSuite } from '@a2a-bus/conformance';
 
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const { hostname, port } = new URL(url);
