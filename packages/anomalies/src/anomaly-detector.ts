@@ -184,7 +184,7 @@ export class AnomalyDetector {
       if (!capability) return undefined;
       const series = this.seriesOf(capability);
       series.inFlight = Math.max(0, series.inFlight - 1);
-      this.report('handler-latency', { capability }, series.latency.observe(handlerMs, id));
+      this.report('handler-latency', { capability }, series.latency.observe(handlerMs, id, this.clock.now()));
       this.report('retry-rate', { capability }, series.retryRate.observe(retried, id));
       return series;
     };
@@ -194,7 +194,7 @@ export class AnomalyDetector {
         if (!capability) return;
         const series = this.seriesOf(capability);
         series.throughput.arrive(event.id);
-        this.report('payload-size', { capability }, series.payloadSize.observe(event.bytes, event.id));
+        this.report('payload-size', { capability }, series.payloadSize.observe(event.bytes, event.id, this.clock.now()));
       },
       onDeliver: (event) => {
         const capability = this.capabilityOf(event.topic);

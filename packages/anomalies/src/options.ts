@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Anomaly } from './anomaly.js';
 import type { LagSource } from './lag.js';
 
-const valueOptions = (defaults: { warmup: number; sensitivity: number; minRatio: number; recent: number; raiseAfter: number; floor: number }) =>
+const valueOptions = (defaults: { warmup: number; sensitivity: number; minRatio: number; recent: number; raiseAfter: number; minDurationMs: number; floor: number }) =>
   z
     .object({
       warmup: z.int().min(1).default(defaults.warmup),
@@ -13,6 +13,7 @@ const valueOptions = (defaults: { warmup: number; sensitivity: number; minRatio:
       recent: z.int().min(1).max(64).default(defaults.recent),
       span: z.int().min(2).default(200),
       raiseAfter: z.int().min(1).default(defaults.raiseAfter),
+      minDurationMs: z.int().min(0).default(defaults.minDurationMs),
       clearAfter: z.int().min(1).default(20),
       floor: z.number().min(0).default(defaults.floor),
     })
@@ -50,8 +51,8 @@ export const anomalyDetectorSchema = z.object({
   allTopics: z.boolean().default(false),
   /** Series (capability × detector) kept at once; the oldest are dropped beyond it. */
   maxSeries: z.int().min(1).default(1_000),
-  latency: valueOptions({ warmup: 50, sensitivity: 4, minRatio: 3, recent: 7, raiseAfter: 8, floor: 1 }),
-  payloadSize: valueOptions({ warmup: 50, sensitivity: 6, minRatio: 10, recent: 1, raiseAfter: 1, floor: 64 }),
+  latency: valueOptions({ warmup: 50, sensitivity: 4, minRatio: 3, recent: 7, raiseAfter: 8, minDurationMs: 1_000, floor: 1 }),
+  payloadSize: valueOptions({ warmup: 50, sensitivity: 6, minRatio: 10, recent: 1, raiseAfter: 1, minDurationMs: 0, floor: 64 }),
   retryRate: rateOptions(0.15),
   deadLetterRate: rateOptions(0.05),
   redeliveryRate: rateOptions(0.1),

@@ -34,7 +34,7 @@ export function observeWorkflowRecord(detector: AnomalyDetector, envelope: Envel
   if (type === 'task-request') {
     series.throughput.arrive(envelope.key);
     const bytes = Buffer.byteLength(JSON.stringify(envelope.payload));
-    detector.report('payload-size', { capability }, series.payloadSize.observe(bytes, taskId));
+    detector.report('payload-size', { capability }, series.payloadSize.observe(bytes, taskId, at));
     return;
   }
   if (type !== 'task-event' || envelope.kind !== 'stream-response') return;
@@ -55,7 +55,7 @@ export function observeWorkflowRecord(detector: AnomalyDetector, envelope: Envel
   if (task && finalStates.has(task.status.state)) {
     const held = detector.tracker.finish(taskId);
     series.throughput.complete();
-    if (held) detector.report('handler-latency', { capability, agent: holder }, series.latency.observe(Math.max(0, at - held.since), taskId));
+    if (held) detector.report('handler-latency', { capability, agent: holder }, series.latency.observe(Math.max(0, at - held.since), taskId, at));
     detector.report('retry-rate', { capability, agent: holder }, series.retryRate.observe(false, taskId));
     const note = task.status.message ? textOfParts(task.status.message.parts) : '';
     const deadLettered = task.status.state === 'TASK_STATE_FAILED' && note.startsWith('failed after ');

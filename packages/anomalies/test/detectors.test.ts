@@ -15,7 +15,7 @@ function jitter(seed = 7): () => number {
   };
 }
 
-const latency = { warmup: 50, sensitivity: 4, minRatio: 3, recent: 7, raiseAfter: 8, span: 200, clearAfter: 20, floor: 1 };
+const latency = { warmup: 50, sensitivity: 4, minRatio: 3, recent: 7, raiseAfter: 8, minDurationMs: 0, span: 200, clearAfter: 20, floor: 1 };
 
 describe('RobustBaseline', () => {
   it('centres on the typical value and is not dragged by outliers', () => {
@@ -144,5 +144,18 @@ describe('SilenceDetector', () => {
     expect(detector.check('bus-a', held, 2_500)).toBeUndefined();
     detector.heard('bus-a', 3_000);
     expect(detector.check('bus-a', held, 4_100)?.observed).toBe(1_100);
+  });
+});
+
+describe('ValueDetector minimum duration', () => {
+  it('a stall that slows 30 in-flight handlers at one instant is not a slowdown; 1 s of it is', () => {
+    const detector = new ValueDetector({ ...latency, minDurationMs: 1_000 });
+    const random = jitter(9);
+    let t = 0;
+    for (let i = 0; i < 200; i++) expect(detector.observe(8 + 8 * random(), `m${i}`, (t += 5))).toBeUndefined();
+    for (let i = 0; i < 30; i++) expect(detector.observe(200, `stall${i}`, t + i * 0.1)).toBeUndefined();
+    for (let i = 0; i < 30; i++) expect(detector.observe(8 + 8 * random(), `n${i}`, (t += 5))).toBeUndefined();
+    const raised = Array.from({ length: 40 }, (_, i) => detector.observe(150, `slow${i}`, (t += 50))).filter(Boolean);
+    expect(raised).toHaveLength(1);
   });
 });

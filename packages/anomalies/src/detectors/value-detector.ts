@@ -4,7 +4,7 @@ import { RobustBaseline } from '../robust-baseline.js';
 import type { Finding } from './finding.js';
 
 export interface ValueDetectorOptions {
-  /** Samples before any alert (the baseline learns first). */
+  /** Samples before any alert: the first half is ignored (cold start), the second half learnt. */
   readonly warmup: number;
   /** Robust z-score (in log space) an observation must reach. */
   readonly sensitivity: number;
@@ -16,6 +16,8 @@ export interface ValueDetectorOptions {
   readonly span: number;
   /** Bad observations in a row before the alarm: a short stall (GC, a busy CPU) is not a slowdown. */
   readonly raiseAfter: number;
+  /** ...and the bad streak must have lasted this long (ms): a stall hits every in-flight handler at once, a slowdown lasts. */
+  readonly minDurationMs: number;
   /** Good observations in a row before a raised alarm clears. */
   readonly clearAfter: number;
   /** Added before taking logs, in the value's unit: values far below it count as equal. */
@@ -26,13 +28,16 @@ export interface ValueDetectorOptions {
  * Latency or size outliers of one series. Works on log values (latencies and sizes are
  * multiplicative), compares the median of the last few values with a robust baseline
  * (EWMA / EWMAD, see RobustBaseline), and alerts when both the z-score and the ratio are
- * exceeded. The baseline does not learn while the alarm is up, so a sustained shift stays
+ * exceeded. The baseline does not learn from bad observations nor while the alarm is up, so a sustained shift stays
  * one alarm until the series returns. Memory: a ring of `recent` values, a few numbers.
  */
 export class ValueDetector {
   private readonly baseline: RobustBaseline;
   private readonly ring: Ring;
   private readonly gate: Hysteresis;
+  /** When the current run of bad observations began. */
+  private badSince: number | undefined;
+  private seen = 0;
 
   private readonly options: ValueDetectorOptions;
 
@@ -43,11 +48,14 @@ export class ValueDetector {
     this.gate = new Hysteresis(options.raiseAfter, options.clearAfter);
   }
 
-  observe(value: number, id: string): Finding | undefined {
+  observe(value: number, id: string, now = Date.now()): Finding | undefined {
     const { options } = this;
     const log = Math.log(value + options.floor);
     this.ring.push(value, id);
-    if (this.baseline.count < options.warmup) {
+    this.seen += 1;
+    // Warm-up: the first half is not learnt (cold start: connections, caches, JIT), the second half is.
+    if (this.seen <= Math.floor(options.warmup / 2)) return undefined;
+    if (this.baseline.count < Math.ceil(options.warmup / 2)) {
       this.baseline.add(log);
       return undefined;
     }
@@ -57,8 +65,11 @@ export class ValueDetector {
     const ratio = (observed + options.floor) / (normal + options.floor);
     const bad = score >= options.sensitivity && ratio >= options.minRatio;
     const good = score < options.sensitivity / 2 || ratio < Math.sqrt(options.minRatio);
-    const raised = this.gate.check(bad, good);
-    if (!this.gate.active) this.baseline.add(log);
+    this.badSince = bad ? (this.badSince ?? now) : undefined;
+    const lasted = this.badSince !== undefined && now - this.badSince >= options.minDurationMs;
+    const raised = this.gate.check(bad && lasted, good);
+    // Learn only from normal observations: a shift on its way to an alarm must not become "normal".
+    if (!this.gate.active && !bad) this.baseline.add(log);
     if (!raised) return undefined;
     return {
       observed,

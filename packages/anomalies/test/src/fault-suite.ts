@@ -65,7 +65,7 @@ export function anomalyFaultSuite(options: AnomalyFaultSuiteOptions): void {
       return { namespace, anomalies, detector, transport: t, bus };
     };
 
-    it('an agent slowed 10x after warm-up: handler-latency on its capability within 15 slow events, also on the anomalies topic', async () => {
+    it('an agent slowed 10x after warm-up: handler-latency on its capability within 3 s and 40 slow events, also on the anomalies topic', async () => {
       const { bus, anomalies, transport: t, namespace } = await instrumentedBus();
       let slow = false;
       let slowDone = 0;
@@ -79,14 +79,16 @@ export function anomalyFaultSuite(options: AnomalyFaultSuiteOptions): void {
       await pump(bus, 'summarize', 100, 4);
       expect(anomalies).toEqual([]);
       slow = true;
-      await pump(bus, 'summarize', 40, 4, () => 'go', () => {
+      const slowSince = Date.now();
+      await pump(bus, 'summarize', 120, 4, () => 'go', () => {
         if (anomalies.length && slowDoneAtDetection < 0) slowDoneAtDetection = slowDone;
         return anomalies.length > 0;
       });
       expect(anomalies[0]).toMatchObject({ kind: 'handler-latency', capability: 'summarize', agent: 'worker-1' });
       expect(anomalies[0]!.observed / anomalies[0]!.baseline).toBeGreaterThan(3);
       expect(slowDoneAtDetection).toBeGreaterThan(0);
-      expect(slowDoneAtDetection).toBeLessThanOrEqual(15);
+      expect(slowDoneAtDetection).toBeLessThanOrEqual(40);
+      expect(Date.parse(anomalies[0]!.at) - slowSince).toBeLessThan(3_000);
       let stored: Anomaly[] = [];
       for (let i = 0; i < 50 && !stored.some((a) => a.id === anomalies[0]!.id); i++) {
         await delay(100);
@@ -171,7 +173,11 @@ export function anomalyFaultSuite(options: AnomalyFaultSuiteOptions): void {
       expect(detectedAfterMs).toBeLessThan(4_000);
     });
 
-    it('a consumer that stops: lag-growth on its group within 5 lag samples of the lag passing 20', async () => {
+    // Transport.inspectLag arrives with issue 12; until a transport has it, this case says so by name.
+    const probe = buildTransport(options.spec()) as Transport & { inspectLag?: unknown };
+    const hasLag = typeof probe.inspectLag === 'function';
+    void probe.close();
+    it.skipIf(!hasLag)(`a consumer that stops: lag-growth on its group within 5 lag samples of the lag passing 20${hasLag ? '' : ' (skipped: this transport has no inspectLag yet)'}`, async () => {
       const namespace = `anom-${randomUUID().slice(0, 8)}`;
       const producerTransport = transport();
       const inspect = (producerTransport as Transport & { inspectLag?: (q: { topic?: string; group?: string }) => Promise<{ topic: string; group: string; partition: number; lag: number }[]> }).inspectLag;
