@@ -75,6 +75,10 @@ case "$job" in
   demo) exec pnpm demo "$@" ;;
   test)
     ensure_redis; ensure_nats; ensure_kafka
+    say "typecheck, lint, build and pack (publint, attw)"
+    pnpm typecheck
+    pnpm lint
+    pnpm release:dry
     exec pnpm test "$@"
     ;;
   bench)

@@ -89,7 +89,7 @@ describe.skipIf(skipReason)(`[kafka] adapter${skipReason ? ` — skipped: ${skip
     const name = topic('partitions');
     const keys = Array.from({ length: 200 }, (_, i) => `workflow-${i}`);
     const receipts = await client.publishBatch(name, keys.map((key) => textMessage(key, key)));
-    receipts.forEach((receipt, i) => expect(receipt.partition).toBe(partitionForKey(keys[i]!, 8)));
+    for (const [i, receipt] of receipts.entries()) expect(receipt.partition).toBe(partitionForKey(keys[i]!, 8));
     const stored = new Map<string, number>();
     for await (const record of client.replay(name)) stored.set(record.key, record.partition);
     for (const key of keys) expect(stored.get(key)).toBe(partitionForKey(key, 8));

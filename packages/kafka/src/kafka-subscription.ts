@@ -10,8 +10,10 @@ import {
 } from '@a2a-bus/core';
 import { AckedPrefix, KeyedDispatcher, systemClock, type InboundRecord } from '@a2a-bus/core/adapter';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { isMembershipError, withTimeout } from './kafka-errors.js';
 import { OffsetCommitter, type CommitFn } from './offset-committer.js';
 import type { KafkaConfig } from './options.js';
+import { pinLatestStart } from './start-position.js';
 
 export interface KafkaSubscriptionDeps {
   readonly kafka: Kafka;
@@ -105,6 +107,8 @@ export class KafkaSubscription implements Subscription {
       group: options.group,
       handler,
       maxInFlight: options.maxInFlight ?? 64,
+      maxInFlightBytes: options.maxInFlightBytes,
+      maxRecordBytes: config.maxEnvelopeBytes,
       retry: { ...defaultRetryPolicy, ...options.retry },
       deadLetterTopic: options.deadLetterTopic ?? `${topic}.dlq`,
       backend: {
@@ -256,34 +260,17 @@ export class KafkaSubscription implements Subscription {
     }, delayMs).unref();
   }
 
-  /**
-   * kafkajs resolves `latest` without committing it, so a group whose members left before
-   * acknowledging anything would skip what was published meanwhile. Commit the end offsets
-   * of the assigned partitions that have no committed offset yet: the group exists from now on.
-   */
-  private async pinStart(epoch: number): Promise<void> {
-    for (let attempt = 1; ; attempt += 1) {
-      const partitions = this.assigned;
-      if (epoch !== this.epoch || this.closing || partitions.length === 0) return;
-      try {
-        const admin = await this.deps.admin();
-        const [committed] = await admin.fetchOffsets({ groupId: this.deps.groupId, topics: [this.topic] });
-        const missing = new Set(committed?.partitions.filter((entry) => Number(entry.offset) < 0).map((entry) => entry.partition) ?? partitions);
-        if (!partitions.some((partition) => missing.has(partition))) return;
-        const ends = await admin.fetchTopicOffsets(this.topic);
-        if (epoch !== this.epoch) return; // the next join pins
-        await this.consumer.commitOffsets(
-          ends.filter((end) => partitions.includes(end.partition) && missing.has(end.partition)).map((end) => ({ topic: this.topic, partition: end.partition, offset: end.high })),
-        );
-        return;
-      } catch (error) {
-        if (attempt >= 5 || epoch !== this.epoch) {
-          if (epoch === this.epoch) this.deps.logger.warn({ err: error }, 'could not commit the start position of a latest-starting group');
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-      }
-    }
+  /** A `latest`-starting group pins its start on join (see `pinLatestStart`). */
+  private pinStart(epoch: number): Promise<void> {
+    return pinLatestStart({
+      admin: this.deps.admin,
+      groupId: this.deps.groupId,
+      topic: this.topic,
+      logger: this.deps.logger,
+      assigned: () => this.assigned,
+      current: () => epoch === this.epoch && !this.closing,
+      commit: (offsets) => this.consumer.commitOffsets(offsets),
+    });
   }
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -410,21 +397,5 @@ export class KafkaSubscription implements Subscription {
         this.deps.logger.debug({ err: error }, 'heartbeat failed');
       }
     }
-  }
-}
-
-/** Errors that mean this member's generation is over. */
-function isMembershipError(error: unknown): boolean {
-  const type = (error as { type?: string } | null)?.type;
-  return type === 'REBALANCE_IN_PROGRESS' || type === 'ILLEGAL_GENERATION' || type === 'UNKNOWN_MEMBER_ID' || type === 'NOT_COORDINATOR_FOR_GROUP';
-}
-
-async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true), timedOut]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -3,18 +3,18 @@ import {
   PublishError,
   TransportClosedError,
   createEnvelope,
-  encodeEnvelope,
   silentLogger,
   type Envelope,
   type PublishReceipt,
   type ReplayRecord,
   type Transport,
 } from '@a2a-bus/core';
-import { partitionForKey, safeInstrumentation, TransportLifecycle } from '@a2a-bus/core/adapter';
+import { encodeEnvelopeWithin, partitionForKey, safeInstrumentation, TransportLifecycle } from '@a2a-bus/core/adapter';
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
 import { kafkaCapabilities } from './capabilities.js';
 import { gatedSocketFactory } from './group-gate.js';
 import { KafkaSubscription } from './kafka-subscription.js';
+import { kafkaLag } from './lag.js';
 import { kafkaLogCreator } from './log-creator.js';
 import { parseKafkaOptions, type KafkaTransportOptions } from './options.js';
 import { ProduceBatcher, type OutgoingRecord } from './produce-batcher.js';
@@ -121,7 +121,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
   const publish = async (topic: string, input: Parameters<Transport['publish']>[1]): Promise<PublishReceipt> => {
     assertOpen('publish');
     const envelope = createEnvelope(input);
-    const [receipt] = await send(topic, [{ key: envelope.key, value: encodeEnvelope(envelope), envelope }]);
+    const [receipt] = await send(topic, [{ key: envelope.key, value: encodeEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'kafka', topic), envelope }]);
     return receipt!;
   };
 
@@ -140,10 +140,8 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
       assertOpen('publish');
       const envelopes = inputs.map((input) => createEnvelope(input));
       if (envelopes.length === 0) return [];
-      return send(
-        topic,
-        envelopes.map((envelope) => ({ key: envelope.key, value: encodeEnvelope(envelope), envelope })),
-      );
+      const records = envelopes.map((envelope) => ({ key: envelope.key, value: encodeEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'kafka', topic), envelope }));
+      return send(topic, records);
     },
 
     async publishRaw(topic, record) {
@@ -210,6 +208,11 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
     admin() {
       assertOpen('use the admin client');
       return getAdmin();
+    },
+
+    async inspectLag(query = {}) {
+      assertOpen('inspect lag');
+      return kafkaLag(await getAdmin(), config.groupId, query);
     },
 
     close(closeOptions) {

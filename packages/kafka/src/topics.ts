@@ -85,7 +85,11 @@ export class TopicRegistry {
           return partitions.length;
         }
       } catch (error) {
-        if (!isTransientTopicError(error) || Date.now() > deadline) throw error;
+        // kafkajs's fetchTopicOffsets throws a TypeError ("Cannot destructure property
+        // 'partitions' of 'high.pop(...)'") when the broker's answer does not list the brand-new
+        // topic yet: as transient as the typed errors.
+        const transient = isTransientTopicError(error) || error instanceof TypeError;
+        if (!transient || Date.now() > deadline) throw error;
       }
       if (Date.now() > deadline) throw new Error(`topic ${topic} has no leader for every partition after ${leaderWaitMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, wait));

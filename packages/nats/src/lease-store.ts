@@ -65,7 +65,7 @@ export class NatsLeaseStore implements LeaseStore {
     const live = await Promise.all(
       subjects.map(async (subject) => {
         const record = await this.get<MemberRecord>(subject);
-        if (!record || !record.value.alive) return undefined;
+        if (!record?.value.alive) return undefined;
         if (record.value.member === member) return member;
         return this.expired(subject, record.seq, record.value.ttlMs) ? undefined : record.value.member;
       }),

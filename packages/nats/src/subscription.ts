@@ -17,13 +17,14 @@ import {
   type InboundRecord,
   type Settlement,
 } from '@a2a-bus/core/adapter';
-import { AckPolicy, DeliverPolicy, type ConsumeCallback, type Consumer, type ConsumerMessages, type FetchMessages, type JsMsg } from '@nats-io/jetstream';
-import { nanos, nuid, type Subscription as NatsSub } from '@nats-io/transport-node';
+import type { ConsumeCallback, Consumer, ConsumerMessages, FetchMessages, JsMsg } from '@nats-io/jetstream';
+import { nuid, type Subscription as NatsSub } from '@nats-io/transport-node';
 import type { NatsClients } from './connection.js';
+import { ensureDurableConsumer } from './durable-consumer.js';
 import { NatsLeaseStore } from './lease-store.js';
 import type { NatsNames } from './names.js';
 import type { ResolvedNatsOptions } from './options.js';
-import { isNotFound, type TopicInfo } from './topics.js';
+import type { TopicInfo } from './topics.js';
 
 export const KEY_HEADER = 'A2A-Key';
 
@@ -99,6 +100,8 @@ export class NatsSubscription implements Subscription {
       group: options.group,
       handler,
       maxInFlight: this.maxInFlight,
+      maxInFlightBytes: options.maxInFlightBytes,
+      maxRecordBytes: transportOptions.maxEnvelopeBytes,
       retry: { ...defaultRetryPolicy, ...options.retry },
       deadLetterTopic: options.deadLetterTopic ?? `${topic}.dlq`,
       backend,
@@ -219,6 +222,7 @@ export class NatsSubscription implements Subscription {
     if (!consumer) return;
     if (takenOver) await this.awaitDeadOwnersMessages(worker, consumer);
     let failures = 0;
+    let othersWaiting = false;
     while (!worker.stopping) {
       const batch = await this.reserve(worker);
       if (batch === 0) continue;
@@ -247,8 +251,12 @@ export class NatsSubscription implements Subscription {
       } finally {
         worker.fetch = undefined;
         this.reserved -= batch - received;
+        othersWaiting = this.capacityWaiters.length > 0;
         this.releaseCapacityWaiters();
       }
+      // An empty fetch gives way: with fewer slots than partitions (a small byte bound), an
+      // idle partition re-reserving at once would starve one that has messages.
+      if (received === 0 && othersWaiting) await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
@@ -281,7 +289,8 @@ export class NatsSubscription implements Subscription {
   /** How many messages this partition may fetch now; waits while all slots are taken. */
   private async reserve(worker: PartitionWorker): Promise<number> {
     const share = Math.max(1, Math.floor(this.maxInFlight / Math.max(1, this.workers.size)));
-    const free = this.maxInFlight - this.dispatcher.inFlight - this.reserved;
+    // The dispatcher's capacity counts bytes too: a partition fetches no more than fits.
+    const free = this.dispatcher.capacity - this.reserved;
     if (free <= 0) {
       await new Promise<void>((resolve) => {
         this.capacityWaiters.push(resolve);
@@ -360,31 +369,15 @@ export class NatsSubscription implements Subscription {
   private async ensureConsumer(partition: number): Promise<Consumer> {
     const cached = this.consumers.get(partition);
     if (cached) return cached;
-    const { clients, names, options } = this.context;
-    const durable = names.durable(this.group, partition);
-    const wanted = {
-      ack_wait: nanos(options.ackWaitMs),
-      max_deliver: options.maxDeliver,
-      max_ack_pending: Math.max(1_000, this.maxInFlight * 2),
-    };
-    try {
-      const info = await clients.jsm.consumers.info(this.info.stream, durable);
-      if (info.config.ack_wait !== wanted.ack_wait || info.config.max_deliver !== wanted.max_deliver) {
-        await clients.jsm.consumers.update(this.info.stream, durable, wanted).catch((error: unknown) => {
-          this.logger.warn({ err: error, durable }, 'could not update consumer settings; keeping the existing ones');
-        });
-      }
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      await clients.jsm.consumers.add(this.info.stream, {
-        durable_name: durable,
-        filter_subject: names.subject(this.topic, partition),
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: this.subscribeOptions.startFrom === 'latest' ? DeliverPolicy.New : DeliverPolicy.All,
-        ...wanted,
-      });
-    }
-    const consumer = await clients.js.consumers.get(this.info.stream, durable);
+    const consumer = await ensureDurableConsumer(this.context, {
+      stream: this.info.stream,
+      topic: this.topic,
+      group: this.group,
+      partition,
+      startFrom: this.subscribeOptions.startFrom ?? 'earliest',
+      maxInFlight: this.maxInFlight,
+      logger: this.logger,
+    });
     this.consumers.set(partition, consumer);
     return consumer;
   }

@@ -1,9 +1,10 @@
 import {
+  type ConsumerLag,
+  type LagQuery,
   InvalidEnvelopeError,
   PublishError,
   TransportClosedError,
   createEnvelope,
-  encodeEnvelope,
   silentLogger,
   type CloseOptions,
   type Envelope,
@@ -20,10 +21,12 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@a2a-bus/core';
-import { parseOptions, partitionForKey, isSilentHook, safeInstrumentation } from '@a2a-bus/core/adapter';
+import { encodeEnvelopeWithin, parseOptions, partitionForKey, isSilentHook, safeInstrumentation } from '@a2a-bus/core/adapter';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { natsCapabilities } from './capabilities.js';
 import { connectNats, type NatsClients } from './connection.js';
+import { natsLag } from './lag.js';
+import { natsMsgId } from './msg-id.js';
 import { NatsNames } from './names.js';
 import { natsTransportOptionsSchema, type NatsTransportOptions, type ResolvedNatsOptions } from './options.js';
 import { PubAcks } from './pub-acks.js';
@@ -75,22 +78,25 @@ class NatsTransportImpl implements NatsTransport {
 
   async publish(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
     const envelope = createEnvelope(input);
+    const encoded = { envelope, bytes: encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, 'nats', topic) };
     // Hot path: connected and the topic known, so nothing to await but the PubAck.
     const connected = this.connected;
     const info = connected?.topics.known(topic);
-    if (connected && info && !this.closing) return this.sendOne(connected, topic, info, envelope);
-    const [receipt] = await this.send(topic, [envelope]);
+    if (connected && info && !this.closing) return this.sendOne(connected, topic, info, encoded);
+    const [receipt] = await this.send(topic, [encoded]);
     return receipt!;
   }
 
   async publishBatch(topic: string, inputs: readonly EnvelopeInput[]): Promise<PublishReceipt[]> {
     const envelopes = inputs.map((input, index) => {
+      let envelope: Envelope;
       try {
-        return createEnvelope(input);
+        envelope = createEnvelope(input);
       } catch (error) {
         if (InvalidEnvelopeError.isInstance(error)) throw new InvalidEnvelopeError(error.issues.map((issue) => `[${index}] ${issue}`), { cause: error });
         throw error;
       }
+      return { envelope, bytes: encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, 'nats', topic) };
     });
     return this.send(topic, envelopes);
   }
@@ -160,6 +166,12 @@ class NatsTransportImpl implements NatsTransport {
     });
   }
 
+  /** Per durable (group, partition) consumer: see `natsLag`. */
+  async inspectLag(query: LagQuery = {}): Promise<ConsumerLag[]> {
+    const { clients } = await this.ready('inspect lag');
+    return natsLag(clients.jsm, this.names, query);
+  }
+
   close(options: CloseOptions = {}): Promise<void> {
     this.closing ??= this.shutdown(options);
     return this.closing;
@@ -189,7 +201,7 @@ class NatsTransportImpl implements NatsTransport {
     return connecting;
   }
 
-  private async send(topic: string, envelopes: readonly Envelope[]): Promise<PublishReceipt[]> {
+  private async send(topic: string, envelopes: readonly EncodedEnvelope[]): Promise<PublishReceipt[]> {
     const connected = await this.ready('publish');
     let info: TopicInfo;
     try {
@@ -200,11 +212,10 @@ class NatsTransportImpl implements NatsTransport {
     return Promise.all(envelopes.map((envelope) => this.sendOne(connected, topic, info, envelope)));
   }
 
-  private async sendOne(connected: Connected, topic: string, info: TopicInfo, envelope: Envelope): Promise<PublishReceipt> {
+  private async sendOne(connected: Connected, topic: string, info: TopicInfo, { envelope, bytes }: EncodedEnvelope): Promise<PublishReceipt> {
     const partition = partitionForKey(envelope.key, info.partitions);
-    const bytes = encodeEnvelope(envelope);
     const h = natsHeaders();
-    h.set(MSG_ID_HEADER, envelope.id);
+    h.set(MSG_ID_HEADER, natsMsgId(envelope));
     h.set(KEY_HEADER, envelope.key);
     const started = this.reportsPublish ? performance.now() : 0;
     let seq: number;
@@ -222,13 +233,19 @@ class NatsTransportImpl implements NatsTransport {
   /** Dead letters keep the original id but deduplicate per group, so every group's copy lands. */
   private async publishDeadLetter(topic: string, input: EnvelopeInput, group: string): Promise<void> {
     const envelope = createEnvelope(input);
+    const bytes = encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, 'nats', topic);
     const { clients, topics } = await this.ready('publish');
     const { partitions } = await topics.ensure(topic);
     const partition = partitionForKey(envelope.key, partitions);
     const h = natsHeaders();
     h.set(KEY_HEADER, envelope.key);
-    await clients.js.publish(this.names.subject(topic, partition), encodeEnvelope(envelope), { msgID: `dlq:${group}:${envelope.id}`, headers: h, ...this.retrying });
+    await clients.js.publish(this.names.subject(topic, partition), bytes, { msgID: `dlq:${group}:${natsMsgId(envelope)}`, headers: h, ...this.retrying });
   }
+}
+
+interface EncodedEnvelope {
+  readonly envelope: Envelope;
+  readonly bytes: Uint8Array;
 }
 
 interface Connected {

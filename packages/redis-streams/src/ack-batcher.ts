@@ -85,7 +85,7 @@ export class AckBatcher<T> {
     if (this.outstanding === 0) {
       const idle = this.idleWaiters;
       this.idleWaiters = [];
-      idle.forEach((resolve) => resolve());
+      for (const resolve of idle) resolve();
     }
   }
 }

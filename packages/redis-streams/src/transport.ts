@@ -1,6 +1,7 @@
 import {
+  type ConsumerLag,
+  type LagQuery,
   createEnvelope,
-  encodeEnvelope,
   InvalidOptionsError,
   PublishError,
   silentLogger,
@@ -20,11 +21,13 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@a2a-bus/core';
-import { isSilentHook, partitionForKey, safeInstrumentation } from '@a2a-bus/core/adapter';
+import { encodeEnvelopeWithin, isSilentHook, partitionForKey, safeInstrumentation } from '@a2a-bus/core/adapter';
 import type { Redis } from 'ioredis';
 import { redisStreamsCapabilities } from './capabilities.js';
 import { connectWithin, createRedisClient, SCOPE } from './connection.js';
 import { TopicKeys } from './keys.js';
+import { NudgeChannel } from './nudge-channel.js';
+import { redisStreamsLag } from './lag.js';
 import { parseRedisStreamsOptions, type RedisStreamsOptions, type ResolvedRedisStreamsOptions } from './options.js';
 import { planReplay, readReplay } from './replay.js';
 import { trimStream } from './retention.js';
@@ -51,9 +54,8 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
   private readonly logger: Logger;
   private readonly events: Required<Instrumentation>;
   private readonly client: Redis;
-  private subscriber: Redis | undefined;
-  private subscriberReady: Promise<Redis> | undefined;
-  private readonly listeners = new Map<string, Set<(message: string) => void>>();
+  /** Pub/sub for rebalance nudges, on a connection of its own (opened on the first subscribe). */
+  private readonly nudges: NudgeChannel;
   private readonly blockingClients = new Set<Redis>();
   private connecting: Promise<void> | undefined;
   private readonly partitionCounts = new Map<string, Promise<number>>();
@@ -79,6 +81,10 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     this.events = safeInstrumentation(this.options.instrumentation, this.logger);
     this.reportingPublish = !isSilentHook(this.events.onPublish);
     this.client = this.newClient('a2a-bus', true);
+    this.nudges = new NudgeChannel(
+      () => this.newClient('a2a-bus:rebalance'),
+      (subscriber) => connectWithin(subscriber, this.options.url, this.options.connectTimeoutMs),
+    );
   }
 
   connect(): Promise<void> {
@@ -102,6 +108,7 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
   /** Publish without the closed check: dead letters are still written while subscriptions drain at close. */
   private async append(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
     const envelope = createEnvelope(input);
+    const value = encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, SCOPE, topic);
     const started = this.reportingPublish ? performance.now() : 0;
     let writer = this.writer;
     let partitions = this.knownPartitions.get(topic);
@@ -118,7 +125,6 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     }
     const partition = partitionForKey(envelope.key, partitions);
     const stream = this.keysOf(topic).stream(partition);
-    const value = encodeEnvelope(envelope);
     let offset: string | null;
     try {
       offset = await writer.xadd(stream, envelope.key, value);
@@ -134,14 +140,15 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     this.assertOpen('publish');
     const envelopes = inputs.map((input) => createEnvelope(input));
     if (envelopes.length === 0) return [];
+    const encoded = envelopes.map((envelope) => encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, SCOPE, topic));
     const writer = await this.openWriter();
     const started = performance.now();
     const partitions = await this.partitionsFor(topic);
     const keys = this.keysOf(topic);
     // In call order on the publishing connection, after anything published before, pipelined.
-    const prepared = envelopes.map((envelope) => {
+    const prepared = envelopes.map((envelope, i) => {
       const partition = partitionForKey(envelope.key, partitions);
-      const value = encodeEnvelope(envelope);
+      const value = encoded[i]!;
       const offset = writer.xadd(keys.stream(partition), envelope.key, value);
       return { envelope, partition, value, offset };
     });
@@ -227,6 +234,13 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     this.knownPartitions.delete(topic);
   }
 
+  /** Per group and partition stream: see `redisStreamsLag`. */
+  async inspectLag(query: LagQuery = {}): Promise<ConsumerLag[]> {
+    this.assertOpen('inspect lag');
+    await this.connect();
+    return redisStreamsLag(this.client, this.options.keyPrefix, query, Date.now());
+  }
+
   close(options: CloseOptions = {}): Promise<void> {
     this.closing ??= this.shutdown(options);
     return this.closing;
@@ -237,7 +251,8 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     clearInterval(this.trimTimer);
     await this.connecting?.catch(() => {});
     await this.writerReady?.catch(() => {});
-    const clients = [this.client, ...(this.writerClient ? [this.writerClient] : []), ...(this.subscriber ? [this.subscriber] : []), ...this.blockingClients];
+    const subscriber = this.nudges.connection();
+    const clients = [this.client, ...(this.writerClient ? [this.writerClient] : []), ...(subscriber ? [subscriber] : []), ...this.blockingClients];
     await Promise.all(clients.map((client) => quit(client)));
   }
 
@@ -283,31 +298,12 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
         await connectWithin(client, this.options.url, this.options.connectTimeoutMs);
         return client;
       },
-      listen: (channel, listener) => this.listen(channel, listener),
+      listen: (channel, listener) => this.nudges.listen(channel, listener),
       publish: (topic, envelope) => this.append(topic, envelope),
       forget: (subscription) => this.subscriptions.delete(subscription),
       options: this.options,
       events: this.events,
       logger: this.logger,
-    };
-  }
-
-  /** Pub/sub for rebalance nudges, on one connection per transport. */
-  private async listen(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
-    const subscriber = await this.openSubscriber();
-    let listeners = this.listeners.get(channel);
-    if (!listeners) {
-      listeners = new Set();
-      this.listeners.set(channel, listeners);
-      await subscriber.subscribe(channel);
-    }
-    listeners.add(listener);
-    return async () => {
-      listeners.delete(listener);
-      if (listeners.size === 0 && this.listeners.get(channel) === listeners) {
-        this.listeners.delete(channel);
-        await subscriber.unsubscribe(channel);
-      }
     };
   }
 
@@ -325,22 +321,6 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
       this.writerReady = undefined;
     });
     return this.writerReady;
-  }
-
-  private openSubscriber(): Promise<Redis> {
-    this.subscriberReady ??= (async () => {
-      const subscriber = this.newClient('a2a-bus:rebalance');
-      subscriber.on('message', (channel: string, message: string) => {
-        for (const listener of this.listeners.get(channel) ?? []) listener(message);
-      });
-      this.subscriber = subscriber;
-      await connectWithin(subscriber, this.options.url, this.options.connectTimeoutMs);
-      return subscriber;
-    })();
-    this.subscriberReady.catch(() => {
-      this.subscriberReady = undefined;
-    });
-    return this.subscriberReady;
   }
 
   private newClient(name: string, autoPipelining = false): Redis {

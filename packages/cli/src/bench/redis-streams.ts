@@ -192,7 +192,7 @@ async function busMemoryPerInFlight(): Promise<BenchRow> {
       'filling maxInFlight',
     );
     const perMessage = ((await settledMemory()) - before) / maxInFlight;
-    release.forEach((resolve) => resolve());
+    for (const resolve of release) resolve();
     return {
       backend: 'redis-streams',
       client: 'a2a-bus',

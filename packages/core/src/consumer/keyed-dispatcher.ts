@@ -1,71 +1,17 @@
-import { sleep, type Clock } from '../clock.js';
-import { decodeEnvelope, type Envelope, type EnvelopeInput } from '../envelope.js';
-import { isSilentHook, type DeliveryEvent, type Instrumentation } from '../instrumentation.js';
-import type { Logger } from '../logger.js';
-import type { MessageHandler, RetryPolicy } from '../transport.js';
-import { A2ABusError } from '../errors/a2a-bus-error.js';
-import { buildDeadLetter, buildMinimalDeadLetter } from './dead-letter.js';
+import { sleep } from '../clock.js';
+import { decodeEnvelope, type Envelope } from '../envelope.js';
+import { isSilentHook, type DeliveryEvent } from '../instrumentation.js';
+import { backoff } from './backoff.js';
+import { writeDeadLetter } from './dead-letter-writer.js';
+import { InFlightBudget } from './in-flight-budget.js';
+import { PayloadTooLargeError } from '../errors/payload-too-large-error.js';
+import { DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_MAX_IN_FLIGHT_BYTES } from '../limits.js';
 import { DeliveryImpl, type Outcome } from './delivery.js';
+import type { InboundRecord, KeyedDispatcherOptions, Settlement } from './dispatcher-types.js';
+import { KeyLanes, type KeyLane } from './key-lanes.js';
 
-/** A record as an adapter fetched it, in partition order. */
-export interface InboundRecord {
-  readonly partition: number;
-  readonly offset: string;
-  /** The broker's key (used for undecodable records; decoded ones use the envelope's key). */
-  readonly key: string;
-  /** Bytes to decode, or an envelope the backend holds already decoded (memory). */
-  readonly value: Uint8Array | Envelope;
-  /** Delivery count as the backend knows it: 1 for a first delivery. */
-  readonly attempt: number;
-}
-
-export type Settlement = 'ack' | 'term' | 'dead-lettered';
-
-/** What the adapter does for the dispatcher. */
-export interface DispatcherBackend<R extends InboundRecord> {
-  /** Make a settlement durable: XACK, JetStream ack/term, Kafka offset mark. Errors are logged. */
-  settle(record: R, settlement: Settlement): void | Promise<void>;
-  /**
-   * Optional: remember that `attempts` deliveries of the record failed, so a member that
-   * takes the record over continues the count (memory's pending entry, a Redis XCLAIM
-   * RETRYCOUNT) instead of starting again, and maxAttempts still ends in the dead letter.
-   */
-  recordAttempt?(record: R, attempts: number): void;
-  /** Publish a dead letter durably; the record is settled only after this resolves. */
-  publishDeadLetter(topic: string, envelope: EnvelopeInput): Promise<void>;
-  /**
-   * Called every `keepAliveMs` for records held (running or waiting for a retry), so the
-   * backend does not redeliver them meanwhile (JetStream `working()`, Kafka heartbeat).
-   */
-  keepAlive?(records: readonly R[]): void;
-}
-
-export interface KeyedDispatcherOptions<R extends InboundRecord> {
-  readonly transport: string;
-  readonly topic: string;
-  readonly group: string;
-  readonly handler: MessageHandler;
-  readonly maxInFlight: number;
-  readonly retry: RetryPolicy;
-  readonly deadLetterTopic: string | false;
-  readonly backend: DispatcherBackend<R>;
-  readonly events: Required<Instrumentation>;
-  readonly logger: Logger;
-  readonly clock: Clock;
-  readonly keepAliveMs?: number;
-}
-
-interface KeyLane<R> {
-  /** The key. */
-  readonly id: string;
-  readonly partition: number;
-  readonly records: R[];
-  running: boolean;
-  /** Settles when the lane's current run ends. */
-  done: Promise<void>;
-  /** Resolves `done`; set while the lane runs asynchronously. */
-  finish?: (() => void) | undefined;
-}
+export type { DispatcherBackend, InboundRecord, KeyedDispatcherOptions, Settlement } from './dispatcher-types.js';
+export { backoff } from './backoff.js';
 
 /**
  * Runs a subscription's handler with the transport rules every adapter shares:
@@ -74,17 +20,18 @@ interface KeyLane<R> {
  *   the delay, so order survives redelivery; after `maxAttempts` the message is
  *   dead-lettered and the key moves on;
  * - undecodable bytes are dead-lettered with the reason, and the consumer goes on;
- * - at most `maxInFlight` records are held; adapters wait on `whenReady()` before fetching.
+ * - at most `maxInFlight` records and about `maxInFlightBytes` bytes are held; adapters
+ *   wait on `whenReady()` before fetching and fetch at most `capacity` records;
+ * - records over `maxRecordBytes` are dead-lettered undecoded (`PayloadTooLargeError`).
  *
  * Adapters feed records in partition order with `push` and make settlements durable in
  * `backend.settle`. A record that is dropped (revoked partition, abandon) is never
  * settled, so the backend redelivers it.
  */
 export class KeyedDispatcher<R extends InboundRecord> {
-  private readonly lanesByPartition = new Map<number, Map<string, KeyLane<R>>>();
-  /** Lanes gone idle since the last sweep. */
-  private idleLanes = 0;
-  private held = 0;
+  private readonly lanes = new KeyLanes<R>();
+  private readonly held: InFlightBudget;
+  private readonly maxRecordBytes: number;
   private readonly running = new Set<Promise<void>>();
   private readonly revoked = new Set<number>();
   private readonly abort = new AbortController();
@@ -103,6 +50,8 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   constructor(options: KeyedDispatcherOptions<R>) {
     this.options = options;
+    this.maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_ENVELOPE_BYTES;
+    this.held = new InFlightBudget(options.maxInFlight, options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES, this.maxRecordBytes);
     const { events } = options;
     this.reporting = [events.onDeliver, events.onAck, events.onNack, events.onTerm, events.onRedeliver].some((hook) => !isSilentHook(hook));
     this.abandoned = new Promise((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -111,12 +60,17 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   /** Records held now (queued, running or waiting for a retry). */
   get inFlight(): number {
-    return this.held;
+    return this.held.count;
   }
 
-  /** Room for this many more records before the in-flight bound. */
+  /** Encoded bytes held now. */
+  get inFlightBytes(): number {
+    return this.held.bytes;
+  }
+
+  /** Room for this many more records before the in-flight bounds (count and bytes). */
   get capacity(): number {
-    return Math.max(0, this.options.maxInFlight - this.held);
+    return this.held.capacity;
   }
 
   /** Aborted when the dispatcher is abandoned: handlers should stop. */
@@ -136,26 +90,16 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   /** Resolves when at least one more record may be pushed (or the dispatcher stopped). */
   whenReady(): Promise<void> {
-    if (this.held < this.options.maxInFlight || this.closed) return Promise.resolve();
+    if (this.held.hasRoom() || this.closed) return Promise.resolve();
     return new Promise((resolve) => this.capacityWaiters.push(resolve));
   }
 
   /** Hands a fetched record over. Records of one partition must be pushed in order. */
   push(record: R): void {
     if (this.closed || this.revoked.has(record.partition)) return;
-    // Lanes by partition, then key: no composite string to build and hash per record.
-    let byKey = this.lanesByPartition.get(record.partition);
-    if (!byKey) {
-      byKey = new Map();
-      this.lanesByPartition.set(record.partition, byKey);
-    }
-    let lane = byKey.get(record.key);
-    if (!lane) {
-      lane = { id: record.key, partition: record.partition, records: [], running: false, done: RESOLVED };
-      byKey.set(record.key, lane);
-    }
+    const lane = this.lanes.lane(record.partition, record.key);
     lane.records.push(record);
-    this.held += 1;
+    this.held.add(record);
     if (!lane.running) this.start(lane);
   }
 
@@ -173,7 +117,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
     this.revoked.add(partition);
     for (const [record, wait] of this.waiting) if (record.partition === partition) wait.abort();
     const waits: Promise<void>[] = [];
-    for (const lane of this.allLanes()) {
+    for (const lane of this.lanes.all()) {
       if (lane.partition !== partition) continue;
       this.dropQueued(lane);
       if (lane.running) waits.push(lane.done);
@@ -189,7 +133,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
     this.closed = true;
     this.releaseCapacityWaiters();
     for (const wait of this.waiting.values()) wait.abort();
-    for (const lane of this.allLanes()) this.dropQueued(lane);
+    for (const lane of this.lanes.all()) this.dropQueued(lane);
     if (this.running.size === 0) return this.finish(true);
     if (timeoutMs <= 0) return this.finish(false);
     const timeout = new AbortController();
@@ -210,11 +154,9 @@ export class KeyedDispatcher<R extends InboundRecord> {
   /** Keeps the first record of a lane whose handler is running; drops the rest. */
   private dropQueued(lane: KeyLane<R>): void {
     const keep = lane.running ? 1 : 0;
-    const dropped = lane.records.length - keep;
-    if (dropped <= 0) return;
-    lane.records.length = keep;
-    this.release(dropped);
-    if (!lane.running) this.forget(lane);
+    if (lane.records.length <= keep) return;
+    this.release(lane.records.splice(keep));
+    if (!lane.running) this.lanes.forget(lane);
   }
 
   private start(lane: KeyLane<R>): void {
@@ -261,35 +203,16 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   /** The lane's head is done: settled, or (false) left for redelivery with the rest of the lane. */
   private advance(lane: KeyLane<R>, settled: boolean): void {
-    lane.records.shift();
-    this.release(1);
+    this.releaseOne(lane.records.shift());
     if (!settled) {
       // Revoked or closing while the record waited for a retry: the next owner redelivers it.
-      this.release(lane.records.length);
-      lane.records.length = 0;
-    }
-  }
-
-  private *allLanes(): Iterable<KeyLane<R>> {
-    for (const byKey of this.lanesByPartition.values()) yield* byKey.values();
-  }
-
-  /**
-   * An idle lane stays in its map for a while: keys usually come back, and deleting and
-   * re-adding map entries per message costs more than the lane. Idle lanes are swept in bulk.
-   */
-  private forget(_lane: KeyLane<R>): void {
-    this.idleLanes += 1;
-    if (this.idleLanes < 1_024) return;
-    this.idleLanes = 0;
-    for (const byKey of this.lanesByPartition.values()) {
-      for (const [key, lane] of byKey) if (!lane.running && lane.records.length === 0) byKey.delete(key);
+      this.release(lane.records.splice(0));
     }
   }
 
   private stopLane(lane: KeyLane<R>): void {
     lane.running = false;
-    if (lane.records.length === 0) this.forget(lane);
+    if (lane.records.length === 0) this.lanes.forget(lane);
     const finish = lane.finish;
     if (finish) {
       this.running.delete(lane.done);
@@ -301,13 +224,17 @@ export class KeyedDispatcher<R extends InboundRecord> {
   /** A bug, not a handler failure: leave the lane's records unsettled for redelivery, free the room. */
   private laneFailed(lane: KeyLane<R>, error: unknown): void {
     this.options.logger.error({ err: error, partition: lane.partition }, 'dispatcher lane failed; its records are left for redelivery');
-    this.release(lane.records.length);
-    lane.records.length = 0;
+    this.release(lane.records.splice(0));
     this.stopLane(lane);
   }
 
   /** Handles one record through its retries. Resolves false when it was left unsettled. */
   private process(record: R): boolean | Promise<boolean> {
+    if (!isEnvelope(record.value) && record.value.byteLength > this.maxRecordBytes) {
+      // Foreign bytes over the limit: not worth decoding (nor copying into the dead letter).
+      const error = new PayloadTooLargeError(this.options.transport, record.value.byteLength, this.maxRecordBytes, { topic: this.options.topic });
+      return this.deadLetter(record, undefined, 'too large', error, record.attempt);
+    }
     const decoded = isEnvelope(record.value) ? { ok: true as const, envelope: record.value } : decodeEnvelope(record.value);
     if (!decoded.ok) return this.deadLetter(record, undefined, 'undecodable', decoded.error, record.attempt);
     if (record.attempt > this.options.retry.maxAttempts) {
@@ -420,59 +347,26 @@ export class KeyedDispatcher<R extends InboundRecord> {
    */
   private async deadLetter(record: R, envelope: Envelope | undefined, reason: string, error: unknown, attempts: number): Promise<boolean> {
     const { options } = this;
-    const key = envelope?.key ?? record.key;
-    const id = envelope?.id ?? `${options.topic}/${record.partition}/${record.offset}`;
-    const fullReason = envelope ? reason : `${reason}: ${error instanceof Error ? error.message : String(error)}`;
-    if (options.deadLetterTopic === false) {
-      options.logger.error({ err: error, id, reason: fullReason }, 'message dropped: no dead-letter topic');
-    } else {
-      const input = {
-        sourceTopic: options.topic,
-        group: options.group,
-        reason: fullReason,
-        error,
-        attempts,
-        key,
-        partition: record.partition,
-        offset: record.offset,
-        ...(envelope ? { original: envelope } : { raw: record.value as Uint8Array }),
-      };
-      let deadLetter = buildDeadLetter(input);
-      // A dead letter that cannot be written must not be acknowledged away: keep retrying
-      // while the partition is ours. One the backend refuses for good (too large, a key the
-      // envelope cannot carry) is written in its minimal form instead.
-      for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
-        try {
-          await options.backend.publishDeadLetter(options.deadLetterTopic, deadLetter);
-          break;
-        } catch (publishError) {
-          const final = A2ABusError.isInstance(publishError) && !publishError.isRetryable;
-          options.logger.error({ err: publishError, id }, final ? 'dead letter refused; writing its minimal form' : 'dead-letter publish failed; retrying');
-          if (final) deadLetter = buildMinimalDeadLetter(input);
-          else await sleep(options.clock, wait, this.abort.signal);
-          if (this.abort.signal.aborted || this.revoked.has(record.partition) || this.closed) return false;
-        }
-      }
-    }
-    options.events.onDeadLetter({
-      transport: options.transport,
-      topic: options.topic,
-      partition: record.partition,
-      key,
-      id,
-      group: options.group,
-      attempts,
-      reason: fullReason,
-      deadLetterTopic: options.deadLetterTopic || '',
+    const written = await writeDeadLetter(options, record, envelope, reason, error, attempts, {
+      signal: this.abort.signal,
+      stillOwned: () => !(this.abort.signal.aborted || this.revoked.has(record.partition) || this.closed),
     });
+    if (!written) return false;
+    options.events.onDeadLetter({ ...written, transport: options.transport, topic: options.topic, partition: record.partition, group: options.group, attempts, deadLetterTopic: options.deadLetterTopic || '' });
     await this.settle(record, 'dead-lettered');
     return true;
   }
 
-  private release(count: number): void {
-    if (count <= 0) return;
-    this.held -= count;
-    if (this.held < this.options.maxInFlight) this.releaseCapacityWaiters();
+  private release(records: readonly R[]): void {
+    if (records.length === 0) return;
+    for (const record of records) this.held.release(record);
+    if (this.held.hasRoom()) this.releaseCapacityWaiters();
+  }
+
+  private releaseOne(record: R | undefined): void {
+    if (record === undefined) return;
+    this.held.release(record);
+    if (this.held.hasRoom()) this.releaseCapacityWaiters();
   }
 
   private releaseCapacityWaiters(): void {
@@ -484,7 +378,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
   private scheduleKeepAlive(everyMs: number): void {
     this.keepAliveTimer = this.options.clock.setTimeout(() => {
       const heads: R[] = [];
-      for (const lane of this.allLanes()) if (lane.running && lane.records[0]) heads.push(lane.records[0]);
+      for (const lane of this.lanes.all()) if (lane.running && lane.records[0]) heads.push(lane.records[0]);
       if (heads.length > 0) {
         try {
           this.options.backend.keepAlive?.(heads);
@@ -497,12 +391,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
   }
 }
 
-export function backoff(policy: RetryPolicy, attempt: number): number {
-  return Math.min(policy.initialDelayMs * 2 ** (attempt - 1), policy.maxDelayMs);
-}
-
 const ACK: Outcome = { type: 'ack' };
-const RESOLVED = Promise.resolve();
 
 function isEnvelope(value: Uint8Array | Envelope): value is Envelope {
   return !(value instanceof Uint8Array);

@@ -1,4 +1,4 @@
-import { A2ABusError, formatMessage } from './a2a-bus-error.js';
+import { A2ABusError } from './a2a-bus-error.js';
 
 /** Thrown by a worker's handler: the task fails at once, without retries. */
 export class NonRetryableError extends A2ABusError {

@@ -1,4 +1,4 @@
-import { A2ABusError, formatMessage } from './a2a-bus-error.js';
+import { A2ABusError } from './a2a-bus-error.js';
 
 /** Thrown by a worker's handler: the agent declines the task (A2A state rejected); not retried. */
 export class TaskRejectedError extends A2ABusError {

@@ -12,7 +12,8 @@ import { userText } from './a2a.js';
 import { PendingTasks, type PendingTask } from './caller.js';
 import { MemoryIdempotencyStore, type IdempotencyStore } from './idempotency.js';
 import { AgentRegistry, type LiveAgent } from './registry.js';
-import { runtimeHeaders, runtimeTopics, type RuntimeRecordType } from './topics.js';
+import { refuseRequest } from './request-refusal.js';
+import { INSTANCE_ID_PATTERN, runtimeHeaders, runtimeTopics, type RuntimeRecordType } from './topics.js';
 import { CapabilityWorker, type TaskHandler, type TaskRequest } from './worker.js';
 
 const agentBusOptionsSchema = z.object({
@@ -20,7 +21,7 @@ const agentBusOptionsSchema = z.object({
   /** Topic prefix; buses that share one share agents. */
   namespace: z.string().regex(/^[\w.-]+$/).default('a2a'),
   /** This process's id on the bus (replies come to it). Unique per running instance. */
-  instanceId: z.string().min(1).optional(),
+  instanceId: z.string().regex(INSTANCE_ID_PATTERN, 'letters, digits, _ : - (at most 200)').optional(),
   logger: z.custom<Logger>((value) => typeof value === 'object' && value !== null, 'a logger').optional(),
   /** An agent silent for this long drops out of the registry; heartbeats go every third of it. */
   agentTtlMs: z.int().min(100).default(15_000),
@@ -214,6 +215,10 @@ export class AgentBus {
       store: this.store,
       logger: this.logger.child({ capability }),
       emit: (request, event) => this.emit(capability, request, event),
+      namespace: this.options.namespace,
+      allowsReplyTo: (replyTo) => this.topics.isReplyTopic(replyTo),
+      refuse: (delivery, reason, error) =>
+        refuseRequest({ transport: this.transport, topic: this.topics.tasks(capability), group: `agents.${capability}`, logger: this.logger }, delivery, reason, error),
       dispatchChild: (parent, child, message, timeoutMs) => {
         parent.children += 1;
         return this.dispatch(child, message, {
@@ -289,7 +294,9 @@ export class AgentBus {
       sender: this.instanceId,
       headers: { [runtimeHeaders.type]: 'task-event', [runtimeHeaders.capability]: capability, [runtimeHeaders.taskId]: request.taskId },
     };
-    await Promise.all([request.replyTo ? this.transport.publish(request.replyTo, envelope) : undefined, this.recordAudit(envelope)]);
+    // The worker refused foreign reply topics before running anything; this is the last guard.
+    const replyTo = request.replyTo !== undefined && this.topics.isReplyTopic(request.replyTo) ? request.replyTo : undefined;
+    await Promise.all([replyTo ? this.transport.publish(replyTo, envelope) : undefined, this.recordAudit(envelope)]);
   }
 
   private async recordAudit(envelope: EnvelopeInput): Promise<void> {
@@ -312,12 +319,17 @@ export class AgentBus {
     });
   }
 
+  /** Tasks of the agent's skills running in this bus now. */
+  private inFlight(card: A2AAgentCard): number {
+    return card.skills.reduce((sum, skill) => sum + (this.workers.get(skill.id)?.inFlight ?? 0), 0);
+  }
+
   private async announce(announcement: { card: A2AAgentCard; instanceId: string }, type: RuntimeRecordType): Promise<void> {
     const envelope = createEnvelope({
       kind: 'agent-card',
       key: announcement.instanceId,
       payload: announcement.card,
-      headers: { [runtimeHeaders.type]: type, [runtimeHeaders.instance]: announcement.instanceId },
+      headers: { [runtimeHeaders.type]: type, [runtimeHeaders.instance]: announcement.instanceId, [runtimeHeaders.inFlight]: String(this.inFlight(announcement.card)) },
     });
     await this.transport.publish(this.topics.registry, envelope);
     // This bus knows its own agents at once; others learn them from the log.

@@ -1,5 +1,6 @@
 import type { A2AArtifact, A2AMessage, A2AStreamResponse, A2ATask } from '../a2a/schema.js';
 import { NonRetryableError } from '../errors/non-retryable-error.js';
+import { ReplyTopicRefusedError } from '../errors/reply-topic-refused-error.js';
 import { TaskRejectedError } from '../errors/task-rejected-error.js';
 import type { Logger } from '../logger.js';
 import type { Delivery, RetryPolicy } from '../transport.js';
@@ -44,6 +45,12 @@ export interface WorkerDeps {
   readonly logger: Logger;
   /** Publishes an event of a task to its caller and to the audit trail. */
   emit(request: TaskRequest, event: A2AStreamResponse): Promise<void>;
+  /** Whether `replyTo` is a reply topic this worker may publish to (its namespace's reply scheme). */
+  allowsReplyTo(replyTo: string): boolean;
+  /** Dead-letters a request with the reason and terms it; nothing is published to its `replyTo`. */
+  refuse(delivery: Delivery, reason: string, error: unknown): Promise<void>;
+  /** The namespace, for the refusal's error. */
+  readonly namespace: string;
   dispatchChild(parent: TaskRequest, capability: string, message: A2AMessage | string, timeoutMs?: number): Promise<A2ATask>;
 }
 
@@ -69,6 +76,11 @@ export class CapabilityWorker {
     this.deps = deps;
   }
 
+  /** Tasks running here now. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
   /** A cancel request for any task: abort it if it runs here, or skip it when it arrives. */
   cancel(taskId: string): void {
     const running = this.running.get(taskId);
@@ -88,6 +100,11 @@ export class CapabilityWorker {
       return;
     }
     const { deps } = this;
+    if (request.replyTo !== undefined && !deps.allowsReplyTo(request.replyTo)) {
+      // Answering would write task events wherever a request says: another namespace, the audit trail.
+      const error = new ReplyTopicRefusedError(request.replyTo, deps.namespace);
+      return deps.refuse(delivery, `reply topic refused: ${request.replyTo}`, error);
+    }
     const done = await deps.store.get(request.taskId);
     if (done) {
       // A duplicate of a finished task: answer again, run nothing.

@@ -1,0 +1,14 @@
+import { transportConformanceSuite } from '@a2a-bus/conformance';
+import { createTransport, loopCapabilities } from './loop-adapter.mjs';
+
+// One log for the whole run; a "restart" rebuilds the clients on it, as memory does.
+const partitions = 4;
+const url = `loop://conformance-${process.pid}`;
+
+transportConformanceSuite({
+  name: 'loop',
+  capabilities: loopCapabilities,
+  partitions,
+  createTransport: () => createTransport(url, { partitions }),
+  restart: { createTransport: () => createTransport(url, { partitions }), restartBroker: async () => {} },
+});

@@ -1,0 +1,59 @@
+import type { Clock } from '../clock.js';
+import type { Envelope, EnvelopeInput } from '../envelope.js';
+import type { Instrumentation } from '../instrumentation.js';
+import type { Logger } from '../logger.js';
+import type { MessageHandler, RetryPolicy } from '../transport.js';
+
+/** A record as an adapter fetched it, in partition order. */
+export interface InboundRecord {
+  readonly partition: number;
+  readonly offset: string;
+  /** The broker's key (used for undecodable records; decoded ones use the envelope's key). */
+  readonly key: string;
+  /** Bytes to decode, or an envelope the backend holds already decoded (memory). */
+  readonly value: Uint8Array | Envelope;
+  /** Delivery count as the backend knows it: 1 for a first delivery. */
+  readonly attempt: number;
+  /** Encoded size, when `value` is held decoded (otherwise the bytes' length counts). */
+  readonly bytes?: number;
+}
+
+export type Settlement = 'ack' | 'term' | 'dead-lettered';
+
+/** What the adapter does for the dispatcher. */
+export interface DispatcherBackend<R extends InboundRecord> {
+  /** Make a settlement durable: XACK, JetStream ack/term, Kafka offset mark. Errors are logged. */
+  settle(record: R, settlement: Settlement): void | Promise<void>;
+  /**
+   * Optional: remember that `attempts` deliveries of the record failed, so a member that
+   * takes the record over continues the count (memory's pending entry, a Redis XCLAIM
+   * RETRYCOUNT) instead of starting again, and maxAttempts still ends in the dead letter.
+   */
+  recordAttempt?(record: R, attempts: number): void;
+  /** Publish a dead letter durably; the record is settled only after this resolves. */
+  publishDeadLetter(topic: string, envelope: EnvelopeInput): Promise<void>;
+  /**
+   * Called every `keepAliveMs` for records held (running or waiting for a retry), so the
+   * backend does not redeliver them meanwhile (JetStream `working()`, Kafka heartbeat).
+   */
+  keepAlive?(records: readonly R[]): void;
+}
+
+export interface KeyedDispatcherOptions<R extends InboundRecord> {
+  readonly transport: string;
+  readonly topic: string;
+  readonly group: string;
+  readonly handler: MessageHandler;
+  readonly maxInFlight: number;
+  /** Bytes held at once, beside the count (default 64 MiB). */
+  readonly maxInFlightBytes?: number | undefined;
+  /** Records larger than this are dead-lettered undecoded (default 1 MiB): the transport's `maxEnvelopeBytes`. */
+  readonly maxRecordBytes?: number | undefined;
+  readonly retry: RetryPolicy;
+  readonly deadLetterTopic: string | false;
+  readonly backend: DispatcherBackend<R>;
+  readonly events: Required<Instrumentation>;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly keepAliveMs?: number;
+}

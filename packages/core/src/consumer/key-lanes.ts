@@ -1,0 +1,54 @@
+/** The records of one key held by a dispatcher, run one at a time in order. */
+export interface KeyLane<R> {
+  /** The key. */
+  readonly id: string;
+  readonly partition: number;
+  readonly records: R[];
+  running: boolean;
+  /** Settles when the lane's current run ends. */
+  done: Promise<void>;
+  /** Resolves `done`; set while the lane runs asynchronously. */
+  finish?: (() => void) | undefined;
+}
+
+const RESOLVED = Promise.resolve();
+
+/**
+ * A dispatcher's lanes, by partition then key: no composite string to build and hash per
+ * record. An idle lane stays in its map for a while — keys usually come back, and deleting and
+ * re-adding map entries per message costs more than the lane — and idle lanes are swept in bulk.
+ */
+export class KeyLanes<R> {
+  private readonly byPartition = new Map<number, Map<string, KeyLane<R>>>();
+  /** Lanes gone idle since the last sweep. */
+  private idle = 0;
+
+  /** The lane of `key` in `partition`, created when absent. */
+  lane(partition: number, key: string): KeyLane<R> {
+    let byKey = this.byPartition.get(partition);
+    if (!byKey) {
+      byKey = new Map();
+      this.byPartition.set(partition, byKey);
+    }
+    let lane = byKey.get(key);
+    if (!lane) {
+      lane = { id: key, partition, records: [], running: false, done: RESOLVED };
+      byKey.set(key, lane);
+    }
+    return lane;
+  }
+
+  *all(): Iterable<KeyLane<R>> {
+    for (const byKey of this.byPartition.values()) yield* byKey.values();
+  }
+
+  /** A lane went idle; every 1,024 of them, idle lanes are dropped. */
+  forget(_lane: KeyLane<R>): void {
+    this.idle += 1;
+    if (this.idle < 1_024) return;
+    this.idle = 0;
+    for (const byKey of this.byPartition.values()) {
+      for (const [key, lane] of byKey) if (!lane.running && lane.records.length === 0) byKey.delete(key);
+    }
+  }
+}
