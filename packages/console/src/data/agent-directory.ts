@@ -84,7 +84,7 @@ export class AgentDirectory {
     const seen = Date.parse(envelope.createdAt);
     const known = this.agents.get(instance);
     if (known && known.seen >= seen) return;
-    const inFlight = Number(headers['a2a-bus.in-flight'] ?? Number.NaN);
+    const inFlight = Number(headers[runtimeHeaders.inFlight] ?? Number.NaN);
     this.agents.set(instance, {
       name: envelope.payload.name,
       instance,

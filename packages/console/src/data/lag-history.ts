@@ -26,7 +26,7 @@ export class LagHistory {
     this.read = inspect ? (query) => inspect.call(transport, query) : undefined;
     this.intervalMs = intervalMs;
     this.windowMs = windowMs;
-    this.prefix = `${namespace}.`;
+    this.prefix = `${namespace}.tasks.`;
   }
 
   /** Whether the transport reports lag at all. */
@@ -45,13 +45,13 @@ export class LagHistory {
     this.timer = undefined;
   }
 
-  /** Samples once (also what the timer does). Only the namespace's own topics, not the console's throw-away groups. */
+  /** Samples once (also what the timer does). Only the namespace's task topics: the work waiting for agents. */
   async sample(now = Date.now()): Promise<void> {
     if (!this.read) return;
     try {
       const series: Record<string, number> = {};
       for (const entry of await this.read()) {
-        if (!entry.topic.startsWith(this.prefix) || /^(console|registry|control|watch|anomalies-follow)-/.test(entry.group)) continue;
+        if (!entry.topic.startsWith(this.prefix) || entry.topic.endsWith('.dlq')) continue;
         series[`${entry.group} · ${entry.topic} · p${entry.partition}`] = entry.lag;
       }
       this.points.push({ at: now, series });

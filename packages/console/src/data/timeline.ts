@@ -35,7 +35,7 @@ export interface Timeline {
   readonly tasks: readonly TimelineTask[];
 }
 
-const retryNote = /^attempt (\d+) failed: (.*)$/;
+const retryNote = /^attempt (\d+) failed: (.*?)(?:; retrying)?$/;
 
 interface Building {
   taskId: string;

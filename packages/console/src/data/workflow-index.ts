@@ -67,6 +67,13 @@ export class WorkflowIndex {
     return rows.sort((a, b) => b.lastAt - a.lastAt).slice(0, limit);
   }
 
+  /** Every capability a recent workflow used. */
+  capabilities(): string[] {
+    const all = new Set<string>();
+    for (const entry of this.workflows.values()) for (const capability of entry.capabilities) all.add(capability);
+    return [...all];
+  }
+
   private apply(envelope: Envelope): void {
     const at = Date.parse(envelope.createdAt);
     let entry = this.workflows.get(envelope.key);

@@ -8,7 +8,7 @@ const pct = (ms: number, total: number): string => `${((ms / total) * 100).toFix
 export function timelinePage(timeline: Timeline): Html {
   const total = timeline.totalMs * 1.02;
   if (!timeline.tasks.length) return html`<p class="empty">nothing recorded for workflow <span class="mono">${timeline.workflowId}</span></p>`;
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * timeline.totalMs);
+  const ticks = [0, 0.2, 0.4, 0.6, 0.8].map((f) => f * timeline.totalMs);
   return html`<p class="hint">Workflow <span class="mono" id="workflow-id">${timeline.workflowId}</span>, started ${timeline.startedAt}, ${timeline.tasks.length} task(s) over ${duration(timeline.totalMs)}.</p>
 <div class="legend"><span class="seg queued"></span>queued <span class="seg completed"></span>completed <span class="seg retried"></span>failed, retried <span class="seg failed"></span>failed <span class="seg running"></span>running <span class="dlq-mark">☠</span>dead-lettered</div>
 <div id="timeline" class="waterfall">
