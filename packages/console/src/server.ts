@@ -2,13 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { followAnomalies, readAnomalies, type Anomaly } from '@a2a-bus/anomalies';
 import { AgentBus, silentLogger, type Subscription } from '@a2a-bus/core';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { html } from 'hono/html';
 import { streamSSE } from 'hono/streaming';
+import { anomaliesJs } from './assets/anomalies-js.js';
+import { consoleCss } from './assets/console-css.js';
+import { deadLettersJs } from './assets/dead-letters-js.js';
+import { lagJs } from './assets/lag-js.js';
+import { refreshJs } from './assets/refresh-js.js';
 import { requireConsoleHeader, tokenAuth } from './auth.js';
 import { AgentDirectory } from './data/agent-directory.js';
 import { deadLetterSummary, deadLetterTopicsOf, readDeadLetters, redriveDeadLetter, type DeadLetterEntry } from './data/dead-letters.js';
@@ -33,16 +37,15 @@ export interface RunningConsole {
 }
 
 const require = createRequire(import.meta.url);
-const ownAssets = fileURLToPath(new URL('../assets/', import.meta.url));
-/** Static files: the console's own, and uPlot straight from its npm package (no CDN, no build step). */
-const assets: Record<string, { path: string; type: string }> = {
-  'console.css': { path: `${ownAssets}console.css`, type: 'text/css' },
-  'refresh.js': { path: `${ownAssets}refresh.js`, type: 'text/javascript' },
-  'lag.js': { path: `${ownAssets}lag.js`, type: 'text/javascript' },
-  'anomalies.js': { path: `${ownAssets}anomalies.js`, type: 'text/javascript' },
-  'dead-letters.js': { path: `${ownAssets}dead-letters.js`, type: 'text/javascript' },
-  'uPlot.iife.min.js': { path: require.resolve('uplot/dist/uPlot.iife.min.js'), type: 'text/javascript' },
-  'uPlot.min.css': { path: require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css' },
+/** Static files: the console's own (strings in the package), and uPlot read from its npm package (no CDN, no build step). */
+const assets: Record<string, { type: string; body: () => Promise<string | Buffer> }> = {
+  'console.css': { type: 'text/css', body: async () => consoleCss },
+  'refresh.js': { type: 'text/javascript', body: async () => refreshJs },
+  'lag.js': { type: 'text/javascript', body: async () => lagJs },
+  'anomalies.js': { type: 'text/javascript', body: async () => anomaliesJs },
+  'dead-letters.js': { type: 'text/javascript', body: async () => deadLettersJs },
+  'uPlot.iife.min.js': { type: 'text/javascript', body: () => readFile(require.resolve('uplot/dist/uPlot.iife.min.js')) },
+  'uPlot.min.css': { type: 'text/css', body: () => readFile(require.resolve('uplot/dist/uPlot.min.css')) },
 };
 
 /**
@@ -88,7 +91,8 @@ export async function startConsole(input: ConsoleOptions): Promise<RunningConsol
   app.get('/assets/:name', async (c) => {
     const asset = assets[c.req.param('name')];
     if (!asset) return c.notFound();
-    return c.body(await readFile(asset.path), 200, { 'content-type': asset.type, 'cache-control': 'no-cache' });
+    const body = await asset.body();
+    return c.body(typeof body === 'string' ? body : new Uint8Array(body), 200, { 'content-type': `${asset.type}; charset=utf-8`, 'cache-control': 'no-cache' });
   });
 
   app.get('/agents', (c) => (c.req.query('fragment') ? c.html(agentRows(agents.rows())) : c.html(layout('agents', 'Live agents', context, agentsPage(agents.rows())))));

@@ -101,7 +101,7 @@ if (skipReason) {
         await expect.poll(() => page.locator('#agents tr.agent', { hasText: name }).count(), { timeout: 10_000 }).toBe(1);
       }
       await expect.poll(() => page.locator('#agents tr.agent.live').count(), { timeout: 10_000 }).toBe(4);
-      expect(await page.locator('#agents tr.agent', { hasText: 'researcher' }).locator('.tag').innerText()).toBe('research');
+      expect(await page.locator('#agents tr.agent', { hasText: 'researcher' }).locator('.tag').textContent()).toBe('research');
       await page.screenshot({ path: screenshot('agents'), fullPage: true });
     });
 
@@ -129,17 +129,17 @@ if (skipReason) {
       await page.goto(`${console_.url}/dead-letters`);
       const row = page.locator('#dead-letters tr.dead-letter', { hasText: workflowId });
       await expect.poll(() => row.count(), { timeout: 10_000 }).toBe(1);
-      expect(await row.innerText()).toContain('unparseable input');
+      expect(await row.textContent()).toContain('unparseable input');
       await page.reload(); // the row as the server rendered it, before selecting
       await row.locator('input[type=checkbox]').check();
       expect(await page.locator('#redrive').isDisabled()).toBe(true);
       await page.click('#dry-run');
-      await expect.poll(() => page.locator('#redrive-result').innerText()).toContain('would redrive');
+      await expect.poll(() => page.locator('#redrive-result').textContent()).toContain('would redrive');
       expect(fragileCalls).toBe(2); // the dry run changed nothing
       fragileFixed = true;
       await page.screenshot({ path: screenshot('dead-letters'), fullPage: true });
       await page.click('#redrive');
-      await expect.poll(() => page.locator('#redrive-result').innerText()).toContain('redriven: 1');
+      await expect.poll(() => page.locator('#redrive-result').textContent()).toContain('redriven: 1');
       await expect.poll(() => fragileCalls, { timeout: 15_000 }).toBe(3); // back on its topic, handled again
       await page.reload();
       expect(await page.locator('#dead-letters tr.dead-letter', { hasText: workflowId }).count()).toBe(0);
@@ -150,14 +150,14 @@ if (skipReason) {
 
     it('an injected anomaly appears live on the anomalies page', async () => {
       await page.goto(`${console_.url}/anomalies`);
-      await expect.poll(() => page.locator('#live-state').innerText(), { timeout: 10_000 }).toBe('live');
+      await expect.poll(() => page.locator('#live-state').textContent(), { timeout: 10_000 }).toBe('live');
       const before = await page.locator('#anomalies tr.anomaly[data-kind="payload-size"]').count();
       for (let i = 0; i < 60; i++) await caller.dispatch('write', `section ${i} ${'x'.repeat(50 + (i % 7) * 20)}`, { timeoutMs: 20_000 });
       expect(detector.metrics.snapshot().total).toBe(0);
       await caller.dispatch('write', 'y'.repeat(80_000), { timeoutMs: 20_000 }); // a 100x payload
       await expect.poll(() => page.locator('#anomalies tr.anomaly[data-kind="payload-size"]').count(), { timeout: 10_000 }).toBe(before + 1);
       const row = page.locator('#anomalies tr.anomaly[data-kind="payload-size"]').first();
-      expect(await row.innerText()).toContain('write');
+      expect(await row.textContent()).toContain('write');
       await page.screenshot({ path: screenshot('anomalies'), fullPage: true });
       publishToDocs('anomalies');
     });

@@ -1,4 +1,5 @@
-:root { --bg: #f7f8fa; --fg: #1d2430; --muted: #6b7385; --line: #dde1e8; --accent: #3056d3; --ok: #2e9d5b; --warn: #e08a1e; --bad: #d23c3c; --idle: #9aa3b5; }
+// The console's console.css (stylesheet), shipped inside the package as a string: no build step, no files beside dist/.
+export const consoleCss = `:root { --bg: #f7f8fa; --fg: #1d2430; --muted: #6b7385; --line: #dde1e8; --accent: #3056d3; --ok: #2e9d5b; --warn: #e08a1e; --bad: #d23c3c; --idle: #9aa3b5; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
 header { display: flex; align-items: center; gap: 24px; padding: 10px 24px; background: #1d2430; color: #fff; }
@@ -57,3 +58,4 @@ tr.anomaly.fresh { animation: flash 2s ease-out; }
 dl.fields { display: grid; grid-template-columns: 140px 1fr; gap: 4px 12px; background: #fff; border: 1px solid var(--line); padding: 12px; }
 dl.fields dt { color: var(--muted); }
 pre.envelope { background: #fff; border: 1px solid var(--line); padding: 12px; overflow: auto; max-height: 480px; font-size: 12px; }
+`;

@@ -1,4 +1,5 @@
-// Anomalies arrive over SSE and are prepended to the table as they come.
+// The console's anomalies.js (browser script), shipped inside the package as a string: no build step, no files beside dist/.
+export const anomaliesJs = `// Anomalies arrive over SSE and are prepended to the table as they come.
 (() => {
   const body = document.querySelector('#anomalies tbody');
   const state = document.getElementById('live-state');
@@ -20,7 +21,7 @@
   });
   source.addEventListener('anomaly', (event) => {
     const a = JSON.parse(event.data);
-    if (body.querySelector(`tr[data-id="${CSS.escape(a.id)}"]`)) return;
+    if (body.querySelector(\`tr[data-id="\${CSS.escape(a.id)}"]\`)) return;
     body.querySelector('tr.none')?.remove();
     const tr = document.createElement('tr');
     tr.className = 'anomaly fresh';
@@ -28,7 +29,7 @@
     tr.dataset.id = a.id;
     const kind = document.createElement('td');
     const badge = document.createElement('span');
-    badge.className = `kind ${a.kind}`;
+    badge.className = \`kind \${a.kind}\`;
     badge.textContent = a.kind;
     kind.append(badge);
     tr.append(
@@ -45,3 +46,4 @@
     body.prepend(tr);
   });
 })();
+`;

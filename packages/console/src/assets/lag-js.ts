@@ -1,4 +1,5 @@
-// Consumer lag over the last minutes, one line per group · topic · partition (uPlot).
+// The console's lag.js (browser script), shipped inside the package as a string: no build step, no files beside dist/.
+export const lagJs = `// Consumer lag over the last minutes, one line per group · topic · partition (uPlot).
 (() => {
   const container = document.getElementById('lag-chart');
   const nowBody = document.querySelector('#lag-now tbody');
@@ -46,3 +47,4 @@
   render();
   setInterval(render, 2000);
 })();
+`;

@@ -1,4 +1,5 @@
-// Elements with data-refresh="<url>" reload their inner HTML from that URL every 2 s
+// The console's refresh.js (browser script), shipped inside the package as a string: no build step, no files beside dist/.
+export const refreshJs = `// Elements with data-refresh="<url>" reload their inner HTML from that URL every 2 s
 // (server-rendered fragments). data-refresh-paused-by="<selector>" pauses it while the
 // selector matches something (e.g. while rows are selected).
 (() => {
@@ -17,3 +18,4 @@
     }
   }, 2000);
 })();
+`;
