@@ -50,3 +50,15 @@ export { MemoryIdempotencyStore, type IdempotencyStore } from './runtime/idempot
 export { userText, agentText, textOfParts, stateName, wireState, type TaskStateName } from './runtime/a2a.js';
 export { runtimeTopics, runtimeHeaders, type RuntimeTopics, type RuntimeRecordType } from './runtime/topics.js';
 export { redriveHeaders, handledTopic, handledMarker, redrivenEnvelope, deadLetterPosition } from './runtime/redrive.js';
+export {
+  generateAgentKeys,
+  agentKeysFromPem,
+  signEnvelope,
+  verifyEnvelope,
+  trustHeaders,
+  TrustPolicy,
+  type AgentKeys,
+  type SignatureStatus,
+  type TrustOptions,
+  type TrustPolicyInput,
+} from './trust/index.js';

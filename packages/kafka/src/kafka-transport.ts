@@ -19,6 +19,7 @@ import { kafkaLogCreator } from './log-creator.js';
 import { parseKafkaOptions, type KafkaTransportOptions } from './options.js';
 import { ProduceBatcher, type OutgoingRecord } from './produce-batcher.js';
 import { replayTopic } from './replay.js';
+import { coordinatorRefusal, securityErrorOf } from './security-errors.js';
 import { TopicRegistry } from './topics.js';
 
 /** The Kafka transport, with two extras for operations and tests. */
@@ -41,6 +42,14 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
   const address = config.brokers.join(',');
   /** Subscriptions by Kafka group id, for the JoinGroup / LeaveGroup gate. */
   const members = new Map<string, Set<KafkaSubscription>>();
+  /** What every client of this transport connects with (brokers, TLS, SASL). */
+  const clientConfig = {
+    clientId: config.clientId,
+    brokers: config.brokers,
+    ...(config.ssl !== undefined ? { ssl: config.ssl } : {}),
+    ...(config.sasl ? { sasl: config.sasl } : {}),
+    connectionTimeout: Math.min(config.connectTimeoutMs, 3_000),
+  };
   const kafka = new Kafka({
     socketFactory: gatedSocketFactory((groupId) => {
       const waits = [...(members.get(groupId) ?? [])].map((member) => member.beforeMembershipChange()).filter((wait) => wait !== undefined);
@@ -68,6 +77,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
     await lifecycle.connect(
       () => client.connect(),
       () => void client.disconnect().catch(() => undefined),
+      (cause) => securityErrorOf(cause, address),
     );
     return client;
   };
@@ -107,7 +117,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
       offsets = await batcher.sendAll(outgoing);
     } catch (cause) {
       if (BrokerUnreachableError.isInstance(cause)) throw cause;
-      throw new PublishError('kafka', topic, { cause });
+      throw securityErrorOf(cause, address, topic) ?? new PublishError('kafka', topic, { cause });
     }
     const durationMs = performance.now() - started;
     return records.map(({ key, value, envelope }, index) => {
@@ -152,7 +162,9 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
 
     async subscribe(topic, handler, options) {
       assertOpen('subscribe');
-      const partitions = await topics.ensure(topic);
+      const partitions = await topics.ensure(topic).catch((cause: unknown) => {
+        throw securityErrorOf(cause, address, topic) ?? cause;
+      });
       const groupId = config.groupId(options.group, topic);
       const subscription = new KafkaSubscription(topic, handler, options, {
         kafka,
@@ -178,6 +190,12 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
       } catch (cause) {
         subscriptions.delete(subscription);
         members.get(groupId)?.delete(subscription);
+        const refused =
+          securityErrorOf(cause, address, `${topic} (group ${groupId})`) ??
+          ((cause as Error | undefined)?.name === 'KafkaJSGroupCoordinatorNotFound'
+            ? securityErrorOf(await coordinatorRefusal(clientConfig, groupId, config.connectTimeoutMs), address, `${groupId}`)
+            : undefined);
+        if (refused) throw refused;
         if (isConnectionFailure(cause)) throw new BrokerUnreachableError('kafka', address, config.connectTimeoutMs, { cause });
         throw cause;
       }

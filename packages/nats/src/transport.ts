@@ -1,6 +1,7 @@
 import {
   type ConsumerLag,
   type LagQuery,
+  AuthorizationError,
   InvalidEnvelopeError,
   PublishError,
   TransportClosedError,
@@ -28,7 +29,7 @@ import { connectNats, type NatsClients } from './connection.js';
 import { natsLag } from './lag.js';
 import { natsMsgId } from './msg-id.js';
 import { NatsNames } from './names.js';
-import { natsTransportOptionsSchema, type NatsTransportOptions, type ResolvedNatsOptions } from './options.js';
+import { connectTarget, natsTransportOptionsSchema, type NatsTransportOptions, type ResolvedNatsOptions } from './options.js';
 import { PubAcks } from './pub-acks.js';
 import { replayTopic } from './replay.js';
 import { KEY_HEADER, NatsSubscription } from './subscription.js';
@@ -192,6 +193,7 @@ class NatsTransportImpl implements NatsTransport {
         topics: new TopicRegistry(clients.jsm, this.names, this.options),
         acks: new PubAcks(clients.nc, this.retrying.timeout),
       };
+      void this.watchPermissions(this.connected);
       return this.connected;
     });
     const connecting = this.connecting;
@@ -222,12 +224,29 @@ class NatsTransportImpl implements NatsTransport {
     try {
       seq = await connected.acks.publish(info.subjects[partition]!, bytes, h, this.retrying.timeout, this.retrying.retries);
     } catch (cause) {
-      throw new PublishError('nats', topic, { cause });
+      throw this.authorizationErrorOf(cause) ?? new PublishError('nats', topic, { cause });
     }
     if (this.reportsPublish) {
       this.events.onPublish({ transport: 'nats', topic, partition, key: envelope.key, id: envelope.id, bytes: bytes.byteLength, durationMs: performance.now() - started });
     }
     return { id: envelope.id, topic, partition, offset: String(seq) };
+  }
+
+  /** Permission violations come on the connection: the publishes they concern fail at once, and they are logged. */
+  private async watchPermissions(connected: Connected): Promise<void> {
+    for await (const status of connected.clients.nc.status()) {
+      if (status.type !== 'error' || status.error.name !== 'PermissionViolationError') continue;
+      const { operation, subject } = status.error as Error & { operation?: string; subject?: string };
+      this.logger.warn({ operation, subject }, 'the server refused an operation: not permitted for this user');
+      if (operation === 'publish' && subject) connected.acks.refuse(subject, status.error);
+    }
+  }
+
+  /** `AuthorizationError` for a permissions violation, naming the subject and the servers. */
+  private authorizationErrorOf(error: unknown): AuthorizationError | undefined {
+    if (!(error instanceof Error) || error.name !== 'PermissionViolationError') return undefined;
+    const { operation = 'publish', subject = 'a subject' } = error as Error & { operation?: string; subject?: string };
+    return new AuthorizationError('nats', connectTarget(this.options).servers.join(','), `${operation} to ${subject}`, { cause: error });
   }
 
   /** Dead letters keep the original id but deduplicate per group, so every group's copy lands. */

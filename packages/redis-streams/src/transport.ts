@@ -24,7 +24,7 @@ import {
 import { encodeEnvelopeWithin, isSilentHook, partitionForKey, safeInstrumentation } from '@a2a-bus/core/adapter';
 import type { Redis } from 'ioredis';
 import { redisStreamsCapabilities } from './capabilities.js';
-import { connectWithin, createRedisClient, SCOPE } from './connection.js';
+import { connectWithin, createRedisClient, SCOPE, securityErrorOf, withoutCredentials } from './connection.js';
 import { TopicKeys } from './keys.js';
 import { NudgeChannel } from './nudge-channel.js';
 import { redisStreamsLag } from './lag.js';
@@ -129,7 +129,7 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     try {
       offset = await writer.xadd(stream, envelope.key, value);
     } catch (cause) {
-      throw new PublishError(SCOPE, topic, { cause });
+      throw securityErrorOf(cause, this.options.url, stream) ?? new PublishError(SCOPE, topic, { cause });
     }
     this.published(stream);
     if (this.reportingPublish) this.reportPublish(topic, partition, envelope, value.length, started);
@@ -186,7 +186,9 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     await this.connect();
     const keys = this.keysOf(topic);
     const partitions = await this.partitionsFor(topic);
-    await this.createGroup(keys, partitions, options.group, options.startFrom ?? 'earliest');
+    await this.createGroup(keys, partitions, options.group, options.startFrom ?? 'earliest').catch((error: unknown) => {
+      throw securityErrorOf(error, this.options.url, keys.stream(0)) ?? error;
+    });
     const subscription = new RedisStreamsSubscription(this.subscriptionContext(), keys, partitions, handler, options);
     this.subscriptions.add(subscription);
     try {
@@ -264,7 +266,9 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
       const wanted = this.options.partitions;
       // SET NX, then GET: whoever set it first wins, and everyone reads the winner (Redis 6.2 has no SET NX GET).
       count = (async () => {
-        await this.client.set(key, wanted, 'NX');
+        await this.client.set(key, wanted, 'NX').catch((error: unknown) => {
+          throw securityErrorOf(error, this.options.url, key) ?? error;
+        });
         const value = await this.client.get(key);
         const stored = Number(value);
         if (!Number.isInteger(stored) || stored < 1) throw new Error(`${key} holds ${String(value)}, not a partition count`);
@@ -324,9 +328,9 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
   }
 
   private newClient(name: string, autoPipelining = false): Redis {
-    const client = createRedisClient(this.options.url, this.options.connectTimeoutMs, name, autoPipelining);
+    const client = createRedisClient(this.options.url, this.options.connectTimeoutMs, name, autoPipelining, this.options.tls);
     // ioredis prints unhandled error events; route them to the logger instead.
-    client.on('error', (error: unknown) => this.logger.debug({ err: error, connection: name }, 'redis connection error'));
+    client.on('error', (error: unknown) => this.logger.debug({ err: withoutCredentials(error), connection: name }, 'redis connection error'));
     return client;
   }
 

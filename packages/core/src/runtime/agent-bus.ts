@@ -15,6 +15,9 @@ import { AgentRegistry, type LiveAgent } from './registry.js';
 import { refuseRequest } from './request-refusal.js';
 import { INSTANCE_ID_PATTERN, runtimeHeaders, runtimeTopics, type RuntimeRecordType } from './topics.js';
 import { CapabilityWorker, type TaskHandler, type TaskRequest } from './worker.js';
+import { trustOptionsSchema } from '../trust/policy.js';
+import { withTrust } from '../trust/runtime-trust.js';
+import { verifyEnvelope } from '../trust/signature.js';
 
 const agentBusOptionsSchema = z.object({
   transport: z.custom<Transport>((value) => typeof value === 'object' && value !== null && 'subscribe' in value, 'a Transport'),
@@ -36,6 +39,8 @@ const agentBusOptionsSchema = z.object({
   idempotencyStore: z.custom<IdempotencyStore>((value) => typeof value === 'object' && value !== null, 'an IdempotencyStore').optional(),
   /** Also write every task event to the workflows topic, for `audit()`. */
   audit: z.boolean().default(true),
+  /** Signed envelopes and a trust policy (see `TrustOptions`); off by default. */
+  trust: trustOptionsSchema.optional(),
 });
 
 export type AgentBusOptions = z.input<typeof agentBusOptionsSchema>;
@@ -49,6 +54,11 @@ export interface DispatchOptions {
   readonly whenNoAgent?: 'fail' | 'enqueue';
   /** Task id; a retried dispatch with the same id is answered once. Default: a new one. */
   readonly taskId?: string;
+  /**
+   * Application headers for the request envelope (service parameters, caller identity);
+   * the handler reads them as `ctx.headers`. Names under `a2a-bus.` are the runtime's own.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** One recorded step of a workflow, as `audit()` returns it. */
@@ -58,6 +68,10 @@ export interface AuditEntry {
   readonly taskId: string | undefined;
   readonly capability: string | undefined;
   readonly envelope: Envelope;
+  /** Public key that signed the step (base64url Ed25519), if it was signed. */
+  readonly signer: string | undefined;
+  /** Whether the signature verifies against the step's content. */
+  readonly verified: boolean;
 }
 
 /**
@@ -69,6 +83,8 @@ export interface AuditEntry {
  */
 export class AgentBus {
   readonly instanceId: string;
+  /** This instance's public key when trust is on (announced with its agents, on every envelope it signs). */
+  readonly publicKey: string | undefined;
   private readonly transport: Transport;
   private readonly options: z.output<typeof agentBusOptionsSchema>;
   private readonly topics: ReturnType<typeof runtimeTopics>;
@@ -88,10 +104,12 @@ export class AgentBus {
 
   constructor(options: AgentBusOptions) {
     this.options = parseOptions('runtime', agentBusOptionsSchema, options);
-    this.transport = this.options.transport;
     this.instanceId = this.options.instanceId ?? `bus-${randomUUID().slice(0, 12)}`;
     this.topics = runtimeTopics(this.options.namespace);
     this.logger = (this.options.logger ?? silentLogger).child({ component: 'agent-bus', instance: this.instanceId });
+    const trusted = withTrust(this.options.transport, this.options.trust, this.options.namespace, this.logger);
+    this.transport = trusted.transport;
+    this.publicKey = trusted.keys?.publicKey;
     this.store = this.options.idempotencyStore ?? new MemoryIdempotencyStore();
     this.registry = new AgentRegistry({
       transport: this.transport,
@@ -270,7 +288,12 @@ export class AgentBus {
       replyTo: this.topics.replies(this.instanceId),
       deadline: new Date(Date.now() + timeoutMs).toISOString(),
       sender: this.instanceId,
-      headers: { [runtimeHeaders.type]: 'task-request', [runtimeHeaders.capability]: capability, [runtimeHeaders.taskId]: taskId },
+      headers: {
+        ...options.headers,
+        [runtimeHeaders.type]: 'task-request',
+        [runtimeHeaders.capability]: capability,
+        [runtimeHeaders.taskId]: taskId,
+      },
     };
     try {
       await this.transport.publish(this.topics.tasks(capability), envelope);
@@ -339,7 +362,10 @@ export class AgentBus {
 }
 
 function auditEntry(envelope: Envelope): AuditEntry {
+  const { signer, verified } = verifyEnvelope(envelope);
   return {
+    signer,
+    verified,
     type: (envelope.headers?.[runtimeHeaders.type] as AuditEntry['type'] | undefined) ?? 'task-event',
     at: envelope.createdAt,
     taskId: envelope.headers?.[runtimeHeaders.taskId],

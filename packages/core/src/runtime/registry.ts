@@ -2,6 +2,7 @@ import type { A2AAgentCard } from '../a2a/schema.js';
 import type { Envelope } from '../envelope.js';
 import type { Logger } from '../logger.js';
 import type { Subscription, Transport } from '../transport.js';
+import { trustHeaders } from '../trust/signature.js';
 import { runtimeHeaders, type RuntimeRecordType } from './topics.js';
 
 /** An agent instance the registry believes alive. */
@@ -16,6 +17,8 @@ export interface LiveAgent {
   readonly down?: boolean;
   /** Tasks it was running at its last heartbeat. */
   readonly inFlight?: number;
+  /** The instance's public key (Ed25519, base64url) when its announcements are signed. */
+  readonly publicKey?: string;
 }
 
 interface RegistryOptions {
@@ -136,7 +139,16 @@ export class AgentRegistry {
     const card = envelope.payload;
     const down = type === 'agent-down';
     const inFlight = Number(envelope.headers?.[runtimeHeaders.inFlight] ?? Number.NaN);
-    this.agents.set(instanceId, { instanceId, card, capabilities: card.skills.map((skill) => skill.id), lastSeen, down, ...(Number.isInteger(inFlight) ? { inFlight } : {}) });
+    const publicKey = envelope.headers?.[trustHeaders.signer];
+    this.agents.set(instanceId, {
+      instanceId,
+      card,
+      capabilities: card.skills.map((skill) => skill.id),
+      lastSeen,
+      down,
+      ...(Number.isInteger(inFlight) ? { inFlight } : {}),
+      ...(publicKey ? { publicKey } : {}),
+    });
     this.options.logger.debug({ agent: card.name, instanceId, down }, down ? 'agent down' : 'agent seen');
     for (const wake of [...this.waiters]) wake();
   }
