@@ -41,6 +41,23 @@ export class RobustBaseline {
     return scale > 0 ? (value - this.mean) / scale : value > this.mean ? Number.POSITIVE_INFINITY : 0;
   }
 
+  /**
+   * Starts the baseline from a warm-up sample with the true median and MAD, so a few stalls
+   * during warm-up cannot inflate it (the EWMAs take over from there).
+   */
+  seed(values: readonly number[]): void {
+    if (!values.length) return;
+    const median = (list: readonly number[]): number => {
+      const sorted = [...list].sort((a, b) => a - b);
+      const mid = sorted.length >> 1;
+      return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    };
+    this.mean = median(values);
+    // MAD × 1.4826 estimates σ for normal data; `scale` is 1.25 × deviation.
+    this.deviation = (median(values.map((v) => Math.abs(v - this.mean))) * 1.4826) / 1.25;
+    this.samples = values.length;
+  }
+
   add(value: number): void {
     if (this.samples === 0) {
       this.mean = value;

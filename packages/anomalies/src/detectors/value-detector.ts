@@ -4,7 +4,7 @@ import { RobustBaseline } from '../robust-baseline.js';
 import type { Finding } from './finding.js';
 
 export interface ValueDetectorOptions {
-  /** Samples before any alert: the first half is ignored (cold start), the second half learnt. */
+  /** Samples before any alert: the first half is ignored (cold start), the second half seeds the baseline (median, MAD). */
   readonly warmup: number;
   /** Robust z-score (in log space) an observation must reach. */
   readonly sensitivity: number;
@@ -38,6 +38,8 @@ export class ValueDetector {
   /** When the current run of bad observations began. */
   private badSince: number | undefined;
   private seen = 0;
+  /** The learnt half of the warm-up, until the baseline is seeded from it (then dropped). */
+  private warming: number[] | undefined = [];
 
   private readonly options: ValueDetectorOptions;
 
@@ -48,15 +50,25 @@ export class ValueDetector {
     this.gate = new Hysteresis(options.raiseAfter, options.clearAfter);
   }
 
+  /** Where the series stands: its normal value and spread, the current observation, the alarm. */
+  state(): { normal: number; scale: number; observed: number; samples: number; alarm: boolean } {
+    const normal = Math.exp(this.baseline.center) - this.options.floor;
+    return { normal, scale: this.baseline.scale, observed: this.ring.length ? this.ring.median() : 0, samples: this.seen, alarm: this.gate.active };
+  }
+
   observe(value: number, id: string, now = Date.now()): Finding | undefined {
     const { options } = this;
     const log = Math.log(value + options.floor);
     this.ring.push(value, id);
     this.seen += 1;
-    // Warm-up: the first half is not learnt (cold start: connections, caches, JIT), the second half is.
+    // Warm-up: the first half is ignored (cold start: connections, caches, JIT); the second
+    // half seeds the baseline with its median and MAD.
     if (this.seen <= Math.floor(options.warmup / 2)) return undefined;
-    if (this.baseline.count < Math.ceil(options.warmup / 2)) {
-      this.baseline.add(log);
+    if (this.warming) {
+      this.warming.push(log);
+      if (this.warming.length < Math.ceil(options.warmup / 2)) return undefined;
+      this.baseline.seed(this.warming);
+      this.warming = undefined;
       return undefined;
     }
     const observed = this.ring.median();

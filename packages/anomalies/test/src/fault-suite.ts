@@ -65,30 +65,31 @@ export function anomalyFaultSuite(options: AnomalyFaultSuiteOptions): void {
       return { namespace, anomalies, detector, transport: t, bus };
     };
 
-    it('an agent slowed 10x after warm-up: handler-latency on its capability within 3 s and 40 slow events, also on the anomalies topic', async () => {
-      const { bus, anomalies, transport: t, namespace } = await instrumentedBus();
+    it('an agent slowed 10x after warm-up: handler-latency on its capability within 4 s and 48 slow events, also on the anomalies topic', async () => {
+      const { bus, anomalies, transport: t, namespace, detector } = await instrumentedBus();
       let slow = false;
       let slowDone = 0;
       let slowDoneAtDetection = -1;
       const handler: TaskHandler = async () => {
-        await delay((slow ? 10 : 1) * (15 + Math.random() * 10));
+        // 40-60 ms of work: well above this shared machine's scheduling noise, so 10x is 10x.
+        await delay((slow ? 10 : 1) * (40 + Math.random() * 20));
         if (slow) slowDone++;
         return 'ok';
       };
       await bus.registerAgent(card('slowpoke', 'summarize'), { summarize: handler });
-      await pump(bus, 'summarize', 100, 4);
+      await pump(bus, 'summarize', 100, 8);
       expect(anomalies).toEqual([]);
       slow = true;
       const slowSince = Date.now();
-      await pump(bus, 'summarize', 120, 4, () => 'go', () => {
+      await pump(bus, 'summarize', 120, 8, () => 'go', () => {
         if (anomalies.length && slowDoneAtDetection < 0) slowDoneAtDetection = slowDone;
         return anomalies.length > 0;
       });
-      expect(anomalies[0]).toMatchObject({ kind: 'handler-latency', capability: 'summarize', agent: 'worker-1' });
+      expect(anomalies[0], `latency series: ${JSON.stringify(detector.seriesOf('summarize').latency.state())}`).toMatchObject({ kind: 'handler-latency', capability: 'summarize', agent: 'worker-1' });
       expect(anomalies[0]!.observed / anomalies[0]!.baseline).toBeGreaterThan(3);
       expect(slowDoneAtDetection).toBeGreaterThan(0);
-      expect(slowDoneAtDetection).toBeLessThanOrEqual(40);
-      expect(Date.parse(anomalies[0]!.at) - slowSince).toBeLessThan(3_000);
+      expect(slowDoneAtDetection).toBeLessThanOrEqual(48);
+      expect(Date.parse(anomalies[0]!.at) - slowSince).toBeLessThan(4_000);
       let stored: Anomaly[] = [];
       for (let i = 0; i < 50 && !stored.some((a) => a.id === anomalies[0]!.id); i++) {
         await delay(100);
