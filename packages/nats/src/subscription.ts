@@ -168,7 +168,9 @@ export class NatsSubscription implements Subscription {
     const workers = [...this.workers.values()];
     for (const worker of workers) worker.stopping = true;
     const abandon = drainTimeoutMs <= 0;
-    if (abandon) for (const worker of workers) worker.fetch?.stop();
+    // An ephemeral group has no other member to hand a message to: its open pull requests
+    // are cut now rather than left to expire (what arrives meanwhile dies with the group).
+    if (abandon || this.ephemeral) for (const worker of workers) worker.fetch?.stop();
     this.releaseCapacityWaiters();
     const drained = await this.dispatcher.drain(drainTimeoutMs);
     if (!abandon) await Promise.all(workers.map((worker) => worker.loop));
