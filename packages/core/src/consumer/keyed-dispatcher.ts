@@ -143,9 +143,19 @@ export class KeyedDispatcher<R extends InboundRecord> {
     const keep = lane.running ? 1 : 0;
     const dropped = lane.records.length - keep;
     if (dropped <= 0) return;
-    lane.records.length = keep;
+    this.unstarted(lane.records.splice(keep));
     this.release(dropped);
     if (!lane.running) this.lanes.forget(lane);
+  }
+
+  /**
+   * Records dropped before their handler ran: their delivery does not count as an attempt, so
+   * a backend that keeps the count (`recordAttempt`) hands them over again with the same
+   * attempt — otherwise rebalances alone would push a message towards the crash-loop dead letter.
+   */
+  private unstarted(records: readonly R[]): void {
+    const { recordAttempt } = this.options.backend;
+    if (recordAttempt) for (const record of records) recordAttempt(record, record.attempt - 1);
   }
 
   private start(lane: KeyLane<R>): void {
@@ -197,7 +207,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
     if (!settled) {
       // Revoked or closing while the record waited for a retry: the next owner redelivers it.
       this.release(lane.records.length);
-      lane.records.length = 0;
+      this.unstarted(lane.records.splice(0));
     }
   }
 
