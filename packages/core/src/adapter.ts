@@ -12,3 +12,4 @@ export { commonTransportOptions, parseOptions } from './options.js';
 export { partitionForKey, murmur2 } from './partitioner.js';
 export { safeInstrumentation, isSilentHook } from './instrumentation.js';
 export { TransportLifecycle, type TransportLifecycleOptions } from './transport-lifecycle.js';
+export { encodeEnvelopeWithin, assertEnvelopeWithin, envelopeByteLength } from './limits.js';

@@ -107,6 +107,8 @@ export class KafkaSubscription implements Subscription {
       group: options.group,
       handler,
       maxInFlight: options.maxInFlight ?? 64,
+      maxInFlightBytes: options.maxInFlightBytes,
+      maxRecordBytes: config.maxEnvelopeBytes,
       retry: { ...defaultRetryPolicy, ...options.retry },
       deadLetterTopic: options.deadLetterTopic ?? `${topic}.dlq`,
       backend: {

@@ -20,6 +20,8 @@ import {
 } from '@a2a-bus/core';
 import {
   KeyedDispatcher,
+  assertEnvelopeWithin,
+  envelopeByteLength,
   isSilentHook,
   partitionForKey,
   safeInstrumentation,
@@ -27,6 +29,7 @@ import {
   type InboundRecord,
 } from '@a2a-bus/core/adapter';
 import { memoryCapabilities } from './capabilities.js';
+import { memoryLag } from './lag.js';
 import { namedBroker, type GroupMember, type MemoryGroup, type MemoryTopic, type StoredRecord } from './log.js';
 import { parseMemoryOptions, type MemoryTransportOptions } from './options.js';
 
@@ -54,6 +57,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
   };
 
   const append = (topicName: string, envelope: Envelope): PublishReceipt => {
+    const bytes = assertEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'memory', topicName);
     const topic = broker.topic(topicName, config.partitions);
     const partition = partitionForKey(envelope.key, topic.partitions.length);
     const started = reportPublish ? performance.now() : 0;
@@ -64,7 +68,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
       partition,
       key: envelope.key,
       id: envelope.id,
-      bytes: 0, // kept decoded: there are no wire bytes
+      bytes,
       durationMs: performance.now() - started,
     });
     return { id: envelope.id, topic: topicName, partition, offset: String(offset) };
@@ -85,8 +89,9 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
 
     async publishBatch(topic, envelopes) {
       assertOpen('publish');
-      // Validate every envelope before appending any.
+      // Validate (and measure) every envelope before appending any.
       const valid = envelopes.map((input) => createEnvelope(input));
+      for (const envelope of valid) assertEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'memory', topic);
       return valid.map((envelope) => append(topic, envelope));
     },
 
@@ -105,7 +110,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
         async (dlqTopic, envelope) => {
           append(dlqTopic, createEnvelope(envelope));
         },
-        { events, logger, clock, ackTimeoutMs: config.ackTimeoutMs },
+        { events, logger, clock, ackTimeoutMs: config.ackTimeoutMs, maxEnvelopeBytes: config.maxEnvelopeBytes },
         () => subscriptions.delete(subscription),
       );
       subscriptions.add(subscription);
@@ -116,6 +121,11 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
     replay(topic: string, replayOptions: ReplayOptions = {}) {
       assertOpen('replay');
       return replayTopic(broker.existingTopic(topic), topic, replayOptions);
+    },
+
+    async inspectLag(query = {}) {
+      assertOpen('inspect lag');
+      return memoryLag(broker, query, clock.now());
     },
 
     close(closeOptions?: CloseOptions) {
@@ -131,6 +141,7 @@ interface Runtime {
   readonly logger: typeof silentLogger;
   readonly clock: typeof systemClock;
   readonly ackTimeoutMs: number;
+  readonly maxEnvelopeBytes: number;
 }
 
 /** One group member: owns some partitions of the topic and pumps their records into its dispatcher. */
@@ -168,6 +179,8 @@ class MemorySubscription implements Subscription, GroupMember {
       group: options.group,
       handler,
       maxInFlight: options.maxInFlight ?? 64,
+      maxInFlightBytes: options.maxInFlightBytes,
+      maxRecordBytes: runtime.maxEnvelopeBytes,
       retry: { ...defaultRetryPolicy, ...options.retry },
       deadLetterTopic: options.deadLetterTopic ?? `${log.name}.dlq`,
       backend: {
@@ -247,7 +260,8 @@ class MemorySubscription implements Subscription, GroupMember {
   }
 
   private push(partition: number, stored: StoredRecord, attempt: number): void {
-    this.dispatcher.push({ partition, offset: String(stored.offset), key: stored.key, value: stored.value, attempt, stored });
+    const bytes = stored.value instanceof Uint8Array ? stored.value.byteLength : envelopeByteLength(stored.value);
+    this.dispatcher.push({ partition, offset: String(stored.offset), key: stored.key, value: stored.value, attempt, bytes, stored });
   }
 
   private resumeWhenReady(): void {

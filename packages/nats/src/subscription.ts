@@ -100,6 +100,8 @@ export class NatsSubscription implements Subscription {
       group: options.group,
       handler,
       maxInFlight: this.maxInFlight,
+      maxInFlightBytes: options.maxInFlightBytes,
+      maxRecordBytes: transportOptions.maxEnvelopeBytes,
       retry: { ...defaultRetryPolicy, ...options.retry },
       deadLetterTopic: options.deadLetterTopic ?? `${topic}.dlq`,
       backend,
@@ -220,6 +222,7 @@ export class NatsSubscription implements Subscription {
     if (!consumer) return;
     if (takenOver) await this.awaitDeadOwnersMessages(worker, consumer);
     let failures = 0;
+    let othersWaiting = false;
     while (!worker.stopping) {
       const batch = await this.reserve(worker);
       if (batch === 0) continue;
@@ -248,8 +251,12 @@ export class NatsSubscription implements Subscription {
       } finally {
         worker.fetch = undefined;
         this.reserved -= batch - received;
+        othersWaiting = this.capacityWaiters.length > 0;
         this.releaseCapacityWaiters();
       }
+      // An empty fetch gives way: with fewer slots than partitions (a small byte bound), an
+      // idle partition re-reserving at once would starve one that has messages.
+      if (received === 0 && othersWaiting) await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
@@ -282,7 +289,8 @@ export class NatsSubscription implements Subscription {
   /** How many messages this partition may fetch now; waits while all slots are taken. */
   private async reserve(worker: PartitionWorker): Promise<number> {
     const share = Math.max(1, Math.floor(this.maxInFlight / Math.max(1, this.workers.size)));
-    const free = this.maxInFlight - this.dispatcher.inFlight - this.reserved;
+    // The dispatcher's capacity counts bytes too: a partition fetches no more than fits.
+    const free = this.dispatcher.capacity - this.reserved;
     if (free <= 0) {
       await new Promise<void>((resolve) => {
         this.capacityWaiters.push(resolve);

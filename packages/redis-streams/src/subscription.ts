@@ -72,6 +72,8 @@ export class RedisStreamsSubscription implements Subscription {
       group: this.group,
       handler: this.recordingRetries(handler),
       maxInFlight: options.maxInFlight ?? 64,
+      maxInFlightBytes: options.maxInFlightBytes,
+      maxRecordBytes: transportOptions.maxEnvelopeBytes,
       retry: { ...defaultRetryPolicy, ...options.retry },
       deadLetterTopic: options.deadLetterTopic ?? `${this.topic}.dlq`,
       backend: {

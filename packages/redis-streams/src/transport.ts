@@ -1,6 +1,7 @@
 import {
+  type ConsumerLag,
+  type LagQuery,
   createEnvelope,
-  encodeEnvelope,
   InvalidOptionsError,
   PublishError,
   silentLogger,
@@ -20,12 +21,13 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@a2a-bus/core';
-import { isSilentHook, partitionForKey, safeInstrumentation } from '@a2a-bus/core/adapter';
+import { encodeEnvelopeWithin, isSilentHook, partitionForKey, safeInstrumentation } from '@a2a-bus/core/adapter';
 import type { Redis } from 'ioredis';
 import { redisStreamsCapabilities } from './capabilities.js';
-import { connectWithin, createRedisClient, SCOPE } from './connection.js';
+import { connectWithin, createRedisClient, SCOPE, securityErrorOf, withoutCredentials } from './connection.js';
 import { TopicKeys } from './keys.js';
 import { NudgeChannel } from './nudge-channel.js';
+import { redisStreamsLag } from './lag.js';
 import { parseRedisStreamsOptions, type RedisStreamsOptions, type ResolvedRedisStreamsOptions } from './options.js';
 import { planReplay, readReplay } from './replay.js';
 import { trimStream } from './retention.js';
@@ -106,6 +108,7 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
   /** Publish without the closed check: dead letters are still written while subscriptions drain at close. */
   private async append(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
     const envelope = createEnvelope(input);
+    const value = encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, SCOPE, topic);
     const started = this.reportingPublish ? performance.now() : 0;
     let writer = this.writer;
     let partitions = this.knownPartitions.get(topic);
@@ -122,12 +125,11 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     }
     const partition = partitionForKey(envelope.key, partitions);
     const stream = this.keysOf(topic).stream(partition);
-    const value = encodeEnvelope(envelope);
     let offset: string | null;
     try {
       offset = await writer.xadd(stream, envelope.key, value);
     } catch (cause) {
-      throw new PublishError(SCOPE, topic, { cause });
+      throw securityErrorOf(cause, this.options.url, stream) ?? new PublishError(SCOPE, topic, { cause });
     }
     this.published(stream);
     if (this.reportingPublish) this.reportPublish(topic, partition, envelope, value.length, started);
@@ -138,14 +140,15 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     this.assertOpen('publish');
     const envelopes = inputs.map((input) => createEnvelope(input));
     if (envelopes.length === 0) return [];
+    const encoded = envelopes.map((envelope) => encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, SCOPE, topic));
     const writer = await this.openWriter();
     const started = performance.now();
     const partitions = await this.partitionsFor(topic);
     const keys = this.keysOf(topic);
     // In call order on the publishing connection, after anything published before, pipelined.
-    const prepared = envelopes.map((envelope) => {
+    const prepared = envelopes.map((envelope, i) => {
       const partition = partitionForKey(envelope.key, partitions);
-      const value = encodeEnvelope(envelope);
+      const value = encoded[i]!;
       const offset = writer.xadd(keys.stream(partition), envelope.key, value);
       return { envelope, partition, value, offset };
     });
@@ -183,7 +186,9 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     await this.connect();
     const keys = this.keysOf(topic);
     const partitions = await this.partitionsFor(topic);
-    await this.createGroup(keys, partitions, options.group, options.startFrom ?? 'earliest');
+    await this.createGroup(keys, partitions, options.group, options.startFrom ?? 'earliest').catch((error: unknown) => {
+      throw securityErrorOf(error, this.options.url, keys.stream(0)) ?? error;
+    });
     const subscription = new RedisStreamsSubscription(this.subscriptionContext(), keys, partitions, handler, options);
     this.subscriptions.add(subscription);
     try {
@@ -231,6 +236,13 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     this.knownPartitions.delete(topic);
   }
 
+  /** Per group and partition stream: see `redisStreamsLag`. */
+  async inspectLag(query: LagQuery = {}): Promise<ConsumerLag[]> {
+    this.assertOpen('inspect lag');
+    await this.connect();
+    return redisStreamsLag(this.client, this.options.keyPrefix, query, Date.now());
+  }
+
   close(options: CloseOptions = {}): Promise<void> {
     this.closing ??= this.shutdown(options);
     return this.closing;
@@ -254,7 +266,9 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
       const wanted = this.options.partitions;
       // SET NX, then GET: whoever set it first wins, and everyone reads the winner (Redis 6.2 has no SET NX GET).
       count = (async () => {
-        await this.client.set(key, wanted, 'NX');
+        await this.client.set(key, wanted, 'NX').catch((error: unknown) => {
+          throw securityErrorOf(error, this.options.url, key) ?? error;
+        });
         const value = await this.client.get(key);
         const stored = Number(value);
         if (!Number.isInteger(stored) || stored < 1) throw new Error(`${key} holds ${String(value)}, not a partition count`);
@@ -314,9 +328,9 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
   }
 
   private newClient(name: string, autoPipelining = false): Redis {
-    const client = createRedisClient(this.options.url, this.options.connectTimeoutMs, name, autoPipelining);
+    const client = createRedisClient(this.options.url, this.options.connectTimeoutMs, name, autoPipelining, this.options.tls);
     // ioredis prints unhandled error events; route them to the logger instead.
-    client.on('error', (error: unknown) => this.logger.debug({ err: error, connection: name }, 'redis connection error'));
+    client.on('error', (error: unknown) => this.logger.debug({ err: withoutCredentials(error), connection: name }, 'redis connection error'));
     return client;
   }
 

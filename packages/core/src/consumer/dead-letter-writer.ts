@@ -1,6 +1,7 @@
 import { sleep } from '../clock.js';
 import type { Envelope } from '../envelope.js';
 import { A2ABusError } from '../errors/a2a-bus-error.js';
+import { PayloadTooLargeError } from '../errors/payload-too-large-error.js';
 import { buildDeadLetter, buildMinimalDeadLetter } from './dead-letter.js';
 import type { InboundRecord, KeyedDispatcherOptions } from './dispatcher-types.js';
 
@@ -42,7 +43,8 @@ export async function writeDeadLetter<R extends InboundRecord>(
     key,
     partition: record.partition,
     offset: record.offset,
-    ...(envelope ? { original: envelope } : { raw: record.value as Uint8Array }),
+    // Oversized bytes are not copied into the dead letter: it would be refused for the same reason.
+    ...(envelope ? { original: envelope } : PayloadTooLargeError.isInstance(error) ? {} : { raw: record.value as Uint8Array }),
   };
   let deadLetter = buildDeadLetter(input);
   for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {

@@ -11,3 +11,8 @@ export { TaskError } from './task-error.js';
 export { TaskTimeoutError } from './task-timeout-error.js';
 export { NonRetryableError } from './non-retryable-error.js';
 export { TaskRejectedError } from './task-rejected-error.js';
+export { AuthenticationError } from './authentication-error.js';
+export { AuthorizationError } from './authorization-error.js';
+export { UntrustedEnvelopeError, type TrustCheck } from './untrusted-envelope-error.js';
+export { PayloadTooLargeError } from './payload-too-large-error.js';
+export { ReplyTopicRefusedError } from './reply-topic-refused-error.js';

@@ -12,15 +12,19 @@ import { userText } from './a2a.js';
 import { PendingTasks, type PendingTask } from './caller.js';
 import { MemoryIdempotencyStore, type IdempotencyStore } from './idempotency.js';
 import { AgentRegistry, type LiveAgent } from './registry.js';
-import { runtimeHeaders, runtimeTopics, type RuntimeRecordType } from './topics.js';
+import { refuseRequest } from './request-refusal.js';
+import { INSTANCE_ID_PATTERN, runtimeHeaders, runtimeTopics, type RuntimeRecordType } from './topics.js';
 import { CapabilityWorker, type TaskHandler, type TaskRequest } from './worker.js';
+import { trustOptionsSchema } from '../trust/policy.js';
+import { withTrust } from '../trust/runtime-trust.js';
+import { verifyEnvelope } from '../trust/signature.js';
 
 const agentBusOptionsSchema = z.object({
   transport: z.custom<Transport>((value) => typeof value === 'object' && value !== null && 'subscribe' in value, 'a Transport'),
   /** Topic prefix; buses that share one share agents. */
   namespace: z.string().regex(/^[\w.-]+$/).default('a2a'),
   /** This process's id on the bus (replies come to it). Unique per running instance. */
-  instanceId: z.string().min(1).optional(),
+  instanceId: z.string().regex(INSTANCE_ID_PATTERN, 'letters, digits, _ : - (at most 200)').optional(),
   logger: z.custom<Logger>((value) => typeof value === 'object' && value !== null, 'a logger').optional(),
   /** An agent silent for this long drops out of the registry; heartbeats go every third of it. */
   agentTtlMs: z.int().min(100).default(15_000),
@@ -35,6 +39,8 @@ const agentBusOptionsSchema = z.object({
   idempotencyStore: z.custom<IdempotencyStore>((value) => typeof value === 'object' && value !== null, 'an IdempotencyStore').optional(),
   /** Also write every task event to the workflows topic, for `audit()`. */
   audit: z.boolean().default(true),
+  /** Signed envelopes and a trust policy (see `TrustOptions`); off by default. */
+  trust: trustOptionsSchema.optional(),
 });
 
 export type AgentBusOptions = z.input<typeof agentBusOptionsSchema>;
@@ -48,6 +54,11 @@ export interface DispatchOptions {
   readonly whenNoAgent?: 'fail' | 'enqueue';
   /** Task id; a retried dispatch with the same id is answered once. Default: a new one. */
   readonly taskId?: string;
+  /**
+   * Application headers for the request envelope (service parameters, caller identity);
+   * the handler reads them as `ctx.headers`. Names under `a2a-bus.` are the runtime's own.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** One recorded step of a workflow, as `audit()` returns it. */
@@ -57,6 +68,10 @@ export interface AuditEntry {
   readonly taskId: string | undefined;
   readonly capability: string | undefined;
   readonly envelope: Envelope;
+  /** Public key that signed the step (base64url Ed25519), if it was signed. */
+  readonly signer: string | undefined;
+  /** Whether the signature verifies against the step's content. */
+  readonly verified: boolean;
 }
 
 /**
@@ -68,6 +83,8 @@ export interface AuditEntry {
  */
 export class AgentBus {
   readonly instanceId: string;
+  /** This instance's public key when trust is on (announced with its agents, on every envelope it signs). */
+  readonly publicKey: string | undefined;
   private readonly transport: Transport;
   private readonly options: z.output<typeof agentBusOptionsSchema>;
   private readonly topics: ReturnType<typeof runtimeTopics>;
@@ -87,10 +104,12 @@ export class AgentBus {
 
   constructor(options: AgentBusOptions) {
     this.options = parseOptions('runtime', agentBusOptionsSchema, options);
-    this.transport = this.options.transport;
     this.instanceId = this.options.instanceId ?? `bus-${randomUUID().slice(0, 12)}`;
     this.topics = runtimeTopics(this.options.namespace);
     this.logger = (this.options.logger ?? silentLogger).child({ component: 'agent-bus', instance: this.instanceId });
+    const trusted = withTrust(this.options.transport, this.options.trust, this.options.namespace, this.logger);
+    this.transport = trusted.transport;
+    this.publicKey = trusted.keys?.publicKey;
     this.store = this.options.idempotencyStore ?? new MemoryIdempotencyStore();
     this.registry = new AgentRegistry({
       transport: this.transport,
@@ -214,6 +233,10 @@ export class AgentBus {
       store: this.store,
       logger: this.logger.child({ capability }),
       emit: (request, event) => this.emit(capability, request, event),
+      namespace: this.options.namespace,
+      allowsReplyTo: (replyTo) => this.topics.isReplyTopic(replyTo),
+      refuse: (delivery, reason, error) =>
+        refuseRequest({ transport: this.transport, topic: this.topics.tasks(capability), group: `agents.${capability}`, logger: this.logger }, delivery, reason, error),
       dispatchChild: (parent, child, message, timeoutMs) => {
         parent.children += 1;
         return this.dispatch(child, message, {
@@ -265,7 +288,12 @@ export class AgentBus {
       replyTo: this.topics.replies(this.instanceId),
       deadline: new Date(Date.now() + timeoutMs).toISOString(),
       sender: this.instanceId,
-      headers: { [runtimeHeaders.type]: 'task-request', [runtimeHeaders.capability]: capability, [runtimeHeaders.taskId]: taskId },
+      headers: {
+        ...options.headers,
+        [runtimeHeaders.type]: 'task-request',
+        [runtimeHeaders.capability]: capability,
+        [runtimeHeaders.taskId]: taskId,
+      },
     };
     try {
       await this.transport.publish(this.topics.tasks(capability), envelope);
@@ -289,7 +317,9 @@ export class AgentBus {
       sender: this.instanceId,
       headers: { [runtimeHeaders.type]: 'task-event', [runtimeHeaders.capability]: capability, [runtimeHeaders.taskId]: request.taskId },
     };
-    await Promise.all([request.replyTo ? this.transport.publish(request.replyTo, envelope) : undefined, this.recordAudit(envelope)]);
+    // The worker refused foreign reply topics before running anything; this is the last guard.
+    const replyTo = request.replyTo !== undefined && this.topics.isReplyTopic(request.replyTo) ? request.replyTo : undefined;
+    await Promise.all([replyTo ? this.transport.publish(replyTo, envelope) : undefined, this.recordAudit(envelope)]);
   }
 
   private async recordAudit(envelope: EnvelopeInput): Promise<void> {
@@ -312,12 +342,17 @@ export class AgentBus {
     });
   }
 
+  /** Tasks of the agent's skills running in this bus now. */
+  private inFlight(card: A2AAgentCard): number {
+    return card.skills.reduce((sum, skill) => sum + (this.workers.get(skill.id)?.inFlight ?? 0), 0);
+  }
+
   private async announce(announcement: { card: A2AAgentCard; instanceId: string }, type: RuntimeRecordType): Promise<void> {
     const envelope = createEnvelope({
       kind: 'agent-card',
       key: announcement.instanceId,
       payload: announcement.card,
-      headers: { [runtimeHeaders.type]: type, [runtimeHeaders.instance]: announcement.instanceId },
+      headers: { [runtimeHeaders.type]: type, [runtimeHeaders.instance]: announcement.instanceId, [runtimeHeaders.inFlight]: String(this.inFlight(announcement.card)) },
     });
     await this.transport.publish(this.topics.registry, envelope);
     // This bus knows its own agents at once; others learn them from the log.
@@ -327,7 +362,10 @@ export class AgentBus {
 }
 
 function auditEntry(envelope: Envelope): AuditEntry {
+  const { signer, verified } = verifyEnvelope(envelope);
   return {
+    signer,
+    verified,
     type: (envelope.headers?.[runtimeHeaders.type] as AuditEntry['type'] | undefined) ?? 'task-event',
     at: envelope.createdAt,
     taskId: envelope.headers?.[runtimeHeaders.taskId],
