@@ -18,7 +18,7 @@ import type {
 import { checkEnvelope, ReplayGuard, topicRole, type TopicRole } from './envelope-checks.js';
 import type { AgentKeys } from './keys.js';
 import type { TrustPolicy } from './policy.js';
-import { signEnvelope } from './signature.js';
+import { BatchSigner } from './batch-signer.js';
 
 export interface TrustedTransportOptions {
   readonly namespace: string;
@@ -44,6 +44,7 @@ export class TrustedTransport implements Transport {
   private readonly inner: Transport;
   private readonly options: TrustedTransportOptions;
   private readonly replays: ReplayGuard;
+  private readonly signer: BatchSigner;
 
   constructor(inner: Transport, options: TrustedTransportOptions) {
     this.inner = inner;
@@ -51,28 +52,26 @@ export class TrustedTransport implements Transport {
     this.backend = inner.backend;
     this.capabilities = inner.capabilities;
     this.replays = new ReplayGuard(options.maxAgeMs, options.rememberIds);
+    this.signer = new BatchSigner(options.keys);
   }
 
   connect(): Promise<void> {
     return this.inner.connect();
   }
 
-  publish(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
-    try {
-      this.assertMayPublish(topic, input);
-      return this.inner.publish(topic, signEnvelope(input, this.options.keys));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  /**
+   * Signed with what else is published in this turn (see `BatchSigner`), then published.
+   * Publishes of one turn reach the inner transport in call order, so per-key order holds.
+   */
+  async publish(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
+    this.assertMayPublish(topic, input);
+    return this.inner.publish(topic, await this.signer.sign(input));
   }
 
-  publishBatch(topic: string, inputs: readonly EnvelopeInput[]): Promise<PublishReceipt[]> {
-    try {
-      for (const input of inputs) this.assertMayPublish(topic, input);
-      return this.inner.publishBatch(topic, inputs.map((input) => signEnvelope(input, this.options.keys)));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async publishBatch(topic: string, inputs: readonly EnvelopeInput[]): Promise<PublishReceipt[]> {
+    for (const input of inputs) this.assertMayPublish(topic, input);
+    const signed = await Promise.all(inputs.map((input) => this.signer.sign(input)));
+    return this.inner.publishBatch(topic, signed);
   }
 
   /** Raw bytes cannot be signed: they go out as they are (and fail verification on a guarded topic). */
@@ -148,7 +147,7 @@ export class TrustedTransport implements Transport {
       partition: delivery.partition,
       offset: delivery.offset,
     });
-    await this.inner.publish(`${delivery.topic}.dlq`, signEnvelope(letter, this.options.keys));
+    await this.inner.publish(`${delivery.topic}.dlq`, await this.signer.sign(letter));
   }
 
   /** Under `enforce`, this instance's own key must be allowed to do what it publishes. */

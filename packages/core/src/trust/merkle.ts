@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+
+// RFC 6962-style domain separation: a leaf can never pass for an inner node.
+const LEAF = Buffer.from([0]);
+const NODE = Buffer.from([1]);
+
+function leafHash(data: Buffer): Buffer {
+  return createHash('sha256').update(LEAF).update(data).digest();
+}
+
+function nodeHash(left: Buffer, right: Buffer): Buffer {
+  return createHash('sha256').update(NODE).update(left).update(right).digest();
+}
+
+/**
+ * The root of a binary Merkle tree over `leaves`, and per leaf its proof:
+ * `<index>.<sibling>.<sibling>...` bottom-up, base64url, an empty sibling where the node had
+ * none (an odd node is carried up unchanged).
+ */
+export function merkleRoot(leaves: readonly Buffer[]): { root: Buffer; proofs: string[] } {
+  let level = leaves.map(leafHash);
+  const paths: string[][] = leaves.map(() => []);
+  let positions = leaves.map((_, index) => index);
+  while (level.length > 1) {
+    const next: Buffer[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? nodeHash(level[i]!, level[i + 1]!) : level[i]!);
+    for (let leaf = 0; leaf < leaves.length; leaf += 1) {
+      const position = positions[leaf]!;
+      const sibling = position ^ 1;
+      paths[leaf]!.push(sibling < level.length ? level[sibling]!.toString('base64url') : '');
+      positions[leaf] = position >> 1;
+    }
+    level = next;
+  }
+  return { root: level[0]!, proofs: paths.map((path, index) => [String(index), ...path].join('.')) };
+}
+
+/** The root a leaf and its proof lead to, or undefined when the proof is malformed. */
+export function rootFromProof(leaf: Buffer, proof: string): Buffer | undefined {
+  const [indexText, ...siblings] = proof.split('.');
+  if (!indexText || !/^\d{1,9}$/.test(indexText) || siblings.length > 32) return undefined;
+  let index = Number(indexText);
+  let node = leafHash(leaf);
+  for (const sibling of siblings) {
+    if (sibling !== '') {
+      if (!/^[A-Za-z0-9_-]{43}$/.test(sibling)) return undefined;
+      const other = Buffer.from(sibling, 'base64url');
+      node = index & 1 ? nodeHash(other, node) : nodeHash(node, other);
+    } else if (index & 1) {
+      return undefined; // a right child always has a left sibling
+    }
+    index >>= 1;
+  }
+  return index === 0 ? node : undefined;
+}
