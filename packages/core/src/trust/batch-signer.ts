@@ -49,7 +49,7 @@ export class BatchSigner {
         batch.map((w) => w.envelope),
         this.keys,
       );
-      batch.forEach((w, i) => w.resolve(signed[i]!));
+      for (let i = 0; i < batch.length; i += 1) batch[i]!.resolve(signed[i]!);
     } catch (error) {
       for (const w of batch) w.reject(error);
     }

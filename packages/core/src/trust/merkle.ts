@@ -20,7 +20,7 @@ function nodeHash(left: Buffer, right: Buffer): Buffer {
 export function merkleRoot(leaves: readonly Buffer[]): { root: Buffer; proofs: string[] } {
   let level = leaves.map(leafHash);
   const paths: string[][] = leaves.map(() => []);
-  let positions = leaves.map((_, index) => index);
+  const positions = leaves.map((_, index) => index);
   while (level.length > 1) {
     const next: Buffer[] = [];
     for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? nodeHash(level[i]!, level[i + 1]!) : level[i]!);
