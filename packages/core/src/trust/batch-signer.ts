@@ -21,7 +21,7 @@ export class BatchSigner {
   private waiting: Waiting[] = [];
   private scheduled = false;
 
-  constructor(keys: AgentKeys, maxBatch = 512) {
+  constructor(keys: AgentKeys, maxBatch = 64) {
     this.keys = keys;
     this.maxBatch = maxBatch;
   }

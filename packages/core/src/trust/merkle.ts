@@ -1,15 +1,16 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 // RFC 6962-style domain separation: a leaf can never pass for an inner node.
 const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
 
+// One-shot hashing: several times cheaper than a Hash object per node.
 function leafHash(data: Buffer): Buffer {
-  return createHash('sha256').update(LEAF).update(data).digest();
+  return hash('sha256', Buffer.concat([LEAF, data]), 'buffer');
 }
 
 function nodeHash(left: Buffer, right: Buffer): Buffer {
-  return createHash('sha256').update(NODE).update(left).update(right).digest();
+  return hash('sha256', Buffer.concat([NODE, left, right]), 'buffer');
 }
 
 /**
@@ -24,10 +25,11 @@ export function merkleRoot(leaves: readonly Buffer[]): { root: Buffer; proofs: s
   while (level.length > 1) {
     const next: Buffer[] = [];
     for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? nodeHash(level[i]!, level[i + 1]!) : level[i]!);
+    const encoded = level.map((node) => node.toString('base64url'));
     for (let leaf = 0; leaf < leaves.length; leaf += 1) {
       const position = positions[leaf]!;
       const sibling = position ^ 1;
-      paths[leaf]!.push(sibling < level.length ? level[sibling]!.toString('base64url') : '');
+      paths[leaf]!.push(sibling < level.length ? encoded[sibling]! : '');
       positions[leaf] = position >> 1;
     }
     level = next;

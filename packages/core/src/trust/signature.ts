@@ -1,4 +1,4 @@
-import { createHash, sign, verify } from 'node:crypto';
+import { hash, sign, verify } from 'node:crypto';
 import { addEnvelopeHeaders, createEnvelope, type Envelope, type EnvelopeInput } from '../envelope.js';
 import { publicKeyObject, type AgentKeys } from './keys.js';
 import { merkleRoot, rootFromProof } from './merkle.js';
@@ -25,7 +25,7 @@ export function signingInput(envelope: Envelope): Buffer {
   for (const name of Object.keys(envelope.headers ?? {}).sort()) {
     if (name !== trustHeaders.signature && name !== trustHeaders.proof) headers[name] = envelope.headers![name]!;
   }
-  const digest = createHash('sha256').update(canonicalJson(envelope.payload)).digest('base64url');
+  const digest = hash('sha256', canonicalJson(envelope.payload), 'base64url');
   return Buffer.from(
     [
       'a2a-bus-envelope-v1',
