@@ -71,6 +71,19 @@ describe('[nats] TLS + users with subject permissions', () => {
       await transport.close();
     }
   });
+
+  it('subscribing outside the namespace fails fast with AuthorizationError', async () => {
+    const transport = createNatsTransport({ url: `tls://127.0.0.1:${port}`, user: 'agents', pass: password, tls: { ca: broker.ca }, streamPrefix: 'outside', storage: 'memory', requestTimeoutMs: 20_000 });
+    try {
+      const started = Date.now();
+      const error = await transport.subscribe('orders', async () => {}, { group: 'g' }).then(() => undefined, (e: unknown) => e);
+      expect(AuthorizationError.isInstance(error)).toBe(true);
+      expect((error as Error).message).toContain('outside.');
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await transport.close();
+    }
+  });
 });
 
 // The three-step workflow with trust enforced, over TLS as the namespace's user.
