@@ -4,6 +4,7 @@
 #   bash scripts/dev.sh demo [demo flags]   # the multi-agent demo, in-memory backend by default
 #   bash scripts/dev.sh test [vitest args]  # every test, against real Redis, NATS and Kafka
 #   bash scripts/dev.sh bench               # benchmarks, raw clients beside a2a-bus
+#   bash scripts/dev.sh gateway [flags]     # an A2A HTTP gateway in front of the demo agents
 #
 # Installs, only when missing: Node 24 from the npm registry (package node@24) when the
 # machine's Node is older, pnpm, the workspace dependencies; for test and bench it also
@@ -14,7 +15,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${A2A_BUS_CACHE:-$HOME/.cache/a2a-bus}"
 NODE_MAJOR=24
 job="${1:-}"
-[[ -n "$job" ]] || { echo "usage: bash scripts/dev.sh demo|test|bench [args]" >&2; exit 2; }
+[[ -n "$job" ]] || { echo "usage: bash scripts/dev.sh demo|test|bench|gateway [args]" >&2; exit 2; }
 shift
 
 say() { echo "[dev] $*"; }
@@ -73,6 +74,7 @@ pnpm install --frozen-lockfile --reporter=append-only | tail -n 3
 
 case "$job" in
   demo) exec pnpm demo "$@" ;;
+  gateway) exec pnpm gateway "$@" ;;
   test)
     ensure_redis; ensure_nats; ensure_kafka
     say "typecheck, lint, build and pack (publint, attw)"
@@ -85,5 +87,5 @@ case "$job" in
     ensure_redis; ensure_nats; ensure_kafka
     exec pnpm bench "$@"
     ;;
-  *) echo "unknown job: $job (demo|test|bench)" >&2; exit 2 ;;
+  *) echo "unknown job: $job (demo|test|bench|gateway)" >&2; exit 2 ;;
 esac

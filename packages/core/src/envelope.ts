@@ -37,7 +37,22 @@ const headerFields = {
 };
 
 /** What a consumer could not handle, with everything needed to look into it or replay it. */
-export const deadLetterSchema = z.object({
+export interface DeadLetterRecord {
+  readonly reason: string;
+  readonly error: { name: string; message: string; code?: string | undefined };
+  readonly attempts: number;
+  readonly sourceTopic: string;
+  readonly group: string;
+  readonly deadLetteredAt: string;
+  /** The original envelope, when it could be decoded. */
+  readonly original?: Envelope | undefined;
+  /** The original bytes in base64, when they could not be decoded. */
+  readonly raw?: string | undefined;
+}
+
+// Typed by hand: the schema is recursive (a dead letter holds the original envelope), and an
+// inferred type would be cut off at some depth in the published .d.ts files.
+export const deadLetterSchema: z.ZodType<DeadLetterRecord> = z.object({
   reason: z.string(),
   error: z.object({ name: z.string(), message: z.string(), code: z.string().optional() }),
   attempts: z.int().min(0),
@@ -45,7 +60,7 @@ export const deadLetterSchema = z.object({
   group: z.string(),
   deadLetteredAt: timestamp,
   /** The original envelope, when it could be decoded. */
-  get original() {
+  get original(): z.ZodOptional<z.ZodType<Envelope>> {
     return envelopeSchema.optional();
   },
   /** The original bytes in base64, when they could not be decoded. */
@@ -62,7 +77,6 @@ export const envelopeSchema = z.discriminatedUnion('kind', [
 
 export type Envelope = z.infer<typeof envelopeSchema>;
 export type EnvelopeKind = Envelope['kind'];
-export type DeadLetterRecord = z.infer<typeof deadLetterSchema>;
 export type EnvelopeOf<K extends EnvelopeKind> = Extract<Envelope, { kind: K }>;
 
 type Defaulted = 'v' | 'id' | 'createdAt' | 'a2aVersion' | 'contentType';

@@ -1,6 +1,7 @@
 import type { TransportCapabilities } from './capabilities.js';
 import type { DecodeError } from './errors/decode-error.js';
 import type { Envelope, EnvelopeInput } from './envelope.js';
+import type { ConsumerLag, LagQuery } from './lag.js';
 
 /**
  * The transport contract. Every backend (memory, Kafka, Redis Streams, NATS JetStream)
@@ -60,6 +61,13 @@ export interface Transport {
    * the call started. Moves no group's cursor and creates no durable state: the audit trail.
    */
   replay(topic: string, options?: ReplayOptions): AsyncIterable<ReplayRecord>;
+
+  /**
+   * Where each consumer group stands: per group and partition, its acknowledged position,
+   * the partition's end and the records not yet acknowledged. Reads broker state only
+   * (joins no group, moves no cursor). Present when `capabilities.lag` is not `none`.
+   */
+  inspectLag?(query?: LagQuery): Promise<ConsumerLag[]>;
 
   /**
    * Closes every subscription (draining them, see `Subscription.close`) and then the

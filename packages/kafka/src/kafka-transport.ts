@@ -14,6 +14,7 @@ import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkaj
 import { kafkaCapabilities } from './capabilities.js';
 import { gatedSocketFactory } from './group-gate.js';
 import { KafkaSubscription } from './kafka-subscription.js';
+import { kafkaLag } from './lag.js';
 import { kafkaLogCreator } from './log-creator.js';
 import { parseKafkaOptions, type KafkaTransportOptions } from './options.js';
 import { ProduceBatcher, type OutgoingRecord } from './produce-batcher.js';
@@ -225,6 +226,11 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
     admin() {
       assertOpen('use the admin client');
       return getAdmin();
+    },
+
+    async inspectLag(query = {}) {
+      assertOpen('inspect lag');
+      return kafkaLag(await getAdmin(), config.groupId, query);
     },
 
     close(closeOptions) {

@@ -163,6 +163,11 @@ export class MemoryBroker {
   existingTopic(name: string): MemoryTopic | undefined {
     return this.topics.get(name);
   }
+
+  /** Every topic, for lag inspection. */
+  allTopics(): IterableIterator<MemoryTopic> {
+    return this.topics.values();
+  }
 }
 
 const namedBrokers = new Map<string, MemoryBroker>();

@@ -29,6 +29,7 @@ import {
   type InboundRecord,
 } from '@a2a-bus/core/adapter';
 import { memoryCapabilities } from './capabilities.js';
+import { memoryLag } from './lag.js';
 import { namedBroker, type GroupMember, type MemoryGroup, type MemoryTopic, type StoredRecord } from './log.js';
 import { parseMemoryOptions, type MemoryTransportOptions } from './options.js';
 
@@ -120,6 +121,11 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
     replay(topic: string, replayOptions: ReplayOptions = {}) {
       assertOpen('replay');
       return replayTopic(broker.existingTopic(topic), topic, replayOptions);
+    },
+
+    async inspectLag(query = {}) {
+      assertOpen('inspect lag');
+      return memoryLag(broker, query, clock.now());
     },
 
     close(closeOptions?: CloseOptions) {

@@ -1,4 +1,6 @@
 import {
+  type ConsumerLag,
+  type LagQuery,
   AuthorizationError,
   InvalidEnvelopeError,
   PublishError,
@@ -24,6 +26,8 @@ import { encodeEnvelopeWithin, parseOptions, partitionForKey, isSilentHook, safe
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { natsCapabilities } from './capabilities.js';
 import { connectNats, type NatsClients } from './connection.js';
+import { natsLag } from './lag.js';
+import { natsMsgId } from './msg-id.js';
 import { NatsNames } from './names.js';
 import { connectTarget, natsTransportOptionsSchema, type NatsTransportOptions, type ResolvedNatsOptions } from './options.js';
 import { PubAcks } from './pub-acks.js';
@@ -163,6 +167,12 @@ class NatsTransportImpl implements NatsTransport {
     });
   }
 
+  /** Per durable (group, partition) consumer: see `natsLag`. */
+  async inspectLag(query: LagQuery = {}): Promise<ConsumerLag[]> {
+    const { clients } = await this.ready('inspect lag');
+    return natsLag(clients.jsm, this.names, query);
+  }
+
   close(options: CloseOptions = {}): Promise<void> {
     this.closing ??= this.shutdown(options);
     return this.closing;
@@ -207,7 +217,7 @@ class NatsTransportImpl implements NatsTransport {
   private async sendOne(connected: Connected, topic: string, info: TopicInfo, { envelope, bytes }: EncodedEnvelope): Promise<PublishReceipt> {
     const partition = partitionForKey(envelope.key, info.partitions);
     const h = natsHeaders();
-    h.set(MSG_ID_HEADER, envelope.id);
+    h.set(MSG_ID_HEADER, natsMsgId(envelope));
     h.set(KEY_HEADER, envelope.key);
     const started = this.reportsPublish ? performance.now() : 0;
     let seq: number;
@@ -248,7 +258,7 @@ class NatsTransportImpl implements NatsTransport {
     const partition = partitionForKey(envelope.key, partitions);
     const h = natsHeaders();
     h.set(KEY_HEADER, envelope.key);
-    await clients.js.publish(this.names.subject(topic, partition), bytes, { msgID: `dlq:${group}:${envelope.id}`, headers: h, ...this.retrying });
+    await clients.js.publish(this.names.subject(topic, partition), bytes, { msgID: `dlq:${group}:${natsMsgId(envelope)}`, headers: h, ...this.retrying });
   }
 }
 

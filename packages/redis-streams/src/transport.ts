@@ -1,4 +1,6 @@
 import {
+  type ConsumerLag,
+  type LagQuery,
   createEnvelope,
   InvalidOptionsError,
   PublishError,
@@ -25,6 +27,7 @@ import { redisStreamsCapabilities } from './capabilities.js';
 import { connectWithin, createRedisClient, SCOPE, securityErrorOf, withoutCredentials } from './connection.js';
 import { TopicKeys } from './keys.js';
 import { NudgeChannel } from './nudge-channel.js';
+import { redisStreamsLag } from './lag.js';
 import { parseRedisStreamsOptions, type RedisStreamsOptions, type ResolvedRedisStreamsOptions } from './options.js';
 import { planReplay, readReplay } from './replay.js';
 import { trimStream } from './retention.js';
@@ -231,6 +234,13 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     } while (cursor !== '0');
     this.partitionCounts.delete(topic);
     this.knownPartitions.delete(topic);
+  }
+
+  /** Per group and partition stream: see `redisStreamsLag`. */
+  async inspectLag(query: LagQuery = {}): Promise<ConsumerLag[]> {
+    this.assertOpen('inspect lag');
+    await this.connect();
+    return redisStreamsLag(this.client, this.options.keyPrefix, query, Date.now());
   }
 
   close(options: CloseOptions = {}): Promise<void> {

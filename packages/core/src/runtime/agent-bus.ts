@@ -54,6 +54,11 @@ export interface DispatchOptions {
   readonly whenNoAgent?: 'fail' | 'enqueue';
   /** Task id; a retried dispatch with the same id is answered once. Default: a new one. */
   readonly taskId?: string;
+  /**
+   * Application headers for the request envelope (service parameters, caller identity);
+   * the handler reads them as `ctx.headers`. Names under `a2a-bus.` are the runtime's own.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** One recorded step of a workflow, as `audit()` returns it. */
@@ -283,7 +288,12 @@ export class AgentBus {
       replyTo: this.topics.replies(this.instanceId),
       deadline: new Date(Date.now() + timeoutMs).toISOString(),
       sender: this.instanceId,
-      headers: { [runtimeHeaders.type]: 'task-request', [runtimeHeaders.capability]: capability, [runtimeHeaders.taskId]: taskId },
+      headers: {
+        ...options.headers,
+        [runtimeHeaders.type]: 'task-request',
+        [runtimeHeaders.capability]: capability,
+        [runtimeHeaders.taskId]: taskId,
+      },
     };
     try {
       await this.transport.publish(this.topics.tasks(capability), envelope);
@@ -332,12 +342,17 @@ export class AgentBus {
     });
   }
 
+  /** Tasks of the agent's skills running in this bus now. */
+  private inFlight(card: A2AAgentCard): number {
+    return card.skills.reduce((sum, skill) => sum + (this.workers.get(skill.id)?.inFlight ?? 0), 0);
+  }
+
   private async announce(announcement: { card: A2AAgentCard; instanceId: string }, type: RuntimeRecordType): Promise<void> {
     const envelope = createEnvelope({
       kind: 'agent-card',
       key: announcement.instanceId,
       payload: announcement.card,
-      headers: { [runtimeHeaders.type]: type, [runtimeHeaders.instance]: announcement.instanceId },
+      headers: { [runtimeHeaders.type]: type, [runtimeHeaders.instance]: announcement.instanceId, [runtimeHeaders.inFlight]: String(this.inFlight(announcement.card)) },
     });
     await this.transport.publish(this.topics.registry, envelope);
     // This bus knows its own agents at once; others learn them from the log.

@@ -15,6 +15,8 @@ export interface LiveAgent {
   readonly lastSeen: number;
   /** Said goodbye; kept as a tombstone so older announcements cannot bring it back. */
   readonly down?: boolean;
+  /** Tasks it was running at its last heartbeat. */
+  readonly inFlight?: number;
   /** The instance's public key (Ed25519, base64url) when its announcements are signed. */
   readonly publicKey?: string;
 }
@@ -136,8 +138,17 @@ export class AgentRegistry {
     if (++this.appliedSincePrune >= 1_024) this.prune();
     const card = envelope.payload;
     const down = type === 'agent-down';
+    const inFlight = Number(envelope.headers?.[runtimeHeaders.inFlight] ?? Number.NaN);
     const publicKey = envelope.headers?.[trustHeaders.signer];
-    this.agents.set(instanceId, { instanceId, card, capabilities: card.skills.map((skill) => skill.id), lastSeen, down, ...(publicKey ? { publicKey } : {}) });
+    this.agents.set(instanceId, {
+      instanceId,
+      card,
+      capabilities: card.skills.map((skill) => skill.id),
+      lastSeen,
+      down,
+      ...(Number.isInteger(inFlight) ? { inFlight } : {}),
+      ...(publicKey ? { publicKey } : {}),
+    });
     this.options.logger.debug({ agent: card.name, instanceId, down }, down ? 'agent down' : 'agent seen');
     for (const wake of [...this.waiters]) wake();
   }

@@ -35,6 +35,8 @@ export const runtimeHeaders = {
   capability: 'a2a-bus.capability',
   instance: 'a2a-bus.instance',
   taskId: 'a2a-bus.task-id',
+  /** On agent heartbeats: tasks the instance is running now. */
+  inFlight: 'a2a-bus.in-flight',
 } as const;
 
-export type RuntimeRecordType = 'task-request' | 'task-event' | 'agent-up' | 'agent-heartbeat' | 'agent-down' | 'cancel';
+export type RuntimeRecordType = 'task-request' | 'task-event' | 'agent-up' | 'agent-heartbeat' | 'agent-down' | 'cancel' | 'dead-letter-handled';

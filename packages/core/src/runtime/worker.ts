@@ -20,6 +20,8 @@ export interface TaskContext {
   readonly attempt: number;
   /** Aborted when the task is canceled or this worker gives the task up. */
   readonly signal: AbortSignal;
+  /** The request envelope's application headers (service parameters, caller identity). */
+  readonly headers: Readonly<Record<string, string>>;
   /** Reports progress: a `working` status update carrying `text`. */
   status(text: string): Promise<void>;
   /** Emits an artifact (or a chunk of one with `append`); it is also part of the final task. */
@@ -61,6 +63,7 @@ export interface TaskRequest {
   readonly message: A2AMessage;
   readonly replyTo: string | undefined;
   readonly deadline: number | undefined;
+  readonly headers: Readonly<Record<string, string>>;
   /** Number of children dispatched so far: child task ids derive from it, so a re-run reuses them. */
   children: number;
 }
@@ -74,6 +77,11 @@ export class CapabilityWorker {
 
   constructor(deps: WorkerDeps) {
     this.deps = deps;
+  }
+
+  /** Tasks running here now. */
+  get inFlight(): number {
+    return this.running.size;
   }
 
   /** A cancel request for any task: abort it if it runs here, or skip it when it arrives. */
@@ -148,6 +156,7 @@ export class CapabilityWorker {
       capability: deps.capability,
       attempt,
       signal,
+      headers: request.headers,
       status: (text) => deps.emit(request, statusEvent(taskRef(request), 'working', agentText(text))),
       artifact: async (input, options = {}) => {
         const artifact = typeof input === 'string' ? textArtifact(`${request.taskId}-${artifacts.length + 1}`, input) : input;
@@ -178,6 +187,7 @@ function readRequest(delivery: Delivery): TaskRequest | undefined {
     message: envelope.payload,
     replyTo: envelope.replyTo,
     deadline: envelope.deadline ? Date.parse(envelope.deadline) : undefined,
+    headers: envelope.headers ?? {},
     children: 0,
   };
 }
