@@ -37,21 +37,38 @@ export function merkleRoot(leaves: readonly Buffer[]): { root: Buffer; proofs: s
   return { root: level[0]!, proofs: paths.map((path, index) => [String(index), ...path].join('.')) };
 }
 
-/** The root a leaf and its proof lead to, or undefined when the proof is malformed. */
-export function rootFromProof(leaf: Buffer, proof: string): Buffer | undefined {
+/**
+ * Folds a leaf up its proof. Stops early at a node `known` already holds (a node of a tree
+ * whose signed root was verified before: everything above it is proven). Returns the root
+ * reached (undefined when stopped early), every node met (computed and siblings, base64url),
+ * or `malformed`.
+ */
+export function foldProof(leaf: Buffer, proof: string, known?: ReadonlySet<string>): { malformed: true } | { malformed: false; root: Buffer | undefined; nodes: string[] } {
   const [indexText, ...siblings] = proof.split('.');
-  if (!indexText || !/^\d{1,9}$/.test(indexText) || siblings.length > 32) return undefined;
+  if (!indexText || !/^\d{1,9}$/.test(indexText) || siblings.length > 32) return { malformed: true };
   let index = Number(indexText);
   let node = leafHash(leaf);
+  let encoded = node.toString('base64url');
+  const nodes = [encoded];
+  if (known?.has(encoded)) return { malformed: false, root: undefined, nodes };
   for (const sibling of siblings) {
     if (sibling !== '') {
-      if (!/^[A-Za-z0-9_-]{43}$/.test(sibling)) return undefined;
+      if (!/^[A-Za-z0-9_-]{43}$/.test(sibling)) return { malformed: true };
       const other = Buffer.from(sibling, 'base64url');
       node = index & 1 ? nodeHash(other, node) : nodeHash(node, other);
+      encoded = node.toString('base64url');
+      nodes.push(sibling, encoded);
+      if (known?.has(encoded)) return { malformed: false, root: undefined, nodes };
     } else if (index & 1) {
-      return undefined; // a right child always has a left sibling
+      return { malformed: true }; // a right child always has a left sibling
     }
     index >>= 1;
   }
-  return index === 0 ? node : undefined;
+  return index === 0 ? { malformed: false, root: node, nodes } : { malformed: true };
+}
+
+/** The root a leaf and its proof lead to, or undefined when the proof is malformed. */
+export function rootFromProof(leaf: Buffer, proof: string): Buffer | undefined {
+  const folded = foldProof(leaf, proof);
+  return folded.malformed ? undefined : folded.root;
 }

@@ -1,7 +1,7 @@
 import { hash, sign, verify } from 'node:crypto';
 import { addEnvelopeHeaders, createEnvelope, type Envelope, type EnvelopeInput } from '../envelope.js';
 import { publicKeyObject, type AgentKeys } from './keys.js';
-import { merkleRoot, rootFromProof } from './merkle.js';
+import { foldProof, merkleRoot } from './merkle.js';
 
 /** Headers a signed envelope carries (application headers, under `a2a-bus.`). */
 export const trustHeaders = {
@@ -80,10 +80,12 @@ export interface SignatureStatus {
 }
 
 /**
- * Roots already verified, by signer and signature: the other envelopes of a batch verify
- * with hashing only. Bounded; an entry holds only for the exact root it was verified for.
+ * Nodes of trees whose signed root was verified, by signer and signature: another envelope
+ * of the same batch is proven as soon as its path meets one of them, with hashing only and
+ * often at its own leaf. Bounded (oldest signatures forgotten first).
  */
-const verifiedRoots = new Map<string, string>();
+const verifiedNodes = new Map<string, Set<string>>();
+const MAX_VERIFIED_BATCHES = 1_000;
 
 export function verifyEnvelope(envelope: Envelope): SignatureStatus {
   const signer = envelope.headers?.[trustHeaders.signer];
@@ -92,22 +94,42 @@ export function verifyEnvelope(envelope: Envelope): SignatureStatus {
   if (!signer || !signature || !proof) return { signer, verified: false, reason: 'not signed' };
   const key = publicKeyObject(signer);
   if (!key) return { signer, verified: false, reason: 'the signer is not an Ed25519 public key' };
-  const root = rootFromProof(signingInput(envelope), proof);
   const tampered: SignatureStatus = { signer, verified: false, reason: 'the signature does not match the content (tampered, or signed by another key)' };
-  if (!root) return tampered;
   const cacheKey = `${signer}:${signature}`;
-  const rootText = root.toString('base64url');
-  if (verifiedRoots.get(cacheKey) === rootText) return { signer, verified: true };
+  const known = verifiedNodes.get(cacheKey);
+  const folded = foldProof(signingInput(envelope), proof, known);
+  if (folded.malformed) return tampered;
+  if (folded.root === undefined) {
+    // Met a node of a tree already verified under this very signature.
+    for (const node of folded.nodes) known!.add(node);
+    return { signer, verified: true };
+  }
   let ok = false;
   try {
-    ok = verify(null, rootMessage(root), key, Buffer.from(signature, 'base64url'));
+    ok = verify(null, rootMessage(folded.root), key, Buffer.from(signature, 'base64url'));
   } catch {
     ok = false;
   }
   if (!ok) return tampered;
-  if (verifiedRoots.size >= 10_000) verifiedRoots.delete(verifiedRoots.keys().next().value!);
-  verifiedRoots.set(cacheKey, rootText);
+  const nodes = known ?? new Set<string>();
+  for (const node of folded.nodes) nodes.add(node);
+  if (!known) {
+    if (verifiedNodes.size >= MAX_VERIFIED_BATCHES) verifiedNodes.delete(verifiedNodes.keys().next().value!);
+    verifiedNodes.set(cacheKey, nodes);
+  }
   return { signer, verified: true };
+}
+
+const quotedNames = new Map<string, string>();
+
+/** A property name as JSON (names repeat across payloads: quoted once, bounded cache). */
+function quoted(name: string): string {
+  let text = quotedNames.get(name);
+  if (text === undefined) {
+    text = JSON.stringify(name);
+    if (quotedNames.size < 10_000) quotedNames.set(name, text);
+  }
+  return text;
 }
 
 /** JSON with object keys sorted at every level, so sender and receiver hash the same bytes. */
@@ -118,13 +140,13 @@ export function canonicalJson(value: unknown): string {
     for (let i = 0; i < value.length; i += 1) out += (i ? ',' : '') + (value[i] === undefined ? 'null' : canonicalJson(value[i]));
     return `${out}]`;
   }
+  const names = Object.keys(value);
+  if (names.length > 1) names.sort();
   let out = '{';
-  let first = true;
-  for (const name of Object.keys(value).sort()) {
+  for (const name of names) {
     const item = (value as Record<string, unknown>)[name];
     if (item === undefined || typeof item === 'function') continue;
-    out += `${first ? '' : ','}${JSON.stringify(name)}:${canonicalJson(item)}`;
-    first = false;
+    out += `${out.length > 1 ? ',' : ''}${quoted(name)}:${typeof item === 'string' ? JSON.stringify(item) : canonicalJson(item)}`;
   }
   return `${out}}`;
 }
