@@ -4,14 +4,16 @@ import { createNatsTransport } from '@a2a-bus/nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textMessage } from './src/conformance/context.js';
 import { trustedWorkflowSuite } from './src/runtime/trust-suite.js';
-import { capturingLogger, everythingIn, startSecuredBroker, type SecuredBrokerHandle } from './src/servers/secured-broker.js';
+import { capturingLogger, everythingIn, freePorts, startSecuredBroker, type SecuredBrokerHandle } from './src/servers/secured-broker.js';
 
 // A nats-server of our own: TLS required, user/password, subject permissions (scripts/security/nats.sh).
-const port = 41_422 + (process.pid % 20);
+// Ports 41400-41499.
+let port: number;
 let broker: SecuredBrokerHandle;
 let password: string;
 
 beforeAll(async () => {
+  port = await freePorts(41_400);
   broker = await startSecuredBroker('nats', { NATS_TLS_PORT: String(port) });
   password = broker.credentials.NATS_AGENTS_PASSWORD!;
 }, 60_000);
