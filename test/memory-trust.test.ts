@@ -41,7 +41,8 @@ describe('[memory] trust: what enforce refuses', () => {
     const workerKeys = generateAgentKeys();
     const callerKeys = generateAgentKeys();
     const bystander = generateAgentKeys(); // known (may dispatch), may serve nothing
-    const policy = { serve: { echo: [workerKeys.publicKey] }, dispatch: { echo: [callerKeys.publicKey, bystander.publicKey] } };
+    const otherServer = generateAgentKeys(); // may serve `other`, not `echo`
+    const policy = { serve: { echo: [workerKeys.publicKey], other: [otherServer.publicKey] }, dispatch: { echo: [callerKeys.publicKey, bystander.publicKey] } };
     const transport = (): Transport => {
       const t = createMemoryTransport({ broker, partitions: 2 });
       transports.push(t);
@@ -76,7 +77,7 @@ describe('[memory] trust: what enforce refuses', () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     };
-    return { namespace, topics, workerKeys, callerKeys, bystander, worker, caller, raw, runs, release, deadLetters, bus };
+    return { namespace, topics, workerKeys, callerKeys, bystander, otherServer, worker, caller, raw, runs, release, deadLetters, bus };
   }
 
   const request = (taskId: string, text: string): EnvelopeInput => ({
@@ -113,10 +114,12 @@ describe('[memory] trust: what enforce refuses', () => {
   it('an unsigned request, and one from a known key not allowed to dispatch to the capability, are refused too', async () => {
     const { raw, topics, runs, deadLetters, workerKeys } = await setup();
     await raw.publish(topics.tasks('echo'), request(randomUUID(), 'unsigned'));
-    // The worker's own key may serve echo but not dispatch to it.
+    // The worker's own key may serve echo but not dispatch to it, with or without the runtime's type header.
     await raw.publish(topics.tasks('echo'), signEnvelope(request(randomUUID(), 'not a dispatcher'), workerKeys));
-    const letters = await deadLetters(topics.tasks('echo'), 2);
-    expect(letters.map((l) => reasonOf(l).reason.match(/check "([\w-]+)"/)?.[1]).sort()).toEqual(['dispatch', 'signature']);
+    const headerless = request(randomUUID(), 'no type header');
+    await raw.publish(topics.tasks('echo'), signEnvelope({ ...headerless, headers: { [runtimeHeaders.taskId]: headerless.correlationId! } }, workerKeys));
+    const letters = await deadLetters(topics.tasks('echo'), 3);
+    expect(letters.map((l) => reasonOf(l).reason.match(/check "([\w-]+)"/)?.[1]).sort()).toEqual(['dispatch', 'dispatch', 'signature']);
     expect(runs).toEqual([]);
   });
 
@@ -131,24 +134,28 @@ describe('[memory] trust: what enforce refuses', () => {
   });
 
   it('a forged result never reaches the caller: the real worker answers; forgeries are dead-lettered naming "unknown-signer" and "result"', async () => {
-    const { caller, raw, topics, release, deadLetters, bystander, runs } = await setup();
+    const { caller, raw, topics, release, deadLetters, bystander, otherServer, runs } = await setup();
     const taskId = randomUUID();
     const workflowId = `wf-${randomUUID()}`;
     const pending = caller.dispatch('echo', 'slow', { taskId, workflowId });
     await waitFor(() => runs.includes('slow'));
-    const forged = (state: string, text: string): EnvelopeInput => ({
-      kind: 'stream-response',
-      key: workflowId,
-      correlationId: taskId,
-      payload: { task: { id: taskId, contextId: workflowId, status: { state, timestamp: new Date().toISOString() }, artifacts: [{ artifactId: 'x', parts: [{ text }] }] } },
-      headers: { [runtimeHeaders.type]: 'task-event', [runtimeHeaders.capability]: 'echo', [runtimeHeaders.taskId]: taskId },
-    }) as EnvelopeInput;
+    const forged = (state: string, text: string, headers: Record<string, string> = { [runtimeHeaders.type]: 'task-event', [runtimeHeaders.capability]: 'echo', [runtimeHeaders.taskId]: taskId }): EnvelopeInput =>
+      ({
+        kind: 'stream-response',
+        key: workflowId,
+        correlationId: taskId,
+        payload: { task: { id: taskId, contextId: workflowId, status: { state, timestamp: new Date().toISOString() }, artifacts: [{ artifactId: 'x', parts: [{ text }] }] } },
+        headers,
+      }) as EnvelopeInput;
     const replies = topics.replies(caller.instanceId);
     await raw.publish(replies, signEnvelope(forged('TASK_STATE_COMPLETED', 'forged by a stranger'), generateAgentKeys()));
     // Known to the policy (may dispatch), but may not answer for echo.
     await raw.publish(replies, signEnvelope(forged('TASK_STATE_FAILED', 'forged by a dispatcher'), bystander));
-    const letters = await deadLetters(replies, 2);
-    expect(letters.map((l) => reasonOf(l).reason.match(/check "([\w-]+)"/)?.[1]).sort()).toEqual(['result', 'unknown-signer']);
+    // Without the runtime's headers, and claiming a capability its key may serve: still not the one the task went to.
+    await raw.publish(replies, signEnvelope(forged('TASK_STATE_COMPLETED', 'forged without headers', {}), bystander));
+    await raw.publish(replies, signEnvelope(forged('TASK_STATE_COMPLETED', 'forged for another capability', { [runtimeHeaders.type]: 'task-event', [runtimeHeaders.capability]: 'other' }), otherServer));
+    const letters = await deadLetters(replies, 4);
+    expect(letters.map((l) => reasonOf(l).reason.match(/check "([\w-]+)"/)?.[1]).sort()).toEqual(['result', 'result', 'result', 'unknown-signer']);
     release();
     const task = await pending;
     expect(task.status.state).toBe('TASK_STATE_COMPLETED');

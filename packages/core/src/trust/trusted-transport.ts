@@ -45,6 +45,8 @@ export class TrustedTransport implements Transport {
   private readonly options: TrustedTransportOptions;
   private readonly replays: ReplayGuard;
   private readonly signer: BatchSigner;
+  /** Capability of each task this bus dispatched (bounded): replies are checked against it. */
+  private readonly dispatched = new Map<string, string>();
 
   constructor(inner: Transport, options: TrustedTransportOptions) {
     this.inner = inner;
@@ -65,11 +67,15 @@ export class TrustedTransport implements Transport {
    */
   async publish(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
     this.assertMayPublish(topic, input);
+    this.noteDispatch(topic, input);
     return this.inner.publish(topic, await this.signer.sign(input));
   }
 
   async publishBatch(topic: string, inputs: readonly EnvelopeInput[]): Promise<PublishReceipt[]> {
-    for (const input of inputs) this.assertMayPublish(topic, input);
+    for (const input of inputs) {
+      this.assertMayPublish(topic, input);
+      this.noteDispatch(topic, input);
+    }
     const signed = await Promise.all(inputs.map((input) => this.signer.sign(input)));
     return this.inner.publishBatch(topic, signed);
   }
@@ -120,7 +126,7 @@ export class TrustedTransport implements Transport {
 
   private async guarded(role: TopicRole, group: string, delivery: Delivery, handler: MessageHandler): Promise<void> {
     const { envelope } = delivery;
-    const failure = checkEnvelope(envelope, role, this.options.policy) ?? this.replays.check(envelope);
+    const failure = checkEnvelope(envelope, role, this.options.policy, (taskId) => this.dispatched.get(taskId)) ?? this.replays.check(envelope);
     if (failure) {
       this.options.logger.warn({ topic: delivery.topic, id: envelope.id, check: failure.check, reason: failure.message }, 'untrusted envelope');
       if (this.options.mode === 'enforce') {
@@ -148,6 +154,15 @@ export class TrustedTransport implements Transport {
       offset: delivery.offset,
     });
     await this.inner.publish(`${delivery.topic}.dlq`, await this.signer.sign(letter));
+  }
+
+  private noteDispatch(topic: string, input: EnvelopeInput): void {
+    const role = topicRole(this.options.namespace, topic);
+    const taskId = input.headers?.[runtimeHeaders.taskId];
+    if (role?.role !== 'tasks' || input.headers?.[runtimeHeaders.type] !== 'task-request' || !taskId) return;
+    this.dispatched.delete(taskId);
+    this.dispatched.set(taskId, role.capability);
+    if (this.dispatched.size > 100_000) this.dispatched.delete(this.dispatched.keys().next().value!);
   }
 
   /** Under `enforce`, this instance's own key must be allowed to do what it publishes. */
