@@ -33,6 +33,8 @@ export function checkEnvelope(
   policy: TrustPolicy,
   /** The capability this bus dispatched a task to, by task id (replies are checked against it, not against their own headers). */
   capabilityOfTask: (taskId: string) => string | undefined = () => undefined,
+  /** The key an agent instance first announced itself with: no other key may speak for it (e.g. say it is down). */
+  ownerOfInstance: (instanceId: string) => string | undefined = () => undefined,
 ): UntrustedEnvelopeError | undefined {
   const status = verifyEnvelope(envelope);
   if (!status.verified) return new UntrustedEnvelopeError('signature', `envelope ${envelope.id}: ${status.reason}`);
@@ -43,6 +45,10 @@ export function checkEnvelope(
       // Whatever its headers say: a worker runs anything on its task topic that names a task.
       if (!policy.mayDispatch(signer, role.capability)) {
         return new UntrustedEnvelopeError('dispatch', `${signer} may not dispatch to ${role.capability} (request ${envelope.id})`);
+      }
+      // The topic is not signed, the capability header is: a request copied to another task topic is refused.
+      if (envelope.headers?.[runtimeHeaders.capability] !== role.capability) {
+        return new UntrustedEnvelopeError('dispatch', `request ${envelope.id} was signed for ${envelope.headers?.[runtimeHeaders.capability] ?? '(no capability)'}, not ${role.capability}`);
       }
       return undefined;
     case 'replies': {
@@ -57,6 +63,11 @@ export function checkEnvelope(
     }
     case 'registry': {
       if (envelope.kind !== 'agent-card') return undefined;
+      const instance = envelope.headers?.[runtimeHeaders.instance] ?? envelope.key;
+      const owner = ownerOfInstance(instance);
+      if (owner !== undefined && owner !== signer) {
+        return new UntrustedEnvelopeError('serve', `agent instance ${instance} announced by ${signer}, but it is ${owner}'s`);
+      }
       const refused = envelope.payload.skills.map((skill) => skill.id).filter((capability) => !policy.mayServe(signer, capability));
       if (refused.length > 0) return new UntrustedEnvelopeError('serve', `${signer} may not serve ${refused.join(', ')} (agent ${envelope.payload.name})`);
       return undefined;

@@ -19,6 +19,7 @@ import { checkEnvelope, ReplayGuard, topicRole, type TopicRole } from './envelop
 import type { AgentKeys } from './keys.js';
 import type { TrustPolicy } from './policy.js';
 import { BatchSigner } from './batch-signer.js';
+import { trustHeaders } from './signature.js';
 
 export interface TrustedTransportOptions {
   readonly namespace: string;
@@ -47,6 +48,8 @@ export class TrustedTransport implements Transport {
   private readonly signer: BatchSigner;
   /** Capability of each task this bus dispatched (bounded): replies are checked against it. */
   private readonly dispatched = new Map<string, string>();
+  /** The key each agent instance first announced itself with (bounded). */
+  private readonly instanceKeys = new Map<string, string>();
 
   constructor(inner: Transport, options: TrustedTransportOptions) {
     this.inner = inner;
@@ -107,10 +110,11 @@ export class TrustedTransport implements Transport {
     const records = this.inner.replay(topic, options);
     const role = topicRole(this.options.namespace, topic);
     if (role?.role !== 'registry') return records;
-    const { policy, mode, logger } = this.options;
+    const { mode, logger } = this.options;
+    const check = (envelope: Envelope): UntrustedEnvelopeError | undefined => this.check(envelope, role);
     return (async function* () {
       for await (const record of records) {
-        const failure = record.envelope ? checkEnvelope(record.envelope, role, policy) : undefined;
+        const failure = record.envelope ? check(record.envelope) : undefined;
         if (failure) {
           logger.warn({ topic, id: record.envelope?.id, check: failure.check, reason: failure.message }, 'untrusted registry record');
           if (mode === 'enforce') continue;
@@ -126,7 +130,7 @@ export class TrustedTransport implements Transport {
 
   private async guarded(role: TopicRole, group: string, delivery: Delivery, handler: MessageHandler): Promise<void> {
     const { envelope } = delivery;
-    const failure = checkEnvelope(envelope, role, this.options.policy, (taskId) => this.dispatched.get(taskId)) ?? this.replays.check(envelope);
+    const failure = this.check(envelope, role) ?? this.replays.check(envelope);
     if (failure) {
       this.options.logger.warn({ topic: delivery.topic, id: envelope.id, check: failure.check, reason: failure.message }, 'untrusted envelope');
       if (this.options.mode === 'enforce') {
@@ -139,6 +143,26 @@ export class TrustedTransport implements Transport {
     }
     await handler(delivery);
     this.replays.remember(envelope);
+  }
+
+  /** The policy checks, with what this bus knows: the tasks it dispatched, the keys of agent instances. */
+  private check(envelope: Envelope, role: TopicRole): UntrustedEnvelopeError | undefined {
+    const failure = checkEnvelope(
+      envelope,
+      role,
+      this.options.policy,
+      (taskId) => this.dispatched.get(taskId),
+      (instanceId) => this.instanceKeys.get(instanceId),
+    );
+    if (!failure && role.role === 'registry' && envelope.kind === 'agent-card') {
+      const instance = envelope.headers?.[runtimeHeaders.instance] ?? envelope.key;
+      const signer = envelope.headers?.[trustHeaders.signer];
+      if (signer && !this.instanceKeys.has(instance)) {
+        this.instanceKeys.set(instance, signer);
+        if (this.instanceKeys.size > 100_000) this.instanceKeys.delete(this.instanceKeys.keys().next().value!);
+      }
+    }
+    return failure;
   }
 
   private async deadLetter(group: string, delivery: Delivery, failure: UntrustedEnvelopeError): Promise<void> {
