@@ -154,15 +154,21 @@ describe('[memory] trust: what enforce refuses', () => {
         payload: { task: { id: taskId, contextId: workflowId, status: { state, timestamp: new Date().toISOString() }, artifacts: [{ artifactId: 'x', parts: [{ text }] }] } },
         headers,
       }) as EnvelopeInput;
-    const replies = topics.replies(caller.instanceId);
+    const replies = topics.replies;
     await raw.publish(replies, signEnvelope(forged('TASK_STATE_COMPLETED', 'forged by a stranger'), generateAgentKeys()));
     // Known to the policy (may dispatch), but may not answer for echo.
     await raw.publish(replies, signEnvelope(forged('TASK_STATE_FAILED', 'forged by a dispatcher'), bystander));
     // Without the runtime's headers, and claiming a capability its key may serve: still not the one the task went to.
     await raw.publish(replies, signEnvelope(forged('TASK_STATE_COMPLETED', 'forged without headers', {}), bystander));
     await raw.publish(replies, signEnvelope(forged('TASK_STATE_COMPLETED', 'forged for another capability', { [runtimeHeaders.type]: 'task-event', [runtimeHeaders.capability]: 'other' }), otherServer));
-    const letters = await deadLetters(replies, 4);
-    expect(letters.map((l) => reasonOf(l).reason.match(/check "([\w-]+)"/)?.[1]).sort()).toEqual(['result', 'result', 'result', 'unknown-signer']);
+    // The reply topic is shared by the namespace's buses: each one that reads a forgery refuses it.
+    const checkByForgery = async (): Promise<string[]> => {
+      const byId = new Map((await deadLetters(replies, 4)).map((l) => [l.id, reasonOf(l).reason.match(/check "([\w-]+)"/)?.[1] ?? '?']));
+      return [...byId.values()].sort();
+    };
+    let refused = await checkByForgery();
+    for (let tries = 0; refused.length < 4 && tries < 50; tries += 1) refused = await checkByForgery();
+    expect(refused).toEqual(['result', 'result', 'result', 'unknown-signer']);
     release();
     const task = await pending;
     expect(task.status.state).toBe('TASK_STATE_COMPLETED');

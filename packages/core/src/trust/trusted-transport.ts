@@ -130,6 +130,7 @@ export class TrustedTransport implements Transport {
 
   private async guarded(role: TopicRole, group: string, delivery: Delivery, handler: MessageHandler): Promise<void> {
     const { envelope } = delivery;
+    if (isReplyProbe(role, envelope)) return handler(delivery);
     const failure = this.check(envelope, role) ?? this.replays.check(envelope);
     if (failure) {
       this.options.logger.warn({ topic: delivery.topic, id: envelope.id, check: failure.check, reason: failure.message }, 'untrusted envelope');
@@ -202,4 +203,14 @@ export class TrustedTransport implements Transport {
       if (refused.length > 0) throw new UntrustedEnvelopeError('serve', `this instance's key ${keys.publicKey} may not serve ${refused.join(', ')}`);
     }
   }
+}
+
+/**
+ * A bus proves its reply subscription live with a probe it sends to the namespace's shared
+ * reply topic, which every bus reads. A probe is a `message`, never routed to a pending task
+ * (only `stream-response`s are), so it passes unchecked: a bus whose key the policy does not
+ * know may still start and read, and other buses do not dead-letter each other's probes.
+ */
+function isReplyProbe(role: TopicRole, envelope: Envelope): boolean {
+  return role.role === 'replies' && envelope.kind === 'message' && envelope.headers?.[runtimeHeaders.type] === 'reply-probe';
 }
