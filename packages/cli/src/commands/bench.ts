@@ -6,7 +6,7 @@ export function register(program: Command): void {
   program
     .command('bench')
     .description('benchmarks, raw clients beside a2a-bus (run with node --expose-gc for memory figures)')
-    .argument('[backends...]', 'memory kafka redis-streams nats (default: all)')
+    .argument('[backends...]', 'memory kafka redis-streams nats idle (default: all)')
     .action(async (backends: string[]) => {
       process.exitCode = await runBench(backends, (line) => process.stdout.write(`${line}\n`));
     });
