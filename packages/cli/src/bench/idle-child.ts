@@ -2,12 +2,13 @@
  * One idle agent process for the idle benchmark (`idle.ts` starts one per row): sets up the
  * named client, waits for it to settle, then reports the CPU time it used over
  * `seconds` of wall-clock time as one JSON line on stdout, and exits.
- * argv: <backend> <client> <seconds>
+ * argv: <backend> <client> <seconds> [transport options as JSON, for a2a-bus rows]
  */
 import { randomUUID } from 'node:crypto';
 import { AgentBus, type Transport } from '@a2a-bus/core';
 
-const [backend = '', client = '', secondsArg = '20'] = process.argv.slice(2);
+const [backend = '', client = '', secondsArg = '20', optionsArg = '{}'] = process.argv.slice(2);
+const tuned = JSON.parse(optionsArg) as Record<string, unknown>;
 const seconds = Number(secondsArg);
 const SETTLE_MS = 3_000;
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -22,11 +23,11 @@ async function busTransport(): Promise<Transport> {
     case 'memory':
       return (await import('@a2a-bus/memory')).createMemoryTransport();
     case 'redis-streams':
-      return (await import('@a2a-bus/redis-streams')).createRedisStreamsTransport({ url: redisUrl, keyPrefix: `a2a-idle-${id}:` });
+      return (await import('@a2a-bus/redis-streams')).createRedisStreamsTransport({ url: redisUrl, keyPrefix: `a2a-idle-${id}:`, ...tuned });
     case 'nats':
-      return (await import('@a2a-bus/nats')).createNatsTransport({ url: natsUrl, streamPrefix: `idle${id}` });
+      return (await import('@a2a-bus/nats')).createNatsTransport({ url: natsUrl, streamPrefix: `idle${id}`, ...tuned });
     case 'kafka':
-      return (await import('@a2a-bus/kafka')).createKafkaTransport({ brokers: kafkaBrokers });
+      return (await import('@a2a-bus/kafka')).createKafkaTransport({ brokers: kafkaBrokers, ...tuned });
     default:
       throw new Error(`unknown backend ${backend}`);
   }
