@@ -184,7 +184,7 @@ export class AnomalyDetector {
       if (!capability) return undefined;
       const series = this.seriesOf(capability);
       series.inFlight = Math.max(0, series.inFlight - 1);
-      this.report('handler-latency', { capability }, series.latency.observe(handlerMs, id, this.clock.now()));
+      this.report('handler-latency', { capability }, series.observeLatency(handlerMs, id, this.clock.now()));
       this.report('retry-rate', { capability }, series.retryRate.observe(retried, id));
       return series;
     };
