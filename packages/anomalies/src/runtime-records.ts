@@ -58,7 +58,7 @@ export function observeWorkflowRecord(detector: AnomalyDetector, envelope: Envel
     if (held) {
       // Latency per capability and agent: one slow instance stands out from its healthy peers.
       const ms = Math.max(0, at - held.since);
-      const perAgent = detector.seriesOf(`${capability}@${holder}`);
+      const perAgent = detector.agentSeriesOf(capability, holder);
       detector.report('handler-latency', { capability, agent: holder }, perAgent.observeLatency(ms, taskId, at));
     }
     detector.report('retry-rate', { capability, agent: holder }, series.retryRate.observe(false, taskId));
