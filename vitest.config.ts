@@ -7,7 +7,7 @@ process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, sourceCondition].filter(Bo
 
 export default defineConfig({
   resolve: { conditions: ['@a2a-bus/source', 'module', 'node', 'import', 'default'] },
-  ssr: { resolve: { conditions: ['@a2a-bus/source', 'module', 'node', 'import', 'default'], externalConditions: ['@a2a-bus/source'] } },
+  ssr: { resolve: { conditions: ['@a2a-bus/source', 'module', 'node', 'default'], externalConditions: ['@a2a-bus/source'] } },
   test: {
     include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     // Broker-backed files share brokers and CPU: run files one at a time, cases in order.

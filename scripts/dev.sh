@@ -4,6 +4,7 @@
 #   bash scripts/dev.sh demo [demo flags]   # the multi-agent demo, in-memory backend by default
 #   bash scripts/dev.sh test [vitest args]  # every test, against real Redis, NATS and Kafka
 #   bash scripts/dev.sh bench               # benchmarks, raw clients beside a2a-bus
+#   bash scripts/dev.sh gateway [flags]     # an A2A HTTP gateway in front of the demo agents
 #
 # Installs, only when missing: Node 24 from the npm registry (package node@24) when the
 # machine's Node is older, pnpm, the workspace dependencies; for test and bench it also
@@ -14,7 +15,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${A2A_BUS_CACHE:-$HOME/.cache/a2a-bus}"
 NODE_MAJOR=24
 job="${1:-}"
-[[ -n "$job" ]] || { echo "usage: bash scripts/dev.sh demo|test|bench [args]" >&2; exit 2; }
+[[ -n "$job" ]] || { echo "usage: bash scripts/dev.sh demo|test|bench|gateway [args]" >&2; exit 2; }
 shift
 
 say() { echo "[dev] $*"; }
@@ -65,6 +66,13 @@ ensure_kafka() {
   export KAFKA_BROKERS="127.0.0.1:${KAFKA_PORT:-19092}"
 }
 
+ensure_chromium() {
+  # The console's browser tests drive Debian's chromium with playwright-core (no browser download).
+  if [[ -x /usr/bin/chromium ]]; then return; fi
+  say "chromium is missing: installing Debian's chromium package"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
 cd "$ROOT"
 ensure_node
 ensure_pnpm
@@ -73,8 +81,9 @@ pnpm install --frozen-lockfile --reporter=append-only | tail -n 3
 
 case "$job" in
   demo) exec pnpm demo "$@" ;;
+  gateway) exec pnpm gateway "$@" ;;
   test)
-    ensure_redis; ensure_nats; ensure_kafka
+    ensure_redis; ensure_nats; ensure_kafka; ensure_chromium
     say "typecheck, lint, build and pack (publint, attw)"
     pnpm typecheck
     pnpm lint
@@ -85,5 +94,5 @@ case "$job" in
     ensure_redis; ensure_nats; ensure_kafka
     exec pnpm bench "$@"
     ;;
-  *) echo "unknown job: $job (demo|test|bench)" >&2; exit 2 ;;
+  *) echo "unknown job: $job (demo|test|bench|gateway)" >&2; exit 2 ;;
 esac

@@ -26,7 +26,7 @@ if (skipReason) {
     capabilities: kafkaCapabilities,
     partitions,
     timeoutMultiplier: 2,
-    createTransport: () => createKafkaTransport({ ...options, brokers }),
+    createTransport: (overrides) => createKafkaTransport({ ...options, brokers, ...overrides }),
     ...(process.env.KAFKA_RESTART_TEST !== '0' && {
       restart: {
         createTransport: () => createKafkaTransport({ ...options, brokers: [restartable!.address] }),

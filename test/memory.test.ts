@@ -9,7 +9,7 @@ transportConformanceSuite({
   name: 'memory',
   capabilities: memoryCapabilities,
   partitions,
-  createTransport: () => createMemoryTransport({ broker, partitions }),
+  createTransport: (overrides) => createMemoryTransport({ broker, partitions, ...overrides }),
   restart: {
     createTransport: () => createMemoryTransport({ broker, partitions }),
     restartBroker: async () => {},

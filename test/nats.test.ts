@@ -23,7 +23,7 @@ if (skipReason) {
     name: 'nats',
     capabilities: natsCapabilities('file'),
     partitions,
-    createTransport: () => createNatsTransport({ ...options, url }),
+    createTransport: (overrides) => createNatsTransport({ ...options, url, ...overrides }),
     restart: {
       createTransport: () => createNatsTransport({ ...options, url: restartable!.url }),
       restartBroker: () => restartable!.restart(),

@@ -30,11 +30,23 @@ function tarball(name: string): string {
   return join(releaseDir, file);
 }
 
+/** `name` and the @a2a-bus packages it depends on, transitively (directory names under packages/). */
+function workspaceClosure(name: string, seen = new Set<string>()): string[] {
+  if (seen.has(name)) return [...seen];
+  seen.add(name);
+  const manifest = JSON.parse(readFileSync(join(root, 'packages', name, 'package.json'), 'utf8'));
+  for (const dependency of Object.keys(manifest.dependencies ?? {})) {
+    if (dependency.startsWith('@a2a-bus/')) workspaceClosure(dependency.slice('@a2a-bus/'.length), seen);
+  }
+  return [...seen];
+}
+
 function node(project: string, args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
   return run(process.execPath, args, { cwd: project, env: { ...plainEnv, ...env }, timeout: 60_000 });
 }
 
 let project = '';
+let cliProject = '';
 
 beforeAll(async () => {
   // `bash scripts/dev.sh test` packs before the tests; packing here keeps a lone run working.
@@ -51,6 +63,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   if (project) rmSync(project, { recursive: true, force: true });
+  if (cliProject) rmSync(cliProject, { recursive: true, force: true });
 });
 
 describe('installed from the packed tarballs, outside the workspace', () => {
@@ -114,4 +127,21 @@ describe('installed from the packed tarballs, outside the workspace', () => {
     expect(stdout).toMatch(/Tests\s+\d+ passed/);
     expect(stdout).not.toMatch(/failed|skipped/);
   }, 300_000);
+});
+
+describe('the a2a-bus command, installed from its tarball', () => {
+  beforeAll(async () => {
+    cliProject = mkdtempSync(join(tmpdir(), 'a2a-bus-cli-'));
+    writeFileSync(join(cliProject, 'package.json'), JSON.stringify({ name: 'outside-cli', private: true, type: 'module' }, null, 2));
+    // The CLI with every @a2a-bus package it depends on, as packed here (none is on the registry).
+    const packages = workspaceClosure('cli').map(tarball);
+    await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...packages], { cwd: cliProject, env: plainEnv, timeout: 240_000 });
+  }, 300_000);
+
+  it('runs the demo with plain Node from node_modules/.bin and ends with its summary', async () => {
+    const bin = join(cliProject, 'node_modules', '.bin', 'a2a-bus');
+    const { stdout } = await run(bin, ['demo', '--workflows', '20'], { cwd: cliProject, env: plainEnv, timeout: 120_000 });
+    expect(stdout).toMatch(/workflows completed\s+20\/20/);
+    expect(stdout).toMatch(/result\s+OK/);
+  }, 150_000);
 });

@@ -23,7 +23,7 @@ if (skipReason) {
     name: 'redis-streams',
     capabilities: redisStreamsCapabilities,
     partitions,
-    createTransport: () => createRedisStreamsTransport({ ...options, url }),
+    createTransport: (overrides) => createRedisStreamsTransport({ ...options, url, ...overrides }),
     restart: {
       createTransport: () => createRedisStreamsTransport({ ...options, url: restartable!.url }),
       restartBroker: () => restartable!.restart(),

@@ -9,6 +9,6 @@ transportConformanceSuite({
   name: 'loop',
   capabilities: loopCapabilities,
   partitions,
-  createTransport: () => createTransport(url, { partitions }),
+  createTransport: (overrides) => createTransport(url, { partitions, ...overrides }),
   restart: { createTransport: () => createTransport(url, { partitions }), restartBroker: async () => {} },
 });

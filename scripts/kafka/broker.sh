@@ -17,6 +17,10 @@
 #   KAFKA_HEAP_OPTS        JVM heap                       (default -Xms256m -Xmx768m)
 #   KAFKA_START_TIMEOUT    seconds to wait for readiness  (default 90)
 #   JAVA                   java binary                    (default $JAVA_HOME/bin/java or java)
+#   KAFKA_EXTRA_PROPERTIES file appended to server.properties; its keys win (a later key
+#                          overrides an earlier one), e.g. SASL_SSL listeners and ACLs
+#   KAFKA_FORMAT_ARGS      extra arguments to `kafka-storage format`, e.g. --add-scram ...
+#   KAFKA_CLIENT_PROPERTIES client properties file for the readiness probe (security.protocol, sasl.*, ssl.*)
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -122,6 +126,9 @@ num.recovery.threads.per.data.dir=1
 background.threads=4
 log.cleaner.threads=1
 EOF
+  if [[ -n "${KAFKA_EXTRA_PROPERTIES:-}" ]]; then
+    { echo; echo "# From $KAFKA_EXTRA_PROPERTIES (KAFKA_EXTRA_PROPERTIES)"; cat "$KAFKA_EXTRA_PROPERTIES"; } >>"$PROPS"
+  fi
 
   # Kafka 4.x logs via SLF4J -> Log4j 2; send it all to stdout (-> $LOG).
   cat >"$LOG4J_CONF" <<'EOF'
@@ -153,8 +160,11 @@ format_storage() {
   local cluster_id
   cluster_id="$(kafka_tool kafka.tools.StorageTool random-uuid)"
   say "formatting $DATA (cluster id $cluster_id)"
+  local -a extra=()
+  # shellcheck disable=SC2206  # KAFKA_FORMAT_ARGS is a list of arguments without spaces in them
+  if [[ -n "${KAFKA_FORMAT_ARGS:-}" ]]; then extra=($KAFKA_FORMAT_ARGS); fi
   kafka_tool kafka.tools.StorageTool format --ignore-formatted \
-    -t "$cluster_id" -c "$PROPS" >/dev/null
+    -t "$cluster_id" -c "$PROPS" "${extra[@]}" >/dev/null
 }
 
 # --- process -----------------------------------------------------------------
@@ -185,8 +195,9 @@ port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 PROBE_DIR="$CACHE/probe"
 build_probe() {
   local src="$STATE/Probe.java"
-  mkdir -p "$STATE" "$PROBE_DIR"
+  mkdir -p "$STATE"
   cat >"$src" <<'EOF'
+import java.io.FileInputStream;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
@@ -206,6 +217,13 @@ public class Probe {
     p.put("reconnect.backoff.max.ms", "200");
     p.put("retry.backoff.ms", "50");
     p.put("retry.backoff.max.ms", "200");
+    // A secured listener: security.protocol, sasl.*, ssl.* from a file (KAFKA_CLIENT_PROPERTIES).
+    String clientProperties = System.getenv("KAFKA_CLIENT_PROPERTIES");
+    if (clientProperties != null && !clientProperties.isEmpty()) {
+      try (FileInputStream in = new FileInputStream(clientProperties)) {
+        p.load(in);
+      }
+    }
     try (Admin admin = Admin.create(p)) {
       if (args[0].equals("ready")) {
         try {
@@ -267,6 +285,9 @@ public class Probe {
   }
 }
 EOF
+  # One compiled probe per source version: checkouts with another probe never overwrite it.
+  PROBE_DIR="$CACHE/probe-$(sha256sum "$src" | cut -c1-12)"
+  mkdir -p "$PROBE_DIR"
   if [[ ! -f "$PROBE_DIR/Probe.class" ]] || ! cmp -s "$src" "$PROBE_DIR/Probe.java"; then
     command -v javac >/dev/null || die "javac not found (a JDK 17+ is needed)"
     javac -nowarn -cp "$LIB/*" -d "$PROBE_DIR" "$src"
@@ -394,6 +415,8 @@ cmd_stop() {
 
 cmd_status() {
   local pid
+  # Points PROBE_DIR at this checkout's probe (compiling it if the jars are there and it is missing).
+  if [[ -f "$LIB/.complete" ]]; then build_probe; fi
   if [[ -f "$PROBE_DIR/Probe.class" ]] && answers; then
     if pid="$(running_pid)"; then
       say "running (pid $pid) and answering on $BOOTSTRAP"

@@ -2,16 +2,18 @@ import { describe } from 'vitest';
 import { createContext } from './conformance/context.js';
 import { flowCases } from './conformance/flow.js';
 import { groupCases } from './conformance/groups.js';
+import { lagCases } from './conformance/lag.js';
 import { lifecycleCases } from './conformance/lifecycle.js';
+import { limitCases } from './conformance/limits.js';
 import type { ConformanceOptions } from './conformance/options.js';
 import { orderingCases } from './conformance/ordering.js';
 import { publishCases } from './conformance/publish.js';
 import { replayCases } from './conformance/replay.js';
 import { retryCases } from './conformance/retries.js';
 
-export type { ConformanceOptions } from './conformance/options.js';
+export type { ConformanceOptions, TransportOverrides } from './conformance/options.js';
 export { createContext, type SuiteContext } from './conformance/context.js';
-export { publishCases, retryCases, groupCases, orderingCases, lifecycleCases, replayCases, flowCases };
+export { publishCases, retryCases, groupCases, orderingCases, lifecycleCases, replayCases, flowCases, limitCases, lagCases };
 export { isCI, reachable, requireBroker, skippedSuite } from './env.js';
 
 /**
@@ -28,6 +30,8 @@ export function transportConformanceSuite(options: ConformanceOptions): void {
     describe('lifecycle', () => lifecycleCases(ctx));
     describe('replay', () => replayCases(ctx));
     describe('flow control', () => flowCases(ctx));
+    describe('limits', () => limitCases(ctx));
+    describe('lag', () => lagCases(ctx));
   });
 }
 export { agentRuntimeSuite, type AgentSuiteOptions } from './runtime/agent-suite.js';

@@ -26,6 +26,7 @@ export const capabilityNames = [
   'replayFromTimestamp',
   'backpressure',
   'brokerRestart',
+  'lag',
 ] as const;
 
 export type CapabilityName = (typeof capabilityNames)[number];
@@ -48,4 +49,5 @@ export const capabilityLabels: Readonly<Record<CapabilityName, string>> = {
   replayFromTimestamp: 'Replay from timestamp',
   backpressure: 'Bounded in-flight (backpressure)',
   brokerRestart: 'Acknowledged messages survive a broker restart',
+  lag: 'Consumer lag per group and partition (inspectLag)',
 };

@@ -37,7 +37,22 @@ const headerFields = {
 };
 
 /** What a consumer could not handle, with everything needed to look into it or replay it. */
-export const deadLetterSchema = z.object({
+export interface DeadLetterRecord {
+  readonly reason: string;
+  readonly error: { name: string; message: string; code?: string | undefined };
+  readonly attempts: number;
+  readonly sourceTopic: string;
+  readonly group: string;
+  readonly deadLetteredAt: string;
+  /** The original envelope, when it could be decoded. */
+  readonly original?: Envelope | undefined;
+  /** The original bytes in base64, when they could not be decoded. */
+  readonly raw?: string | undefined;
+}
+
+// Typed by hand: the schema is recursive (a dead letter holds the original envelope), and an
+// inferred type would be cut off at some depth in the published .d.ts files.
+export const deadLetterSchema: z.ZodType<DeadLetterRecord> = z.object({
   reason: z.string(),
   error: z.object({ name: z.string(), message: z.string(), code: z.string().optional() }),
   attempts: z.int().min(0),
@@ -45,7 +60,7 @@ export const deadLetterSchema = z.object({
   group: z.string(),
   deadLetteredAt: timestamp,
   /** The original envelope, when it could be decoded. */
-  get original() {
+  get original(): z.ZodOptional<z.ZodType<Envelope>> {
     return envelopeSchema.optional();
   },
   /** The original bytes in base64, when they could not be decoded. */
@@ -62,7 +77,6 @@ export const envelopeSchema = z.discriminatedUnion('kind', [
 
 export type Envelope = z.infer<typeof envelopeSchema>;
 export type EnvelopeKind = Envelope['kind'];
-export type DeadLetterRecord = z.infer<typeof deadLetterSchema>;
 export type EnvelopeOf<K extends EnvelopeKind> = Extract<Envelope, { kind: K }>;
 
 type Defaulted = 'v' | 'id' | 'createdAt' | 'a2aVersion' | 'contentType';
@@ -106,6 +120,17 @@ export function createEnvelope(input: EnvelopeInput): Envelope {
   return Object.freeze(result.data);
 }
 
+/**
+ * A validated envelope with string headers added, without validating it all again (nothing
+ * else changes, and string headers are always valid). Used to attach signatures.
+ */
+export function addEnvelopeHeaders(envelope: Envelope, headers: Readonly<Record<string, string>>): Envelope {
+  if ((envelope as { [VALIDATED]?: boolean })[VALIDATED] !== true) return createEnvelope({ ...envelope, headers: { ...envelope.headers, ...headers } });
+  const copy = { ...envelope, headers: { ...envelope.headers, ...headers } };
+  Object.defineProperty(copy, VALIDATED, { value: true });
+  return Object.freeze(copy) as Envelope;
+}
+
 function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
 }
@@ -125,7 +150,8 @@ export function decodeEnvelope(bytes: Uint8Array | string): DecodeResult {
     return { ok: false, error: new DecodeError('not JSON', { cause }) };
   }
   if (typeof json === 'object' && json !== null && 'v' in json && json.v !== ENVELOPE_VERSION) {
-    return { ok: false, error: new DecodeError(`unsupported envelope version ${String(json.v)}`) };
+    // JSON.stringify, not String(): `{"toString":null}` would make String() throw.
+    return { ok: false, error: new DecodeError(`unsupported envelope version ${typeof json.v === 'object' && json.v !== null ? JSON.stringify(json.v) : String(json.v)}`) };
   }
   const result = envelopeSchema.safeParse(json);
   if (!result.success) return { ok: false, error: new DecodeError(describeIssues(result.error).join('; '), { cause: result.error }) };

@@ -20,8 +20,12 @@ export {
   type EnvelopeOf,
 } from './envelope.js';
 export * from './transport.js';
+export * from './lag.js';
 export * from './capabilities.js';
+export { DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_MAX_IN_FLIGHT_BYTES } from './limits.js';
 export type {
+  BusErrorEvent,
+  BusErrorKind,
   DeadLetterEvent,
   DeliveryEvent,
   Instrumentation,
@@ -47,3 +51,16 @@ export type { LiveAgent } from './runtime/registry.js';
 export { MemoryIdempotencyStore, type IdempotencyStore } from './runtime/idempotency.js';
 export { userText, agentText, textOfParts, stateName, wireState, type TaskStateName } from './runtime/a2a.js';
 export { runtimeTopics, runtimeHeaders, type RuntimeTopics, type RuntimeRecordType } from './runtime/topics.js';
+export { redriveHeaders, handledTopic, handledMarker, redrivenEnvelope, deadLetterPosition } from './runtime/redrive.js';
+export {
+  generateAgentKeys,
+  agentKeysFromPem,
+  signEnvelope,
+  verifyEnvelope,
+  trustHeaders,
+  TrustPolicy,
+  type AgentKeys,
+  type SignatureStatus,
+  type TrustOptions,
+  type TrustPolicyInput,
+} from './trust/index.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidOptionsError } from './errors/invalid-options-error.js';
+import { DEFAULT_MAX_ENVELOPE_BYTES } from './limits.js';
 import type { Instrumentation } from './instrumentation.js';
 import type { Logger } from './logger.js';
 
@@ -12,6 +13,11 @@ export const commonTransportOptions = {
   partitions: z.int().min(1).max(1024).default(8),
   /** How long connecting may take before `BrokerUnreachableError`. */
   connectTimeoutMs: z.int().min(1).default(10_000),
+  /**
+   * Largest encoded envelope accepted, in bytes. Publishing a larger one fails with
+   * `PayloadTooLargeError`; a consumer dead-letters a larger foreign record without decoding it.
+   */
+  maxEnvelopeBytes: z.int().min(1_024).default(DEFAULT_MAX_ENVELOPE_BYTES),
 };
 
 /**

@@ -46,8 +46,10 @@ export class TransportLifecycle {
    * Runs `attempt` within `connectTimeoutMs`. On failure or timeout rejects with
    * `BrokerUnreachableError` (address, the time actually waited, the native cause) and hands
    * the attempt to `abandon` so a late success is torn down instead of left running.
+   * `refusal` turns a failure that is not about reachability (the broker refused the
+   * credentials or the certificate) into its own typed error, thrown instead.
    */
-  async connect<T>(attempt: () => Promise<T>, abandon: (late: Promise<T>) => void): Promise<T> {
+  async connect<T>(attempt: () => Promise<T>, abandon: (late: Promise<T>) => void, refusal?: (cause: unknown) => Error | undefined): Promise<T> {
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const running = attempt();
@@ -60,6 +62,8 @@ export class TransportLifecycle {
     } catch (cause) {
       running.catch(() => undefined);
       abandon(running);
+      const refused = refusal?.(cause);
+      if (refused) throw refused;
       const waitedMs = Math.round(performance.now() - started);
       throw new BrokerUnreachableError(this.scope, this.address, this.connectTimeoutMs, { cause, waitedMs });
     } finally {

@@ -1,6 +1,7 @@
 import type { TransportCapabilities } from './capabilities.js';
 import type { DecodeError } from './errors/decode-error.js';
 import type { Envelope, EnvelopeInput } from './envelope.js';
+import type { ConsumerLag, LagQuery } from './lag.js';
 
 /**
  * The transport contract. Every backend (memory, Kafka, Redis Streams, NATS JetStream)
@@ -14,8 +15,11 @@ import type { Envelope, EnvelopeInput } from './envelope.js';
  *   also across redelivery and rebalance. Different keys are handled concurrently.
  * - Groups: members of one group compete (each message to one member); each group sees
  *   every message. A group created before a publish gets that message.
- * - Backpressure: at most `maxInFlight` messages per subscription are held in memory; a
- *   slow handler slows intake and never causes drops or unbounded buffering.
+ * - Backpressure: at most `maxInFlight` messages and about `maxInFlightBytes` bytes per
+ *   subscription are held in memory; a slow handler slows intake and never causes drops or
+ *   unbounded buffering.
+ * - Limits: an envelope over `maxEnvelopeBytes` is refused at publish; a foreign record over
+ *   it is dead-lettered undecoded.
  */
 export interface Transport {
   /** Backend name: `memory`, `kafka`, `redis-streams`, `nats`. */
@@ -31,7 +35,8 @@ export interface Transport {
   /**
    * Validates, then durably publishes one envelope to the partition of its key. Resolves
    * once the backend has accepted it durably. Rejects with `InvalidEnvelopeError` (nothing
-   * sent) or `PublishError`.
+   * sent), `PayloadTooLargeError` (encoded size over `maxEnvelopeBytes`; nothing sent) or
+   * `PublishError`.
    */
   publish(topic: string, envelope: EnvelopeInput): Promise<PublishReceipt>;
 
@@ -56,6 +61,13 @@ export interface Transport {
    * the call started. Moves no group's cursor and creates no durable state: the audit trail.
    */
   replay(topic: string, options?: ReplayOptions): AsyncIterable<ReplayRecord>;
+
+  /**
+   * Where each consumer group stands: per group and partition, its acknowledged position,
+   * the partition's end and the records not yet acknowledged. Reads broker state only
+   * (joins no group, moves no cursor). Present when `capabilities.lag` is not `none`.
+   */
+  inspectLag?(query?: LagQuery): Promise<ConsumerLag[]>;
 
   /**
    * Closes every subscription (draining them, see `Subscription.close`) and then the
@@ -117,11 +129,26 @@ export interface SubscribeOptions {
   readonly group: string;
   /** Messages held in memory by this subscription at once. Default 64. */
   readonly maxInFlight?: number;
+  /**
+   * Encoded bytes held in memory by this subscription at once, beside the count. Default
+   * 64 MiB. One record is always admitted however large (up to `maxEnvelopeBytes`); backends
+   * that fetch in batches size a batch by the average record seen, so the bound holds within
+   * about one record.
+   */
+  readonly maxInFlightBytes?: number;
   readonly retry?: Partial<RetryPolicy>;
   /** Where exhausted and undecodable messages go. Default `<topic>.dlq`; `false` drops them after logging. */
   readonly deadLetterTopic?: string | false;
   /** Where a group that has no cursor yet starts. Default `earliest`. */
   readonly startFrom?: 'earliest' | 'latest';
+  /**
+   * Per-process state: the group lives only as long as this subscription. The adapter makes
+   * the name unique (`Subscription.group` is the broker-side name), removes the group's broker
+   * state on close, and a process that dies without closing leaves state the backend expires
+   * or the next subscriber of the topic sweeps within the transport's reclaim time. Use it for
+   * cursors nobody resumes (replies, cancels, announcements); never for work.
+   */
+  readonly ephemeral?: boolean;
 }
 
 export interface Subscription {

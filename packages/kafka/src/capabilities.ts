@@ -30,4 +30,5 @@ export const kafkaCapabilities: TransportCapabilities = {
     note: 'maxInFlight records in the dispatcher; when full, eachBatch blocks (heartbeating) and kafkajs fetches no more; kafkajs buffers at most one fetch (maxBytesPerPartition per partition)',
   },
   brokerRestart: { support: 'native', note: 'acks=all to the log; the consumer rejoins and resumes from its committed offsets' },
+  lag: { support: 'native', note: 'committed offsets (OffsetFetch) against end offsets (ListOffsets); no pending count: Kafka keeps no per-record acks' },
 };

@@ -3,22 +3,24 @@ import {
   PublishError,
   TransportClosedError,
   createEnvelope,
-  encodeEnvelope,
   silentLogger,
   type Envelope,
   type PublishReceipt,
   type ReplayRecord,
   type Transport,
 } from '@a2a-bus/core';
-import { partitionForKey, safeInstrumentation, TransportLifecycle } from '@a2a-bus/core/adapter';
+import { encodeEnvelopeWithin, ephemeralGroupName, partitionForKey, safeInstrumentation, TransportLifecycle } from '@a2a-bus/core/adapter';
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
 import { kafkaCapabilities } from './capabilities.js';
 import { gatedSocketFactory } from './group-gate.js';
+import { deleteEphemeralGroup, sweepEphemeralGroups } from './ephemeral-groups.js';
 import { KafkaSubscription } from './kafka-subscription.js';
+import { kafkaLag } from './lag.js';
 import { kafkaLogCreator } from './log-creator.js';
 import { parseKafkaOptions, type KafkaTransportOptions } from './options.js';
 import { ProduceBatcher, type OutgoingRecord } from './produce-batcher.js';
 import { replayTopic } from './replay.js';
+import { coordinatorRefusal, securityErrorOf } from './security-errors.js';
 import { TopicRegistry } from './topics.js';
 
 /** The Kafka transport, with two extras for operations and tests. */
@@ -41,6 +43,14 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
   const address = config.brokers.join(',');
   /** Subscriptions by Kafka group id, for the JoinGroup / LeaveGroup gate. */
   const members = new Map<string, Set<KafkaSubscription>>();
+  /** What every client of this transport connects with (brokers, TLS, SASL). */
+  const clientConfig = {
+    clientId: config.clientId,
+    brokers: config.brokers,
+    ...(config.ssl !== undefined ? { ssl: config.ssl } : {}),
+    ...(config.sasl ? { sasl: config.sasl } : {}),
+    connectionTimeout: Math.min(config.connectTimeoutMs, 3_000),
+  };
   const kafka = new Kafka({
     socketFactory: gatedSocketFactory((groupId) => {
       const waits = [...(members.get(groupId) ?? [])].map((member) => member.beforeMembershipChange()).filter((wait) => wait !== undefined);
@@ -61,6 +71,17 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
   let admin: Promise<Admin> | undefined;
   let producer: Promise<Producer> | undefined;
   let closing: Promise<void> | undefined;
+  /** Sweeps of dead processes' ephemeral groups: at most one per session timeout; close waits for it. */
+  let sweep: Promise<unknown> | undefined;
+  let lastSweep = 0;
+  const sweepGoneOwners = (): void => {
+    if (sweep || Date.now() - lastSweep < config.sessionTimeoutMs) return;
+    lastSweep = Date.now();
+    sweep = getAdmin()
+      .then((client) => sweepEphemeralGroups(client, 2 * config.sessionTimeoutMs, logger))
+      .catch((error: unknown) => logger.debug({ err: error }, 'ephemeral group sweep failed'))
+      .finally(() => (sweep = undefined));
+  };
 
   const lifecycle = new TransportLifecycle({ scope: 'kafka', address, connectTimeoutMs: config.connectTimeoutMs });
   /** Connects a kafkajs client within `connectTimeoutMs`, or fails naming the brokers; a failed client is disconnected. */
@@ -68,6 +89,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
     await lifecycle.connect(
       () => client.connect(),
       () => void client.disconnect().catch(() => undefined),
+      (cause) => securityErrorOf(cause, address),
     );
     return client;
   };
@@ -112,7 +134,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
       offsets = await batcher.sendAll(outgoing);
     } catch (cause) {
       if (BrokerUnreachableError.isInstance(cause)) throw cause;
-      throw new PublishError('kafka', topic, { cause });
+      throw securityErrorOf(cause, address, topic) ?? new PublishError('kafka', topic, { cause });
     }
     const durationMs = performance.now() - started;
     return records.map(({ key, value, envelope }, index) => {
@@ -126,7 +148,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
   const publish = async (topic: string, input: Parameters<Transport['publish']>[1]): Promise<PublishReceipt> => {
     assertOpen('publish');
     const envelope = createEnvelope(input);
-    const [receipt] = await send(topic, [{ key: envelope.key, value: encodeEnvelope(envelope), envelope }]);
+    const [receipt] = await send(topic, [{ key: envelope.key, value: encodeEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'kafka', topic), envelope }]);
     return receipt!;
   };
 
@@ -145,10 +167,8 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
       assertOpen('publish');
       const envelopes = inputs.map((input) => createEnvelope(input));
       if (envelopes.length === 0) return [];
-      return send(
-        topic,
-        envelopes.map((envelope) => ({ key: envelope.key, value: encodeEnvelope(envelope), envelope })),
-      );
+      const records = envelopes.map((envelope) => ({ key: envelope.key, value: encodeEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'kafka', topic), envelope }));
+      return send(topic, records);
     },
 
     async publishRaw(topic, record) {
@@ -159,8 +179,12 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
 
     async subscribe(topic, handler, options) {
       assertOpen('subscribe');
-      const partitions = await topics.ensure(topic);
-      const groupId = config.groupId(options.group, topic);
+      const partitions = await topics.ensure(topic).catch((cause: unknown) => {
+        throw securityErrorOf(cause, address, topic) ?? cause;
+      });
+      const ephemeral = options.ephemeral ?? false;
+      const groupId = config.groupId(ephemeral ? ephemeralGroupName(options.group) : options.group, topic);
+      if (ephemeral) sweepGoneOwners();
       const subscription = new KafkaSubscription(topic, handler, options, {
         kafka,
         admin: getAdmin,
@@ -172,9 +196,11 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
         publishDeadLetter: async (deadLetterTopic, envelope) => {
           await publish(deadLetterTopic, envelope);
         },
-        onClosed: (closed) => {
+        onClosed: async (closed) => {
           subscriptions.delete(closed);
           members.get(groupId)?.delete(closed);
+          // Nothing of an ephemeral group outlives its subscription: no group, no offsets.
+          if (ephemeral) await deleteEphemeralGroup(await getAdmin(), groupId, logger);
         },
       });
       subscriptions.add(subscription);
@@ -185,6 +211,12 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
       } catch (cause) {
         subscriptions.delete(subscription);
         members.get(groupId)?.delete(subscription);
+        const refused =
+          securityErrorOf(cause, address, `${topic} (group ${groupId})`) ??
+          ((cause as Error | undefined)?.name === 'KafkaJSGroupCoordinatorNotFound'
+            ? securityErrorOf(await coordinatorRefusal(clientConfig, groupId, config.connectTimeoutMs), address, `${groupId}`)
+            : undefined);
+        if (refused) throw refused;
         if (isConnectionFailure(cause)) throw new BrokerUnreachableError('kafka', address, config.connectTimeoutMs, { cause });
         throw cause;
       }
@@ -217,9 +249,15 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
       return getAdmin();
     },
 
+    async inspectLag(query = {}) {
+      assertOpen('inspect lag');
+      return kafkaLag(await getAdmin(), config.groupId, query);
+    },
+
     close(closeOptions) {
       closing ??= (async () => {
         await Promise.all([...subscriptions].map((subscription) => subscription.close(closeOptions)));
+        await sweep;
         await Promise.allSettled([...replays].map((reader) => reader.return(undefined)));
         const clients = await Promise.allSettled([producer, admin].filter((client) => client !== undefined));
         await Promise.all(

@@ -14,10 +14,10 @@ export class OffsetCommitter {
   private timer: NodeJS.Timeout | undefined;
   private readonly intervalMs: number;
   private readonly logger: Logger;
-  private readonly onFailed: (error: unknown) => void;
+  private readonly onFailed: ((error: unknown) => void) | undefined;
 
-  /** `onFailed`: told of every failed commit (a member the group forgot must stop, not just log). */
-  constructor(intervalMs: number, logger: Logger, onFailed: (error: unknown) => void = () => {}) {
+  /** `onFailed` reports a failed commit (logged at warn either way). */
+  constructor(intervalMs: number, logger: Logger, onFailed?: (error: unknown) => void) {
     this.intervalMs = intervalMs;
     this.logger = logger;
     this.onFailed = onFailed;
@@ -45,8 +45,8 @@ export class OffsetCommitter {
         await commit(offsets.map(([partition, offset]) => ({ partition, offset: offset.toString() })));
       } catch (error) {
         for (const [partition, offset] of offsets) if (!this.pending.has(partition)) this.pending.set(partition, offset);
-        this.logger.warn({ err: error }, 'offset commit failed; retried with the next one');
-        this.onFailed(error);
+        if (this.onFailed) this.onFailed(error);
+        else this.logger.warn({ err: error }, 'offset commit failed; retried with the next one');
       }
     };
     this.inFlight = run().finally(() => (this.inFlight = undefined));

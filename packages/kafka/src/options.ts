@@ -11,8 +11,12 @@ const kafkaOptionsSchema = z
     ...commonTransportOptions,
     /** Bootstrap brokers, `host:port`. Default `127.0.0.1:19092` (the broker of `scripts/kafka/broker.sh`). */
     brokers: z.array(hostPort).min(1).default(['127.0.0.1:19092']),
-    /** `kafka://host:port,host2:port`; sets `brokers` when `brokers` is not given. */
-    url: z.string().regex(/^kafka:\/\/[^/]+\/?$/i, 'kafka://host:port[,host:port...]').optional(),
+    /**
+     * `kafka://host:port,host2:port`; sets `brokers` when `brokers` is not given.
+     * `kafka+ssl://user:password@host:port` also turns on TLS and, with credentials, SASL
+     * SCRAM-SHA-512 (unless `ssl` / `sasl` are given).
+     */
+    url: z.string().regex(/^kafka(\+ssl)?:\/\/[^/]+\/?$/i, 'kafka://host:port[,host:port...] or kafka+ssl://[user:password@]host:port').optional(),
     clientId: z.string().min(1).default('a2a-bus'),
     /** Passed to kafkajs as is: `true` or Node TLS options. */
     ssl: z.union([z.boolean(), z.custom<ConnectionOptions>((value) => typeof value === 'object' && value !== null, 'TLS options')]).optional(),
@@ -60,8 +64,24 @@ export type KafkaConfig = z.output<typeof kafkaOptionsSchema>;
 export function parseKafkaOptions(options: unknown): KafkaConfig {
   const input = (options ?? {}) as Record<string, unknown>;
   const config = parseOptions('kafka', kafkaOptionsSchema, input);
-  if (config.url && input.brokers === undefined) return { ...config, brokers: brokersFromUrl(config.url) };
-  return config;
+  if (!config.url) return config;
+  const { tls, username, password, hosts } = splitKafkaUrl(config.url);
+  return {
+    ...config,
+    ...(input.brokers === undefined ? { brokers: brokersFromUrl(`kafka://${hosts}`) } : {}),
+    ...(tls && config.ssl === undefined ? { ssl: true } : {}),
+    ...(username !== undefined && password !== undefined && !config.sasl ? { sasl: { mechanism: 'scram-sha-512', username, password } } : {}),
+  };
+}
+
+/** `kafka+ssl://user:password@h1:9093,h2:9093` → TLS on, the credentials, and `h1:9093,h2:9093`. */
+function splitKafkaUrl(url: string): { tls: boolean; username?: string; password?: string; hosts: string } {
+  const match = /^kafka(\+ssl)?:\/\/(?:([^@/]*)@)?(.*)$/i.exec(url);
+  const [, ssl, credentials, hosts = ''] = match ?? [];
+  if (credentials === undefined) return { tls: ssl !== undefined, hosts };
+  const colon = credentials.indexOf(':');
+  if (colon === -1) throw new InvalidOptionsError('kafka', 'url', 'credentials must be user:password');
+  return { tls: ssl !== undefined, username: decodeURIComponent(credentials.slice(0, colon)), password: decodeURIComponent(credentials.slice(colon + 1)), hosts };
 }
 
 /** `kafka://h1:9092,h2:9092` → `['h1:9092', 'h2:9092']`. */

@@ -27,8 +27,9 @@ export async function* replayTopic(deps: ReplayDeps, topic: string, options: Rep
   const ranges = await planRanges(await deps.admin(), topic, partitionCount, options);
   if (ranges.size === 0) return;
 
-  const groupId = `a2a-bus-replay-${randomUUID()}`;
   const { config } = deps;
+  // Through the groupId option, so ACLs that allow a namespace's groups cover replays too.
+  const groupId = config.groupId(`a2a-bus-replay-${randomUUID()}`, topic);
   const consumer = deps.kafka.consumer({
     groupId,
     allowAutoTopicCreation: false,

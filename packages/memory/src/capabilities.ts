@@ -15,4 +15,5 @@ export const memoryCapabilities: TransportCapabilities = {
   replayFromTimestamp: { support: 'native', note: 'first record at or after the instant, per partition' },
   backpressure: { support: 'native', note: 'records are handed out only while maxInFlight has room' },
   brokerRestart: { support: 'emulated', note: 'every client torn down and rebuilt on the same MemoryBroker' },
+  lag: { support: 'native', note: 'cursor and pending entries per group and partition; age of the oldest unacknowledged record' },
 };

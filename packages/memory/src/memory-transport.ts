@@ -20,13 +20,17 @@ import {
 } from '@a2a-bus/core';
 import {
   KeyedDispatcher,
+  ephemeralGroupName,
+  assertEnvelopeWithin,
   isSilentHook,
   partitionForKey,
+  reportError,
   safeInstrumentation,
   systemClock,
   type InboundRecord,
 } from '@a2a-bus/core/adapter';
 import { memoryCapabilities } from './capabilities.js';
+import { memoryLag } from './lag.js';
 import { namedBroker, type GroupMember, type MemoryGroup, type MemoryTopic, type StoredRecord } from './log.js';
 import { parseMemoryOptions, type MemoryTransportOptions } from './options.js';
 
@@ -53,18 +57,19 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
     if (closing) throw new TransportClosedError('memory', operation);
   };
 
-  const append = (topicName: string, envelope: Envelope): PublishReceipt => {
+  /** `bytes`: the envelope's size, when publishBatch has measured it already. */
+  const append = (topicName: string, envelope: Envelope, bytes = assertEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'memory', topicName)): PublishReceipt => {
     const topic = broker.topic(topicName, config.partitions);
     const partition = partitionForKey(envelope.key, topic.partitions.length);
     const started = reportPublish ? performance.now() : 0;
-    const offset = topic.append(partition, envelope.key, envelope, clock.now());
+    const offset = topic.append(partition, envelope.key, envelope, clock.now(), bytes);
     if (reportPublish) events.onPublish({
       transport: 'memory',
       topic: topicName,
       partition,
       key: envelope.key,
       id: envelope.id,
-      bytes: 0, // kept decoded: there are no wire bytes
+      bytes,
       durationMs: performance.now() - started,
     });
     return { id: envelope.id, topic: topicName, partition, offset: String(offset) };
@@ -85,15 +90,17 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
 
     async publishBatch(topic, envelopes) {
       assertOpen('publish');
-      // Validate every envelope before appending any.
+      // Validate (and measure) every envelope before appending any.
       const valid = envelopes.map((input) => createEnvelope(input));
-      return valid.map((envelope) => append(topic, envelope));
+      const sizes = valid.map((envelope) => assertEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'memory', topic));
+      return valid.map((envelope, i) => append(topic, envelope, sizes[i]));
     },
 
     async publishRaw(topic: string, record: RawRecord) {
       assertOpen('publish');
       const log = broker.topic(topic, config.partitions);
-      log.append(partitionForKey(record.key, log.partitions.length), record.key, Uint8Array.from(record.value), clock.now());
+      const value = Uint8Array.from(record.value);
+      log.append(partitionForKey(record.key, log.partitions.length), record.key, value, clock.now(), value.byteLength);
     },
 
     async subscribe(topic: string, handler: MessageHandler, subscribeOptions: SubscribeOptions) {
@@ -105,7 +112,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
         async (dlqTopic, envelope) => {
           append(dlqTopic, createEnvelope(envelope));
         },
-        { events, logger, clock, ackTimeoutMs: config.ackTimeoutMs },
+        { events, logger, clock, ackTimeoutMs: config.ackTimeoutMs, maxEnvelopeBytes: config.maxEnvelopeBytes },
         () => subscriptions.delete(subscription),
       );
       subscriptions.add(subscription);
@@ -116,6 +123,11 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
     replay(topic: string, replayOptions: ReplayOptions = {}) {
       assertOpen('replay');
       return replayTopic(broker.existingTopic(topic), topic, replayOptions);
+    },
+
+    async inspectLag(query = {}) {
+      assertOpen('inspect lag');
+      return memoryLag(broker, query, clock.now());
     },
 
     close(closeOptions?: CloseOptions) {
@@ -131,6 +143,7 @@ interface Runtime {
   readonly logger: typeof silentLogger;
   readonly clock: typeof systemClock;
   readonly ackTimeoutMs: number;
+  readonly maxEnvelopeBytes: number;
 }
 
 /** One group member: owns some partitions of the topic and pumps their records into its dispatcher. */
@@ -147,6 +160,7 @@ class MemorySubscription implements Subscription, GroupMember {
   private readonly onClosed: () => void;
   private readonly runtime: Runtime;
   private watchdog: unknown;
+  private readonly ephemeral: boolean;
 
   constructor(
     log: MemoryTopic,
@@ -158,16 +172,19 @@ class MemorySubscription implements Subscription, GroupMember {
   ) {
     this.log = log;
     this.topic = log.name;
-    this.group = options.group;
+    this.group = options.ephemeral ? ephemeralGroupName(options.group) : options.group;
+    this.ephemeral = options.ephemeral ?? false;
     this.onClosed = onClosed;
     this.runtime = runtime;
-    this.state = log.group(options.group, options.startFrom ?? 'earliest');
+    this.state = log.group(this.group, options.startFrom ?? 'earliest');
     this.dispatcher = new KeyedDispatcher<MemoryRecord>({
       transport: 'memory',
       topic: log.name,
       group: options.group,
       handler,
       maxInFlight: options.maxInFlight ?? 64,
+      maxInFlightBytes: options.maxInFlightBytes,
+      maxRecordBytes: runtime.maxEnvelopeBytes,
       retry: { ...defaultRetryPolicy, ...options.retry },
       deadLetterTopic: options.deadLetterTopic ?? `${log.name}.dlq`,
       backend: {
@@ -195,11 +212,18 @@ class MemorySubscription implements Subscription, GroupMember {
 
   /** The ack timeout: a member whose handler hangs past it is dropped, like a dead one. */
   private watch(): void {
-    const { clock, ackTimeoutMs, logger } = this.runtime;
+    const { clock, ackTimeoutMs, logger, events } = this.runtime;
     this.watchdog = clock.setTimeout(() => {
       if (this.closing) return;
       if (this.dispatcher.longestRunningMs() > ackTimeoutMs) {
-        logger.warn({ topic: this.topic, group: this.group, member: this.id, ackTimeoutMs }, 'handler exceeded the ack timeout; member dropped, its messages redelivered');
+        reportError(events, logger, 'warn', {
+          kind: 'subscription-closed',
+          transport: 'memory',
+          topic: this.topic,
+          group: this.group,
+          member: this.id,
+          message: `a handler exceeded the ack timeout (${ackTimeoutMs} ms); member dropped, its messages redelivered`,
+        });
         void this.close({ drainTimeoutMs: 0 });
         return;
       }
@@ -247,7 +271,7 @@ class MemorySubscription implements Subscription, GroupMember {
   }
 
   private push(partition: number, stored: StoredRecord, attempt: number): void {
-    this.dispatcher.push({ partition, offset: String(stored.offset), key: stored.key, value: stored.value, attempt, stored });
+    this.dispatcher.push({ partition, offset: String(stored.offset), key: stored.key, value: stored.value, attempt, bytes: stored.bytes, stored });
   }
 
   private resumeWhenReady(): void {
@@ -265,6 +289,7 @@ class MemorySubscription implements Subscription, GroupMember {
       await this.dispatcher.drain(options.drainTimeoutMs ?? 30_000);
       this.owned.clear();
       await this.state.leave(this.id);
+      if (this.ephemeral) this.log.dropGroup(this.group); // nothing of it outlives the subscription
       this.onClosed();
     })();
     return this.closing;

@@ -19,5 +19,6 @@ export function natsCapabilities(storage: 'file' | 'memory'): TransportCapabilit
       storage === 'file'
         ? { support: 'native', note: 'file storage; durable consumers keep their ack state across restarts' }
         : { support: 'none', note: 'memory storage loses streams on a server restart' },
+    lag: { support: 'native', note: 'consumer info per durable (group, partition) consumer: num_pending + num_ack_pending, num_redelivered, ack floor' },
   };
 }

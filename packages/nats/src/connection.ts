@@ -1,7 +1,8 @@
+import { AuthenticationError } from '@a2a-bus/core';
 import { TransportLifecycle } from '@a2a-bus/core/adapter';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { serverList, type ResolvedNatsOptions } from './options.js';
+import { connectTarget, type ResolvedNatsOptions } from './options.js';
 
 export interface NatsClients {
   readonly nc: NatsConnection;
@@ -14,9 +15,12 @@ export interface NatsClients {
  * rejects with `BrokerUnreachableError` naming the servers tried.
  */
 export async function connectNats(options: ResolvedNatsOptions): Promise<NatsClients> {
-  const servers = serverList(options);
+  // Credentials come out of the URLs here: what remains is safe to show.
+  const target = connectTarget(options);
+  const servers = target.servers;
+  const address = servers.join(',');
   const timeoutMs = options.connectTimeoutMs;
-  const lifecycle = new TransportLifecycle({ scope: 'nats', address: servers.map(withoutCredentials).join(','), connectTimeoutMs: timeoutMs });
+  const lifecycle = new TransportLifecycle({ scope: 'nats', address, connectTimeoutMs: timeoutMs });
   let nc: NatsConnection | undefined;
   const attempt = async (): Promise<NatsClients> => {
     nc = await connect({
@@ -29,23 +33,44 @@ export async function connectNats(options: ResolvedNatsOptions): Promise<NatsCli
       // Otherwise every request (each PubAck) builds an Error up front for its stack trace,
       // which costs a fifth of the CPU of a publish under load.
       noAsyncTraces: true,
-      ...(options.user !== undefined ? { user: options.user } : {}),
-      ...(options.pass !== undefined ? { pass: options.pass } : {}),
-      ...(options.token !== undefined ? { token: options.token } : {}),
+      ...(target.user !== undefined ? { user: target.user } : {}),
+      ...(target.pass !== undefined ? { pass: target.pass } : {}),
+      ...(target.token !== undefined ? { token: target.token } : {}),
+      ...(target.tls ? { tls: target.tls } : {}),
     });
     const jsm = await jetstreamManager(nc, { timeout: options.requestTimeoutMs });
     const js = jetstream(nc, { timeout: options.requestTimeoutMs });
     return { nc, js, jsm };
   };
   // A connection that comes up after we gave up is closed, not left reconnecting forever.
-  return lifecycle.connect(attempt, (late) => {
-    void late.then(
-      (clients) => clients.nc.close(),
-      () => nc?.close(),
-    );
-  });
+  return lifecycle.connect(
+    attempt,
+    (late) => {
+      void late.then(
+        (clients) => clients.nc.close(),
+        () => nc?.close(),
+      );
+    },
+    (cause) => authenticationErrorOf(cause, address),
+  );
 }
 
-function withoutCredentials(server: string): string {
-  return server.replace(/\/\/[^@/]*@/, '//');
+const certificateFailure = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/;
+
+/**
+ * `AuthenticationError` when the server refused the credentials ("Authorization Violation"
+ * in NATS's words) or its TLS certificate does not verify. The server's reply carries no
+ * credentials; the address is given without them.
+ */
+export function authenticationErrorOf(error: unknown, address: string): AuthenticationError | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth += 1) {
+    if (e.name === 'AuthorizationError' || /authorization violation|authentication/i.test(e.message)) {
+      return new AuthenticationError('nats', address, { cause: e, detail: 'the server refused the credentials' });
+    }
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && certificateFailure.test(code)) {
+      return new AuthenticationError('nats', address, { cause: e, detail: `the server's TLS certificate does not verify (${code})` });
+    }
+  }
+  return undefined;
 }

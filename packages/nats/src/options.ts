@@ -7,12 +7,32 @@ const safeToken = z.string().regex(/^[A-Za-z0-9-]+$/, 'letters, digits and dashe
 export const natsTransportOptionsSchema = z
   .object({
     ...commonTransportOptions,
-    /** Server URLs, e.g. `nats://127.0.0.1:4222`. `url` is the same as one server. */
+    /**
+     * Server URLs, e.g. `nats://127.0.0.1:4222`. `url` is the same as one server.
+     * `tls://host:port` requires TLS; `nats://user:password@host:port` carries credentials
+     * (taken out of the URL before it is used or shown anywhere).
+     */
     servers: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
     url: z.string().min(1).optional(),
     user: z.string().optional(),
     pass: z.string().optional(),
     token: z.string().optional(),
+    /**
+     * TLS options of the NATS client, PEM strings or file paths (`ca`/`caFile`, `cert`/`certFile`, `key`/`keyFile`,
+     * `handshakeFirst`). Implies TLS; a `tls://` server URL alone uses the system's CAs.
+     */
+    tls: z
+      .object({
+        ca: z.string().optional(),
+        caFile: z.string().optional(),
+        cert: z.string().optional(),
+        certFile: z.string().optional(),
+        key: z.string().optional(),
+        keyFile: z.string().optional(),
+        handshakeFirst: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
     /** Connection name shown by the server's monitoring. */
     name: z.string().default('a2a-bus'),
     /** Prefix of every stream and subject a2a-bus creates. */
@@ -50,4 +70,45 @@ export const defaultNatsServer = 'nats://127.0.0.1:4222';
 export function serverList(options: ResolvedNatsOptions): string[] {
   const given = options.servers ?? options.url ?? defaultNatsServer;
   return Array.isArray(given) ? given : given.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** Where to connect and how to log in: credentials out of the URLs, TLS when a URL says `tls://`. */
+export interface NatsConnectTarget {
+  /** Server URLs without credentials: safe to show. */
+  readonly servers: string[];
+  readonly user?: string;
+  readonly pass?: string;
+  readonly token?: string;
+  readonly tls?: NonNullable<ResolvedNatsOptions['tls']>;
+}
+
+export function connectTarget(options: ResolvedNatsOptions): NatsConnectTarget {
+  let user = options.user;
+  let pass = options.pass;
+  let token = options.token;
+  let tlsScheme = false;
+  const servers = serverList(options).map((server) => {
+    const match = /^([a-z][a-z0-9+.-]*:\/\/)?(?:([^@/]*)@)?(.*)$/i.exec(server);
+    if (!match) return server;
+    const [, scheme = '', credentials, rest = ''] = match;
+    if (/^tls:/i.test(scheme)) tlsScheme = true;
+    if (credentials !== undefined) {
+      const colon = credentials.indexOf(':');
+      // `nats://token@host` is a token, `nats://user:pass@host` a user and password.
+      if (colon === -1) token ??= decodeURIComponent(credentials);
+      else {
+        user ??= decodeURIComponent(credentials.slice(0, colon));
+        pass ??= decodeURIComponent(credentials.slice(colon + 1));
+      }
+    }
+    return `${scheme}${rest}`;
+  });
+  const tls = options.tls ?? (tlsScheme ? {} : undefined);
+  return {
+    servers,
+    ...(user !== undefined ? { user } : {}),
+    ...(pass !== undefined ? { pass } : {}),
+    ...(token !== undefined ? { token } : {}),
+    ...(tls ? { tls } : {}),
+  };
 }

@@ -2,6 +2,7 @@ import { JetStreamApiError, JetStreamError } from '@nats-io/jetstream';
 import { createInbox, type MsgHdrs, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 
 interface Waiter {
+  readonly subject: string;
   readonly resolve: (seq: number) => void;
   readonly reject: (error: Error) => void;
   readonly deadline: number;
@@ -67,7 +68,7 @@ export class PubAcks {
     this.sub ??= this.subscribe();
     const token = (this.next++).toString(36);
     return new Promise<number>((resolve, reject) => {
-      this.waiting.set(token, { resolve, reject, deadline: Date.now() + attemptMs });
+      this.waiting.set(token, { subject, resolve, reject, deadline: Date.now() + attemptMs });
       try {
         this.nc.publish(subject, data, { reply: this.prefix + token, headers });
       } catch (error) {
@@ -77,6 +78,19 @@ export class PubAcks {
       }
       this.timer ??= setInterval(() => this.sweep(), this.sweepMs);
     });
+  }
+
+  /**
+   * The server refused to let us publish on `subject` (a permissions violation arrives on
+   * the connection, not as a PubAck): the publishes waiting there fail now instead of
+   * timing out and retrying.
+   */
+  refuse(subject: string, error: Error): void {
+    for (const [token, waiter] of this.waiting) {
+      if (waiter.subject !== subject) continue;
+      this.waiting.delete(token);
+      waiter.reject(error);
+    }
   }
 
   private subscribe(): Subscription {

@@ -11,6 +11,7 @@ import {
 import {
   KeyedDispatcher,
   PartitionBalancer,
+  reportError,
   sleep,
   systemClock,
   type DispatcherBackend,
@@ -22,6 +23,7 @@ import { nuid, type Subscription as NatsSub } from '@nats-io/transport-node';
 import type { NatsClients } from './connection.js';
 import { ensureDurableConsumer } from './durable-consumer.js';
 import { NatsLeaseStore } from './lease-store.js';
+import { ephemeralInactiveThresholdMs, removeEphemeralGroup } from './ephemeral-consumers.js';
 import type { NatsNames } from './names.js';
 import type { ResolvedNatsOptions } from './options.js';
 import type { TopicInfo } from './topics.js';
@@ -79,12 +81,15 @@ export class NatsSubscription implements Subscription {
   private capacityWaiters: Array<() => void> = [];
   private closing: Promise<void> | undefined;
   private stopped = false;
+  /** An ephemeral group's consumers expire when idle, and are deleted with its lease records at close. */
+  private readonly ephemeral: boolean;
 
   constructor(context: SubscriptionContext, info: TopicInfo, topic: string, handler: MessageHandler, options: SubscribeOptions) {
     this.context = context;
     this.info = info;
     this.topic = topic;
     this.group = options.group;
+    this.ephemeral = options.ephemeral ?? false;
     this.subscribeOptions = options;
     this.maxInFlight = options.maxInFlight ?? 64;
     this.logger = context.logger.child({ topic, group: options.group, member: this.member });
@@ -102,6 +107,8 @@ export class NatsSubscription implements Subscription {
       group: options.group,
       handler,
       maxInFlight: this.maxInFlight,
+      maxInFlightBytes: options.maxInFlightBytes,
+      maxRecordBytes: transportOptions.maxEnvelopeBytes,
       retry: { ...defaultRetryPolicy, ...options.retry },
       deadLetterTopic: options.deadLetterTopic ?? `${topic}.dlq`,
       backend,
@@ -129,6 +136,7 @@ export class NatsSubscription implements Subscription {
       onLost: (partition, reason) => this.lose(partition, reason),
       logger: this.logger,
       clock: systemClock,
+      onError: (event) => context.events.onError({ ...event, transport: 'nats', topic, group: options.group, member: this.member }),
     });
   }
 
@@ -144,6 +152,13 @@ export class NatsSubscription implements Subscription {
         void this.balancer.nudge().then(() => this.balancer.nudge());
       },
     });
+    // A subscription the server refuses (subject permissions) is closed by the client on the
+    // server's -ERR, which arrives before the flush's PONG: fail the subscribe with it now.
+    await nc.flush();
+    if (this.nudges.isClosed()) {
+      const refusal = await this.nudges.closed;
+      throw refusal instanceof Error ? refusal : new Error(`subscription to ${this.context.names.nudge(this.topic, this.group)} was closed by the server`);
+    }
     await this.balancer.start();
     this.nudgeOthers();
   }
@@ -162,7 +177,9 @@ export class NatsSubscription implements Subscription {
     const workers = [...this.workers.values()];
     for (const worker of workers) worker.stopping = true;
     const abandon = drainTimeoutMs <= 0;
-    if (abandon) for (const worker of workers) worker.fetch?.stop();
+    // An ephemeral group has no other member to hand a message to: its open pull requests
+    // are cut now rather than left to expire (what arrives meanwhile dies with the group).
+    if (abandon || this.ephemeral) for (const worker of workers) worker.fetch?.stop();
     this.releaseCapacityWaiters();
     const draining = this.dispatcher.drain(drainTimeoutMs);
     // Leases stay renewed while handlers drain (they may take longer than a lease lasts).
@@ -182,6 +199,13 @@ export class NatsSubscription implements Subscription {
       ),
     );
     await this.store.leave(this.member).catch((error: unknown) => this.logger.warn({ err: error }, 'leave failed'));
+    if (this.ephemeral) {
+      const { clients, names } = this.context;
+      await removeEphemeralGroup(clients.jsm, names, this.info.stream, this.topic, this.group, this.info.partitions).catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'could not remove the ephemeral group; its consumers expire when idle');
+      });
+      return;
+    }
     this.nudgeOthers();
   }
 
@@ -195,7 +219,7 @@ export class NatsSubscription implements Subscription {
     this.workers.set(partition, worker);
     const takenOver = this.store.consumeTakeover(partition) || lostBefore;
     worker.loop = this.pullLoop(worker, takenOver).catch((error: unknown) => {
-      this.logger.error({ err: error, partition }, 'pull loop failed');
+      reportError(this.context.events, this.logger, 'error', { kind: 'consumer-failed', transport: 'nats', topic: this.topic, group: this.group, partition, message: 'pull loop failed; the partition is not read until it is reassigned', error });
     });
   }
 
@@ -245,6 +269,7 @@ export class NatsSubscription implements Subscription {
     if (!consumer) return;
     if (takenOver) await this.awaitDeadOwnersMessages(worker, consumer);
     let failures = 0;
+    let othersWaiting = false;
     while (!worker.stopping) {
       const batch = await this.reserve(worker);
       if (batch === 0) continue;
@@ -273,8 +298,12 @@ export class NatsSubscription implements Subscription {
       } finally {
         worker.fetch = undefined;
         this.reserved -= batch - received;
+        othersWaiting = this.capacityWaiters.length > 0;
         this.releaseCapacityWaiters();
       }
+      // An empty fetch gives way: with fewer slots than partitions (a small byte bound), an
+      // idle partition re-reserving at once would starve one that has messages.
+      if (received === 0 && othersWaiting) await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
@@ -312,7 +341,8 @@ export class NatsSubscription implements Subscription {
   /** How many messages this partition may fetch now; waits while all slots are taken. */
   private async reserve(worker: PartitionWorker): Promise<number> {
     const share = Math.max(1, Math.floor(this.maxInFlight / Math.max(1, this.workers.size)));
-    const free = this.maxInFlight - this.dispatcher.inFlight - this.reserved;
+    // The dispatcher's capacity counts bytes too: a partition fetches no more than fits.
+    const free = this.dispatcher.capacity - this.reserved;
     if (free <= 0) {
       await new Promise<void>((resolve) => {
         this.capacityWaiters.push(resolve);
@@ -399,6 +429,7 @@ export class NatsSubscription implements Subscription {
       startFrom: this.subscribeOptions.startFrom ?? 'earliest',
       maxInFlight: this.maxInFlight,
       logger: this.logger,
+      ...(this.ephemeral ? { inactiveThresholdMs: ephemeralInactiveThresholdMs(this.context.options.leaseTtlMs) } : {}),
     });
     this.consumers.set(partition, consumer);
     return consumer;

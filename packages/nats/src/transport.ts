@@ -1,9 +1,11 @@
 import {
+  type ConsumerLag,
+  type LagQuery,
+  AuthorizationError,
   InvalidEnvelopeError,
   PublishError,
   TransportClosedError,
   createEnvelope,
-  encodeEnvelope,
   silentLogger,
   type CloseOptions,
   type Envelope,
@@ -20,12 +22,14 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@a2a-bus/core';
-import { parseOptions, partitionForKey, isSilentHook, safeInstrumentation } from '@a2a-bus/core/adapter';
+import { encodeEnvelopeWithin, ephemeralGroupName, parseOptions, partitionForKey, isSilentHook, safeInstrumentation } from '@a2a-bus/core/adapter';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { natsCapabilities } from './capabilities.js';
 import { connectNats, type NatsClients } from './connection.js';
+import { natsLag } from './lag.js';
+import { natsMsgId } from './msg-id.js';
 import { NatsNames } from './names.js';
-import { natsTransportOptionsSchema, type NatsTransportOptions, type ResolvedNatsOptions } from './options.js';
+import { connectTarget, natsTransportOptionsSchema, type NatsTransportOptions, type ResolvedNatsOptions } from './options.js';
 import { PubAcks } from './pub-acks.js';
 import { replayTopic } from './replay.js';
 import { KEY_HEADER, NatsSubscription } from './subscription.js';
@@ -75,22 +79,25 @@ class NatsTransportImpl implements NatsTransport {
 
   async publish(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
     const envelope = createEnvelope(input);
+    const encoded = { envelope, bytes: encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, 'nats', topic) };
     // Hot path: connected and the topic known, so nothing to await but the PubAck.
     const connected = this.connected;
     const info = connected?.topics.known(topic);
-    if (connected && info && !this.closing) return this.sendOne(connected, topic, info, envelope);
-    const [receipt] = await this.send(topic, [envelope]);
+    if (connected && info && !this.closing) return this.sendOne(connected, topic, info, encoded);
+    const [receipt] = await this.send(topic, [encoded]);
     return receipt!;
   }
 
   async publishBatch(topic: string, inputs: readonly EnvelopeInput[]): Promise<PublishReceipt[]> {
     const envelopes = inputs.map((input, index) => {
+      let envelope: Envelope;
       try {
-        return createEnvelope(input);
+        envelope = createEnvelope(input);
       } catch (error) {
         if (InvalidEnvelopeError.isInstance(error)) throw new InvalidEnvelopeError(error.issues.map((issue) => `[${index}] ${issue}`), { cause: error });
         throw error;
       }
+      return { envelope, bytes: encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, 'nats', topic) };
     });
     return this.send(topic, envelopes);
   }
@@ -125,14 +132,14 @@ class NatsTransportImpl implements NatsTransport {
       info,
       topic,
       handler,
-      options,
+      options.ephemeral ? { ...options, group: ephemeralGroupName(options.group) } : options,
     );
     this.subscriptions.add(subscription);
     try {
       await subscription.start();
     } catch (error) {
       await subscription.close({ drainTimeoutMs: 0 }).catch(() => undefined);
-      throw error;
+      throw this.authorizationErrorOf(error) ?? error;
     }
     return subscription;
   }
@@ -160,6 +167,12 @@ class NatsTransportImpl implements NatsTransport {
     });
   }
 
+  /** Per durable (group, partition) consumer: see `natsLag`. */
+  async inspectLag(query: LagQuery = {}): Promise<ConsumerLag[]> {
+    const { clients } = await this.ready('inspect lag');
+    return natsLag(clients.jsm, this.names, query);
+  }
+
   close(options: CloseOptions = {}): Promise<void> {
     this.closing ??= this.shutdown(options);
     return this.closing;
@@ -180,6 +193,7 @@ class NatsTransportImpl implements NatsTransport {
         topics: new TopicRegistry(clients.jsm, this.names, this.options),
         acks: new PubAcks(clients.nc, this.retrying.timeout),
       };
+      void this.watchPermissions(this.connected);
       return this.connected;
     });
     const connecting = this.connecting;
@@ -189,7 +203,7 @@ class NatsTransportImpl implements NatsTransport {
     return connecting;
   }
 
-  private async send(topic: string, envelopes: readonly Envelope[]): Promise<PublishReceipt[]> {
+  private async send(topic: string, envelopes: readonly EncodedEnvelope[]): Promise<PublishReceipt[]> {
     const connected = await this.ready('publish');
     let info: TopicInfo;
     try {
@@ -200,18 +214,17 @@ class NatsTransportImpl implements NatsTransport {
     return Promise.all(envelopes.map((envelope) => this.sendOne(connected, topic, info, envelope)));
   }
 
-  private async sendOne(connected: Connected, topic: string, info: TopicInfo, envelope: Envelope): Promise<PublishReceipt> {
+  private async sendOne(connected: Connected, topic: string, info: TopicInfo, { envelope, bytes }: EncodedEnvelope): Promise<PublishReceipt> {
     const partition = partitionForKey(envelope.key, info.partitions);
-    const bytes = encodeEnvelope(envelope);
     const h = natsHeaders();
-    h.set(MSG_ID_HEADER, envelope.id);
+    h.set(MSG_ID_HEADER, natsMsgId(envelope));
     h.set(KEY_HEADER, envelope.key);
     const started = this.reportsPublish ? performance.now() : 0;
     let seq: number;
     try {
       seq = await connected.acks.publish(info.subjects[partition]!, bytes, h, this.retrying.timeout, this.retrying.retries);
     } catch (cause) {
-      throw new PublishError('nats', topic, { cause });
+      throw this.authorizationErrorOf(cause) ?? new PublishError('nats', topic, { cause });
     }
     if (this.reportsPublish) {
       this.events.onPublish({ transport: 'nats', topic, partition, key: envelope.key, id: envelope.id, bytes: bytes.byteLength, durationMs: performance.now() - started });
@@ -219,16 +232,39 @@ class NatsTransportImpl implements NatsTransport {
     return { id: envelope.id, topic, partition, offset: String(seq) };
   }
 
+  /** Permission violations come on the connection: the publishes they concern fail at once, and they are logged. */
+  private async watchPermissions(connected: Connected): Promise<void> {
+    for await (const status of connected.clients.nc.status()) {
+      if (status.type !== 'error' || status.error.name !== 'PermissionViolationError') continue;
+      const { operation, subject } = status.error as Error & { operation?: string; subject?: string };
+      this.logger.warn({ operation, subject }, 'the server refused an operation: not permitted for this user');
+      if (operation === 'publish' && subject) connected.acks.refuse(subject, status.error);
+    }
+  }
+
+  /** `AuthorizationError` for a permissions violation, naming the subject and the servers. */
+  private authorizationErrorOf(error: unknown): AuthorizationError | undefined {
+    if (!(error instanceof Error) || error.name !== 'PermissionViolationError') return undefined;
+    const { operation = 'publish', subject = 'a subject' } = error as Error & { operation?: string; subject?: string };
+    return new AuthorizationError('nats', connectTarget(this.options).servers.join(','), `${operation} to ${subject}`, { cause: error });
+  }
+
   /** Dead letters keep the original id but deduplicate per group, so every group's copy lands. */
   private async publishDeadLetter(topic: string, input: EnvelopeInput, group: string): Promise<void> {
     const envelope = createEnvelope(input);
+    const bytes = encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, 'nats', topic);
     const { clients, topics } = await this.ready('publish');
     const { partitions } = await topics.ensure(topic);
     const partition = partitionForKey(envelope.key, partitions);
     const h = natsHeaders();
     h.set(KEY_HEADER, envelope.key);
-    await clients.js.publish(this.names.subject(topic, partition), encodeEnvelope(envelope), { msgID: `dlq:${group}:${envelope.id}`, headers: h, ...this.retrying });
+    await clients.js.publish(this.names.subject(topic, partition), bytes, { msgID: `dlq:${group}:${natsMsgId(envelope)}`, headers: h, ...this.retrying });
   }
+}
+
+interface EncodedEnvelope {
+  readonly envelope: Envelope;
+  readonly bytes: Uint8Array;
 }
 
 interface Connected {

@@ -39,4 +39,5 @@ export const redisStreamsCapabilities: TransportCapabilities = {
     support: 'native',
     note: 'clients reconnect; acknowledged entries survive when Redis persists them (AOF); unacked ones are claimed again',
   },
+  lag: { support: 'native', note: 'XINFO GROUPS per partition stream: lag (undelivered) + pending; XPENDING for redeliveries and the oldest unacked entry' },
 };

@@ -1,4 +1,5 @@
 import { commonTransportOptions, parseOptions } from '@a2a-bus/core/adapter';
+import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
 
 const redisUrl = z
@@ -11,6 +12,11 @@ export const redisStreamsOptionsSchema = z
     ...commonTransportOptions,
     /** `redis://[user:password@]host:port[/db]`; `rediss://` for TLS. */
     url: redisUrl,
+    /**
+     * Node TLS options (`ca`, `cert`, `key`, `servername`, ...), e.g. the CA of a private
+     * broker. Implies TLS; `rediss://` alone uses TLS with the system's CAs.
+     */
+    tls: z.custom<ConnectionOptions>((value) => typeof value === 'object' && value !== null, 'Node TLS options').optional(),
     /** Prefix of every key a2a-bus writes; topics live under `<prefix>{<topic>}:...`. */
     keyPrefix: z.string().default('a2a:'),
     /**

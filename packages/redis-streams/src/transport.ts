@@ -1,6 +1,7 @@
 import {
+  type ConsumerLag,
+  type LagQuery,
   createEnvelope,
-  encodeEnvelope,
   InvalidOptionsError,
   PublishError,
   silentLogger,
@@ -20,15 +21,17 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@a2a-bus/core';
-import { isSilentHook, partitionForKey, safeInstrumentation } from '@a2a-bus/core/adapter';
+import { encodeEnvelopeWithin, ephemeralGroupName, isSilentHook, partitionForKey, safeInstrumentation } from '@a2a-bus/core/adapter';
 import type { Redis } from 'ioredis';
 import { redisStreamsCapabilities } from './capabilities.js';
-import { connectWithin, createRedisClient, SCOPE } from './connection.js';
+import { connectWithin, createRedisClient, SCOPE, securityErrorOf, withoutCredentials } from './connection.js';
 import { TopicKeys } from './keys.js';
 import { NudgeChannel } from './nudge-channel.js';
+import { redisStreamsLag } from './lag.js';
 import { parseRedisStreamsOptions, type RedisStreamsOptions, type ResolvedRedisStreamsOptions } from './options.js';
 import { planReplay, readReplay } from './replay.js';
 import { trimStream } from './retention.js';
+import { sweepEphemeralGroups } from './ephemeral-groups.js';
 import { RedisStreamsSubscription, type SubscriptionContext } from './subscription.js';
 import { XaddWriter } from './xadd-writer.js';
 
@@ -59,6 +62,8 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
   private readonly partitionCounts = new Map<string, Promise<number>>();
   private readonly topicKeys = new Map<string, TopicKeys>();
   private readonly subscriptions = new Set<RedisStreamsSubscription>();
+  /** Sweeps of dead processes' ephemeral groups under way (close waits for them). */
+  private readonly sweeps = new Set<Promise<unknown>>();
   private readonly trimmed = new Set<string>();
   private trimTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
@@ -106,6 +111,7 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
   /** Publish without the closed check: dead letters are still written while subscriptions drain at close. */
   private async append(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
     const envelope = createEnvelope(input);
+    const value = encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, SCOPE, topic);
     const started = this.reportingPublish ? performance.now() : 0;
     let writer = this.writer;
     let partitions = this.knownPartitions.get(topic);
@@ -122,12 +128,11 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     }
     const partition = partitionForKey(envelope.key, partitions);
     const stream = this.keysOf(topic).stream(partition);
-    const value = encodeEnvelope(envelope);
     let offset: string | null;
     try {
       offset = await writer.xadd(stream, envelope.key, value);
     } catch (cause) {
-      throw new PublishError(SCOPE, topic, { cause });
+      throw securityErrorOf(cause, this.options.url, stream) ?? new PublishError(SCOPE, topic, { cause });
     }
     this.published(stream);
     if (this.reportingPublish) this.reportPublish(topic, partition, envelope, value.length, started);
@@ -138,14 +143,15 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     this.assertOpen('publish');
     const envelopes = inputs.map((input) => createEnvelope(input));
     if (envelopes.length === 0) return [];
+    const encoded = envelopes.map((envelope) => encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, SCOPE, topic));
     const writer = await this.openWriter();
     const started = performance.now();
     const partitions = await this.partitionsFor(topic);
     const keys = this.keysOf(topic);
     // In call order on the publishing connection, after anything published before, pipelined.
-    const prepared = envelopes.map((envelope) => {
+    const prepared = envelopes.map((envelope, i) => {
       const partition = partitionForKey(envelope.key, partitions);
-      const value = encodeEnvelope(envelope);
+      const value = encoded[i]!;
       const offset = writer.xadd(keys.stream(partition), envelope.key, value);
       return { envelope, partition, value, offset };
     });
@@ -183,8 +189,12 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     await this.connect();
     const keys = this.keysOf(topic);
     const partitions = await this.partitionsFor(topic);
-    await this.createGroup(keys, partitions, options.group, options.startFrom ?? 'earliest');
-    const subscription = new RedisStreamsSubscription(this.subscriptionContext(), keys, partitions, handler, options);
+    const group = options.ephemeral ? ephemeralGroupName(options.group) : options.group;
+    if (options.ephemeral) this.sweepGoneOwners(keys, partitions);
+    await this.createGroup(keys, partitions, group, options.startFrom ?? 'earliest').catch((error: unknown) => {
+      throw securityErrorOf(error, this.options.url, keys.stream(0)) ?? error;
+    });
+    const subscription = new RedisStreamsSubscription(this.subscriptionContext(), keys, partitions, handler, { ...options, group });
     this.subscriptions.add(subscription);
     try {
       await subscription.start();
@@ -231,6 +241,13 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     this.knownPartitions.delete(topic);
   }
 
+  /** Per group and partition stream: see `redisStreamsLag`. */
+  async inspectLag(query: LagQuery = {}): Promise<ConsumerLag[]> {
+    this.assertOpen('inspect lag');
+    await this.connect();
+    return redisStreamsLag(this.client, this.options.keyPrefix, query, Date.now());
+  }
+
   close(options: CloseOptions = {}): Promise<void> {
     this.closing ??= this.shutdown(options);
     return this.closing;
@@ -238,6 +255,7 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
 
   private async shutdown(options: CloseOptions): Promise<void> {
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close(options)));
+    await Promise.allSettled([...this.sweeps]);
     clearInterval(this.trimTimer);
     await this.connecting?.catch(() => {});
     await this.writerReady?.catch(() => {});
@@ -254,7 +272,9 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
       const wanted = this.options.partitions;
       // SET NX, then GET: whoever set it first wins, and everyone reads the winner (Redis 6.2 has no SET NX GET).
       count = (async () => {
-        await this.client.set(key, wanted, 'NX');
+        await this.client.set(key, wanted, 'NX').catch((error: unknown) => {
+          throw securityErrorOf(error, this.options.url, key) ?? error;
+        });
         const value = await this.client.get(key);
         const stored = Number(value);
         if (!Number.isInteger(stored) || stored < 1) throw new Error(`${key} holds ${String(value)}, not a partition count`);
@@ -276,6 +296,18 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     for (const [error] of replies) {
       if (error && !String(error.message).startsWith('BUSYGROUP')) throw error;
     }
+  }
+
+  /**
+   * Destroys the topic's ephemeral groups whose process died, in the background: an
+   * ephemeral group is reclaimed by the next ephemeral subscriber of its topic once it is
+   * older than twice the lease TTL and has no live member.
+   */
+  private sweepGoneOwners(keys: TopicKeys, partitions: number): void {
+    const sweep = sweepEphemeralGroups(this.client, keys, partitions, 2 * this.options.leaseTtlMs, this.logger)
+      .catch((error: unknown) => this.logger.debug({ err: error, topic: keys.topic }, 'ephemeral group sweep failed'))
+      .finally(() => this.sweeps.delete(sweep));
+    this.sweeps.add(sweep);
   }
 
   private subscriptionContext(): SubscriptionContext {
@@ -314,9 +346,9 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
   }
 
   private newClient(name: string, autoPipelining = false): Redis {
-    const client = createRedisClient(this.options.url, this.options.connectTimeoutMs, name, autoPipelining);
+    const client = createRedisClient(this.options.url, this.options.connectTimeoutMs, name, autoPipelining, this.options.tls);
     // ioredis prints unhandled error events; route them to the logger instead.
-    client.on('error', (error: unknown) => this.logger.debug({ err: error, connection: name }, 'redis connection error'));
+    client.on('error', (error: unknown) => this.logger.debug({ err: withoutCredentials(error), connection: name }, 'redis connection error'));
     return client;
   }
 

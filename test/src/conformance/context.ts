@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CapabilityName, Delivery, EnvelopeInput, MessageHandler, SubscribeOptions, Subscription, Transport, TransportCapabilities } from '@a2a-bus/core';
 import { afterEach, it } from 'vitest';
-import type { ConformanceOptions } from './options.js';
+import type { ConformanceOptions, TransportOverrides } from './options.js';
 
 /** What each group of cases gets: scaled timers, fresh topics, tracked transports. */
 export interface SuiteContext {
@@ -13,7 +13,7 @@ export interface SuiteContext {
   /** A topic of its own for the running case. */
   topic(caseName: string): string;
   /** A new client (one "process"); closed after the case. */
-  transport(): Promise<Transport>;
+  transport(overrides?: TransportOverrides): Promise<Transport>;
   /** Subscribe with the suite defaults merged in. */
   subscribe(transport: Transport, topic: string, handler: MessageHandler, options: SubscribeOptions): Promise<Subscription>;
   /**
@@ -47,8 +47,8 @@ export function createContext(options: ConformanceOptions, capabilities: Transpo
       topics.push(topic, `${topic}.dlq`);
       return topic;
     },
-    async transport() {
-      const transport = await options.createTransport();
+    async transport(overrides) {
+      const transport = await options.createTransport(overrides);
       transports.push(transport);
       return transport;
     },

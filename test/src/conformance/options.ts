@@ -1,5 +1,10 @@
 import type { SubscribeOptions, Transport, TransportCapabilities } from '@a2a-bus/core';
 
+/** Common transport options a case sets for itself (limits), merged over the factory's own. */
+export interface TransportOverrides {
+  readonly maxEnvelopeBytes?: number;
+}
+
 export interface ConformanceOptions {
   /** Backend label; every case name starts with it, e.g. `[redis-streams] per-key order`. */
   readonly name: string;
@@ -7,7 +12,7 @@ export interface ConformanceOptions {
    * A new, independent client each call: one call stands for one process. Cases that need
    * several group members create several transports.
    */
-  readonly createTransport: () => Transport | Promise<Transport>;
+  readonly createTransport: (overrides?: TransportOverrides) => Transport | Promise<Transport>;
   /** What the transport declares; the suite checks each transport it creates declares the same. */
   readonly capabilities: TransportCapabilities;
   /** Partitions of the topics the factory's transports create. */

@@ -17,6 +17,7 @@ import {
 } from '@a2a-bus/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { delay, waitFor } from '../conformance/context.js';
+import { runtimeHygieneCases } from './hygiene-cases.js';
 
 export interface AgentSuiteOptions {
   readonly name: string;
@@ -335,5 +336,17 @@ export function agentRuntimeSuite(options: AgentSuiteOptions): void {
       expect(resultText(await result)).toBe('finished elsewhere');
       expect(attemptsSeen.length).toBeGreaterThanOrEqual(1);
     }, 90_000);
+
+    runtimeHygieneCases({
+      test,
+      ns,
+      ms,
+      bus,
+      transport: async () => {
+        const transport = await options.createTransport();
+        transports.push(transport);
+        return transport;
+      },
+    });
   });
 }

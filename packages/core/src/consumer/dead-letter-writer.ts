@@ -1,6 +1,8 @@
 import { sleep } from '../clock.js';
 import type { Envelope } from '../envelope.js';
 import { A2ABusError } from '../errors/a2a-bus-error.js';
+import { PayloadTooLargeError } from '../errors/payload-too-large-error.js';
+import { reportError } from '../instrumentation.js';
 import { buildDeadLetter, buildMinimalDeadLetter } from './dead-letter.js';
 import type { InboundRecord, KeyedDispatcherOptions } from './dispatcher-types.js';
 
@@ -47,7 +49,8 @@ export async function writeDeadLetter<R extends InboundRecord>(
     key,
     partition: record.partition,
     offset: record.offset,
-    ...(envelope ? { original: envelope } : { raw: record.value as Uint8Array }),
+    // Oversized bytes are not copied into the dead letter: it would be refused for the same reason.
+    ...(envelope ? { original: envelope } : PayloadTooLargeError.isInstance(error) ? {} : { raw: record.value as Uint8Array }),
   };
   let deadLetter = buildDeadLetter(input);
   let minimal = false;
@@ -59,21 +62,29 @@ export async function writeDeadLetter<R extends InboundRecord>(
     } catch (publishError) {
       const refused = A2ABusError.isInstance(publishError) && !publishError.isRetryable;
       const outOfTime = options.clock.now() >= giveUpAt;
+      const report = (message: string): void =>
+        reportError(options.events, options.logger, 'error', {
+          kind: 'dead-letter-failed',
+          transport: options.transport,
+          topic: options.topic,
+          group: options.group,
+          partition: record.partition,
+          message: `${message} (id ${id}, to ${options.deadLetterTopic})`,
+          error: publishError,
+        });
       if ((refused || outOfTime) && !minimal) {
-        options.logger.error({ err: publishError, id }, refused ? 'dead letter refused; writing its minimal form' : 'dead letter not written in time; trying its minimal form once');
+        report(refused ? 'dead letter refused; writing its minimal form' : 'dead letter not written in time; trying its minimal form once');
         deadLetter = buildMinimalDeadLetter(input);
         minimal = true;
         continue;
       }
       if (outOfTime || refused) {
         // The fallback: the whole dead letter goes to the log, and the key moves on.
-        options.logger.error(
-          { err: publishError, id, key, deadLetterTopic: options.deadLetterTopic, deadLetter: buildDeadLetter(input) },
-          'dead letter could not be written; logged here instead and the message let go so its key is not blocked',
-        );
+        options.logger.error({ key, deadLetter: buildDeadLetter(input) }, 'the dead letter that could not be written');
+        report('dead letter could not be written; logged instead and the message let go so its key is not blocked');
         return { id, key, reason: fullReason, written: false };
       }
-      options.logger.error({ err: publishError, id }, 'dead-letter publish failed; retrying');
+      report('dead-letter publish failed; retrying');
       await sleep(options.clock, Math.min(wait, Math.max(0, giveUpAt - options.clock.now())), ownership.signal);
       if (!ownership.stillOwned()) return undefined;
     }

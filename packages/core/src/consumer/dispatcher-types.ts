@@ -14,6 +14,8 @@ export interface InboundRecord {
   readonly value: Uint8Array | Envelope;
   /** Delivery count as the backend knows it: 1 for a first delivery. */
   readonly attempt: number;
+  /** Encoded size, when `value` is held decoded (otherwise the bytes' length counts). */
+  readonly bytes?: number;
 }
 
 export type Settlement = 'ack' | 'term' | 'dead-lettered';
@@ -50,6 +52,10 @@ export interface KeyedDispatcherOptions<R extends InboundRecord> {
   readonly group: string;
   readonly handler: MessageHandler;
   readonly maxInFlight: number;
+  /** Bytes held at once, beside the count (default 64 MiB). */
+  readonly maxInFlightBytes?: number | undefined;
+  /** Records larger than this are dead-lettered undecoded (default 1 MiB): the transport's `maxEnvelopeBytes`. */
+  readonly maxRecordBytes?: number | undefined;
   readonly retry: RetryPolicy;
   readonly deadLetterTopic: string | false;
   readonly backend: DispatcherBackend<R>;

@@ -1,8 +1,11 @@
 import { sleep } from '../clock.js';
 import { decodeEnvelope, type Envelope } from '../envelope.js';
-import { isSilentHook, type DeliveryEvent } from '../instrumentation.js';
+import { isSilentHook, reportError, type BusErrorKind, type DeliveryEvent } from '../instrumentation.js';
 import { backoff } from './backoff.js';
 import { writeDeadLetter } from './dead-letter-writer.js';
+import { InFlightBudget } from './in-flight-budget.js';
+import { PayloadTooLargeError } from '../errors/payload-too-large-error.js';
+import { DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_MAX_IN_FLIGHT_BYTES } from '../limits.js';
 import { DeliveryImpl, type Outcome } from './delivery.js';
 import type { InboundRecord, KeyedDispatcherOptions, Settlement } from './dispatcher-types.js';
 import { KeyLanes, type KeyLane } from './key-lanes.js';
@@ -17,7 +20,9 @@ export { backoff } from './backoff.js';
  *   the delay, so order survives redelivery; after `maxAttempts` the message is
  *   dead-lettered and the key moves on;
  * - undecodable bytes are dead-lettered with the reason, and the consumer goes on;
- * - at most `maxInFlight` records are held; adapters wait on `whenReady()` before fetching.
+ * - at most `maxInFlight` records and about `maxInFlightBytes` bytes are held; adapters
+ *   wait on `whenReady()` before fetching and fetch at most `capacity` records;
+ * - records over `maxRecordBytes` are dead-lettered undecoded (`PayloadTooLargeError`).
  *
  * Adapters feed records in partition order with `push` and make settlements durable in
  * `backend.settle`. A record that is dropped (revoked partition, abandon) is never
@@ -25,7 +30,8 @@ export { backoff } from './backoff.js';
  */
 export class KeyedDispatcher<R extends InboundRecord> {
   private readonly lanes = new KeyLanes<R>();
-  private held = 0;
+  private readonly held: InFlightBudget;
+  private readonly maxRecordBytes: number;
   private readonly running = new Set<Promise<void>>();
   private readonly revoked = new Set<number>();
   private readonly abort = new AbortController();
@@ -49,6 +55,8 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   constructor(options: KeyedDispatcherOptions<R>) {
     this.options = options;
+    this.maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_ENVELOPE_BYTES;
+    this.held = new InFlightBudget(options.maxInFlight, options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES, this.maxRecordBytes);
     const { events } = options;
     this.reporting = [events.onDeliver, events.onAck, events.onNack, events.onTerm, events.onRedeliver].some((hook) => !isSilentHook(hook));
     this.abandoned = new Promise((resolve) => this.abort.signal.addEventListener('abort', () => resolve(), { once: true }));
@@ -57,12 +65,17 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   /** Records held now (queued, running or waiting for a retry). */
   get inFlight(): number {
-    return this.held;
+    return this.held.count;
   }
 
-  /** Room for this many more records before the in-flight bound. */
+  /** Encoded bytes held now. */
+  get inFlightBytes(): number {
+    return this.held.bytes;
+  }
+
+  /** Room for this many more records before the in-flight bounds (count and bytes). */
   get capacity(): number {
-    return Math.max(0, this.options.maxInFlight - this.held);
+    return this.held.capacity;
   }
 
   /** Aborted when the dispatcher is abandoned: handlers should stop. */
@@ -82,7 +95,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   /** Resolves when at least one more record may be pushed (or the dispatcher stopped). */
   whenReady(): Promise<void> {
-    if (this.held < this.options.maxInFlight || this.closed) return Promise.resolve();
+    if (this.held.hasRoom() || this.closed) return Promise.resolve();
     return new Promise((resolve) => this.capacityWaiters.push(resolve));
   }
 
@@ -91,7 +104,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
     if (this.closed || this.revoked.has(record.partition)) return;
     const lane = this.lanes.lane(record.partition, record.key);
     lane.records.push(record);
-    this.held += 1;
+    this.held.add(record);
     if (!lane.running) this.start(lane);
   }
 
@@ -204,11 +217,21 @@ export class KeyedDispatcher<R extends InboundRecord> {
   /** Keeps the first record of a lane whose handler is running; drops the rest. */
   private dropQueued(lane: KeyLane<R>): void {
     const keep = lane.running ? 1 : 0;
-    const dropped = lane.records.length - keep;
-    if (dropped <= 0) return;
-    lane.records.length = keep;
+    if (lane.records.length <= keep) return;
+    const dropped = lane.records.splice(keep);
+    this.unstarted(dropped);
     this.release(dropped);
     if (!lane.running) this.lanes.forget(lane);
+  }
+
+  /**
+   * Records dropped before their handler ran: their delivery does not count as an attempt, so
+   * a backend that keeps the count (`recordAttempt`) hands them over again with the same
+   * attempt — otherwise rebalances alone would push a message towards the crash-loop dead letter.
+   */
+  private unstarted(records: readonly R[]): void {
+    const { recordAttempt } = this.options.backend;
+    if (recordAttempt) for (const record of records) recordAttempt(record, record.attempt - 1);
   }
 
   private start(lane: KeyLane<R>): void {
@@ -226,8 +249,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
       while (lane.records.length > 0 && !this.abort.signal.aborted) {
         if (!this.stillHolds(lane.partition)) {
           // Lost while the lane waited: nothing more of it starts here.
-          this.release(lane.records.length);
-          lane.records.length = 0;
+          this.release(lane.records.splice(0));
           break;
         }
         const result = this.process(lane.records[0]!);
@@ -261,12 +283,12 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   /** The lane's head is done: settled, or (false) left for redelivery with the rest of the lane. */
   private advance(lane: KeyLane<R>, settled: boolean): void {
-    lane.records.shift();
-    this.release(1);
+    this.releaseOne(lane.records.shift());
     if (!settled) {
       // Revoked or closing while the record waited for a retry: the next owner redelivers it.
-      this.release(lane.records.length);
-      lane.records.length = 0;
+      const dropped = lane.records.splice(0);
+      this.unstarted(dropped);
+      this.release(dropped);
     }
   }
 
@@ -283,14 +305,18 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   /** A bug, not a handler failure: leave the lane's records unsettled for redelivery, free the room. */
   private laneFailed(lane: KeyLane<R>, error: unknown): void {
-    this.options.logger.error({ err: error, partition: lane.partition }, 'dispatcher lane failed; its records are left for redelivery');
-    this.release(lane.records.length);
-    lane.records.length = 0;
+    this.reportError('error', 'consumer-failed', 'dispatcher lane failed; its records are left for redelivery', error, lane.partition);
+    this.release(lane.records.splice(0));
     this.stopLane(lane);
   }
 
   /** Handles one record through its retries. Resolves false when it was left unsettled. */
   private process(record: R): boolean | Promise<boolean> {
+    if (!isEnvelope(record.value) && record.value.byteLength > this.maxRecordBytes) {
+      // Foreign bytes over the limit: not worth decoding (nor copying into the dead letter).
+      const error = new PayloadTooLargeError(this.options.transport, record.value.byteLength, this.maxRecordBytes, { topic: this.options.topic });
+      return this.deadLetter(record, undefined, 'too large', error, record.attempt);
+    }
     const decoded = isEnvelope(record.value) ? { ok: true as const, envelope: record.value } : decodeEnvelope(record.value);
     if (!decoded.ok) return this.deadLetter(record, undefined, 'undecodable', decoded.error, record.attempt);
     if (record.attempt > this.options.retry.maxAttempts) {
@@ -392,7 +418,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
   /** Makes a settlement durable; a promise only when the backend's settle is asynchronous. */
   private settle(record: R, settlement: Settlement): Promise<void> | undefined {
     const failed = (error: unknown): void => {
-      this.options.logger.warn({ err: error, partition: record.partition, offset: record.offset }, 'settle failed; the backend will redeliver');
+      this.reportError('warn', 'settle-failed', `settle failed at offset ${record.offset}; the backend will redeliver`, error, record.partition);
     };
     try {
       const result = this.options.backend.settle(record, settlement);
@@ -431,16 +457,27 @@ export class KeyedDispatcher<R extends InboundRecord> {
     return true;
   }
 
-  private release(count: number): void {
-    if (count <= 0) return;
-    this.held -= count;
-    if (this.held < this.options.maxInFlight) this.releaseCapacityWaiters();
+  private release(records: readonly R[]): void {
+    if (records.length === 0) return;
+    for (const record of records) this.held.release(record);
+    if (this.held.hasRoom()) this.releaseCapacityWaiters();
+  }
+
+  private releaseOne(record: R | undefined): void {
+    if (record === undefined) return;
+    this.held.release(record);
+    if (this.held.hasRoom()) this.releaseCapacityWaiters();
   }
 
   private releaseCapacityWaiters(): void {
     const waiters = this.capacityWaiters;
     this.capacityWaiters = [];
     for (const resolve of waiters) resolve();
+  }
+
+  private reportError(level: 'warn' | 'error', kind: BusErrorKind, message: string, error: unknown, partition?: number): void {
+    const { options } = this;
+    reportError(options.events, options.logger, level, { kind, transport: options.transport, topic: options.topic, group: options.group, message, error, ...(partition !== undefined ? { partition } : {}) });
   }
 
   private scheduleKeepAlive(everyMs: number): void {
@@ -451,7 +488,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
         try {
           this.options.backend.keepAlive?.(heads);
         } catch (error) {
-          this.options.logger.warn({ err: error }, 'keep-alive failed');
+          this.reportError('warn', 'heartbeat-failed', 'keep-alive failed; a long handler may be redelivered meanwhile', error);
         }
       }
       if (!this.abort.signal.aborted && !(this.closed && this.running.size === 0)) this.scheduleKeepAlive(everyMs);

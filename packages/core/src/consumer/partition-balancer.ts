@@ -40,6 +40,8 @@ export interface PartitionBalancerOptions {
   readonly onLost?: (partition: number, reason: string) => void;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** Lost leases and failed renewals, for the transport's `onError` (they are logged either way). */
+  readonly onError?: (event: { kind: 'lease-lost' | 'heartbeat-failed'; message: string; partition?: number; error?: unknown }) => void;
 }
 
 /**
@@ -154,7 +156,10 @@ export class PartitionBalancer {
   private tick(): Promise<void> {
     this.ticking ??= this.fence()
       .then(() => this.round())
-      .catch((error: unknown) => this.warn(error, undefined, 'rebalance round failed'))
+      .catch((error: unknown) => {
+        this.warn(error, undefined, 'rebalance round failed: heartbeat and lease renewal did not go through');
+        this.options.onError?.({ kind: 'heartbeat-failed', message: 'rebalance round failed: heartbeat and lease renewal did not go through', error });
+      })
       .finally(() => {
         this.ticking = undefined;
       });
@@ -182,7 +187,9 @@ export class PartitionBalancer {
   private lost(partition: number, reason: string): void {
     this.owned.delete(partition);
     this.renewedAt.delete(partition);
-    this.options.logger.warn({ partition, member: this.options.member, reason }, 'partition lost; its handlers are stopped');
+    const message = `partition lost (${reason}); its handlers are stopped`;
+    this.options.logger.warn({ kind: 'lease-lost', partition, member: this.options.member }, message);
+    this.options.onError?.({ kind: 'lease-lost', message, partition });
     this.options.onLost?.(partition, reason);
     const revoked = this.options
       .onRevoked(partition)

@@ -5,6 +5,7 @@ import { NoAgentError } from '../errors/no-agent-error.js';
 import { TaskError } from '../errors/task-error.js';
 import { TransportClosedError } from '../errors/transport-closed-error.js';
 import { createEnvelope, type Envelope, type EnvelopeInput } from '../envelope.js';
+import { reportError, type BusErrorEvent } from '../instrumentation.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { parseOptions } from '../options.js';
 import { defaultRetryPolicy, type Subscription, type Transport } from '../transport.js';
@@ -12,16 +13,21 @@ import { userText } from './a2a.js';
 import { PendingTasks, type PendingTask } from './caller.js';
 import { MemoryIdempotencyStore, type IdempotencyStore } from './idempotency.js';
 import { AgentRegistry, type LiveAgent } from './registry.js';
-import { runtimeHeaders, runtimeTopics, type RuntimeRecordType } from './topics.js';
 import { markInterrupted, mergeByTime } from './audit-trail.js';
+import { ReplyProbe } from './reply-probe.js';
+import { refuseRequest } from './request-refusal.js';
+import { INSTANCE_ID_PATTERN, runtimeHeaders, runtimeTopics, type RuntimeRecordType } from './topics.js';
 import { CapabilityWorker, type EventMarks, type TaskHandler, type TaskRequest } from './worker.js';
+import { trustOptionsSchema } from '../trust/policy.js';
+import { withTrust } from '../trust/runtime-trust.js';
+import { verifyEnvelope } from '../trust/signature.js';
 
 const agentBusOptionsSchema = z.object({
   transport: z.custom<Transport>((value) => typeof value === 'object' && value !== null && 'subscribe' in value, 'a Transport'),
   /** Topic prefix; buses that share one share agents. */
   namespace: z.string().regex(/^[\w.-]+$/).default('a2a'),
   /** This process's id on the bus (replies come to it). Unique per running instance. */
-  instanceId: z.string().min(1).optional(),
+  instanceId: z.string().regex(INSTANCE_ID_PATTERN, 'letters, digits, _ : - (at most 200)').optional(),
   logger: z.custom<Logger>((value) => typeof value === 'object' && value !== null, 'a logger').optional(),
   /** An agent silent for this long drops out of the registry; heartbeats go every third of it. */
   agentTtlMs: z.int().min(100).default(15_000),
@@ -36,6 +42,10 @@ const agentBusOptionsSchema = z.object({
   idempotencyStore: z.custom<IdempotencyStore>((value) => typeof value === 'object' && value !== null, 'an IdempotencyStore').optional(),
   /** Also write every task event to the workflows topic, for `audit()`. */
   audit: z.boolean().default(true),
+  /** Failures to know about (failed heartbeats, agents dropping out); they are logged at warn either way. */
+  onError: z.custom<(event: BusErrorEvent) => void>((value) => typeof value === 'function', 'a function (event) => void').optional(),
+  /** Signed envelopes and a trust policy (see `TrustOptions`); off by default. */
+  trust: trustOptionsSchema.optional(),
 });
 
 export type AgentBusOptions = z.input<typeof agentBusOptionsSchema>;
@@ -49,6 +59,11 @@ export interface DispatchOptions {
   readonly whenNoAgent?: 'fail' | 'enqueue';
   /** Task id; a retried dispatch with the same id is answered once. Default: a new one. */
   readonly taskId?: string;
+  /**
+   * Application headers for the request envelope (service parameters, caller identity);
+   * the handler reads them as `ctx.headers`. Names under `a2a-bus.` are the runtime's own.
+   */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** One recorded step of a workflow, as `audit()` returns it. */
@@ -64,6 +79,10 @@ export interface AuditEntry {
   /** Set on the start of an attempt that never ended: its process died or lost the task before it finished. */
   readonly interrupted?: true;
   readonly envelope: Envelope;
+  /** Public key that signed the step (base64url Ed25519), if it was signed. */
+  readonly signer: string | undefined;
+  /** Whether the signature verifies against the step's content. */
+  readonly verified: boolean;
 }
 
 /**
@@ -75,6 +94,8 @@ export interface AuditEntry {
  */
 export class AgentBus {
   readonly instanceId: string;
+  /** This instance's public key when trust is on (announced with its agents, on every envelope it signs). */
+  readonly publicKey: string | undefined;
   private readonly transport: Transport;
   private readonly options: z.output<typeof agentBusOptionsSchema>;
   private readonly topics: ReturnType<typeof runtimeTopics>;
@@ -82,6 +103,7 @@ export class AgentBus {
   private readonly store: IdempotencyStore;
   private readonly pending = new PendingTasks();
   private readonly registry: AgentRegistry;
+  private readonly replyProbe: ReplyProbe;
   private readonly workers = new Map<string, CapabilityWorker>();
   /** Replies and control. */
   private readonly subscriptions: Subscription[] = [];
@@ -94,11 +116,14 @@ export class AgentBus {
 
   constructor(options: AgentBusOptions) {
     this.options = parseOptions('runtime', agentBusOptionsSchema, options);
-    this.transport = this.options.transport;
     this.instanceId = this.options.instanceId ?? `bus-${randomUUID().slice(0, 12)}`;
     this.topics = runtimeTopics(this.options.namespace);
     this.logger = (this.options.logger ?? silentLogger).child({ component: 'agent-bus', instance: this.instanceId });
+    const trusted = withTrust(this.options.transport, this.options.trust, this.options.namespace, this.logger);
+    this.transport = trusted.transport;
+    this.publicKey = trusted.keys?.publicKey;
     this.store = this.options.idempotencyStore ?? new MemoryIdempotencyStore();
+    this.replyProbe = new ReplyProbe(this.transport, this.topics.replies, this.instanceId);
     this.registry = new AgentRegistry({
       transport: this.transport,
       topic: this.topics.registry,
@@ -112,21 +137,36 @@ export class AgentBus {
   start(): Promise<void> {
     this.started ??= (async () => {
       await this.transport.connect();
-      await this.registry.start();
-      this.assertOpen();
-      this.subscriptions.push(
-        await this.transport.subscribe(this.topics.replies(this.instanceId), (d) => this.pending.route(d.envelope), {
-          group: this.instanceId,
+      // Per-process cursors are ephemeral: closing (or dying) leaves no group behind. The
+      // three are set up side by side: start-up costs one group join, not three in a row.
+      const results = await Promise.allSettled([
+        this.registry.start(),
+        this.transport.subscribe(this.topics.replies, (d) => this.onReply(d.envelope), {
+          group: `replies-${this.instanceId}`,
+          startFrom: 'latest',
+          ephemeral: true,
           deadLetterTopic: false,
         }),
-        await this.transport.subscribe(this.topics.control, (d) => this.onControl(d.envelope), {
+        this.transport.subscribe(this.topics.control, (d) => this.onControl(d.envelope), {
           group: `control-${this.instanceId}`,
           startFrom: 'latest',
+          ephemeral: true,
           deadLetterTopic: false,
         }),
-      );
+      ]);
+      // What did start is closed with the bus even when another part failed.
+      for (const result of results.slice(1)) if (result.status === 'fulfilled' && result.value) this.subscriptions.push(result.value);
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
       this.assertOpen();
-      this.heartbeat = setInterval(() => void this.announceAll('agent-heartbeat'), Math.max(50, Math.floor(this.options.agentTtlMs / 3)));
+      // 'latest' may be fixed only once the backend placed the cursor: a reply sent before
+      // would be missed. A probe that comes back proves the cursor is in place.
+      await this.replyProbe.await(this.options.timeoutMs);
+      this.assertOpen();
+      this.heartbeat = setInterval(() => {
+        void this.announceAll('agent-heartbeat');
+        this.reportDropouts();
+      }, Math.max(50, Math.floor(this.options.agentTtlMs / 3)));
     })();
     return this.started;
   }
@@ -209,8 +249,7 @@ export class AgentBus {
       await Promise.allSettled(this.announcements.map((a) => this.announce(a, 'agent-down')));
       // Workers drain first, while replies still arrive: a handler waiting on a child task can finish.
       await Promise.allSettled(this.workerSubscriptions.map((s) => s.close()));
-      await Promise.allSettled(this.subscriptions.map((s) => s.close()));
-      await this.registry.stop();
+      await Promise.allSettled([...this.subscriptions.map((s) => s.close()), this.registry.stop()]);
       this.pending.failAll(new TaskError('-', 'canceled', 'the agent bus closed'));
     })();
     return this.closing;
@@ -226,6 +265,10 @@ export class AgentBus {
       store: this.store,
       logger: this.logger.child({ capability }),
       emit: (request, event, marks) => this.emit(capability, request, event, marks),
+      namespace: this.options.namespace,
+      allowsReplyTo: (replyTo) => this.topics.isReplyTopic(replyTo),
+      refuse: (delivery, reason, error) =>
+        refuseRequest({ transport: this.transport, topic: this.topics.tasks(capability), group: `agents.${capability}`, logger: this.logger }, delivery, reason, error),
       dispatchChild: (parent, child, message, timeoutMs) => {
         parent.children += 1;
         return this.dispatch(child, message, {
@@ -274,10 +317,15 @@ export class AgentBus {
       key: workflowId,
       payload: request,
       correlationId: taskId,
-      replyTo: this.topics.replies(this.instanceId),
+      replyTo: this.topics.replies,
       deadline: new Date(Date.now() + timeoutMs).toISOString(),
       sender: this.instanceId,
-      headers: { [runtimeHeaders.type]: 'task-request', [runtimeHeaders.capability]: capability, [runtimeHeaders.taskId]: taskId },
+      headers: {
+        ...options.headers,
+        [runtimeHeaders.type]: 'task-request',
+        [runtimeHeaders.capability]: capability,
+        [runtimeHeaders.taskId]: taskId,
+      },
     };
     try {
       // The audit record goes first, so the trail never shows a step's events before its request.
@@ -308,10 +356,12 @@ export class AgentBus {
         ...(marks.servedFromStore ? { [runtimeHeaders.servedFrom]: 'idempotency-store' } : {}),
       },
     };
+    // The worker refused foreign reply topics before running anything; this is the last guard.
+    const replyTo = request.replyTo !== undefined && this.topics.isReplyTopic(request.replyTo) ? request.replyTo : undefined;
     // Audit before reply: the caller acts on the reply (a parent completes), so what caused
     // it must already be in the trail.
     await this.recordAudit(envelope);
-    if (request.replyTo) await this.transport.publish(request.replyTo, envelope);
+    if (replyTo) await this.transport.publish(replyTo, envelope);
   }
 
   private async recordAudit(envelope: EnvelopeInput): Promise<void> {
@@ -322,16 +372,50 @@ export class AgentBus {
     if (this.closing) throw new TransportClosedError('runtime', 'use the agent bus');
   }
 
+  private onReply(envelope: Envelope): void {
+    if (!this.replyProbe.observe(envelope)) this.pending.route(envelope);
+  }
+
   private onControl(envelope: Envelope): void {
     if (envelope.headers?.[runtimeHeaders.type] !== 'cancel') return;
     const taskId = envelope.headers[runtimeHeaders.taskId];
     if (taskId) for (const worker of this.workers.values()) worker.cancel(taskId);
   }
 
+  /** Agents that stopped heartbeating without a goodbye: each reported once (warn + onError). */
+  private reportDropouts(): void {
+    for (const agent of this.registry.dropouts()) {
+      this.reportError({
+        kind: 'agent-lost',
+        transport: 'runtime',
+        topic: this.topics.registry,
+        member: agent.instanceId,
+        message: `agent ${agent.card.name} (${agent.instanceId}) dropped out of the registry: no heartbeat for ${this.options.agentTtlMs} ms`,
+      });
+    }
+  }
+
+  private reportError(event: BusErrorEvent): void {
+    reportError({ onError: (e) => this.callOnError(e) }, this.logger, 'warn', event);
+  }
+
+  private callOnError(event: BusErrorEvent): void {
+    try {
+      this.options.onError?.(event);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'onError hook threw; ignored');
+    }
+  }
+
   private async announceAll(type: RuntimeRecordType): Promise<void> {
     await Promise.all(this.announcements.map((a) => this.announce(a, type))).catch((error: unknown) => {
-      this.logger.warn({ err: error }, 'agent heartbeat failed');
+      this.reportError({ kind: 'heartbeat-failed', transport: 'runtime', message: 'agent heartbeat failed; other buses may drop these agents', error, topic: this.topics.registry });
     });
+  }
+
+  /** Tasks of the agent's skills running in this bus now. */
+  private inFlight(card: A2AAgentCard): number {
+    return card.skills.reduce((sum, skill) => sum + (this.workers.get(skill.id)?.inFlight ?? 0), 0);
   }
 
   private async announce(announcement: { card: A2AAgentCard; instanceId: string }, type: RuntimeRecordType): Promise<void> {
@@ -339,7 +423,7 @@ export class AgentBus {
       kind: 'agent-card',
       key: announcement.instanceId,
       payload: announcement.card,
-      headers: { [runtimeHeaders.type]: type, [runtimeHeaders.instance]: announcement.instanceId },
+      headers: { [runtimeHeaders.type]: type, [runtimeHeaders.instance]: announcement.instanceId, [runtimeHeaders.inFlight]: String(this.inFlight(announcement.card)) },
     });
     await this.transport.publish(this.topics.registry, envelope);
     // This bus knows its own agents at once; others learn them from the log.
@@ -351,7 +435,10 @@ export class AgentBus {
 function auditEntry(envelope: Envelope): AuditEntry {
   const headers = envelope.headers ?? {};
   const attempt = headers[runtimeHeaders.attempt];
+  const { signer, verified } = verifyEnvelope(envelope);
   return {
+    signer,
+    verified,
     type: (headers[runtimeHeaders.type] as AuditEntry['type'] | undefined) ?? 'task-event',
     at: envelope.createdAt,
     taskId: headers[runtimeHeaders.taskId],

@@ -2,6 +2,7 @@ import type { A2AAgentCard } from '../a2a/schema.js';
 import type { Envelope } from '../envelope.js';
 import type { Logger } from '../logger.js';
 import type { Subscription, Transport } from '../transport.js';
+import { trustHeaders } from '../trust/signature.js';
 import { runtimeHeaders, type RuntimeRecordType } from './topics.js';
 
 /** An agent instance the registry believes alive. */
@@ -10,9 +11,14 @@ export interface LiveAgent {
   readonly card: A2AAgentCard;
   /** Skill ids: the capabilities the agent serves. */
   readonly capabilities: readonly string[];
+  /** When this process last heard from it, on this process's clock (never the sender's). */
   readonly lastSeen: number;
   /** Said goodbye; kept as a tombstone so older announcements cannot bring it back. */
   readonly down?: boolean;
+  /** Tasks it was running at its last heartbeat. */
+  readonly inFlight?: number;
+  /** The instance's public key (Ed25519, base64url) when its announcements are signed. */
+  readonly publicKey?: string;
 }
 
 interface RegistryOptions {
@@ -29,10 +35,20 @@ interface RegistryOptions {
  * heartbeat every ttl/3 and say goodbye on close; one that dies simply stops
  * heartbeating and drops out after the TTL. On start the view is rebuilt from the log
  * (the last TTL's worth of announcements), then kept current by a live subscription.
+ *
+ * Liveness is measured on the receiver's clock: an announcement counts as seen when it
+ * arrives (a replayed one when the broker stored it), never at the sender's `createdAt`,
+ * so a sender whose clock is off by minutes is neither dropped nor kept alive too long.
+ * Announcements of one instance share a key, so they arrive in order: the last one wins.
  */
 export class AgentRegistry {
   private readonly agents = new Map<string, LiveAgent>();
+  /** Live announcements that arrived while the start-up replay ran: applied after it, in order. */
+  private arrivedDuringReplay: Array<{ envelope: Envelope; at: number }> | undefined = [];
+  private appliedSincePrune = 0;
   private readonly waiters = new Set<() => void>();
+  /** Instances `dropouts()` reported, until they are heard from again or forgotten. */
+  private readonly reportedLost = new Set<string>();
   private subscription: Subscription | undefined;
   private readonly options: RegistryOptions;
 
@@ -44,25 +60,58 @@ export class AgentRegistry {
     const { transport, topic, ttlMs } = this.options;
     // Live first, then the recent past: nothing published in between is missed. Records
     // seen twice are harmless (the newest per instance wins; goodbyes are kept as tombstones).
-    this.subscription = await transport.subscribe(topic, (delivery) => this.apply(delivery.envelope), {
+    this.subscription = await transport.subscribe(topic, (delivery) => this.arrived(delivery.envelope), {
       group: `registry-${this.options.instanceId}`,
       startFrom: 'latest',
+      ephemeral: true,
       deadLetterTopic: false,
     });
     const canSeek = transport.capabilities.replayFromTimestamp.support !== 'none';
     const from = canSeek ? { timestamp: Date.now() - ttlMs } : { beginning: true as const };
-    for await (const record of transport.replay(topic, { from })) if (record.envelope) this.apply(record.envelope);
+    const now = Date.now();
+    for await (const record of transport.replay(topic, { from })) if (record.envelope) this.apply(record.envelope, Math.min(record.timestamp, now));
+    const arrived = this.arrivedDuringReplay ?? [];
+    this.arrivedDuringReplay = undefined;
+    for (const { envelope, at } of arrived) this.apply(envelope, at);
   }
 
   /** Live agents now, one entry per instance. */
   live(): LiveAgent[] {
     const cutoff = Date.now() - this.options.ttlMs;
+    this.prune();
     const live: LiveAgent[] = [];
-    for (const [instanceId, agent] of this.agents) {
-      if (agent.lastSeen < cutoff - this.options.ttlMs) this.agents.delete(instanceId); // long gone: forget it
-      else if (!agent.down && agent.lastSeen >= cutoff) live.push(agent);
-    }
+    for (const agent of this.agents.values()) if (!agent.down && agent.lastSeen >= cutoff) live.push(agent);
     return live;
+  }
+
+  /** Known instances, live or not yet forgotten (bounded: gone ones are dropped after two TTLs). */
+  get size(): number {
+    return this.agents.size;
+  }
+
+  /**
+   * Agents that fell silent (no heartbeat for a TTL, no goodbye) since the last call, each
+   * reported once; one heard from again may be reported again later.
+   */
+  dropouts(): LiveAgent[] {
+    const cutoff = Date.now() - this.options.ttlMs;
+    const lost: LiveAgent[] = [];
+    for (const agent of this.agents.values()) {
+      if (agent.down || agent.lastSeen >= cutoff) this.reportedLost.delete(agent.instanceId);
+      else if (!this.reportedLost.has(agent.instanceId)) {
+        this.reportedLost.add(agent.instanceId);
+        lost.push(agent);
+      }
+    }
+    for (const instanceId of this.reportedLost) if (!this.agents.has(instanceId)) this.reportedLost.delete(instanceId);
+    return lost;
+  }
+
+  /** Forgets instances not heard from for two TTLs (tombstones included: their old news is long past). */
+  private prune(): void {
+    this.appliedSincePrune = 0;
+    const forgetBefore = Date.now() - 2 * this.options.ttlMs;
+    for (const [instanceId, agent] of this.agents) if (agent.lastSeen < forgetBefore) this.agents.delete(instanceId);
   }
 
   serves(capability: string): boolean {
@@ -91,19 +140,36 @@ export class AgentRegistry {
 
   /** Takes an announcement into account now (the bus's own, before it comes back from the log). */
   observe(envelope: Envelope): void {
-    this.apply(envelope);
+    this.apply(envelope, Date.now());
   }
 
-  private apply(envelope: Envelope): void {
+  private arrived(envelope: Envelope): void {
+    if (this.arrivedDuringReplay) this.arrivedDuringReplay.push({ envelope, at: Date.now() });
+    else this.apply(envelope, Date.now());
+  }
+
+  private apply(envelope: Envelope, seenAt: number): void {
     if (envelope.kind !== 'agent-card') return;
     const type = envelope.headers?.[runtimeHeaders.type] as RuntimeRecordType | undefined;
     const instanceId = envelope.headers?.[runtimeHeaders.instance] ?? envelope.key;
-    const lastSeen = Date.parse(envelope.createdAt);
     const known = this.agents.get(instanceId);
-    if (known && known.lastSeen >= lastSeen) return; // older news
+    // A goodbye stands against the heartbeat that raced it (or its own echo from the log).
+    if (known?.down && type !== 'agent-up') return;
+    const lastSeen = Math.max(seenAt, known?.lastSeen ?? 0);
+    if (++this.appliedSincePrune >= 1_024) this.prune();
     const card = envelope.payload;
     const down = type === 'agent-down';
-    this.agents.set(instanceId, { instanceId, card, capabilities: card.skills.map((skill) => skill.id), lastSeen, down });
+    const inFlight = Number(envelope.headers?.[runtimeHeaders.inFlight] ?? Number.NaN);
+    const publicKey = envelope.headers?.[trustHeaders.signer];
+    this.agents.set(instanceId, {
+      instanceId,
+      card,
+      capabilities: card.skills.map((skill) => skill.id),
+      lastSeen,
+      down,
+      ...(Number.isInteger(inFlight) ? { inFlight } : {}),
+      ...(publicKey ? { publicKey } : {}),
+    });
     this.options.logger.debug({ agent: card.name, instanceId, down }, down ? 'agent down' : 'agent seen');
     for (const wake of [...this.waiters]) wake();
   }

@@ -2,8 +2,14 @@
 export interface RuntimeTopics {
   /** Task requests for one capability; the workers serving it form one group. */
   tasks(capability: string): string;
-  /** Status, artifact and result events for the tasks one bus instance dispatched. */
-  replies(instanceId: string): string;
+  /**
+   * Status, artifact and result events of every dispatched task, one topic per namespace:
+   * each bus reads it with an ephemeral group and keeps the events of its own tasks (by
+   * correlation id). No topic per process, so restarts leave no topics behind.
+   */
+  readonly replies: string;
+  /** True for the namespace's reply topic: the only topic a worker answers on. */
+  isReplyTopic(topic: string): boolean;
   /** Agent announcements and heartbeats. */
   readonly registry: string;
   /** Cancel requests, seen by every instance. */
@@ -12,10 +18,15 @@ export interface RuntimeTopics {
   readonly workflows: string;
 }
 
+/** What an instance id may hold: it names groups and registry entries. */
+export const INSTANCE_ID_PATTERN = /^[\w:-]{1,200}$/;
+
 export function runtimeTopics(namespace: string): RuntimeTopics {
+  const replies = `${namespace}.replies`;
   return {
     tasks: (capability) => `${namespace}.tasks.${capability}`,
-    replies: (instanceId) => `${namespace}.replies.${instanceId}`,
+    replies,
+    isReplyTopic: (topic) => topic === replies,
     registry: `${namespace}.registry`,
     control: `${namespace}.control`,
     workflows: `${namespace}.workflows`,
@@ -34,6 +45,16 @@ export const runtimeHeaders = {
   attemptEnd: 'a2a-bus.attempt-end',
   /** On an answer given from the idempotency store: `idempotency-store`. */
   servedFrom: 'a2a-bus.served-from',
+  /** On agent heartbeats: tasks the instance is running now. */
+  inFlight: 'a2a-bus.in-flight',
 } as const;
 
-export type RuntimeRecordType = 'task-request' | 'task-event' | 'agent-up' | 'agent-heartbeat' | 'agent-down' | 'cancel';
+export type RuntimeRecordType =
+  | 'task-request'
+  | 'task-event'
+  | 'agent-up'
+  | 'agent-heartbeat'
+  | 'agent-down'
+  | 'cancel'
+  | 'dead-letter-handled'
+  | 'reply-probe';

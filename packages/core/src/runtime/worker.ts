@@ -1,5 +1,6 @@
 import type { A2AArtifact, A2AMessage, A2AStreamResponse, A2ATask } from '../a2a/schema.js';
 import { NonRetryableError } from '../errors/non-retryable-error.js';
+import { ReplyTopicRefusedError } from '../errors/reply-topic-refused-error.js';
 import { TaskRejectedError } from '../errors/task-rejected-error.js';
 import type { Logger } from '../logger.js';
 import type { Delivery, RetryPolicy } from '../transport.js';
@@ -19,6 +20,8 @@ export interface TaskContext {
   readonly attempt: number;
   /** Aborted when the task is canceled or this worker gives the task up. */
   readonly signal: AbortSignal;
+  /** The request envelope's application headers (service parameters, caller identity). */
+  readonly headers: Readonly<Record<string, string>>;
   /** Reports progress: a `working` status update carrying `text`. */
   status(text: string): Promise<void>;
   /** Emits an artifact (or a chunk of one with `append`); it is also part of the final task. */
@@ -44,6 +47,12 @@ export interface WorkerDeps {
   readonly logger: Logger;
   /** Publishes an event of a task to the audit trail, then to its caller. */
   emit(request: TaskRequest, event: A2AStreamResponse, marks?: EventMarks): Promise<void>;
+  /** Whether `replyTo` is a reply topic this worker may publish to (its namespace's reply scheme). */
+  allowsReplyTo(replyTo: string): boolean;
+  /** Dead-letters a request with the reason and terms it; nothing is published to its `replyTo`. */
+  refuse(delivery: Delivery, reason: string, error: unknown): Promise<void>;
+  /** The namespace, for the refusal's error. */
+  readonly namespace: string;
   dispatchChild(parent: TaskRequest, capability: string, message: A2AMessage | string, timeoutMs?: number): Promise<A2ATask>;
 }
 
@@ -64,6 +73,7 @@ export interface TaskRequest {
   readonly message: A2AMessage;
   readonly replyTo: string | undefined;
   readonly deadline: number | undefined;
+  readonly headers: Readonly<Record<string, string>>;
   /** Number of children dispatched so far: child task ids derive from it, so a re-run reuses them. */
   children: number;
 }
@@ -77,6 +87,11 @@ export class CapabilityWorker {
 
   constructor(deps: WorkerDeps) {
     this.deps = deps;
+  }
+
+  /** Tasks running here now. */
+  get inFlight(): number {
+    return this.running.size;
   }
 
   /** A cancel request for any task: abort it if it runs here, or skip it when it arrives. */
@@ -98,6 +113,11 @@ export class CapabilityWorker {
       return;
     }
     const { deps } = this;
+    if (request.replyTo !== undefined && !deps.allowsReplyTo(request.replyTo)) {
+      // Answering would write task events wherever a request says: another namespace, the audit trail.
+      const error = new ReplyTopicRefusedError(request.replyTo, deps.namespace);
+      return deps.refuse(delivery, `reply topic refused: ${request.replyTo}`, error);
+    }
     const done = await deps.store.get(request.taskId);
     if (done) {
       // A duplicate of a finished task: answer again, run nothing.
@@ -149,6 +169,7 @@ export class CapabilityWorker {
       capability: deps.capability,
       attempt,
       signal,
+      headers: request.headers,
       status: (text) => deps.emit(request, statusEvent(taskRef(request), 'working', agentText(text))),
       artifact: async (input, options = {}) => {
         const artifact = typeof input === 'string' ? textArtifact(`${request.taskId}-${artifacts.length + 1}`, input) : input;
@@ -179,6 +200,7 @@ function readRequest(delivery: Delivery): TaskRequest | undefined {
     message: envelope.payload,
     replyTo: envelope.replyTo,
     deadline: envelope.deadline ? Date.parse(envelope.deadline) : undefined,
+    headers: envelope.headers ?? {},
     children: 0,
   };
 }

@@ -1,0 +1,92 @@
+import {
+  NonRetryableError,
+  TaskRejectedError,
+  textOfParts,
+  type A2AAgentCard,
+  type A2AMessage,
+  type AgentBus,
+  type TaskContext,
+  type TaskHandler,
+  type TaskResult,
+} from '@a2a-bus/core';
+import { TaskState, type Message, type Task } from '@a2a-js/sdk';
+import { ClientFactory, type Client } from '@a2a-js/sdk/client';
+import { A2AError } from '@a2a-js/sdk/errors';
+import { bindingHeaders } from '../binding.js';
+import { codec } from '../codec.js';
+import { RemoteAgentError } from './remote-agent-error.js';
+
+export interface RemoteAgentOptions {
+  /** Per attempt; a remote that has not answered by then fails the attempt (the bus retries). Default 30 s. */
+  readonly timeoutMs?: number;
+  /** Builds the SDK client (transports, interceptors, auth). Default `new ClientFactory()`. */
+  readonly clientFactory?: ClientFactory;
+  /** Card path under the URL; default `/.well-known/agent-card.json`. */
+  readonly cardPath?: string;
+  /** Sent with every call (e.g. `Authorization` for the remote). */
+  readonly serviceParameters?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Makes an A2A agent served over HTTP (any A2A server: JSON-RPC or HTTP+JSON) a bus agent:
+ * fetches its card, and serves each of its skills on the bus by calling it through the
+ * official SDK client. Each attempt has a timeout; a remote that is down, answers 5xx or
+ * times out fails the attempt and the bus retries it (then dead-letters it) like any
+ * handler; an A2A error or a failed/rejected task from the remote is final. Every step is
+ * in the bus's audit trail. Returns the card as registered.
+ */
+export async function registerRemoteAgent(bus: AgentBus, url: string, options: RemoteAgentOptions = {}): Promise<A2AAgentCard> {
+  const factory = options.clientFactory ?? new ClientFactory();
+  const client = await factory.createFromUrl(url, options.cardPath);
+  const card = codec.cardToWire(await client.getAgentCard());
+  const handler = remoteHandler(client, card.name, options);
+  await bus.registerAgent(card, Object.fromEntries(card.skills.map((skill) => [skill.id, handler])));
+  return card;
+}
+
+function remoteHandler(client: Client, name: string, options: RemoteAgentOptions): TaskHandler {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  return async (ctx) => {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    // The remote keeps its own task ids: send the message without ours, in our context.
+    const { taskId: _ours, ...message } = ctx.message;
+    let result: Message | Task;
+    try {
+      result = await client.sendMessage({ message: codec.messageFromWire({ ...message, contextId: ctx.workflowId }) } as never, {
+        signal: AbortSignal.any([ctx.signal, timeout]),
+        serviceParameters: serviceParameters(ctx, options),
+      });
+    } catch (error) {
+      if (timeout.aborted) throw new RemoteAgentError(name, `did not answer within ${timeoutMs} ms`, { cause: error });
+      if (error instanceof A2AError) throw new NonRetryableError(`remote agent ${name} refused: ${error.message}`, { cause: error });
+      throw new RemoteAgentError(name, `failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    return outcome(name, result);
+  };
+}
+
+function serviceParameters(ctx: TaskContext, options: RemoteAgentOptions): Record<string, string> {
+  const forwarded: Record<string, string> = {};
+  for (const [header, value] of Object.entries(ctx.headers)) {
+    if (header.startsWith(bindingHeaders.serviceParameterPrefix)) forwarded[header.slice(bindingHeaders.serviceParameterPrefix.length)] = value;
+  }
+  return { ...forwarded, ...options.serviceParameters };
+}
+
+function outcome(name: string, result: Message | Task): TaskResult {
+  if ('messageId' in result) return { message: codec.messageToWire(result) };
+  const wire = codec.taskToWire(result);
+  const message = wire.status.message ? ({ ...wire.status.message } as A2AMessage) : undefined;
+  const reason = message ? textOfParts(message.parts) : 'no reason given';
+  switch (result.status?.state) {
+    case TaskState.TASK_STATE_COMPLETED:
+      return { artifacts: wire.artifacts ?? [], ...(message ? { message } : {}) };
+    case TaskState.TASK_STATE_INPUT_REQUIRED:
+    case TaskState.TASK_STATE_AUTH_REQUIRED:
+      return { state: 'input-required', artifacts: wire.artifacts ?? [], ...(message ? { message } : {}) };
+    case TaskState.TASK_STATE_REJECTED:
+      throw new TaskRejectedError(`remote agent ${name} rejected the task: ${reason}`);
+    default:
+      throw new NonRetryableError(`remote agent ${name} ended the task ${wire.status.state}: ${reason}`);
+  }
+}
