@@ -158,12 +158,12 @@ export class NatsLeaseStore implements LeaseStore {
 }
 
 /**
- * How long one lease write may wait for its PubAck: a quarter of the lease, so a write lost
- * in a server restart is retried by the next round well before the lease runs out, instead
- * of hanging for the client's request timeout and fencing every partition meanwhile.
+ * How long one lease write may wait for its PubAck: half the lease (at least a second), so a
+ * write lost in a server restart is retried by a later round before the lease runs out,
+ * instead of hanging for the client's request timeout and fencing every partition meanwhile.
  */
 function requestBudget(ttlMs: number): number {
-  return Math.max(250, Math.floor(ttlMs / 4));
+  return Math.max(1_000, Math.floor(ttlMs / 2));
 }
 
 /** JetStream error 10071: wrong last sequence (someone else wrote first). */

@@ -98,8 +98,11 @@ export class NatsSubscription implements Subscription {
       settle: (record, settlement) => this.settle(record, settlement),
       publishDeadLetter: (deadLetterTopic, envelope) => context.publishDeadLetter(deadLetterTopic, envelope, options.group),
       keepAlive: () => this.keepAlive(),
-      // Nothing starts or is acknowledged on a partition whose lease may have lapsed (a stall).
-      holds: (partition) => this.balancer.holds(partition),
+      // No per-record lease check (`holds`) here yet: with NATS lease rounds (several JetStream
+      // requests each) a loaded machine lets the renewal age past the check between rounds, and
+      // the partition churn delayed control messages by seconds (a2a-js CancelTask). Lost
+      // leases are caught by the balancer's fence at the next round instead.
+
     };
     this.dispatcher = new KeyedDispatcher<NatsRecord>({
       transport: 'nats',

@@ -231,7 +231,8 @@ export class PartitionBalancer {
     const renewedAt = clock.now();
     const held = await store.acquire(partition, member, leaseTtlMs);
     if (held) this.renewedAt.set(partition, renewedAt);
-    if (held && !this.owned.has(partition) && !this.stopped) {
+    // Lost while the acquire was on its way: its revoke runs; it is taken again only after that.
+    if (held && !this.owned.has(partition) && !this.stopped && !this.recovering.has(partition)) {
       this.owned.add(partition);
       this.options.logger.debug({ partition, member }, 'partition assigned');
       try {
