@@ -45,8 +45,16 @@ export function checkAudits(audits: ReadonlyMap<string, AuditEntry[]>, runs: rea
       if (!firstRequest.has(run.task)) add(`${run.task} succeeded (journal) but its task-request is not in the trail`, [run.where]);
       else if (!firstCompleted.has(run.task)) add(`${run.task} succeeded (journal) but no completion is in the trail`, [run.where]);
     }
-    // An attempt whose process died leaves a `working` event and nothing else: it must say so.
-    const crashed = runs.filter((r) => r.wf === wf && causeOf.has(r) && (causeOf.get(r) === 'crash' || causeOf.get(r) === 'pause'));
+    // An attempt whose process died mid-run leaves a `working` event and nothing else: it must
+    // say so. (One that died after its run, before its ack, ended in the trail already.)
+    const taskRuns = new Map<string, Run[]>();
+    for (const run of runs) if (run.wf === wf) taskRuns.set(run.task, [...(taskRuns.get(run.task) ?? []), run]);
+    const crashed = runs.filter((r) => {
+      if (r.wf !== wf || (causeOf.get(r) !== 'crash' && causeOf.get(r) !== 'pause')) return false;
+      const list = taskRuns.get(r.task) ?? [];
+      const previous = list[list.indexOf(r) - 1];
+      return previous !== undefined && previous.end === undefined;
+    });
     for (const rerun of crashed) {
       const marked = entries.some((e) => e.taskId === rerun.task && e.interrupted === true);
       if (!marked) add(`${rerun.task} was re-run after a crash or pause, but the trail marks no interrupted attempt`, [rerun.where]);
