@@ -1,7 +1,8 @@
 import { suite as memorySuite } from './memory.js';
 import type { BenchRow, BenchSuite } from './types.js';
 
-const backends = ['memory', 'kafka', 'redis-streams', 'nats'] as const;
+/** Backends, then `telemetry`: each backend with OpenTelemetry on beside off. */
+const backends = ['memory', 'kafka', 'redis-streams', 'nats', 'telemetry'] as const;
 
 async function loadSuite(backend: string): Promise<BenchSuite | undefined> {
   if (backend === 'memory') return memorySuite;
@@ -34,7 +35,7 @@ export async function runBench(args: readonly string[], print: (line: string) =>
 
 export function renderTable(rows: readonly BenchRow[]): string {
   const fmt = (n: number | undefined, digits = 2): string => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
-  const raw = new Map(rows.filter((r) => r.client !== 'a2a-bus').map((r) => [`${r.backend}|${r.scenario}`, r]));
+  const raw = new Map(rows.filter((r) => !r.client.startsWith('a2a-bus')).map((r) => [`${r.backend}|${r.scenario}`, r]));
   const header = ['backend', 'client', 'scenario', 'messages', 'seconds', 'msg/s', 'p50 ms', 'p99 ms', 'vs raw', 'note'];
   const body = rows.map((r) => {
     const base = raw.get(`${r.backend}|${r.scenario}`);

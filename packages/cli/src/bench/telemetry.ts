@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto';
+import { createTransport, type EnvelopeInput, type Instrumentation, type Transport } from '@a2a-bus/core';
+import { createBusTelemetry } from '@a2a-bus/opentelemetry';
+import { context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, AggregationTemporality } from '@opentelemetry/sdk-metrics';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { dispatchRoundTrip } from './dispatch.js';
+import { deadline, pipelined } from './harness.js';
+import type { BenchRow, BenchSuite } from './types.js';
+
+/**
+ * The cost of OpenTelemetry: the same scenarios with tracing + metrics on (in-memory
+ * exporters, every span kept) and off, on each backend. Rows come in pairs; the note of the
+ * "+ otel" row gives its throughput relative to the row without.
+ */
+const targets = [
+  { backend: 'memory', url: 'memory://bench-otel', overrides: { partitions: 4 }, messages: 50_000, dispatches: 5_000 },
+  { backend: 'redis-streams', url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', overrides: { partitions: 4 }, messages: 20_000, dispatches: 2_000 },
+  { backend: 'nats', url: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', overrides: { partitions: 4 }, messages: 5_000, dispatches: 1_000 },
+  { backend: 'kafka', url: `kafka://${process.env.KAFKA_BROKERS ?? '127.0.0.1:19092'}`, overrides: { partitions: 4, maxWaitTimeMs: 20 }, messages: 10_000, dispatches: 1_000 },
+];
+const WINDOW = 256;
+const payload = 'x'.repeat(1024);
+
+function message(i: number): EnvelopeInput {
+  return { kind: 'message', key: `key-${i % 64}`, payload: { messageId: `m${i}`, role: 'ROLE_USER', parts: [{ text: payload }] } };
+}
+
+/** A transport factory with telemetry on (fresh SDK pipeline with in-memory exporters) or off. */
+function factory(url: string, overrides: Record<string, unknown>, otel: boolean): () => Promise<Transport> {
+  if (!otel) return () => createTransport(url, overrides);
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: new InMemorySpanExporter() })] });
+  const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 1_000 });
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  const telemetry = createBusTelemetry({ tracerProvider, meterProvider });
+  return async () => telemetry.instrument(await createTransport(url, { ...overrides, instrumentation: telemetry.instrumentation as Instrumentation }));
+}
+
+/** publish (pipelined, 256 in flight) → handle → ack of `count` 1 KiB messages over 64 keys. */
+async function throughput(open: () => Promise<Transport>, count: number): Promise<number> {
+  const transport = await open();
+  try {
+    const topic = `bench-otel-${randomUUID().slice(0, 8)}`;
+    let handled = 0;
+    let finished = (): void => {};
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    await transport.subscribe(topic, () => {
+      handled += 1;
+      if (handled === count) finished();
+    }, { group: 'bench', maxInFlight: 1_024 });
+    const started = performance.now();
+    await pipelined(count, WINDOW, (i) => transport.publish(topic, message(i)));
+    await deadline(done, 'telemetry throughput', 120_000);
+    return (performance.now() - started) / 1_000;
+  } finally {
+    await transport.close({ drainTimeoutMs: 1_000 });
+  }
+}
+
+export const suite: BenchSuite = async (progress) => {
+  const rows: BenchRow[] = [];
+  for (const target of targets) {
+    const scenario = `publish→handle→ack 1 KiB, ${WINDOW} in flight (telemetry comparison)`;
+    const best = { off: Number.POSITIVE_INFINITY, on: Number.POSITIVE_INFINITY };
+    try {
+      // Two rounds each, alternating, best of two: the machine is shared and noisy.
+      for (let round = 0; round < 2; round += 1) {
+        for (const mode of ['off', 'on'] as const) {
+          progress(`${target.backend}: throughput with telemetry ${mode} (round ${round + 1})…`);
+          best[mode] = Math.min(best[mode], await throughput(factory(target.url, target.overrides, mode === 'on'), target.messages));
+        }
+      }
+    } catch (error) {
+      progress(`${target.backend}: skipped (${error instanceof Error ? error.message : String(error)})`);
+      continue;
+    }
+    const off = target.messages / best.off;
+    const on = target.messages / best.on;
+    rows.push({ backend: target.backend, client: 'a2a-bus', scenario, messages: target.messages, seconds: best.off, msgsPerSec: off, note: 'telemetry off' });
+    rows.push({ backend: target.backend, client: 'a2a-bus + otel', scenario, messages: target.messages, seconds: best.on, msgsPerSec: on, note: `tracing+metrics on: ${((on / off) * 100).toFixed(0)}% of off` });
+    for (const mode of ['off', 'on'] as const) {
+      const dispatched = await dispatchRoundTrip(target.backend, factory(target.url, target.overrides, mode === 'on'), progress, target.dispatches);
+      for (const row of dispatched) rows.push({ ...row, client: mode === 'on' ? 'a2a-bus + otel' : 'a2a-bus', scenario: `${row.scenario} (telemetry comparison)`, note: `telemetry ${mode}` });
+    }
+  }
+  return rows;
+};
