@@ -25,7 +25,8 @@ export interface KafkaSubscriptionDeps {
   readonly events: Required<Instrumentation>;
   readonly partitions: number;
   readonly publishDeadLetter: (topic: string, envelope: EnvelopeInput) => Promise<void>;
-  readonly onClosed: (subscription: KafkaSubscription) => void;
+  /** Runs when the subscription closed; `close()` resolves after what it returns. */
+  readonly onClosed: (subscription: KafkaSubscription) => void | Promise<void>;
 }
 
 /** A record handed to the dispatcher, stamped with the group generation it was fetched in. */

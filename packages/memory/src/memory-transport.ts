@@ -20,6 +20,7 @@ import {
 } from '@a2a-bus/core';
 import {
   KeyedDispatcher,
+  ephemeralGroupName,
   assertEnvelopeWithin,
   envelopeByteLength,
   isSilentHook,
@@ -159,6 +160,7 @@ class MemorySubscription implements Subscription, GroupMember {
   private readonly onClosed: () => void;
   private readonly runtime: Runtime;
   private watchdog: unknown;
+  private readonly ephemeral: boolean;
 
   constructor(
     log: MemoryTopic,
@@ -170,10 +172,11 @@ class MemorySubscription implements Subscription, GroupMember {
   ) {
     this.log = log;
     this.topic = log.name;
-    this.group = options.group;
+    this.group = options.ephemeral ? ephemeralGroupName(options.group) : options.group;
+    this.ephemeral = options.ephemeral ?? false;
     this.onClosed = onClosed;
     this.runtime = runtime;
-    this.state = log.group(options.group, options.startFrom ?? 'earliest');
+    this.state = log.group(this.group, options.startFrom ?? 'earliest');
     this.dispatcher = new KeyedDispatcher<MemoryRecord>({
       transport: 'memory',
       topic: log.name,
@@ -287,6 +290,7 @@ class MemorySubscription implements Subscription, GroupMember {
       await this.dispatcher.drain(options.drainTimeoutMs ?? 30_000);
       this.owned.clear();
       await this.state.leave(this.id);
+      if (this.ephemeral) this.log.dropGroup(this.group); // nothing of it outlives the subscription
       this.onClosed();
     })();
     return this.closing;

@@ -23,6 +23,7 @@ import { nuid, type Subscription as NatsSub } from '@nats-io/transport-node';
 import type { NatsClients } from './connection.js';
 import { ensureDurableConsumer } from './durable-consumer.js';
 import { NatsLeaseStore } from './lease-store.js';
+import { ephemeralInactiveThresholdMs, removeEphemeralGroup } from './ephemeral-consumers.js';
 import type { NatsNames } from './names.js';
 import type { ResolvedNatsOptions } from './options.js';
 import type { TopicInfo } from './topics.js';
@@ -80,12 +81,15 @@ export class NatsSubscription implements Subscription {
   private capacityWaiters: Array<() => void> = [];
   private closing: Promise<void> | undefined;
   private stopped = false;
+  /** An ephemeral group's consumers expire when idle, and are deleted with its lease records at close. */
+  private readonly ephemeral: boolean;
 
   constructor(context: SubscriptionContext, info: TopicInfo, topic: string, handler: MessageHandler, options: SubscribeOptions) {
     this.context = context;
     this.info = info;
     this.topic = topic;
     this.group = options.group;
+    this.ephemeral = options.ephemeral ?? false;
     this.subscribeOptions = options;
     this.maxInFlight = options.maxInFlight ?? 64;
     this.logger = context.logger.child({ topic, group: options.group, member: this.member });
@@ -181,6 +185,13 @@ export class NatsSubscription implements Subscription {
       ),
     );
     await this.store.leave(this.member).catch((error: unknown) => this.logger.warn({ err: error }, 'leave failed'));
+    if (this.ephemeral) {
+      const { clients, names } = this.context;
+      await removeEphemeralGroup(clients.jsm, names, this.info.stream, this.topic, this.group, this.info.partitions).catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'could not remove the ephemeral group; its consumers expire when idle');
+      });
+      return;
+    }
     this.nudgeOthers();
   }
 
@@ -379,6 +390,7 @@ export class NatsSubscription implements Subscription {
       startFrom: this.subscribeOptions.startFrom ?? 'earliest',
       maxInFlight: this.maxInFlight,
       logger: this.logger,
+      ...(this.ephemeral ? { inactiveThresholdMs: ephemeralInactiveThresholdMs(this.context.options.leaseTtlMs) } : {}),
     });
     this.consumers.set(partition, consumer);
     return consumer;

@@ -85,7 +85,7 @@ for (const backend of backends) {
         ];
         for (const [child, parent] of chain) expect(child.parentSpanContext?.spanId, `${child.name} under ${parent.name}`).toBe(parent.spanContext().spanId);
         // Replies to the callers: sent from the worker's process span, processed under that send.
-        const replySends = spans.filter((s) => s.name.startsWith(`send ${namespace}.replies.`) && s.parentSpanContext?.spanId === processThree.spanContext().spanId);
+        const replySends = spans.filter((s) => s.name === `send ${namespace}.replies` && s.parentSpanContext?.spanId === processThree.spanContext().spanId);
         expect(replySends.length).toBeGreaterThan(0);
 
         for (const span of [sendOne, sendTwo, sendThree]) {

@@ -13,6 +13,7 @@ import {
 } from '@a2a-bus/core';
 import { KeyedDispatcher, PartitionBalancer, reportError, systemClock, type Settlement } from '@a2a-bus/core/adapter';
 import type { Redis } from 'ioredis';
+import { destroyGroup } from './ephemeral-groups.js';
 import type { TopicKeys } from './keys.js';
 import { AckBatcher } from './ack-batcher.js';
 import { RedisLeaseStore } from './lease-store.js';
@@ -55,12 +56,15 @@ export class RedisStreamsSubscription implements Subscription {
   private abandoned = false;
   private closing: Promise<void> | undefined;
   private readonly logger: Logger;
+  /** An ephemeral group is destroyed when its (only) subscription closes. */
+  private readonly ephemeral: boolean;
 
   constructor(context: SubscriptionContext, keys: TopicKeys, partitions: number, handler: MessageHandler, options: SubscribeOptions) {
     this.context = context;
     this.keys = keys;
     this.topic = keys.topic;
     this.group = options.group;
+    this.ephemeral = options.ephemeral ?? false;
     this.partitions = partitions;
     this.member = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.logger = context.logger.child({ topic: this.topic, group: this.group, member: this.member });
@@ -153,6 +157,11 @@ export class RedisStreamsSubscription implements Subscription {
     if (drained) await this.forgetConsumer();
     await this.unlisten?.().catch(() => {});
     this.blocking?.disconnect();
+    if (this.ephemeral) {
+      await destroyGroup(this.context.client, this.keys, this.partitions, this.group).catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'could not destroy the ephemeral group; the next subscriber sweeps it');
+      });
+    }
     this.context.forget(this);
   }
 

@@ -13,6 +13,7 @@ import { userText } from './a2a.js';
 import { PendingTasks, type PendingTask } from './caller.js';
 import { MemoryIdempotencyStore, type IdempotencyStore } from './idempotency.js';
 import { AgentRegistry, type LiveAgent } from './registry.js';
+import { ReplyProbe } from './reply-probe.js';
 import { refuseRequest } from './request-refusal.js';
 import { INSTANCE_ID_PATTERN, runtimeHeaders, runtimeTopics, type RuntimeRecordType } from './topics.js';
 import { CapabilityWorker, type TaskHandler, type TaskRequest } from './worker.js';
@@ -95,6 +96,7 @@ export class AgentBus {
   private readonly store: IdempotencyStore;
   private readonly pending = new PendingTasks();
   private readonly registry: AgentRegistry;
+  private readonly replyProbe: ReplyProbe;
   private readonly workers = new Map<string, CapabilityWorker>();
   /** Replies and control. */
   private readonly subscriptions: Subscription[] = [];
@@ -114,6 +116,7 @@ export class AgentBus {
     this.transport = trusted.transport;
     this.publicKey = trusted.keys?.publicKey;
     this.store = this.options.idempotencyStore ?? new MemoryIdempotencyStore();
+    this.replyProbe = new ReplyProbe(this.transport, this.topics.replies, this.instanceId);
     this.registry = new AgentRegistry({
       transport: this.transport,
       topic: this.topics.registry,
@@ -129,17 +132,26 @@ export class AgentBus {
       await this.transport.connect();
       await this.registry.start();
       this.assertOpen();
-      this.subscriptions.push(
-        await this.transport.subscribe(this.topics.replies(this.instanceId), (d) => this.pending.route(d.envelope), {
-          group: this.instanceId,
+      // Per-process cursors are ephemeral: closing (or dying) leaves no group behind.
+      const [replies, control] = await Promise.all([
+        this.transport.subscribe(this.topics.replies, (d) => this.onReply(d.envelope), {
+          group: `replies-${this.instanceId}`,
+          startFrom: 'latest',
+          ephemeral: true,
           deadLetterTopic: false,
         }),
-        await this.transport.subscribe(this.topics.control, (d) => this.onControl(d.envelope), {
+        this.transport.subscribe(this.topics.control, (d) => this.onControl(d.envelope), {
           group: `control-${this.instanceId}`,
           startFrom: 'latest',
+          ephemeral: true,
           deadLetterTopic: false,
         }),
-      );
+      ]);
+      this.subscriptions.push(replies, control);
+      this.assertOpen();
+      // 'latest' may be fixed only once the backend placed the cursor: a reply sent before
+      // would be missed. A probe that comes back proves the cursor is in place.
+      await this.replyProbe.await(this.options.timeoutMs);
       this.assertOpen();
       this.heartbeat = setInterval(() => {
         void this.announceAll('agent-heartbeat');
@@ -291,7 +303,7 @@ export class AgentBus {
       key: workflowId,
       payload: request,
       correlationId: taskId,
-      replyTo: this.topics.replies(this.instanceId),
+      replyTo: this.topics.replies,
       deadline: new Date(Date.now() + timeoutMs).toISOString(),
       sender: this.instanceId,
       headers: {
@@ -334,6 +346,10 @@ export class AgentBus {
 
   private assertOpen(): void {
     if (this.closing) throw new TransportClosedError('runtime', 'use the agent bus');
+  }
+
+  private onReply(envelope: Envelope): void {
+    if (!this.replyProbe.observe(envelope)) this.pending.route(envelope);
   }
 
   private onControl(envelope: Envelope): void {

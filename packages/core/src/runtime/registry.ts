@@ -63,6 +63,7 @@ export class AgentRegistry {
     this.subscription = await transport.subscribe(topic, (delivery) => this.arrived(delivery.envelope), {
       group: `registry-${this.options.instanceId}`,
       startFrom: 'latest',
+      ephemeral: true,
       deadLetterTopic: false,
     });
     const canSeek = transport.capabilities.replayFromTimestamp.support !== 'none';
