@@ -72,6 +72,17 @@ for (const backend of backends) {
       }
       expect(records.filter((r) => r.type === 'task-request').map((r) => r.capability)).toEqual(['ops.extract', 'ops.summarize']);
       expect(records.find((r) => r.type === 'task-request')).toMatchObject({ kind: 'message', taskId: expect.any(String) });
+      // From a position (that partition from that offset on), and from an instant.
+      const pick = records[Math.floor(records.length / 2)]!;
+      const [fromOffset, fromTime] = await Promise.all([
+        cliOk(['tail', topic, '--from', `${pick.partition}:${pick.offset}`, '--key', scenario.completedWorkflow, '--json'], env),
+        cliOk(['tail', topic, '--from', String(pick.time), '--key', scenario.completedWorkflow, '--json'], env),
+      ]);
+      const afterOffset = records.slice(records.indexOf(pick)).map((r) => r.id);
+      expect(jsonLines(fromOffset.stdout).map((r) => r.id)).toEqual(afterOffset);
+      const sinceTime = jsonLines(fromTime.stdout).map((r) => r.id);
+      expect(sinceTime).toContain(pick.id);
+      expect(sinceTime.every((id) => records.some((r) => r.id === id && String(r.time) >= String(pick.time)))).toBe(true);
       const lines = table.stdout.trimEnd().split('\n');
       expect(lines[0]).toMatch(/^TIME\s+PARTITION\s+OFFSET\s+KEY\s+KIND\s+TYPE\s+TASKID\s+CAPABILITY\s+STATE\s+ATTEMPT\s+BYTES$/);
       expect(lines).toHaveLength(audit.length + 1);

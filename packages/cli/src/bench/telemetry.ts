@@ -14,12 +14,13 @@ import type { BenchRow, BenchSuite } from './types.js';
  * exporters, every span kept) and off, on each backend. Rows come in pairs; the note of the
  * "+ otel" row gives its throughput relative to the row without.
  */
-const targets = [
+const allTargets = [
   { backend: 'memory', url: 'memory://bench-otel', overrides: { partitions: 4 }, messages: 50_000, dispatches: 5_000 },
   { backend: 'redis-streams', url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', overrides: { partitions: 4 }, messages: 20_000, dispatches: 2_000 },
   { backend: 'nats', url: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', overrides: { partitions: 4 }, messages: 5_000, dispatches: 1_000 },
   { backend: 'kafka', url: `kafka://${process.env.KAFKA_BROKERS ?? '127.0.0.1:19092'}`, overrides: { partitions: 4, maxWaitTimeMs: 20 }, messages: 10_000, dispatches: 1_000 },
 ];
+const targets = process.env.OTEL_BENCH_ONLY ? allTargets.filter((t) => t.backend === process.env.OTEL_BENCH_ONLY) : allTargets;
 const WINDOW = 256;
 const payload = 'x'.repeat(1024);
 
@@ -36,7 +37,9 @@ const modeLabels: Record<Mode, string> = { off: 'a2a-bus', on: 'a2a-bus + otel',
  * sampled (ParentBased(TraceIdRatio 0.1), a common production setting); the SDK pipeline is
  * the one production uses (BatchSpanProcessor) with in-memory exporters.
  */
-function factory(url: string, overrides: Record<string, unknown>, mode: Mode): () => Promise<Transport> {
+function factory(target: string, overrides: Record<string, unknown>, mode: Mode): () => Promise<Transport> {
+  // A memory log of its own per run: nothing of an earlier run (timers, groups) is in the way.
+  const url = target.startsWith('memory://') ? `${target}-${randomUUID().slice(0, 8)}` : target;
   if (mode === 'off') return () => createTransport(url, overrides);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   const exporter = new InMemorySpanExporter();
@@ -74,7 +77,7 @@ async function throughput(open: () => Promise<Transport>, count: number): Promis
 
 export const suite: BenchSuite = async (progress) => {
   const rows: BenchRow[] = [];
-  const modes: Mode[] = ['off', 'on', 'sampled'];
+  const modes: Mode[] = process.env.OTEL_BENCH_MODES ? (process.env.OTEL_BENCH_MODES.split(',') as Mode[]) : ['off', 'on', 'sampled'];
   for (const target of targets) {
     const scenario = `publish→handle→ack 1 KiB, ${WINDOW} in flight (telemetry comparison)`;
     const best: Record<Mode, number> = { off: Number.POSITIVE_INFINITY, on: Number.POSITIVE_INFINITY, sampled: Number.POSITIVE_INFINITY };
