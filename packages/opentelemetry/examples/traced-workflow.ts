@@ -12,6 +12,8 @@ const tracerProvider = new TracerProvider({ spanProcessors: [new SimpleSpanProce
 const telemetry = createBusTelemetry({ tracerProvider });
 const transport = telemetry.instrument(await createTransport(process.env.A2A_BUS_URL ?? 'memory://traced', { instrumentation: telemetry.instrumentation }));
 const bus = new AgentBus({ transport });
+telemetry.observeLag(transport); // a2a_bus.consumer.lag / .pending per group and partition
+telemetry.observeAgents(bus); // a2a_bus.agents.live
 await bus.registerAgent(
   { name: 'writer', description: 'drafts, then asks for a review', version: '1.0.0', skills: [{ id: 'doc.draft', name: 'Draft', tags: [] }, { id: 'doc.review', name: 'Review', tags: [] }] },
   {

@@ -15,3 +15,11 @@ it("README's traced-workflow example is the file that runs, and it prints one tr
   });
   expect(out.trim().split('\n')).toEqual(['1 trace', 'send a2a.tasks.doc.draft', 'process a2a.tasks.doc.draft', 'send a2a.tasks.doc.review', 'process a2a.tasks.doc.review']);
 });
+
+it("the package README's code is an excerpt of that example", () => {
+  const example = readFileSync(new URL('packages/opentelemetry/examples/traced-workflow.ts', root), 'utf8');
+  const readme = readFileSync(new URL('packages/opentelemetry/README.md', root), 'utf8');
+  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)\n```/g)].map((m) => m[1]!);
+  expect(blocks.length).toBeGreaterThan(0);
+  for (const block of blocks) expect(example).toContain(block);
+});
