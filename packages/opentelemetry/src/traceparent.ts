@@ -13,7 +13,7 @@ export function traceparentOf(context: Context): string | undefined {
 
 /** A context whose remote parent is `traceparent`; ROOT when it is absent or malformed. */
 export function contextFrom(traceparent: string | undefined): Context {
-  if (!traceparent || traceparent.length !== 55) return ROOT_CONTEXT;
+  if (traceparent?.length !== 55) return ROOT_CONTEXT;
   const [version, traceId = '', spanId = '', flags = ''] = traceparent.split('-');
   if (version === 'ff' || !isValidTraceId(traceId) || !isValidSpanId(spanId) || !/^[\da-f]{2}$/.test(flags)) return ROOT_CONTEXT;
   return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: Number.parseInt(flags, 16), isRemote: true });

@@ -2,13 +2,20 @@ import { suite as memorySuite } from './memory.js';
 import { targetStatus } from './targets.js';
 import type { BenchRow, BenchSuite } from './types.js';
 
-/** Backends, then `telemetry`: each backend with OpenTelemetry on beside off. */
-const backends = ['memory', 'kafka', 'redis-streams', 'nats', 'telemetry'] as const;
+/** Backends, then `idle` and `telemetry` (each backend with OpenTelemetry on beside off). */
+const backends = ['memory', 'kafka', 'redis-streams', 'nats', 'idle', 'telemetry'] as const;
+
+const suites: Record<string, () => Promise<{ suite: BenchSuite }>> = {
+  kafka: () => import('./kafka.js'),
+  'redis-streams': () => import('./redis-streams.js'),
+  nats: () => import('./nats.js'),
+  idle: () => import('./idle.js'),
+  telemetry: () => import('./telemetry.js'),
+};
 
 async function loadSuite(backend: string): Promise<BenchSuite | undefined> {
   if (backend === 'memory') return memorySuite;
-  const module = (await import(`./${backend}.ts`).catch(() => undefined)) as { suite?: BenchSuite } | undefined;
-  return module?.suite;
+  return (await suites[backend]?.())?.suite;
 }
 
 /** `a2a-bus bench [backends…]`: runs each backend's bounded scenarios and prints one table. */
