@@ -48,6 +48,7 @@ for (const { dir, manifest } of publishablePackages()) {
       return { size: Number(parts[2]), name: parts.at(-1) };
     });
   const stray = files.filter((file) => !allowed.test(file.name));
+  const missing = ['package/README.md', 'package/LICENSE', 'package/package.json'].filter((name) => !files.some((file) => file.name === name));
   const packedManifest = JSON.parse(run('tar', ['-xzOf', path, 'package/package.json']));
   const leaks = JSON.stringify(packedManifest).match(/workspace:|@a2a-bus\/source|\.\/src\//g) ?? [];
   const checks = [];
@@ -65,8 +66,8 @@ for (const { dir, manifest } of publishablePackages()) {
   // A bin-only package (the CLI) has no entry points for attw to resolve.
   if (packedManifest.exports) check('attw', ['attw', path, '--profile', 'esm-only', '--format', 'ascii', '--no-color']);
   else checks.push('attw n/a (bin only)');
-  if (stray.length > 0 || leaks.length > 0) failures += 1;
-  summary.push({ name: manifest.name, tarball, bytes: statSync(path).size, files, stray, leaks, checks });
+  if (stray.length > 0 || leaks.length > 0 || missing.length > 0) failures += 1;
+  summary.push({ name: manifest.name, tarball, bytes: statSync(path).size, files, stray, leaks, missing, checks });
 }
 
 for (const pkg of summary) {
@@ -80,6 +81,7 @@ for (const pkg of summary) {
   for (const [head, size] of top) process.stdout.write(`  ${head.padEnd(16)} ${kib(size)}\n`);
   for (const file of pkg.stray) process.stdout.write(`  NOT ALLOWED IN A TARBALL: ${file.name}\n`);
   for (const leak of new Set(pkg.leaks)) process.stdout.write(`  PACKED package.json STILL MENTIONS: ${leak}\n`);
+  for (const name of pkg.missing) process.stdout.write(`  MISSING FROM THE TARBALL: ${name}\n`);
 }
 process.stdout.write(`\n${summary.length} packages packed into reports/release; ${failures === 0 ? 'all checks passed' : `${failures} problem(s)`}\n`);
 process.exit(failures === 0 ? 0 : 1);

@@ -25,6 +25,7 @@ import {
   envelopeByteLength,
   isSilentHook,
   partitionForKey,
+  reportError,
   safeInstrumentation,
   systemClock,
   type InboundRecord,
@@ -211,11 +212,18 @@ class MemorySubscription implements Subscription, GroupMember {
 
   /** The ack timeout: a member whose handler hangs past it is dropped, like a dead one. */
   private watch(): void {
-    const { clock, ackTimeoutMs, logger } = this.runtime;
+    const { clock, ackTimeoutMs, logger, events } = this.runtime;
     this.watchdog = clock.setTimeout(() => {
       if (this.closing) return;
       if (this.dispatcher.longestRunningMs() > ackTimeoutMs) {
-        logger.warn({ topic: this.topic, group: this.group, member: this.id, ackTimeoutMs }, 'handler exceeded the ack timeout; member dropped, its messages redelivered');
+        reportError(events, logger, 'warn', {
+          kind: 'subscription-closed',
+          transport: 'memory',
+          topic: this.topic,
+          group: this.group,
+          member: this.id,
+          message: `a handler exceeded the ack timeout (${ackTimeoutMs} ms); member dropped, its messages redelivered`,
+        });
         void this.close({ drainTimeoutMs: 0 });
         return;
       }

@@ -11,6 +11,7 @@ import {
 import {
   KeyedDispatcher,
   PartitionBalancer,
+  reportError,
   sleep,
   systemClock,
   type DispatcherBackend,
@@ -132,6 +133,7 @@ export class NatsSubscription implements Subscription {
       onRevoked: (partition) => this.revoke(partition),
       logger: this.logger,
       clock: systemClock,
+      onError: (event) => context.events.onError({ ...event, transport: 'nats', topic, group: options.group, member: this.member }),
     });
   }
 
@@ -202,7 +204,7 @@ export class NatsSubscription implements Subscription {
     this.workers.set(partition, worker);
     const takenOver = this.store.consumeTakeover(partition);
     worker.loop = this.pullLoop(worker, takenOver).catch((error: unknown) => {
-      this.logger.error({ err: error, partition }, 'pull loop failed');
+      reportError(this.context.events, this.logger, 'error', { kind: 'consumer-failed', transport: 'nats', topic: this.topic, group: this.group, partition, message: 'pull loop failed; the partition is not read until it is reassigned', error });
     });
   }
 

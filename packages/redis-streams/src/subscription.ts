@@ -11,7 +11,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '@a2a-bus/core';
-import { KeyedDispatcher, PartitionBalancer, systemClock, type Settlement } from '@a2a-bus/core/adapter';
+import { KeyedDispatcher, PartitionBalancer, reportError, systemClock, type Settlement } from '@a2a-bus/core/adapter';
 import type { Redis } from 'ioredis';
 import { destroyGroup } from './ephemeral-groups.js';
 import type { TopicKeys } from './keys.js';
@@ -103,6 +103,7 @@ export class RedisStreamsSubscription implements Subscription {
       },
       logger: this.logger,
       clock: systemClock,
+      onError: (event) => context.events.onError({ ...event, transport: 'redis-streams', topic: this.topic, group: this.group, member: this.member }),
     });
   }
 
@@ -192,7 +193,15 @@ export class RedisStreamsSubscription implements Subscription {
       this.reader?.settled(record, true);
       return;
     }
-    this.logger.warn({ err: error, partition: record.partition, offset: record.offset }, 'XACK failed; the entry will be delivered again');
+    reportError(this.context.events, this.logger, 'warn', {
+      kind: 'settle-failed',
+      transport: 'redis-streams',
+      topic: this.topic,
+      group: this.group,
+      partition: record.partition,
+      message: `XACK of ${record.offset} failed; the entry will be delivered again`,
+      error,
+    });
     this.reader?.settled(record, false);
   }
 

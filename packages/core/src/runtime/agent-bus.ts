@@ -5,6 +5,7 @@ import { NoAgentError } from '../errors/no-agent-error.js';
 import { TaskError } from '../errors/task-error.js';
 import { TransportClosedError } from '../errors/transport-closed-error.js';
 import { createEnvelope, type Envelope, type EnvelopeInput } from '../envelope.js';
+import { reportError, type BusErrorEvent } from '../instrumentation.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { parseOptions } from '../options.js';
 import { defaultRetryPolicy, type Subscription, type Transport } from '../transport.js';
@@ -40,6 +41,8 @@ const agentBusOptionsSchema = z.object({
   idempotencyStore: z.custom<IdempotencyStore>((value) => typeof value === 'object' && value !== null, 'an IdempotencyStore').optional(),
   /** Also write every task event to the workflows topic, for `audit()`. */
   audit: z.boolean().default(true),
+  /** Failures to know about (failed heartbeats, agents dropping out); they are logged at warn either way. */
+  onError: z.custom<(event: BusErrorEvent) => void>((value) => typeof value === 'function', 'a function (event) => void').optional(),
   /** Signed envelopes and a trust policy (see `TrustOptions`); off by default. */
   trust: trustOptionsSchema.optional(),
 });
@@ -153,7 +156,10 @@ export class AgentBus {
       // would be missed. A probe that comes back proves the cursor is in place.
       await this.replyProbe.await(this.options.timeoutMs);
       this.assertOpen();
-      this.heartbeat = setInterval(() => void this.announceAll('agent-heartbeat'), Math.max(50, Math.floor(this.options.agentTtlMs / 3)));
+      this.heartbeat = setInterval(() => {
+        void this.announceAll('agent-heartbeat');
+        this.reportDropouts();
+      }, Math.max(50, Math.floor(this.options.agentTtlMs / 3)));
     })();
     return this.started;
   }
@@ -354,9 +360,34 @@ export class AgentBus {
     if (taskId) for (const worker of this.workers.values()) worker.cancel(taskId);
   }
 
+  /** Agents that stopped heartbeating without a goodbye: each reported once (warn + onError). */
+  private reportDropouts(): void {
+    for (const agent of this.registry.dropouts()) {
+      this.reportError({
+        kind: 'agent-lost',
+        transport: 'runtime',
+        topic: this.topics.registry,
+        member: agent.instanceId,
+        message: `agent ${agent.card.name} (${agent.instanceId}) dropped out of the registry: no heartbeat for ${this.options.agentTtlMs} ms`,
+      });
+    }
+  }
+
+  private reportError(event: BusErrorEvent): void {
+    reportError({ onError: (e) => this.callOnError(e) }, this.logger, 'warn', event);
+  }
+
+  private callOnError(event: BusErrorEvent): void {
+    try {
+      this.options.onError?.(event);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'onError hook threw; ignored');
+    }
+  }
+
   private async announceAll(type: RuntimeRecordType): Promise<void> {
     await Promise.all(this.announcements.map((a) => this.announce(a, type))).catch((error: unknown) => {
-      this.logger.warn({ err: error }, 'agent heartbeat failed');
+      this.reportError({ kind: 'heartbeat-failed', transport: 'runtime', message: 'agent heartbeat failed; other buses may drop these agents', error, topic: this.topics.registry });
     });
   }
 
