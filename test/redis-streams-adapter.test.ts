@@ -305,11 +305,16 @@ describe.skipIf(skipReason)(`[redis-streams] adapter${skipReason ? ` — skipped
     expect(await raw.exists(new TopicKeys(prefix, topic).members('g'))).toBe(0);
   });
 
-  it('retention is off by default; when set, the transport trims the streams it writes to', async () => {
+  it('retention is 7 days by default (recent entries stay), `false` keeps all; when set, the transport trims the streams it writes to', async () => {
     const keys = (topic: string): TopicKeys => new TopicKeys(prefix, topic);
     const kept = topicName();
     const trimmed = topicName();
-    const plain = transport({ partitions: 1 });
+    const recent = topicName();
+    const byDefault = transport({ partitions: 1 });
+    for (let i = 0; i < 20; i += 1) await byDefault.publish(recent, textMessage('k', `m${i}`));
+    expect(await (byDefault as unknown as { trimAll(): Promise<number> }).trimAll()).toBe(0);
+    expect(await raw.xlen(keys(recent).stream(0))).toBe(20);
+    const plain = transport({ partitions: 1, retention: false });
     const retaining = transport({ partitions: 1, retention: { maxLen: 5, intervalMs: 100 } });
     for (let i = 0; i < 20; i += 1) {
       await plain.publish(kept, textMessage('k', `m${i}`));
