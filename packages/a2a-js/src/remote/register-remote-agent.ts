@@ -1,16 +1,18 @@
 import {
+  A2ABusError,
   NonRetryableError,
   TaskRejectedError,
   textOfParts,
   type A2AAgentCard,
+  type A2AArtifact,
   type A2AMessage,
   type AgentBus,
   type TaskContext,
   type TaskHandler,
   type TaskResult,
 } from '@a2a-bus/core';
-import { TaskState, type Message, type Task } from '@a2a-js/sdk';
-import { ClientFactory, type Client } from '@a2a-js/sdk/client';
+import { Artifact, TaskState, type Message, type Task } from '@a2a-js/sdk';
+import { ClientFactory, type Client, type RequestOptions } from '@a2a-js/sdk/client';
 import { A2AError } from '@a2a-js/sdk/errors';
 import { bindingHeaders } from '../binding.js';
 import { codec } from '../codec.js';
@@ -23,6 +25,11 @@ export interface RemoteAgentOptions {
   readonly clientFactory?: ClientFactory;
   /** Card path under the URL; default `/.well-known/agent-card.json`. */
   readonly cardPath?: string;
+  /**
+   * Relay the remote's artifacts and status updates to bus subscribers as they come
+   * (SendStreamingMessage), instead of one answer at the end. Default: when its card says it streams.
+   */
+  readonly streaming?: boolean;
   /** Sent with every call (e.g. `Authorization` for the remote). */
   readonly serviceParameters?: Readonly<Record<string, string>>;
 }
@@ -39,30 +46,78 @@ export async function registerRemoteAgent(bus: AgentBus, url: string, options: R
   const factory = options.clientFactory ?? new ClientFactory();
   const client = await factory.createFromUrl(url, options.cardPath);
   const card = codec.cardToWire(await client.getAgentCard());
-  const handler = remoteHandler(client, card.name, options);
+  const streaming = options.streaming ?? (card.capabilities as { streaming?: boolean } | undefined)?.streaming === true;
+  const handler = remoteHandler(client, card.name, streaming, options);
   await bus.registerAgent(card, Object.fromEntries(card.skills.map((skill) => [skill.id, handler])));
   return card;
 }
 
-function remoteHandler(client: Client, name: string, options: RemoteAgentOptions): TaskHandler {
+function remoteHandler(client: Client, name: string, streaming: boolean, options: RemoteAgentOptions): TaskHandler {
   const timeoutMs = options.timeoutMs ?? 30_000;
   return async (ctx) => {
     const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = AbortSignal.any([ctx.signal, timeout]);
     // The remote keeps its own task ids: send the message without ours, in our context.
     const { taskId: _ours, ...message } = ctx.message;
-    let result: Message | Task;
+    const request = { message: codec.messageFromWire({ ...message, contextId: ctx.workflowId }) } as never;
+    const callOptions = { signal, serviceParameters: serviceParameters(ctx, options) };
+    const remote: { taskId?: string } = {};
+    // Canceled on the bus, or out of time: the remote task is canceled too (best effort).
+    const cancelRemote = (): void => {
+      if (remote.taskId)
+        void client.cancelTask({ tenant: '', id: remote.taskId, metadata: undefined }, { serviceParameters: callOptions.serviceParameters }).catch(() => {});
+    };
+    signal.addEventListener('abort', cancelRemote, { once: true });
     try {
-      result = await client.sendMessage({ message: codec.messageFromWire({ ...message, contextId: ctx.workflowId }) } as never, {
-        signal: AbortSignal.any([ctx.signal, timeout]),
-        serviceParameters: serviceParameters(ctx, options),
-      });
+      const result = streaming ? await relayStream(client, request, callOptions, ctx, remote) : await client.sendMessage(request, callOptions);
+      return outcome(name, result);
     } catch (error) {
+      if (A2ABusError.isInstance(error)) throw error;
       if (timeout.aborted) throw new RemoteAgentError(name, `did not answer within ${timeoutMs} ms`, { cause: error });
       if (error instanceof A2AError) throw new NonRetryableError(`remote agent ${name} refused: ${error.message}`, { cause: error });
       throw new RemoteAgentError(name, `failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    } finally {
+      signal.removeEventListener('abort', cancelRemote);
     }
-    return outcome(name, result);
   };
+}
+
+/**
+ * Streams the remote task and relays it to the bus as it goes: artifacts as artifacts,
+ * working status messages as status updates. Resolves with the final task (its artifacts,
+ * already relayed, left out) or the remote's reply message.
+ */
+async function relayStream(client: Client, request: never, options: RequestOptions, ctx: TaskContext, remote: { taskId?: string }): Promise<Message | Task> {
+  let task: Task | undefined;
+  for await (const event of client.sendMessageStream(request, options)) {
+    const payload = event.payload;
+    if (!payload) continue;
+    switch (payload.$case) {
+      case 'message':
+        return payload.value;
+      case 'task':
+        remote.taskId = payload.value.id;
+        task = { ...payload.value, artifacts: [] };
+        break;
+      case 'statusUpdate': {
+        remote.taskId ??= payload.value.taskId;
+        const status = payload.value.status;
+        if (task && status) task = { ...task, status };
+        if (status?.state === TaskState.TASK_STATE_WORKING && status.message) {
+          const text = textOfParts(codec.messageToWire(status.message).parts);
+          if (text) await ctx.status(text);
+        }
+        break;
+      }
+      case 'artifactUpdate': {
+        const { artifact, append, lastChunk } = payload.value;
+        if (artifact) await ctx.artifact(Artifact.toJSON(artifact) as A2AArtifact, { append, lastChunk });
+        break;
+      }
+    }
+  }
+  if (!task) throw new Error('the stream ended without a task');
+  return task;
 }
 
 function serviceParameters(ctx: TaskContext, options: RemoteAgentOptions): Record<string, string> {

@@ -48,7 +48,8 @@ export const agentCards = { echo: busCard('echoer', 'echo'), countdown: busCard(
  * "slow" works until canceled.
  */
 export class WordsExecutor implements AgentExecutor {
-  private readonly canceled = new Set<string>();
+  /** Tasks `cancelTask` was called for. */
+  readonly canceled = new Set<string>();
   private readonly wordMs: number;
 
   /** `wordMs`: a pause after each word's artifact (0: all at once). */
