@@ -30,6 +30,7 @@ export function busHandlers(stepMs: number): Record<string, TaskHandler> {
     hold: async (ctx) => {
       await ctx.status('holding');
       await new Promise<void>((resolve) => {
+        if (ctx.signal.aborted) return resolve(); // canceled while the status was being written
         const timer = setTimeout(resolve, 60_000);
         ctx.signal.addEventListener('abort', () => {
           clearTimeout(timer);
