@@ -1,6 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { runtimeTopics, silentLogger, type A2AStreamResponse, type Envelope, type Logger, type Subscription, type Transport } from '@a2a-bus/core';
-import { foldRecord, isStreamEnd, streamEventOf, taskIdOf, type TaskRecord } from './task-fold.js';
+import {
+  createEnvelope,
+  runtimeHeaders,
+  runtimeTopics,
+  silentLogger,
+  type A2AStreamResponse,
+  type A2ATask,
+  type Envelope,
+  type Logger,
+  type Subscription,
+  type Transport,
+} from '@a2a-bus/core';
+import { bindingHeaders } from './binding.js';
+import { foldRecord, isStreamEnd, isTerminalState, streamEventOf, taskIdOf, type TaskRecord } from './task-fold.js';
 
 export interface TaskLogOptions {
   readonly transport: Transport;
@@ -150,6 +162,27 @@ export class TaskLog {
   /** Folds a record this process just wrote, before its copy comes back from the log (read-your-writes). */
   observe(envelope: Envelope): void {
     this.apply(envelope);
+  }
+
+  /**
+   * Folds a task this process learned first-hand (the answer to its own dispatch), so its
+   * own reads see it at once; the log's copies fold in later without changing the result.
+   */
+  remember(task: A2ATask, capability: string, caller?: string): void {
+    if (!isTerminalState(task.status.state) && this.records.has(task.id)) return; // the view knows as much already
+    this.apply(
+      createEnvelope({
+        kind: 'stream-response',
+        key: task.contextId,
+        payload: { task },
+        headers: {
+          [runtimeHeaders.type]: 'task-event',
+          [runtimeHeaders.taskId]: task.id,
+          [runtimeHeaders.capability]: capability,
+          ...(caller ? { [bindingHeaders.caller]: caller } : {}),
+        },
+      }),
+    );
   }
 
   private apply(envelope: Envelope): void {

@@ -56,20 +56,23 @@ function remoteHandler(client: Client, name: string, streaming: boolean, options
   const timeoutMs = options.timeoutMs ?? 30_000;
   return async (ctx) => {
     const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = AbortSignal.any([ctx.signal, timeout]);
     // The remote keeps its own task ids: send the message without ours, in our context.
     const { taskId: _ours, ...message } = ctx.message;
     const request = { message: codec.messageFromWire({ ...message, contextId: ctx.workflowId }) } as never;
-    const callOptions = { signal, serviceParameters: serviceParameters(ctx, options) };
-    const remote: { taskId?: string } = {};
-    // Canceled on the bus, or out of time: the remote task is canceled too (best effort).
-    const cancelRemote = (): void => {
-      if (remote.taskId)
-        void client.cancelTask({ tenant: '', id: remote.taskId, metadata: undefined }, { serviceParameters: callOptions.serviceParameters }).catch(() => {});
-    };
-    signal.addEventListener('abort', cancelRemote, { once: true });
+    const parameters = serviceParameters(ctx, options);
+    // Canceled on the bus, or out of time: the remote task is canceled too (best effort) —
+    // at once when its id is known, else as soon as the stream tells it.
+    const remote = new RemoteTask(() => {
+      if (remote.id) void client.cancelTask({ tenant: '', id: remote.id, metadata: undefined }, { serviceParameters: parameters }).catch(() => {});
+    });
+    const cancel = (): void => remote.cancel();
+    ctx.signal.addEventListener('abort', cancel, { once: true });
+    timeout.addEventListener('abort', cancel, { once: true });
     try {
-      const result = streaming ? await relayStream(client, request, callOptions, ctx, remote) : await client.sendMessage(request, callOptions);
+      // A stream is not aborted on a bus cancel: the remote ends it with its canceled status.
+      const result = streaming
+        ? await relayStream(client, request, { signal: timeout, serviceParameters: parameters }, ctx, remote)
+        : await client.sendMessage(request, { signal: AbortSignal.any([ctx.signal, timeout]), serviceParameters: parameters });
       return outcome(name, result);
     } catch (error) {
       if (A2ABusError.isInstance(error)) throw error;
@@ -77,9 +80,32 @@ function remoteHandler(client: Client, name: string, streaming: boolean, options
       if (error instanceof A2AError) throw new NonRetryableError(`remote agent ${name} refused: ${error.message}`, { cause: error });
       throw new RemoteAgentError(name, `failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     } finally {
-      signal.removeEventListener('abort', cancelRemote);
+      ctx.signal.removeEventListener('abort', cancel);
+      timeout.removeEventListener('abort', cancel);
     }
   };
+}
+
+/** The remote's id for the task once known, and a cancel that waits for it if asked for before. */
+class RemoteTask {
+  id: string | undefined;
+  private wanted = false;
+  private readonly send: () => void;
+
+  constructor(send: () => void) {
+    this.send = send;
+  }
+
+  cancel(): void {
+    this.wanted = true;
+    if (this.id) this.send();
+  }
+
+  learn(id: string): void {
+    if (this.id) return;
+    this.id = id;
+    if (this.wanted) this.send();
+  }
 }
 
 /**
@@ -87,7 +113,7 @@ function remoteHandler(client: Client, name: string, streaming: boolean, options
  * working status messages as status updates. Resolves with the final task (its artifacts,
  * already relayed, left out) or the remote's reply message.
  */
-async function relayStream(client: Client, request: never, options: RequestOptions, ctx: TaskContext, remote: { taskId?: string }): Promise<Message | Task> {
+async function relayStream(client: Client, request: never, options: RequestOptions, ctx: TaskContext, remote: RemoteTask): Promise<Message | Task> {
   let task: Task | undefined;
   for await (const event of client.sendMessageStream(request, options)) {
     const payload = event.payload;
@@ -96,11 +122,11 @@ async function relayStream(client: Client, request: never, options: RequestOptio
       case 'message':
         return payload.value;
       case 'task':
-        remote.taskId = payload.value.id;
+        remote.learn(payload.value.id);
         task = { ...payload.value, artifacts: [] };
         break;
       case 'statusUpdate': {
-        remote.taskId ??= payload.value.taskId;
+        remote.learn(payload.value.taskId);
         const status = payload.value.status;
         if (task && status) task = { ...task, status };
         if (status?.state === TaskState.TASK_STATE_WORKING && status.message) {
