@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  createEnvelope,
   runtimeHeaders,
   runtimeTopics,
   silentLogger,
@@ -170,20 +169,26 @@ export class TaskLog {
    */
   remember(task: A2ATask, capability: string, caller?: string): void {
     if (!isTerminalState(task.status.state) && this.records.has(task.id)) return; // the view knows as much already
-    this.apply(
-      createEnvelope({
-        kind: 'stream-response',
-        key: task.contextId,
-        payload: { task },
-        headers: {
-          [runtimeHeaders.type]: 'task-event',
-          [runtimeHeaders.taskId]: task.id,
-          [runtimeHeaders.capability]: capability,
-          ...(caller ? { [bindingHeaders.caller]: caller } : {}),
-        },
-      }),
-    );
+    // Never published, only folded here: built as the fold reads it, without envelope validation.
+    const envelope = {
+      v: 1,
+      id: randomUUID(),
+      kind: 'stream-response',
+      key: task.contextId,
+      createdAt: new Date().toISOString(),
+      a2aVersion: '1.0',
+      contentType: 'application/a2a+json',
+      payload: { task },
+      headers: {
+        [runtimeHeaders.type]: 'task-event',
+        [runtimeHeaders.taskId]: task.id,
+        [runtimeHeaders.capability]: capability,
+        ...(caller ? { [bindingHeaders.caller]: caller } : {}),
+      },
+    } as Envelope;
+    this.apply(envelope);
   }
+
 
   private apply(envelope: Envelope): void {
     const taskId = taskIdOf(envelope);
