@@ -81,6 +81,7 @@ export const suite: BenchSuite = async (progress) => {
   }
 
   rows.push(await memoryPerInFlight('memory', () => createMemoryTransport({ broker: sharedBroker, partitions: 8 }), 1_024, 2_048, 'in memory the payload is shared by reference with the publisher (never copied): this is the per-message overhead'));
+  rows.push(await memoryPerInFlight('memory', () => createMemoryTransport({ broker: sharedBroker, partitions: 8 }), 1_024, 2_048, 'payload shared by reference', 64));
   rows.push(...(await dispatchRoundTrip('memory', () => createMemoryTransport({ broker: sharedBroker, partitions: 4 }), progress, Math.min(5_000, count))));
   return rows;
 };
