@@ -76,7 +76,7 @@ export const suite: BenchSuite = async (progress) => {
     }
     const seconds = (performance.now() - started) / 1000;
     samples.sort((a, b) => a - b);
-    rows.push({ backend: 'memory', client: 'a2a-bus', kind: 'info', scenario: 'one-way publish→handler, 1 KiB', messages: n, seconds, msgsPerSec: n / seconds, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99) });
+    rows.push({ backend: 'memory', client: 'a2a-bus', kind: 'one-way', scenario: 'one-way publish→handler, 1 KiB', messages: n, seconds, msgsPerSec: n / seconds, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99) });
     await transport.close();
   }
 
