@@ -18,7 +18,7 @@ function busTransport(): NatsTransport {
   return createNatsTransport({ url, streamPrefix: 'bench', partitions: PARTITIONS });
 }
 
-async function busThroughput(count: number, mode: 'publish' | 'batch' = 'publish'): Promise<BenchRow> {
+export async function busThroughput(count: number, mode: 'publish' | 'batch' = 'publish'): Promise<BenchRow> {
   const topic = `bench.tp.${randomUUID().slice(0, 8)}`;
   const transport = busTransport();
   try {
