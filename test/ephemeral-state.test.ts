@@ -5,7 +5,7 @@ import { createNatsTransport } from '@a2a-bus/nats';
 import { createRedisStreamsTransport } from '@a2a-bus/redis-streams';
 import { describe } from 'vitest';
 import { requireBroker, skippedSuite } from './src/index.js';
-import { countKafka, countNats, countRedis } from './src/hygiene/broker-objects.js';
+import { countKafka, countNats, countRedis } from '../packages/cli/src/soak/broker-objects.js';
 import { restartLeftoversSuite } from './src/hygiene/restart-suite.js';
 
 // Restarts leave nothing behind (issue 10): per-process reply, control and registry cursors

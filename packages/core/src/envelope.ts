@@ -120,6 +120,17 @@ export function createEnvelope(input: EnvelopeInput): Envelope {
   return Object.freeze(result.data);
 }
 
+/**
+ * A validated envelope with string headers added, without validating it all again (nothing
+ * else changes, and string headers are always valid). Used to attach signatures.
+ */
+export function addEnvelopeHeaders(envelope: Envelope, headers: Readonly<Record<string, string>>): Envelope {
+  if ((envelope as { [VALIDATED]?: boolean })[VALIDATED] !== true) return createEnvelope({ ...envelope, headers: { ...envelope.headers, ...headers } });
+  const copy = { ...envelope, headers: { ...envelope.headers, ...headers } };
+  Object.defineProperty(copy, VALIDATED, { value: true });
+  return Object.freeze(copy) as Envelope;
+}
+
 function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
 }
@@ -139,7 +150,8 @@ export function decodeEnvelope(bytes: Uint8Array | string): DecodeResult {
     return { ok: false, error: new DecodeError('not JSON', { cause }) };
   }
   if (typeof json === 'object' && json !== null && 'v' in json && json.v !== ENVELOPE_VERSION) {
-    return { ok: false, error: new DecodeError(`unsupported envelope version ${String(json.v)}`) };
+    // JSON.stringify, not String(): `{"toString":null}` would make String() throw.
+    return { ok: false, error: new DecodeError(`unsupported envelope version ${typeof json.v === 'object' && json.v !== null ? JSON.stringify(json.v) : String(json.v)}`) };
   }
   const result = envelopeSchema.safeParse(json);
   if (!result.success) return { ok: false, error: new DecodeError(describeIssues(result.error).join('; '), { cause: result.error }) };

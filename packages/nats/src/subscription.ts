@@ -149,6 +149,13 @@ export class NatsSubscription implements Subscription {
         void this.balancer.nudge().then(() => this.balancer.nudge());
       },
     });
+    // A subscription the server refuses (subject permissions) is closed by the client on the
+    // server's -ERR, which arrives before the flush's PONG: fail the subscribe with it now.
+    await nc.flush();
+    if (this.nudges.isClosed()) {
+      const refusal = await this.nudges.closed;
+      throw refusal instanceof Error ? refusal : new Error(`subscription to ${this.context.names.nudge(this.topic, this.group)} was closed by the server`);
+    }
     await this.balancer.start();
     this.nudgeOthers();
   }
@@ -168,7 +175,9 @@ export class NatsSubscription implements Subscription {
     const workers = [...this.workers.values()];
     for (const worker of workers) worker.stopping = true;
     const abandon = drainTimeoutMs <= 0;
-    if (abandon) for (const worker of workers) worker.fetch?.stop();
+    // An ephemeral group has no other member to hand a message to: its open pull requests
+    // are cut now rather than left to expire (what arrives meanwhile dies with the group).
+    if (abandon || this.ephemeral) for (const worker of workers) worker.fetch?.stop();
     this.releaseCapacityWaiters();
     const drained = await this.dispatcher.drain(drainTimeoutMs);
     if (!abandon) await Promise.all(workers.map((worker) => worker.loop));

@@ -4,7 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { AgentBus, textOfParts, type Transport } from '@a2a-bus/core';
 import { expect, it } from 'vitest';
 import { delay } from '../conformance/context.js';
-import type { ObjectCount } from './broker-objects.js';
+/** Broker objects of one namespace (see packages/cli/src/soak/broker-objects.ts). */
+export interface ObjectCount {
+  readonly total: number;
+  readonly detail: Record<string, number>;
+}
 
 export interface RestartSuiteOptions {
   readonly name: string;

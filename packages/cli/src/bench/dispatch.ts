@@ -1,4 +1,5 @@
 import { AgentBus, type Transport } from '@a2a-bus/core';
+import { startToFirstAnswer } from './start-stop.js';
 import { percentile } from './stats.js';
 import type { BenchRow } from './types.js';
 
@@ -50,5 +51,6 @@ export async function dispatchRoundTrip(
   await caller.close();
   await worker.close();
   await Promise.all([callerTransport.close(), workerTransport.close()]);
+  rows.push(await startToFirstAnswer(backend, createTransport, progress));
   return rows;
 }

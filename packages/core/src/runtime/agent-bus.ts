@@ -130,10 +130,10 @@ export class AgentBus {
   start(): Promise<void> {
     this.started ??= (async () => {
       await this.transport.connect();
-      await this.registry.start();
-      this.assertOpen();
-      // Per-process cursors are ephemeral: closing (or dying) leaves no group behind.
-      const [replies, control] = await Promise.all([
+      // Per-process cursors are ephemeral: closing (or dying) leaves no group behind. The
+      // three are set up side by side: start-up costs one group join, not three in a row.
+      const results = await Promise.allSettled([
+        this.registry.start(),
         this.transport.subscribe(this.topics.replies, (d) => this.onReply(d.envelope), {
           group: `replies-${this.instanceId}`,
           startFrom: 'latest',
@@ -147,7 +147,10 @@ export class AgentBus {
           deadLetterTopic: false,
         }),
       ]);
-      this.subscriptions.push(replies, control);
+      // What did start is closed with the bus even when another part failed.
+      for (const result of results.slice(1)) if (result.status === 'fulfilled' && result.value) this.subscriptions.push(result.value);
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
       this.assertOpen();
       // 'latest' may be fixed only once the backend placed the cursor: a reply sent before
       // would be missed. A probe that comes back proves the cursor is in place.
@@ -234,8 +237,7 @@ export class AgentBus {
       await Promise.allSettled(this.announcements.map((a) => this.announce(a, 'agent-down')));
       // Workers drain first, while replies still arrive: a handler waiting on a child task can finish.
       await Promise.allSettled(this.workerSubscriptions.map((s) => s.close()));
-      await Promise.allSettled(this.subscriptions.map((s) => s.close()));
-      await this.registry.stop();
+      await Promise.allSettled([...this.subscriptions.map((s) => s.close()), this.registry.stop()]);
       this.pending.failAll(new TaskError('-', 'canceled', 'the agent bus closed'));
     })();
     return this.closing;
