@@ -23,6 +23,8 @@ if (skipReason) {
     name: 'nats',
     capabilities: natsCapabilities('file'),
     partitions,
+    // A lost ack or term: JetStream redelivers after AckWait; 1 s more for the pull to bring it.
+    redeliveryBoundMs: options.ackWaitMs! + 1_000,
     createTransport: (overrides) => createNatsTransport({ ...options, url, ...overrides }),
     restart: {
       createTransport: () => createNatsTransport({ ...options, url: restartable!.url }),
