@@ -66,6 +66,13 @@ ensure_kafka() {
   export KAFKA_BROKERS="127.0.0.1:${KAFKA_PORT:-19092}"
 }
 
+ensure_chromium() {
+  # The console's browser tests drive Debian's chromium with playwright-core (no browser download).
+  if [[ -x /usr/bin/chromium ]]; then return; fi
+  say "chromium is missing: installing Debian's chromium package"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
 cd "$ROOT"
 ensure_node
 ensure_pnpm
@@ -76,7 +83,7 @@ case "$job" in
   demo) exec pnpm demo "$@" ;;
   gateway) exec pnpm gateway "$@" ;;
   test)
-    ensure_redis; ensure_nats; ensure_kafka
+    ensure_redis; ensure_nats; ensure_kafka; ensure_chromium
     say "typecheck, lint, build and pack (publint, attw)"
     pnpm typecheck
     pnpm lint

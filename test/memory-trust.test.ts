@@ -143,12 +143,15 @@ describe('[memory] trust: what enforce refuses', () => {
       payload: { task: { id: taskId, contextId: workflowId, status: { state, timestamp: new Date().toISOString() }, artifacts: [{ artifactId: 'x', parts: [{ text }] }] } },
       headers: { [runtimeHeaders.type]: 'task-event', [runtimeHeaders.capability]: 'echo', [runtimeHeaders.taskId]: taskId },
     }) as EnvelopeInput;
-    const replies = topics.replies(caller.instanceId);
+    const replies = topics.replies;
     await raw.publish(replies, signEnvelope(forged('TASK_STATE_COMPLETED', 'forged by a stranger'), generateAgentKeys()));
     // Known to the policy (may dispatch), but may not answer for echo.
     await raw.publish(replies, signEnvelope(forged('TASK_STATE_FAILED', 'forged by a dispatcher'), bystander));
-    const letters = await deadLetters(replies, 2);
-    expect(letters.map((l) => reasonOf(l).reason.match(/check "([\w-]+)"/)?.[1]).sort()).toEqual(['result', 'unknown-signer']);
+    // The reply topic is shared by the namespace's buses: each one that reads a forgery refuses it.
+    const checks = async (): Promise<string[]> => [...new Set((await deadLetters(replies, 2)).map((l) => reasonOf(l).reason.match(/check "([\w-]+)"/)?.[1] ?? '?'))].sort();
+    let refused = await checks();
+    for (let tries = 0; refused.length < 2 && tries < 50; tries += 1) refused = await checks();
+    expect(refused).toEqual(['result', 'unknown-signer']);
     release();
     const task = await pending;
     expect(task.status.state).toBe('TASK_STATE_COMPLETED');

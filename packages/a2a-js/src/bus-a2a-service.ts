@@ -96,10 +96,17 @@ export class BusA2AService {
   async cancel(id: string, call: CallInfo): Promise<A2ATask> {
     const record = await this.require(id, call);
     if (isTerminalState(record.task.status.state)) throw new TaskNotCancelableError(`task ${id} is already ${record.task.status.state}`);
-    await this.bus.cancel(id, record.task.contextId);
-    const signal = AbortSignal.timeout(this.options.cancelWaitMs ?? 10_000);
-    for await (const _event of this.taskLog.follow(id, signal)) {
-      // follow() ends after the event that ends the task (or when the wait is over)
+    const contextId = record.task.contextId;
+    await this.bus.cancel(id, contextId);
+    // Cancels are fire-and-forget records; one that reaches a worker still joining the control
+    // topic is missed. Asking again until the task ends is harmless (a cancel is idempotent).
+    const again = setInterval(() => void this.bus.cancel(id, contextId).catch(() => {}), 1_000);
+    try {
+      for await (const _event of this.taskLog.follow(id, AbortSignal.timeout(this.options.cancelWaitMs ?? 10_000))) {
+        // follow() ends after the event that ends the task (or when the wait is over)
+      }
+    } finally {
+      clearInterval(again);
     }
     return structuredClone(this.taskLog.get(id)?.task ?? record.task);
   }

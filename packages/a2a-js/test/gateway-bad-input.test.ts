@@ -10,15 +10,13 @@ const world = new InteropWorld({ name: 'memory', createTransport: () => createMe
 const auth = { bearerTokens: { s3cret: 'alice' }, apiKeys: { 'k-123': 'bob' } };
 let open: string;
 let guarded: string;
+let legacy: string;
 /** A task that completed through the gateway, for the cancel and subscribe cases. */
 let done: Task;
 
 beforeAll(async () => {
-  await world.start([
-    { bodyLimitBytes: 4_096, lookupWaitMs: 200 },
-    { auth, lookupWaitMs: 200 },
-  ]);
-  [open, guarded] = world.gatewayUrls as [string, string];
+  await world.start([{ bodyLimitBytes: 4_096, lookupWaitMs: 200 }, { auth, lookupWaitMs: 200 }, { acceptV03: true }]);
+  [open, guarded, legacy] = world.gatewayUrls as [string, string, string];
   done = (await (await world.httpClient(0)).sendMessage(sendRequest('first', { skill: 'echo' }))) as Task;
   expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
 }, 60_000);
@@ -104,6 +102,28 @@ describe('gateway: bad input gets the A2A error and never reaches an agent', () 
   });
   it('none of it reached the agent: echo ran once, for the one valid request', () => {
     expect(world.runs.get('echo')).toBe(1);
+  });
+});
+
+describe('gateway: A2A v0.3 clients, with acceptV03', () => {
+  it('a v0.3 JSON-RPC request (no A2A-Version header) is served through the SDK compat layer', async () => {
+    const response = await fetch(`${legacy}/a2a/jsonrpc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'message/send',
+        params: {
+          message: { kind: 'message', messageId: 'v03-1', role: 'user', parts: [{ kind: 'text', text: 'old client' }] },
+          metadata: { 'a2a-bus/skill': 'echo' },
+        },
+      }),
+    });
+    const body = (await response.json()) as { result?: { kind: string; status: { state: string }; artifacts: Array<{ parts: Array<{ text: string }> }> } };
+    expect(body.result?.kind).toBe('task');
+    expect(body.result?.status.state).toBe('completed');
+    expect(body.result?.artifacts.at(-1)?.parts[0]?.text).toBe('echo:old client|caller=-|version=-');
   });
 });
 

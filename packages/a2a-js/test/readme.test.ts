@@ -69,7 +69,10 @@ describe('a2a-js README', () => {
 
     it('the gateway command starts', async () => {
       const port = await freePort();
-      gateway = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/main.ts', 'gateway', '--port', String(port)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+      gateway = spawn(process.execPath, ['--import', 'tsx', 'packages/cli/src/main.ts', 'gateway', '--port', String(port)], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let out = '';
       await new Promise<void>((resolve, reject) => {
         gateway!.stdout!.on('data', (chunk: Buffer) => {

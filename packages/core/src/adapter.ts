@@ -10,6 +10,7 @@ export { buildDeadLetter, buildMinimalDeadLetter, describeError, type DeadLetter
 export { type Clock, systemClock, sleep, ManualClock } from './clock.js';
 export { commonTransportOptions, parseOptions } from './options.js';
 export { partitionForKey, murmur2 } from './partitioner.js';
-export { safeInstrumentation, isSilentHook } from './instrumentation.js';
+export { safeInstrumentation, isSilentHook, reportError } from './instrumentation.js';
 export { TransportLifecycle, type TransportLifecycleOptions } from './transport-lifecycle.js';
 export { encodeEnvelopeWithin, assertEnvelopeWithin, envelopeByteLength } from './limits.js';
+export { EPHEMERAL_GROUP_PREFIX, ephemeralGroupName, ephemeralGroupAge } from './ephemeral.js';

@@ -24,6 +24,8 @@ export * from './lag.js';
 export * from './capabilities.js';
 export { DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_MAX_IN_FLIGHT_BYTES } from './limits.js';
 export type {
+  BusErrorEvent,
+  BusErrorKind,
   DeadLetterEvent,
   DeliveryEvent,
   Instrumentation,

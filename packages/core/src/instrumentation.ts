@@ -39,6 +39,40 @@ export interface DeadLetterEvent extends MessageEventBase {
 }
 
 /**
+ * Failures a user must know about; none of them loses an acknowledged message, but each
+ * means work is repeated, delayed or no longer watched:
+ * - `settle-failed`: an ack / commit / XACK could not be written; the message comes again.
+ * - `lease-lost`: a partition lease lapsed or was fenced off; its running work may run elsewhere.
+ * - `heartbeat-failed`: a keep-alive (working(), lease renewal, group or agent heartbeat) failed.
+ * - `dead-letter-failed`: a dead letter could not be written (retried, or written in minimal form).
+ * - `agent-lost`: an agent stopped heartbeating and dropped out of the registry.
+ * - `subscription-closed`: a watchdog or crash closed a subscription (e.g. a handler past its ack timeout).
+ * - `consumer-failed`: a consume loop failed; what it held is left for redelivery.
+ */
+export type BusErrorKind =
+  | 'settle-failed'
+  | 'lease-lost'
+  | 'heartbeat-failed'
+  | 'dead-letter-failed'
+  | 'agent-lost'
+  | 'subscription-closed'
+  | 'consumer-failed';
+
+export interface BusErrorEvent {
+  readonly kind: BusErrorKind;
+  /** Backend (`kafka`, …) or `runtime` for the agent bus. */
+  readonly transport: string;
+  /** What happened, in words (also the log line's message). */
+  readonly message: string;
+  readonly error?: unknown;
+  readonly topic?: string;
+  readonly group?: string;
+  readonly partition?: number;
+  /** Group member, or agent instance for `agent-lost`. */
+  readonly member?: string;
+}
+
+/**
  * The one place metrics, tracing and anomaly detection plug in. Every transport reports
  * through it, so none needs changing for them. Every method is optional; a method that
  * throws is logged and ignored, never breaking delivery.
@@ -52,6 +86,8 @@ export interface Instrumentation {
   /** A message handed to a handler again (after nack, crash, rebalance or timeout). */
   onRedeliver?(event: DeliveryEvent): void;
   onDeadLetter?(event: DeadLetterEvent): void;
+  /** A failure the user must know about (see `BusErrorKind`); it is also logged at warn or error. */
+  onError?(event: BusErrorEvent): void;
 }
 
 type Events = Required<Instrumentation>;
@@ -89,5 +125,13 @@ export function safeInstrumentation(instrumentation: Instrumentation | undefined
     onTerm: call('onTerm'),
     onRedeliver: call('onRedeliver'),
     onDeadLetter: call('onDeadLetter'),
+    onError: call('onError'),
   };
+}
+
+/** Logs a failure at `level` (fields and `err`, `kind` included) and reports it to `onError`. */
+export function reportError(events: Pick<Events, 'onError'>, logger: Logger, level: 'warn' | 'error', event: BusErrorEvent): void {
+  const { message, error, ...fields } = event;
+  logger[level]({ ...fields, ...(error !== undefined ? { err: error } : {}) }, message);
+  events.onError(event);
 }

@@ -139,6 +139,14 @@ export interface SubscribeOptions {
   readonly deadLetterTopic?: string | false;
   /** Where a group that has no cursor yet starts. Default `earliest`. */
   readonly startFrom?: 'earliest' | 'latest';
+  /**
+   * Per-process state: the group lives only as long as this subscription. The adapter makes
+   * the name unique (`Subscription.group` is the broker-side name), removes the group's broker
+   * state on close, and a process that dies without closing leaves state the backend expires
+   * or the next subscriber of the topic sweeps within the transport's reclaim time. Use it for
+   * cursors nobody resumes (replies, cancels, announcements); never for work.
+   */
+  readonly ephemeral?: boolean;
 }
 
 export interface Subscription {

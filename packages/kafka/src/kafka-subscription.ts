@@ -8,7 +8,7 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '@a2a-bus/core';
-import { AckedPrefix, KeyedDispatcher, systemClock, type InboundRecord } from '@a2a-bus/core/adapter';
+import { AckedPrefix, KeyedDispatcher, reportError, systemClock, type InboundRecord } from '@a2a-bus/core/adapter';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { isMembershipError, withTimeout } from './kafka-errors.js';
 import { OffsetCommitter, type CommitFn } from './offset-committer.js';
@@ -25,7 +25,8 @@ export interface KafkaSubscriptionDeps {
   readonly events: Required<Instrumentation>;
   readonly partitions: number;
   readonly publishDeadLetter: (topic: string, envelope: EnvelopeInput) => Promise<void>;
-  readonly onClosed: (subscription: KafkaSubscription) => void;
+  /** Runs when the subscription closed; `close()` resolves after what it returns. */
+  readonly onClosed: (subscription: KafkaSubscription) => void | Promise<void>;
 }
 
 /** A record handed to the dispatcher, stamped with the group generation it was fetched in. */
@@ -100,7 +101,7 @@ export class KafkaSubscription implements Subscription {
       maxBytesPerPartition: config.maxBytesPerPartition,
       retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
     });
-    this.commits = new OffsetCommitter(config.commitIntervalMs, deps.logger);
+    this.commits = new OffsetCommitter(config.commitIntervalMs, deps.logger, (error) => this.reportError('warn', 'settle-failed', 'offset commit failed; retried with the next one (a crash meanwhile redelivers)', error));
     this.dispatcher = new KeyedDispatcher<KafkaRecord>({
       transport: 'kafka',
       topic,
@@ -150,7 +151,7 @@ export class KafkaSubscription implements Subscription {
       onJoin();
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.deps.logger.error({ err: payload.error, restart: payload.restart }, 'kafka consumer crashed');
+      this.reportError('error', payload.restart ? 'consumer-failed' : 'subscription-closed', `kafka consumer crashed (${payload.restart ? 'kafkajs restarts it' : 'restarted by a2a-bus'})`, payload.error);
       if (payload.restart || this.closing) return;
       // kafkajs restarts only after retriable errors; a member that joined once keeps trying.
       if (joinedOnce) this.revive();
@@ -203,7 +204,7 @@ export class KafkaSubscription implements Subscription {
       const { rebalanceTimeoutMs, sessionTimeoutMs } = this.deps.config;
       const budget = Math.max(1_000, rebalanceTimeoutMs - sessionTimeoutMs);
       const finished = await withTimeout(Promise.all(partitions.map((partition) => this.dispatcher.revoke(partition))), budget);
-      if (!finished) this.deps.logger.warn({ partitions }, 'handlers still running when the group moved on; their messages may run again elsewhere');
+      if (!finished) this.reportError('warn', 'lease-lost', `handlers on partitions ${partitions.join(',')} still running when the group moved on; their messages may run again elsewhere`);
       // The group is preparing the rebalance: this generation may still commit.
       const commit = this.commitFn(true);
       if (commit) await this.commits.flush(commit);
@@ -383,6 +384,10 @@ export class KafkaSubscription implements Subscription {
    * member holds its JoinGroup for running handlers, this keeps the session alive. A
    * heartbeat that reports a rebalance releases blocked batches, so kafkajs goes to rejoin.
    */
+  private reportError(level: 'warn' | 'error', kind: 'settle-failed' | 'consumer-failed' | 'subscription-closed' | 'lease-lost' | 'heartbeat-failed', message: string, error?: unknown): void {
+    reportError(this.deps.events, this.deps.logger, level, { kind, transport: 'kafka', topic: this.topic, group: this.deps.groupId, message, ...(error !== undefined ? { error } : {}) });
+  }
+
   private async heartbeat(): Promise<void> {
     const payload = this.payload;
     if (!payload) return;
@@ -394,7 +399,7 @@ export class KafkaSubscription implements Subscription {
         this.membershipError = error;
         this.unblockAll();
       } else {
-        this.deps.logger.debug({ err: error }, 'heartbeat failed');
+        this.reportError('warn', 'heartbeat-failed', 'group heartbeat failed; the session may time out', error);
       }
     }
   }

@@ -9,10 +9,11 @@ import {
   type ReplayRecord,
   type Transport,
 } from '@a2a-bus/core';
-import { encodeEnvelopeWithin, partitionForKey, safeInstrumentation, TransportLifecycle } from '@a2a-bus/core/adapter';
+import { encodeEnvelopeWithin, ephemeralGroupName, partitionForKey, safeInstrumentation, TransportLifecycle } from '@a2a-bus/core/adapter';
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
 import { kafkaCapabilities } from './capabilities.js';
 import { gatedSocketFactory } from './group-gate.js';
+import { deleteEphemeralGroup, sweepEphemeralGroups } from './ephemeral-groups.js';
 import { KafkaSubscription } from './kafka-subscription.js';
 import { kafkaLag } from './lag.js';
 import { kafkaLogCreator } from './log-creator.js';
@@ -70,6 +71,17 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
   let admin: Promise<Admin> | undefined;
   let producer: Promise<Producer> | undefined;
   let closing: Promise<void> | undefined;
+  /** Sweeps of dead processes' ephemeral groups: at most one per session timeout; close waits for it. */
+  let sweep: Promise<unknown> | undefined;
+  let lastSweep = 0;
+  const sweepGoneOwners = (): void => {
+    if (sweep || Date.now() - lastSweep < config.sessionTimeoutMs) return;
+    lastSweep = Date.now();
+    sweep = getAdmin()
+      .then((client) => sweepEphemeralGroups(client, 2 * config.sessionTimeoutMs, logger))
+      .catch((error: unknown) => logger.debug({ err: error }, 'ephemeral group sweep failed'))
+      .finally(() => (sweep = undefined));
+  };
 
   const lifecycle = new TransportLifecycle({ scope: 'kafka', address, connectTimeoutMs: config.connectTimeoutMs });
   /** Connects a kafkajs client within `connectTimeoutMs`, or fails naming the brokers; a failed client is disconnected. */
@@ -165,7 +177,9 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
       const partitions = await topics.ensure(topic).catch((cause: unknown) => {
         throw securityErrorOf(cause, address, topic) ?? cause;
       });
-      const groupId = config.groupId(options.group, topic);
+      const ephemeral = options.ephemeral ?? false;
+      const groupId = config.groupId(ephemeral ? ephemeralGroupName(options.group) : options.group, topic);
+      if (ephemeral) sweepGoneOwners();
       const subscription = new KafkaSubscription(topic, handler, options, {
         kafka,
         admin: getAdmin,
@@ -177,9 +191,11 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
         publishDeadLetter: async (deadLetterTopic, envelope) => {
           await publish(deadLetterTopic, envelope);
         },
-        onClosed: (closed) => {
+        onClosed: async (closed) => {
           subscriptions.delete(closed);
           members.get(groupId)?.delete(closed);
+          // Nothing of an ephemeral group outlives its subscription: no group, no offsets.
+          if (ephemeral) await deleteEphemeralGroup(await getAdmin(), groupId, logger);
         },
       });
       subscriptions.add(subscription);
@@ -236,6 +252,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
     close(closeOptions) {
       closing ??= (async () => {
         await Promise.all([...subscriptions].map((subscription) => subscription.close(closeOptions)));
+        await sweep;
         await Promise.allSettled([...replays].map((reader) => reader.return(undefined)));
         const clients = await Promise.allSettled([producer, admin].filter((client) => client !== undefined));
         await Promise.all(

@@ -15,9 +15,13 @@ export class OffsetCommitter {
   private readonly intervalMs: number;
   private readonly logger: Logger;
 
-  constructor(intervalMs: number, logger: Logger) {
+  private readonly onFailed: ((error: unknown) => void) | undefined;
+
+  /** `onFailed` reports a failed commit (logged at warn either way). */
+  constructor(intervalMs: number, logger: Logger, onFailed?: (error: unknown) => void) {
     this.intervalMs = intervalMs;
     this.logger = logger;
+    this.onFailed = onFailed;
   }
 
   /** Records that `partition` may be committed up to `offset` (exclusive); commits soon through `commit`. */
@@ -42,7 +46,8 @@ export class OffsetCommitter {
         await commit(offsets.map(([partition, offset]) => ({ partition, offset: offset.toString() })));
       } catch (error) {
         for (const [partition, offset] of offsets) if (!this.pending.has(partition)) this.pending.set(partition, offset);
-        this.logger.warn({ err: error }, 'offset commit failed; retried with the next one');
+        if (this.onFailed) this.onFailed(error);
+        else this.logger.warn({ err: error }, 'offset commit failed; retried with the next one');
       }
     };
     this.inFlight = run().finally(() => (this.inFlight = undefined));

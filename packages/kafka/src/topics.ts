@@ -112,7 +112,9 @@ export async function retryTransient<T>(operation: () => Promise<T>): Promise<T>
     try {
       return await operation();
     } catch (error) {
-      if (!isTransientTopicError(error) || wait > 2_000) throw error;
+      // kafkajs's fetchTopicOffsets throws a TypeError while a new topic has no metadata yet.
+      const transient = isTransientTopicError(error) || (error instanceof TypeError && /destructure property 'partitions'/.test(error.message));
+      if (!transient || wait > 2_000) throw error;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }

@@ -131,6 +131,11 @@ export class MemoryTopic {
     return offset;
   }
 
+  /** Drops a group's state (an ephemeral group whose subscription closed). */
+  dropGroup(name: string): void {
+    this.groups.delete(name);
+  }
+
   group(name: string, startFrom: 'earliest' | 'latest'): MemoryGroup {
     let group = this.groups.get(name);
     if (!group) {

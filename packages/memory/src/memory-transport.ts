@@ -20,10 +20,12 @@ import {
 } from '@a2a-bus/core';
 import {
   KeyedDispatcher,
+  ephemeralGroupName,
   assertEnvelopeWithin,
   envelopeByteLength,
   isSilentHook,
   partitionForKey,
+  reportError,
   safeInstrumentation,
   systemClock,
   type InboundRecord,
@@ -158,6 +160,7 @@ class MemorySubscription implements Subscription, GroupMember {
   private readonly onClosed: () => void;
   private readonly runtime: Runtime;
   private watchdog: unknown;
+  private readonly ephemeral: boolean;
 
   constructor(
     log: MemoryTopic,
@@ -169,10 +172,11 @@ class MemorySubscription implements Subscription, GroupMember {
   ) {
     this.log = log;
     this.topic = log.name;
-    this.group = options.group;
+    this.group = options.ephemeral ? ephemeralGroupName(options.group) : options.group;
+    this.ephemeral = options.ephemeral ?? false;
     this.onClosed = onClosed;
     this.runtime = runtime;
-    this.state = log.group(options.group, options.startFrom ?? 'earliest');
+    this.state = log.group(this.group, options.startFrom ?? 'earliest');
     this.dispatcher = new KeyedDispatcher<MemoryRecord>({
       transport: 'memory',
       topic: log.name,
@@ -208,11 +212,18 @@ class MemorySubscription implements Subscription, GroupMember {
 
   /** The ack timeout: a member whose handler hangs past it is dropped, like a dead one. */
   private watch(): void {
-    const { clock, ackTimeoutMs, logger } = this.runtime;
+    const { clock, ackTimeoutMs, logger, events } = this.runtime;
     this.watchdog = clock.setTimeout(() => {
       if (this.closing) return;
       if (this.dispatcher.longestRunningMs() > ackTimeoutMs) {
-        logger.warn({ topic: this.topic, group: this.group, member: this.id, ackTimeoutMs }, 'handler exceeded the ack timeout; member dropped, its messages redelivered');
+        reportError(events, logger, 'warn', {
+          kind: 'subscription-closed',
+          transport: 'memory',
+          topic: this.topic,
+          group: this.group,
+          member: this.id,
+          message: `a handler exceeded the ack timeout (${ackTimeoutMs} ms); member dropped, its messages redelivered`,
+        });
         void this.close({ drainTimeoutMs: 0 });
         return;
       }
@@ -279,6 +290,7 @@ class MemorySubscription implements Subscription, GroupMember {
       await this.dispatcher.drain(options.drainTimeoutMs ?? 30_000);
       this.owned.clear();
       await this.state.leave(this.id);
+      if (this.ephemeral) this.log.dropGroup(this.group); // nothing of it outlives the subscription
       this.onClosed();
     })();
     return this.closing;

@@ -14,6 +14,8 @@ export interface DurableConsumerSpec {
   readonly startFrom: 'earliest' | 'latest';
   readonly maxInFlight: number;
   readonly logger: Logger;
+  /** Ephemeral groups: the server deletes the consumer once nobody pulled for this long. */
+  readonly inactiveThresholdMs?: number;
 }
 
 /**
@@ -45,6 +47,7 @@ export async function ensureDurableConsumer(
       filter_subject: names.subject(spec.topic, spec.partition),
       ack_policy: AckPolicy.Explicit,
       deliver_policy: spec.startFrom === 'latest' ? DeliverPolicy.New : DeliverPolicy.All,
+      ...(spec.inactiveThresholdMs ? { inactive_threshold: nanos(spec.inactiveThresholdMs) } : {}),
       ...wanted,
     });
   }

@@ -11,6 +11,7 @@ import {
 import {
   KeyedDispatcher,
   PartitionBalancer,
+  reportError,
   sleep,
   systemClock,
   type DispatcherBackend,
@@ -22,6 +23,7 @@ import { nuid, type Subscription as NatsSub } from '@nats-io/transport-node';
 import type { NatsClients } from './connection.js';
 import { ensureDurableConsumer } from './durable-consumer.js';
 import { NatsLeaseStore } from './lease-store.js';
+import { ephemeralInactiveThresholdMs, removeEphemeralGroup } from './ephemeral-consumers.js';
 import type { NatsNames } from './names.js';
 import type { ResolvedNatsOptions } from './options.js';
 import type { TopicInfo } from './topics.js';
@@ -79,12 +81,15 @@ export class NatsSubscription implements Subscription {
   private capacityWaiters: Array<() => void> = [];
   private closing: Promise<void> | undefined;
   private stopped = false;
+  /** An ephemeral group's consumers expire when idle, and are deleted with its lease records at close. */
+  private readonly ephemeral: boolean;
 
   constructor(context: SubscriptionContext, info: TopicInfo, topic: string, handler: MessageHandler, options: SubscribeOptions) {
     this.context = context;
     this.info = info;
     this.topic = topic;
     this.group = options.group;
+    this.ephemeral = options.ephemeral ?? false;
     this.subscribeOptions = options;
     this.maxInFlight = options.maxInFlight ?? 64;
     this.logger = context.logger.child({ topic, group: options.group, member: this.member });
@@ -128,6 +133,7 @@ export class NatsSubscription implements Subscription {
       onRevoked: (partition) => this.revoke(partition),
       logger: this.logger,
       clock: systemClock,
+      onError: (event) => context.events.onError({ ...event, transport: 'nats', topic, group: options.group, member: this.member }),
     });
   }
 
@@ -162,7 +168,9 @@ export class NatsSubscription implements Subscription {
     const workers = [...this.workers.values()];
     for (const worker of workers) worker.stopping = true;
     const abandon = drainTimeoutMs <= 0;
-    if (abandon) for (const worker of workers) worker.fetch?.stop();
+    // An ephemeral group has no other member to hand a message to: its open pull requests
+    // are cut now rather than left to expire (what arrives meanwhile dies with the group).
+    if (abandon || this.ephemeral) for (const worker of workers) worker.fetch?.stop();
     this.releaseCapacityWaiters();
     const drained = await this.dispatcher.drain(drainTimeoutMs);
     if (!abandon) await Promise.all(workers.map((worker) => worker.loop));
@@ -179,6 +187,13 @@ export class NatsSubscription implements Subscription {
       ),
     );
     await this.store.leave(this.member).catch((error: unknown) => this.logger.warn({ err: error }, 'leave failed'));
+    if (this.ephemeral) {
+      const { clients, names } = this.context;
+      await removeEphemeralGroup(clients.jsm, names, this.info.stream, this.topic, this.group, this.info.partitions).catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'could not remove the ephemeral group; its consumers expire when idle');
+      });
+      return;
+    }
     this.nudgeOthers();
   }
 
@@ -189,7 +204,7 @@ export class NatsSubscription implements Subscription {
     this.workers.set(partition, worker);
     const takenOver = this.store.consumeTakeover(partition);
     worker.loop = this.pullLoop(worker, takenOver).catch((error: unknown) => {
-      this.logger.error({ err: error, partition }, 'pull loop failed');
+      reportError(this.context.events, this.logger, 'error', { kind: 'consumer-failed', transport: 'nats', topic: this.topic, group: this.group, partition, message: 'pull loop failed; the partition is not read until it is reassigned', error });
     });
   }
 
@@ -377,6 +392,7 @@ export class NatsSubscription implements Subscription {
       startFrom: this.subscribeOptions.startFrom ?? 'earliest',
       maxInFlight: this.maxInFlight,
       logger: this.logger,
+      ...(this.ephemeral ? { inactiveThresholdMs: ephemeralInactiveThresholdMs(this.context.options.leaseTtlMs) } : {}),
     });
     this.consumers.set(partition, consumer);
     return consumer;

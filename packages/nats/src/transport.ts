@@ -22,7 +22,7 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@a2a-bus/core';
-import { encodeEnvelopeWithin, parseOptions, partitionForKey, isSilentHook, safeInstrumentation } from '@a2a-bus/core/adapter';
+import { encodeEnvelopeWithin, ephemeralGroupName, parseOptions, partitionForKey, isSilentHook, safeInstrumentation } from '@a2a-bus/core/adapter';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { natsCapabilities } from './capabilities.js';
 import { connectNats, type NatsClients } from './connection.js';
@@ -132,7 +132,7 @@ class NatsTransportImpl implements NatsTransport {
       info,
       topic,
       handler,
-      options,
+      options.ephemeral ? { ...options, group: ephemeralGroupName(options.group) } : options,
     );
     this.subscriptions.add(subscription);
     try {

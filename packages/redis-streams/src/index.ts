@@ -23,3 +23,4 @@ export const adapter: TransportAdapter = {
   schemes: ['redis', 'rediss'],
   create: (config) => createRedisStreamsTransport(config as RedisStreamsOptions),
 };
+export { createRedisIdempotencyStore, RedisIdempotencyStore, type RedisIdempotencyStoreOptions } from './idempotency-store.js';

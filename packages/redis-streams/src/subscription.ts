@@ -11,8 +11,9 @@ import {
   type SubscribeOptions,
   type Subscription,
 } from '@a2a-bus/core';
-import { KeyedDispatcher, PartitionBalancer, systemClock, type Settlement } from '@a2a-bus/core/adapter';
+import { KeyedDispatcher, PartitionBalancer, reportError, systemClock, type Settlement } from '@a2a-bus/core/adapter';
 import type { Redis } from 'ioredis';
+import { destroyGroup } from './ephemeral-groups.js';
 import type { TopicKeys } from './keys.js';
 import { AckBatcher } from './ack-batcher.js';
 import { RedisLeaseStore } from './lease-store.js';
@@ -55,12 +56,15 @@ export class RedisStreamsSubscription implements Subscription {
   private abandoned = false;
   private closing: Promise<void> | undefined;
   private readonly logger: Logger;
+  /** An ephemeral group is destroyed when its (only) subscription closes. */
+  private readonly ephemeral: boolean;
 
   constructor(context: SubscriptionContext, keys: TopicKeys, partitions: number, handler: MessageHandler, options: SubscribeOptions) {
     this.context = context;
     this.keys = keys;
     this.topic = keys.topic;
     this.group = options.group;
+    this.ephemeral = options.ephemeral ?? false;
     this.partitions = partitions;
     this.member = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.logger = context.logger.child({ topic: this.topic, group: this.group, member: this.member });
@@ -99,6 +103,7 @@ export class RedisStreamsSubscription implements Subscription {
       },
       logger: this.logger,
       clock: systemClock,
+      onError: (event) => context.events.onError({ ...event, transport: 'redis-streams', topic: this.topic, group: this.group, member: this.member }),
     });
   }
 
@@ -152,6 +157,11 @@ export class RedisStreamsSubscription implements Subscription {
     if (drained) await this.forgetConsumer();
     await this.unlisten?.().catch(() => {});
     this.blocking?.disconnect();
+    if (this.ephemeral) {
+      await destroyGroup(this.context.client, this.keys, this.partitions, this.group).catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'could not destroy the ephemeral group; the next subscriber sweeps it');
+      });
+    }
     this.context.forget(this);
   }
 
@@ -183,7 +193,15 @@ export class RedisStreamsSubscription implements Subscription {
       this.reader?.settled(record, true);
       return;
     }
-    this.logger.warn({ err: error, partition: record.partition, offset: record.offset }, 'XACK failed; the entry will be delivered again');
+    reportError(this.context.events, this.logger, 'warn', {
+      kind: 'settle-failed',
+      transport: 'redis-streams',
+      topic: this.topic,
+      group: this.group,
+      partition: record.partition,
+      message: `XACK of ${record.offset} failed; the entry will be delivered again`,
+      error,
+    });
     this.reader?.settled(record, false);
   }
 

@@ -21,7 +21,7 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@a2a-bus/core';
-import { encodeEnvelopeWithin, isSilentHook, partitionForKey, safeInstrumentation } from '@a2a-bus/core/adapter';
+import { encodeEnvelopeWithin, ephemeralGroupName, isSilentHook, partitionForKey, safeInstrumentation } from '@a2a-bus/core/adapter';
 import type { Redis } from 'ioredis';
 import { redisStreamsCapabilities } from './capabilities.js';
 import { connectWithin, createRedisClient, SCOPE, securityErrorOf, withoutCredentials } from './connection.js';
@@ -31,6 +31,7 @@ import { redisStreamsLag } from './lag.js';
 import { parseRedisStreamsOptions, type RedisStreamsOptions, type ResolvedRedisStreamsOptions } from './options.js';
 import { planReplay, readReplay } from './replay.js';
 import { trimStream } from './retention.js';
+import { sweepEphemeralGroups } from './ephemeral-groups.js';
 import { RedisStreamsSubscription, type SubscriptionContext } from './subscription.js';
 import { XaddWriter } from './xadd-writer.js';
 
@@ -61,6 +62,8 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
   private readonly partitionCounts = new Map<string, Promise<number>>();
   private readonly topicKeys = new Map<string, TopicKeys>();
   private readonly subscriptions = new Set<RedisStreamsSubscription>();
+  /** Sweeps of dead processes' ephemeral groups under way (close waits for them). */
+  private readonly sweeps = new Set<Promise<unknown>>();
   private readonly trimmed = new Set<string>();
   private trimTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | undefined;
@@ -186,10 +189,12 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     await this.connect();
     const keys = this.keysOf(topic);
     const partitions = await this.partitionsFor(topic);
-    await this.createGroup(keys, partitions, options.group, options.startFrom ?? 'earliest').catch((error: unknown) => {
+    const group = options.ephemeral ? ephemeralGroupName(options.group) : options.group;
+    if (options.ephemeral) this.sweepGoneOwners(keys, partitions);
+    await this.createGroup(keys, partitions, group, options.startFrom ?? 'earliest').catch((error: unknown) => {
       throw securityErrorOf(error, this.options.url, keys.stream(0)) ?? error;
     });
-    const subscription = new RedisStreamsSubscription(this.subscriptionContext(), keys, partitions, handler, options);
+    const subscription = new RedisStreamsSubscription(this.subscriptionContext(), keys, partitions, handler, { ...options, group });
     this.subscriptions.add(subscription);
     try {
       await subscription.start();
@@ -250,6 +255,7 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
 
   private async shutdown(options: CloseOptions): Promise<void> {
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close(options)));
+    await Promise.allSettled([...this.sweeps]);
     clearInterval(this.trimTimer);
     await this.connecting?.catch(() => {});
     await this.writerReady?.catch(() => {});
@@ -290,6 +296,18 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     for (const [error] of replies) {
       if (error && !String(error.message).startsWith('BUSYGROUP')) throw error;
     }
+  }
+
+  /**
+   * Destroys the topic's ephemeral groups whose process died, in the background: an
+   * ephemeral group is reclaimed by the next ephemeral subscriber of its topic once it is
+   * older than twice the lease TTL and has no live member.
+   */
+  private sweepGoneOwners(keys: TopicKeys, partitions: number): void {
+    const sweep = sweepEphemeralGroups(this.client, keys, partitions, 2 * this.options.leaseTtlMs, this.logger)
+      .catch((error: unknown) => this.logger.debug({ err: error, topic: keys.topic }, 'ephemeral group sweep failed'))
+      .finally(() => this.sweeps.delete(sweep));
+    this.sweeps.add(sweep);
   }
 
   private subscriptionContext(): SubscriptionContext {

@@ -51,8 +51,8 @@ export function runtimeHygieneCases(env: AgentCaseEnv): void {
       },
     });
     const sender = await env.transport();
-    const foreign = [topics.workflows, topics.registry, `other-${space}.replies.bus-1`, `${topics.replies('bus-1')}.dlq`, topics.tasks('text.echo')];
-    const legit = topics.replies('caller-1');
+    const foreign = [topics.workflows, topics.registry, runtimeTopics(`other-${space}`).replies, `${topics.replies}.bus-1`, `${topics.replies}.dlq`, topics.tasks('text.echo')];
+    const legit = topics.replies;
     const request = (taskId: string, replyTo: string) => ({
       kind: 'message' as const,
       key: `wf-${taskId}`,

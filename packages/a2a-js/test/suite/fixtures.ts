@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { textOfParts, type A2AAgentCard, type TaskHandler } from '@a2a-bus/core';
 import { AgentCard, Message, SendMessageRequest, TaskState, type StreamResponse } from '@a2a-js/sdk';
-import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore, type AgentExecutor } from '@a2a-js/sdk/server';
+import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore, type AgentExecutor, type TaskStore } from '@a2a-js/sdk/server';
 import { UserBuilder, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
 import express from 'express';
 import { listenInRange } from './helpers.js';
@@ -113,7 +113,11 @@ export class WordsExecutor implements AgentExecutor {
 export const wordsCard = busCard('words', 'words.upper');
 
 /** A plain SDK HTTP server (JSON-RPC + REST) running an executor: the remote agent, and the bench's baseline. */
-export async function startSdkServer(executor: AgentExecutor, name = 'words'): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+export async function startSdkServer(
+  executor: AgentExecutor,
+  name = 'words',
+  taskStore: TaskStore = new InMemoryTaskStore(),
+): Promise<{ url: string; server: Server; close(): Promise<void> }> {
   const app = express();
   let url = '';
   const card = () =>
@@ -130,7 +134,7 @@ export async function startSdkServer(executor: AgentExecutor, name = 'words'): P
       defaultOutputModes: ['text/plain'],
       skills: [{ id: `${name}.upper`, name: 'upper', description: 'upper-cases words', tags: [] }],
     });
-  const handler = new DefaultRequestHandler(card(), new InMemoryTaskStore(), executor);
+  const handler = new DefaultRequestHandler(card(), taskStore, executor);
   const proxy = new Proxy(handler, { get: (target, prop, receiver) => (prop === 'getAgentCard' ? async () => card() : Reflect.get(target, prop, receiver)) });
   app.get('/.well-known/agent-card.json', (_req, res) => void res.json(AgentCard.toJSON(card())));
   app.use('/a2a/jsonrpc', jsonRpcHandler({ requestHandler: proxy, userBuilder: UserBuilder.noAuthentication }));

@@ -1,4 +1,5 @@
 import { AgentBus, type Transport } from '@a2a-bus/core';
+import { startToFirstAnswer } from './start-stop.js';
 import { percentile } from './stats.js';
 import type { BenchRow } from './types.js';
 
@@ -32,7 +33,7 @@ export async function dispatchRoundTrip(
   const sequentialSeconds = (performance.now() - started) / 1000;
   samples.sort((a, b) => a - b);
   const rows: BenchRow[] = [
-    { backend, client: 'a2a-bus', scenario: 'dispatch round trip (request→worker→result), sequential', messages: count, seconds: sequentialSeconds, msgsPerSec: count / sequentialSeconds, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99) },
+    { backend, client: 'a2a-bus', scenario: 'dispatch round trip (request→worker→result), sequential', kind: 'dispatch', messages: count, seconds: sequentialSeconds, msgsPerSec: count / sequentialSeconds, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99) },
   ];
   progress(`${backend}: dispatch throughput, 64 in flight…`);
   started = performance.now();
@@ -46,9 +47,10 @@ export async function dispatchRoundTrip(
     }),
   );
   const parallelSeconds = (performance.now() - started) / 1000;
-  rows.push({ backend, client: 'a2a-bus', scenario: 'dispatch round trip, 64 in flight', messages: count, seconds: parallelSeconds, msgsPerSec: count / parallelSeconds });
+  rows.push({ backend, client: 'a2a-bus', scenario: 'dispatch round trip, 64 in flight', kind: 'dispatch-parallel', messages: count, seconds: parallelSeconds, msgsPerSec: count / parallelSeconds });
   await caller.close();
   await worker.close();
   await Promise.all([callerTransport.close(), workerTransport.close()]);
+  rows.push(await startToFirstAnswer(backend, createTransport, progress));
   return rows;
 }

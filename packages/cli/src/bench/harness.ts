@@ -1,4 +1,6 @@
 import type { EnvelopeInput, Transport } from '@a2a-bus/core';
+import { percentile } from './stats.js';
+import type { BenchRow } from './types.js';
 
 /** Bounded: a benchmark scenario that has not finished by then fails instead of hanging. */
 export const SCENARIO_TIMEOUT_MS = 30_000;
@@ -50,4 +52,57 @@ export async function measureOneWay(
     await deadline(arrived, 'a2a-bus latency');
   }
   return { samples, seconds: (performance.now() - started) / 1_000 };
+}
+
+/** Rounds of a throughput comparison: default 3 (`BENCH_ROUNDS` overrides, e.g. 1 for a smoke run). */
+export const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+
+/**
+ * Runs every scenario once per round, alternating their order each round (so drift on a
+ * shared machine hits all sides alike), and returns each scenario's median rows (by msg/s,
+ * or by p99 for latency rows), their notes naming how many runs they are the median of.
+ * A scenario may return several rows (e.g. one-way and round trip from one run).
+ */
+export async function alternate(runs: readonly (() => Promise<BenchRow | BenchRow[]>)[], progress: (line: string) => void, rounds = ROUNDS): Promise<BenchRow[]> {
+  const results: BenchRow[][][] = runs.map(() => []);
+  for (let round = 0; round < rounds; round += 1) {
+    const order = runs.map((_, i) => i);
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) {
+      const produced = await runs[i]!();
+      const rows = Array.isArray(produced) ? produced : [produced];
+      results[i]!.push(rows);
+      for (const row of rows) progress(`${row.backend} ${row.client} [${row.scenario}] round ${round + 1}/${rounds}: ${figure(row)}`);
+    }
+  }
+  return results.flatMap((perRound) => perRound[0]!.map((_, j) => median(perRound.map((rows) => rows[j]!))));
+}
+
+const byLatency = (row: BenchRow): boolean => row.kind === 'one-way' || row.kind === 'round-trip' || row.kind === 'dispatch';
+
+function figure(row: BenchRow): string {
+  return byLatency(row) ? `p50 ${row.p50Ms?.toFixed(2)} ms, p99 ${row.p99Ms?.toFixed(2)} ms` : `${Math.round(row.msgsPerSec).toLocaleString('en-US')} msg/s`;
+}
+
+function median(rows: readonly BenchRow[]): BenchRow {
+  const sorted = [...rows].sort((a, b) => (byLatency(a) ? (a.p99Ms ?? 0) - (b.p99Ms ?? 0) : a.msgsPerSec - b.msgsPerSec));
+  const middle = sorted[Math.floor(sorted.length / 2)]!;
+  if (rows.length === 1) return middle;
+  const spread = rows.map((r) => (byLatency(r) ? `p99 ${r.p99Ms?.toFixed(2)}` : `${(r.msgsPerSec / 1_000).toFixed(1)}k`)).join(' / ');
+  return { ...middle, note: [middle.note, `median of ${rows.length} alternating runs: ${spread}`].filter(Boolean).join('; ') };
+}
+
+/** Waits until `check()` holds, polling every 2 ms; fails after `ms`. */
+export async function waitUntil(check: () => boolean, what: string, ms = SCENARIO_TIMEOUT_MS): Promise<void> {
+  const end = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() > end) throw new Error(`bench: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/** Sorted samples → a latency row. */
+export function latencyRow(backend: string, client: string, scenario: string, samples: readonly number[], seconds: number, note?: string, kind: 'one-way' | 'round-trip' = 'one-way'): BenchRow {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { backend, client, scenario, kind, messages: samples.length, seconds, msgsPerSec: samples.length / seconds, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), ...(note ? { note } : {}) };
 }

@@ -1,5 +1,6 @@
 import { createEnvelope, type EnvelopeInput, type Transport } from '@a2a-bus/core';
 import { dispatchRoundTrip } from './dispatch.js';
+import { memoryPerInFlight } from './in-flight-memory.js';
 import { createMemoryTransport, MemoryBroker } from '@a2a-bus/memory';
 import { percentile } from './stats.js';
 import type { BenchRow, BenchSuite } from './types.js';
@@ -34,16 +35,17 @@ async function throughput(transport: Transport, count: number, keys: number, pre
 
 export const suite: BenchSuite = async (progress) => {
   const rows: BenchRow[] = [];
-  const count = 200_000;
+  const count = Number(process.env.BENCH_MEMORY_MESSAGES ?? 200_000);
   for (const partitions of [1, 8]) {
     for (const prebuilt of [false, true]) {
       const transport = createMemoryTransport({ broker: new MemoryBroker(), partitions });
       progress(`memory: throughput, ${partitions} partition(s), ${prebuilt ? 'pre-validated' : 'validated in the loop'}…`);
-      await throughput(transport, 20_000, 64, prebuilt); // warm-up
+      await throughput(transport, Math.min(20_000, count), 64, prebuilt); // warm-up
       const { seconds } = await throughput(transport, count, 64, prebuilt);
       rows.push({
         backend: 'memory',
         client: 'a2a-bus',
+        kind: prebuilt ? 'info' : 'throughput',
         scenario: `publish→handle→ack 1 KiB, ${partitions}p, ${prebuilt ? 'envelopes pre-validated' : 'validate at publish'}`,
         messages: count,
         seconds,
@@ -64,7 +66,7 @@ export const suite: BenchSuite = async (progress) => {
       resolveOne();
     }, { group: 'bench' });
     progress('memory: one-way latency…');
-    const n = 20_000;
+    const n = Math.min(20_000, count);
     const started = performance.now();
     for (let i = 0; i < n; i += 1) {
       const arrived = new Promise<void>((resolve) => (resolveOne = resolve));
@@ -74,11 +76,12 @@ export const suite: BenchSuite = async (progress) => {
     }
     const seconds = (performance.now() - started) / 1000;
     samples.sort((a, b) => a - b);
-    rows.push({ backend: 'memory', client: 'a2a-bus', scenario: 'one-way publish→handler, 1 KiB', messages: n, seconds, msgsPerSec: n / seconds, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99) });
+    rows.push({ backend: 'memory', client: 'a2a-bus', kind: 'info', scenario: 'one-way publish→handler, 1 KiB', messages: n, seconds, msgsPerSec: n / seconds, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99) });
     await transport.close();
   }
 
-  rows.push(...(await dispatchRoundTrip('memory', () => createMemoryTransport({ broker: sharedBroker, partitions: 4 }), progress, 5_000)));
+  rows.push(await memoryPerInFlight('memory', () => createMemoryTransport({ broker: sharedBroker, partitions: 8 }), 1_024, 2_048, 'in memory the payload is shared by reference with the publisher (never copied): this is the per-message overhead'));
+  rows.push(...(await dispatchRoundTrip('memory', () => createMemoryTransport({ broker: sharedBroker, partitions: 4 }), progress, Math.min(5_000, count))));
   return rows;
 };
 

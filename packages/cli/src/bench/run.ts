@@ -1,4 +1,5 @@
 import { suite as memorySuite } from './memory.js';
+import { targetStatus } from './targets.js';
 import type { BenchRow, BenchSuite } from './types.js';
 
 const backends = ['memory', 'kafka', 'redis-streams', 'nats'] as const;
@@ -33,14 +34,12 @@ export async function runBench(args: readonly string[], print: (line: string) =>
 }
 
 export function renderTable(rows: readonly BenchRow[]): string {
-  const fmt = (n: number | undefined, digits = 2): string => (n === undefined || Number.isNaN(n) ? '' : n.toFixed(digits));
-  const raw = new Map(rows.filter((r) => r.client !== 'a2a-bus').map((r) => [`${r.backend}|${r.scenario}`, r]));
-  const header = ['backend', 'client', 'scenario', 'messages', 'seconds', 'msg/s', 'p50 ms', 'p99 ms', 'vs raw', 'note'];
+  const fmt = (n: number | undefined, digits = 2): string => (n === undefined || !Number.isFinite(n) ? '' : n.toFixed(digits));
+  const header = ['backend', 'client', 'scenario', 'messages', 'seconds', 'msg/s', 'p50 ms', 'p99 ms', 'other', 'target', 'note'];
   const body = rows.map((r) => {
-    const base = raw.get(`${r.backend}|${r.scenario}`);
-    const ratio = base && r.client === 'a2a-bus' ? `${((r.msgsPerSec / base.msgsPerSec) * 100).toFixed(0)}%` : '';
     const rate = Number.isFinite(r.msgsPerSec) ? Math.round(r.msgsPerSec).toLocaleString('en-US') : '';
-    return [r.backend, r.client, r.scenario, String(r.messages), fmt(r.seconds), rate, fmt(r.p50Ms, 3), fmt(r.p99Ms, 3), ratio, r.note ?? ''];
+    const other = r.cpuPercent !== undefined ? `${r.cpuPercent.toFixed(2)}% CPU` : r.bytesPerMessage !== undefined ? `${(r.bytesPerMessage / 1_024).toFixed(1)} KiB/msg` : '';
+    return [r.backend, r.client, r.scenario, String(r.messages), fmt(r.seconds), rate, fmt(r.p50Ms, 3), fmt(r.p99Ms, 3), other, targetStatus(r, rows), r.note ?? ''];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;

@@ -1,3 +1,6 @@
+/** What a row measures; decides which target applies to it (see targets.ts). */
+export type RowKind = 'throughput' | 'one-way' | 'round-trip' | 'dispatch' | 'dispatch-parallel' | 'idle' | 'memory-per-in-flight' | 'info';
+
 /** One line of the `pnpm bench` table. */
 export interface BenchRow {
   /** memory | kafka | redis-streams | nats */
@@ -6,11 +9,17 @@ export interface BenchRow {
   readonly client: string;
   /** e.g. `publish→handle→ack 1 KiB, 4 partitions`, `round trip`. */
   readonly scenario: string;
+  readonly kind?: RowKind;
   readonly messages: number;
   readonly seconds: number;
   readonly msgsPerSec: number;
   readonly p50Ms?: number;
   readonly p99Ms?: number;
+  /** Idle rows: CPU time used per wall-clock time, in % of one core. */
+  readonly cpuPercent?: number;
+  /** Memory rows: bytes held per in-flight message, and that message's payload size. */
+  readonly bytesPerMessage?: number;
+  readonly payloadBytes?: number;
   readonly note?: string;
 }
 

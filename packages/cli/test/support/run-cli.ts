@@ -30,7 +30,7 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
 }
 
 export function startCli(args: readonly string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', main, ...args], {
+  return spawn(process.execPath, ['--conditions=@a2a-bus/source', '--import', 'tsx', main, ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,6 +2,7 @@ import { sleep } from '../clock.js';
 import type { Envelope } from '../envelope.js';
 import { A2ABusError } from '../errors/a2a-bus-error.js';
 import { PayloadTooLargeError } from '../errors/payload-too-large-error.js';
+import { reportError } from '../instrumentation.js';
 import { buildDeadLetter, buildMinimalDeadLetter } from './dead-letter.js';
 import type { InboundRecord, KeyedDispatcherOptions } from './dispatcher-types.js';
 
@@ -53,7 +54,15 @@ export async function writeDeadLetter<R extends InboundRecord>(
       return { id, key, reason: fullReason };
     } catch (publishError) {
       const final = A2ABusError.isInstance(publishError) && !publishError.isRetryable;
-      options.logger.error({ err: publishError, id }, final ? 'dead letter refused; writing its minimal form' : 'dead-letter publish failed; retrying');
+      reportError(options.events, options.logger, 'error', {
+        kind: 'dead-letter-failed',
+        transport: options.transport,
+        topic: options.topic,
+        group: options.group,
+        partition: record.partition,
+        message: `${final ? 'dead letter refused; writing its minimal form' : 'dead-letter publish failed; retrying'} (id ${id}, to ${options.deadLetterTopic})`,
+        error: publishError,
+      });
       if (final) deadLetter = buildMinimalDeadLetter(input);
       else await sleep(options.clock, wait, ownership.signal);
       if (!ownership.stillOwned()) return undefined;

@@ -1,6 +1,6 @@
 import { sleep } from '../clock.js';
 import { decodeEnvelope, type Envelope } from '../envelope.js';
-import { isSilentHook, type DeliveryEvent } from '../instrumentation.js';
+import { isSilentHook, reportError, type BusErrorKind, type DeliveryEvent } from '../instrumentation.js';
 import { backoff } from './backoff.js';
 import { writeDeadLetter } from './dead-letter-writer.js';
 import { InFlightBudget } from './in-flight-budget.js';
@@ -237,7 +237,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   /** A bug, not a handler failure: leave the lane's records unsettled for redelivery, free the room. */
   private laneFailed(lane: KeyLane<R>, error: unknown): void {
-    this.options.logger.error({ err: error, partition: lane.partition }, 'dispatcher lane failed; its records are left for redelivery');
+    this.reportError('error', 'consumer-failed', 'dispatcher lane failed; its records are left for redelivery', error, lane.partition);
     this.release(lane.records.splice(0));
     this.stopLane(lane);
   }
@@ -343,7 +343,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
   /** Makes a settlement durable; a promise only when the backend's settle is asynchronous. */
   private settle(record: R, settlement: Settlement): Promise<void> | undefined {
     const failed = (error: unknown): void => {
-      this.options.logger.warn({ err: error, partition: record.partition, offset: record.offset }, 'settle failed; the backend will redeliver');
+      this.reportError('warn', 'settle-failed', `settle failed at offset ${record.offset}; the backend will redeliver`, error, record.partition);
     };
     try {
       const result = this.options.backend.settle(record, settlement);
@@ -389,6 +389,11 @@ export class KeyedDispatcher<R extends InboundRecord> {
     for (const resolve of waiters) resolve();
   }
 
+  private reportError(level: 'warn' | 'error', kind: BusErrorKind, message: string, error: unknown, partition?: number): void {
+    const { options } = this;
+    reportError(options.events, options.logger, level, { kind, transport: options.transport, topic: options.topic, group: options.group, message, error, ...(partition !== undefined ? { partition } : {}) });
+  }
+
   private scheduleKeepAlive(everyMs: number): void {
     this.keepAliveTimer = this.options.clock.setTimeout(() => {
       const heads: R[] = [];
@@ -397,7 +402,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
         try {
           this.options.backend.keepAlive?.(heads);
         } catch (error) {
-          this.options.logger.warn({ err: error }, 'keep-alive failed');
+          this.reportError('warn', 'heartbeat-failed', 'keep-alive failed; a long handler may be redelivered meanwhile', error);
         }
       }
       if (!this.abort.signal.aborted && !(this.closed && this.running.size === 0)) this.scheduleKeepAlive(everyMs);

@@ -34,6 +34,8 @@ export interface PartitionBalancerOptions {
   readonly onRevoked: (partition: number) => Promise<void>;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** Lost leases and failed renewals, for the transport's `onError` (they are logged either way). */
+  readonly onError?: (event: { kind: 'lease-lost' | 'heartbeat-failed'; message: string; partition?: number; error?: unknown }) => void;
 }
 
 /**
@@ -120,7 +122,10 @@ export class PartitionBalancer {
   private tick(): Promise<void> {
     this.ticking ??= this.fence()
       .then(() => this.round())
-      .catch((error: unknown) => this.warn(error, undefined, 'rebalance round failed'))
+      .catch((error: unknown) => {
+        this.warn(error, undefined, 'rebalance round failed: heartbeat and lease renewal did not go through');
+        this.options.onError?.({ kind: 'heartbeat-failed', message: 'rebalance round failed: heartbeat and lease renewal did not go through', error });
+      })
       .finally(() => {
         this.ticking = undefined;
       });
@@ -139,7 +144,7 @@ export class PartitionBalancer {
         if (now - (this.renewedAt.get(partition) ?? now) <= limit) return;
         this.owned.delete(partition);
         this.renewedAt.delete(partition);
-        this.options.logger.warn({ partition, member: this.options.member }, 'lease not renewed in time; partition fenced off');
+        this.lost(partition, 'lease not renewed in time; partition fenced off');
         await this.options.onRevoked(partition);
       }),
     );
@@ -193,7 +198,7 @@ export class PartitionBalancer {
       // Our lease lapsed (we stalled past the TTL) and someone else holds it now.
       this.owned.delete(partition);
       this.renewedAt.delete(partition);
-      this.options.logger.warn({ partition, member }, 'partition lease lost');
+      this.lost(partition, 'partition lease lost: another member holds it now');
       await this.options.onRevoked(partition);
     }
   }
@@ -212,6 +217,11 @@ export class PartitionBalancer {
         this.options.logger.debug({ partition, member }, 'partition handed over');
       });
     this.releasing.set(partition, handOver);
+  }
+
+  private lost(partition: number, message: string): void {
+    this.options.logger.warn({ kind: 'lease-lost', partition, member: this.options.member }, message);
+    this.options.onError?.({ kind: 'lease-lost', message, partition });
   }
 
   private warn(error: unknown, partition: number | undefined, message: string): void {

@@ -16,3 +16,4 @@ export { AuthorizationError } from './authorization-error.js';
 export { UntrustedEnvelopeError, type TrustCheck } from './untrusted-envelope-error.js';
 export { PayloadTooLargeError } from './payload-too-large-error.js';
 export { ReplyTopicRefusedError } from './reply-topic-refused-error.js';
+export { ReplyPathTimeoutError } from './reply-path-timeout-error.js';

@@ -5,6 +5,7 @@ import { NoAgentError } from '../errors/no-agent-error.js';
 import { TaskError } from '../errors/task-error.js';
 import { TransportClosedError } from '../errors/transport-closed-error.js';
 import { createEnvelope, type Envelope, type EnvelopeInput } from '../envelope.js';
+import { reportError, type BusErrorEvent } from '../instrumentation.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { parseOptions } from '../options.js';
 import { defaultRetryPolicy, type Subscription, type Transport } from '../transport.js';
@@ -12,6 +13,7 @@ import { userText } from './a2a.js';
 import { PendingTasks, type PendingTask } from './caller.js';
 import { MemoryIdempotencyStore, type IdempotencyStore } from './idempotency.js';
 import { AgentRegistry, type LiveAgent } from './registry.js';
+import { ReplyProbe } from './reply-probe.js';
 import { refuseRequest } from './request-refusal.js';
 import { INSTANCE_ID_PATTERN, runtimeHeaders, runtimeTopics, type RuntimeRecordType } from './topics.js';
 import { CapabilityWorker, type TaskHandler, type TaskRequest } from './worker.js';
@@ -39,6 +41,8 @@ const agentBusOptionsSchema = z.object({
   idempotencyStore: z.custom<IdempotencyStore>((value) => typeof value === 'object' && value !== null, 'an IdempotencyStore').optional(),
   /** Also write every task event to the workflows topic, for `audit()`. */
   audit: z.boolean().default(true),
+  /** Failures to know about (failed heartbeats, agents dropping out); they are logged at warn either way. */
+  onError: z.custom<(event: BusErrorEvent) => void>((value) => typeof value === 'function', 'a function (event) => void').optional(),
   /** Signed envelopes and a trust policy (see `TrustOptions`); off by default. */
   trust: trustOptionsSchema.optional(),
 });
@@ -92,6 +96,7 @@ export class AgentBus {
   private readonly store: IdempotencyStore;
   private readonly pending = new PendingTasks();
   private readonly registry: AgentRegistry;
+  private readonly replyProbe: ReplyProbe;
   private readonly workers = new Map<string, CapabilityWorker>();
   /** Replies and control. */
   private readonly subscriptions: Subscription[] = [];
@@ -111,6 +116,7 @@ export class AgentBus {
     this.transport = trusted.transport;
     this.publicKey = trusted.keys?.publicKey;
     this.store = this.options.idempotencyStore ?? new MemoryIdempotencyStore();
+    this.replyProbe = new ReplyProbe(this.transport, this.topics.replies, this.instanceId);
     this.registry = new AgentRegistry({
       transport: this.transport,
       topic: this.topics.registry,
@@ -124,21 +130,36 @@ export class AgentBus {
   start(): Promise<void> {
     this.started ??= (async () => {
       await this.transport.connect();
-      await this.registry.start();
-      this.assertOpen();
-      this.subscriptions.push(
-        await this.transport.subscribe(this.topics.replies(this.instanceId), (d) => this.pending.route(d.envelope), {
-          group: this.instanceId,
+      // Per-process cursors are ephemeral: closing (or dying) leaves no group behind. The
+      // three are set up side by side: start-up costs one group join, not three in a row.
+      const results = await Promise.allSettled([
+        this.registry.start(),
+        this.transport.subscribe(this.topics.replies, (d) => this.onReply(d.envelope), {
+          group: `replies-${this.instanceId}`,
+          startFrom: 'latest',
+          ephemeral: true,
           deadLetterTopic: false,
         }),
-        await this.transport.subscribe(this.topics.control, (d) => this.onControl(d.envelope), {
+        this.transport.subscribe(this.topics.control, (d) => this.onControl(d.envelope), {
           group: `control-${this.instanceId}`,
           startFrom: 'latest',
+          ephemeral: true,
           deadLetterTopic: false,
         }),
-      );
+      ]);
+      // What did start is closed with the bus even when another part failed.
+      for (const result of results.slice(1)) if (result.status === 'fulfilled' && result.value) this.subscriptions.push(result.value);
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
       this.assertOpen();
-      this.heartbeat = setInterval(() => void this.announceAll('agent-heartbeat'), Math.max(50, Math.floor(this.options.agentTtlMs / 3)));
+      // 'latest' may be fixed only once the backend placed the cursor: a reply sent before
+      // would be missed. A probe that comes back proves the cursor is in place.
+      await this.replyProbe.await(this.options.timeoutMs);
+      this.assertOpen();
+      this.heartbeat = setInterval(() => {
+        void this.announceAll('agent-heartbeat');
+        this.reportDropouts();
+      }, Math.max(50, Math.floor(this.options.agentTtlMs / 3)));
     })();
     return this.started;
   }
@@ -216,8 +237,7 @@ export class AgentBus {
       await Promise.allSettled(this.announcements.map((a) => this.announce(a, 'agent-down')));
       // Workers drain first, while replies still arrive: a handler waiting on a child task can finish.
       await Promise.allSettled(this.workerSubscriptions.map((s) => s.close()));
-      await Promise.allSettled(this.subscriptions.map((s) => s.close()));
-      await this.registry.stop();
+      await Promise.allSettled([...this.subscriptions.map((s) => s.close()), this.registry.stop()]);
       this.pending.failAll(new TaskError('-', 'canceled', 'the agent bus closed'));
     })();
     return this.closing;
@@ -285,7 +305,7 @@ export class AgentBus {
       key: workflowId,
       payload: request,
       correlationId: taskId,
-      replyTo: this.topics.replies(this.instanceId),
+      replyTo: this.topics.replies,
       deadline: new Date(Date.now() + timeoutMs).toISOString(),
       sender: this.instanceId,
       headers: {
@@ -330,15 +350,44 @@ export class AgentBus {
     if (this.closing) throw new TransportClosedError('runtime', 'use the agent bus');
   }
 
+  private onReply(envelope: Envelope): void {
+    if (!this.replyProbe.observe(envelope)) this.pending.route(envelope);
+  }
+
   private onControl(envelope: Envelope): void {
     if (envelope.headers?.[runtimeHeaders.type] !== 'cancel') return;
     const taskId = envelope.headers[runtimeHeaders.taskId];
     if (taskId) for (const worker of this.workers.values()) worker.cancel(taskId);
   }
 
+  /** Agents that stopped heartbeating without a goodbye: each reported once (warn + onError). */
+  private reportDropouts(): void {
+    for (const agent of this.registry.dropouts()) {
+      this.reportError({
+        kind: 'agent-lost',
+        transport: 'runtime',
+        topic: this.topics.registry,
+        member: agent.instanceId,
+        message: `agent ${agent.card.name} (${agent.instanceId}) dropped out of the registry: no heartbeat for ${this.options.agentTtlMs} ms`,
+      });
+    }
+  }
+
+  private reportError(event: BusErrorEvent): void {
+    reportError({ onError: (e) => this.callOnError(e) }, this.logger, 'warn', event);
+  }
+
+  private callOnError(event: BusErrorEvent): void {
+    try {
+      this.options.onError?.(event);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'onError hook threw; ignored');
+    }
+  }
+
   private async announceAll(type: RuntimeRecordType): Promise<void> {
     await Promise.all(this.announcements.map((a) => this.announce(a, type))).catch((error: unknown) => {
-      this.logger.warn({ err: error }, 'agent heartbeat failed');
+      this.reportError({ kind: 'heartbeat-failed', transport: 'runtime', message: 'agent heartbeat failed; other buses may drop these agents', error, topic: this.topics.registry });
     });
   }
 

@@ -11,22 +11,43 @@ export interface IdempotencyStore {
   set(taskId: string, task: A2ATask): Promise<void>;
 }
 
-/** Keeps the most recent `capacity` results in memory. */
+/**
+ * Keeps the most recent `capacity` results in memory, each for at most `ttlMs` (default
+ * 24 h): bounded in count and in age. Per process; share a store across workers (e.g.
+ * `createRedisIdempotencyStore` from `@a2a-bus/redis-streams`) to answer duplicates that
+ * reach another process.
+ */
 export class MemoryIdempotencyStore implements IdempotencyStore {
-  private readonly results = new Map<string, A2ATask>();
+  private readonly results = new Map<string, { task: A2ATask; until: number }>();
   private readonly capacity: number;
+  private readonly ttlMs: number;
 
-  constructor(capacity = 100_000) {
+  constructor(capacity = 100_000, ttlMs = 86_400_000) {
     this.capacity = capacity;
+    this.ttlMs = ttlMs;
+  }
+
+  get size(): number {
+    return this.results.size;
   }
 
   async get(taskId: string): Promise<A2ATask | undefined> {
-    return this.results.get(taskId);
+    const entry = this.results.get(taskId);
+    if (!entry) return undefined;
+    if (entry.until > Date.now()) return entry.task;
+    this.results.delete(taskId);
+    return undefined;
   }
 
   async set(taskId: string, task: A2ATask): Promise<void> {
+    const now = Date.now();
     this.results.delete(taskId);
-    this.results.set(taskId, task);
+    this.results.set(taskId, { task, until: now + this.ttlMs });
     if (this.results.size > this.capacity) this.results.delete(this.results.keys().next().value!);
+    // Insertion order is expiry order: drop the expired head now and then.
+    for (const [id, entry] of this.results) {
+      if (entry.until > now) break;
+      this.results.delete(id);
+    }
   }
 }

@@ -47,6 +47,8 @@ export class AgentRegistry {
   private arrivedDuringReplay: Array<{ envelope: Envelope; at: number }> | undefined = [];
   private appliedSincePrune = 0;
   private readonly waiters = new Set<() => void>();
+  /** Instances `dropouts()` reported, until they are heard from again or forgotten. */
+  private readonly reportedLost = new Set<string>();
   private subscription: Subscription | undefined;
   private readonly options: RegistryOptions;
 
@@ -61,6 +63,7 @@ export class AgentRegistry {
     this.subscription = await transport.subscribe(topic, (delivery) => this.arrived(delivery.envelope), {
       group: `registry-${this.options.instanceId}`,
       startFrom: 'latest',
+      ephemeral: true,
       deadLetterTopic: false,
     });
     const canSeek = transport.capabilities.replayFromTimestamp.support !== 'none';
@@ -84,6 +87,24 @@ export class AgentRegistry {
   /** Known instances, live or not yet forgotten (bounded: gone ones are dropped after two TTLs). */
   get size(): number {
     return this.agents.size;
+  }
+
+  /**
+   * Agents that fell silent (no heartbeat for a TTL, no goodbye) since the last call, each
+   * reported once; one heard from again may be reported again later.
+   */
+  dropouts(): LiveAgent[] {
+    const cutoff = Date.now() - this.options.ttlMs;
+    const lost: LiveAgent[] = [];
+    for (const agent of this.agents.values()) {
+      if (agent.down || agent.lastSeen >= cutoff) this.reportedLost.delete(agent.instanceId);
+      else if (!this.reportedLost.has(agent.instanceId)) {
+        this.reportedLost.add(agent.instanceId);
+        lost.push(agent);
+      }
+    }
+    for (const instanceId of this.reportedLost) if (!this.agents.has(instanceId)) this.reportedLost.delete(instanceId);
+    return lost;
   }
 
   /** Forgets instances not heard from for two TTLs (tombstones included: their old news is long past). */

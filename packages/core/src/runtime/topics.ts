@@ -2,9 +2,13 @@
 export interface RuntimeTopics {
   /** Task requests for one capability; the workers serving it form one group. */
   tasks(capability: string): string;
-  /** Status, artifact and result events for the tasks one bus instance dispatched. */
-  replies(instanceId: string): string;
-  /** True for a topic `replies` could have named: the only topics a worker answers on. */
+  /**
+   * Status, artifact and result events of every dispatched task, one topic per namespace:
+   * each bus reads it with an ephemeral group and keeps the events of its own tasks (by
+   * correlation id). No topic per process, so restarts leave no topics behind.
+   */
+  readonly replies: string;
+  /** True for the namespace's reply topic: the only topic a worker answers on. */
   isReplyTopic(topic: string): boolean;
   /** Agent announcements and heartbeats. */
   readonly registry: string;
@@ -14,15 +18,15 @@ export interface RuntimeTopics {
   readonly workflows: string;
 }
 
-/** What an instance id may hold: it ends up in a topic name, and a reply topic is nothing but prefix + id. */
+/** What an instance id may hold: it names groups and registry entries. */
 export const INSTANCE_ID_PATTERN = /^[\w:-]{1,200}$/;
 
 export function runtimeTopics(namespace: string): RuntimeTopics {
-  const replyPrefix = `${namespace}.replies.`;
+  const replies = `${namespace}.replies`;
   return {
     tasks: (capability) => `${namespace}.tasks.${capability}`,
-    replies: (instanceId) => `${replyPrefix}${instanceId}`,
-    isReplyTopic: (topic) => topic.startsWith(replyPrefix) && INSTANCE_ID_PATTERN.test(topic.slice(replyPrefix.length)),
+    replies,
+    isReplyTopic: (topic) => topic === replies,
     registry: `${namespace}.registry`,
     control: `${namespace}.control`,
     workflows: `${namespace}.workflows`,
@@ -39,4 +43,12 @@ export const runtimeHeaders = {
   inFlight: 'a2a-bus.in-flight',
 } as const;
 
-export type RuntimeRecordType = 'task-request' | 'task-event' | 'agent-up' | 'agent-heartbeat' | 'agent-down' | 'cancel' | 'dead-letter-handled';
+export type RuntimeRecordType =
+  | 'task-request'
+  | 'task-event'
+  | 'agent-up'
+  | 'agent-heartbeat'
+  | 'agent-down'
+  | 'cancel'
+  | 'dead-letter-handled'
+  | 'reply-probe';

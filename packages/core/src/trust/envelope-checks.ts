@@ -16,7 +16,7 @@ export function topicRole(namespace: string, topic: string): TopicRole | undefin
   if (topic.endsWith('.dlq')) return undefined;
   if (topic === `${namespace}.registry`) return { role: 'registry' };
   if (topic === `${namespace}.control`) return { role: 'control' };
-  if (topic.startsWith(`${namespace}.replies.`)) return { role: 'replies' };
+  if (topic === `${namespace}.replies` || topic.startsWith(`${namespace}.replies.`)) return { role: 'replies' };
   if (topic.startsWith(`${namespace}.tasks.`)) return { role: 'tasks', capability: topic.slice(namespace.length + 7) };
   return undefined;
 }

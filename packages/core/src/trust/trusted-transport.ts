@@ -18,7 +18,7 @@ import type {
 import { checkEnvelope, ReplayGuard, topicRole, type TopicRole } from './envelope-checks.js';
 import type { AgentKeys } from './keys.js';
 import type { TrustPolicy } from './policy.js';
-import { signEnvelope } from './signature.js';
+import { signEnvelope, verifyEnvelope } from './signature.js';
 
 export interface TrustedTransportOptions {
   readonly namespace: string;
@@ -121,6 +121,7 @@ export class TrustedTransport implements Transport {
 
   private async guarded(role: TopicRole, group: string, delivery: Delivery, handler: MessageHandler): Promise<void> {
     const { envelope } = delivery;
+    if (this.isOwnReplyProbe(role, envelope)) return handler(delivery);
     const failure = checkEnvelope(envelope, role, this.options.policy) ?? this.replays.check(envelope);
     if (failure) {
       this.options.logger.warn({ topic: delivery.topic, id: envelope.id, check: failure.check, reason: failure.message }, 'untrusted envelope');
@@ -134,6 +135,16 @@ export class TrustedTransport implements Transport {
     }
     await handler(delivery);
     this.replays.remember(envelope);
+  }
+
+  /**
+   * A bus proves its reply subscription live with a probe it sends itself; its own signed
+   * probe passes even when the policy does not know its key (such a bus may still read).
+   */
+  private isOwnReplyProbe(role: TopicRole, envelope: Envelope): boolean {
+    if (role.role !== 'replies' || envelope.headers?.[runtimeHeaders.type] !== 'reply-probe') return false;
+    const status = verifyEnvelope(envelope);
+    return status.verified && status.signer === this.options.keys.publicKey;
   }
 
   private async deadLetter(group: string, delivery: Delivery, failure: UntrustedEnvelopeError): Promise<void> {
