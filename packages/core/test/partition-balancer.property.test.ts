@@ -16,7 +16,10 @@ const INTERVAL = 200;
 class SharedLeaseStore {
   readonly members = new Map<string, number>();
   readonly leases = new Map<number, { member: string; until: number }>();
-  constructor(private readonly clock: ManualClock) {}
+  private readonly clock: ManualClock;
+  constructor(clock: ManualClock) {
+    this.clock = clock;
+  }
 
   /** The store as one member sees it; calls of a dead member never arrive. */
   view(member: { dead: boolean; cutUntil: number }): LeaseStore {
