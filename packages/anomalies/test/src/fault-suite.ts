@@ -35,8 +35,8 @@ const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /**
  * Faults injected on a real broker, each detected within a stated bound, with the right
- * kind and subject: a 10x slowdown, a retry storm, a 100x payload, an agent SIGKILLed while
- * it holds work, a consumer that stops (lag growth).
+ * kind and subject: a 10x slowdown, a retry storm, a 100x payload, a hung handler (throughput
+ * collapse), an agent SIGKILLed while it holds work, a consumer that stops (lag growth).
  */
 export function anomalyFaultSuite(options: AnomalyFaultSuiteOptions): void {
   describe(`[${options.name}] anomaly detection under injected faults`, () => {
@@ -133,6 +133,42 @@ export function anomalyFaultSuite(options: AnomalyFaultSuiteOptions): void {
       expect(anomalies[0]!.observed).toBeGreaterThan(60_000);
       expect(anomalies[0]!.examples).toHaveLength(1);
     });
+
+    it('a handler that hangs while work keeps arriving: throughput-collapse on its capability within 3 s (6 windows)', async () => {
+      const { bus, anomalies, detector } = await instrumentedBus({ tickMs: 500, throughput: { warmupWindows: 6 } });
+      detector.start();
+      const hung = new Set<() => void>();
+      let hang = false;
+      await bus.registerAgent(card('ingester', 'ingest'), {
+        ingest: async () => {
+          if (hang) await new Promise<void>((resolve) => hung.add(resolve));
+          else await delay(5);
+          return 'ok';
+        },
+      });
+      cleanups.push(async () => {
+        hang = false;
+        for (const release of hung) release();
+      });
+      let producing = true;
+      const producer = (async () => {
+        while (producing) {
+          void bus.dispatch('ingest', 'row', { timeoutMs: 60_000 }).catch(() => {});
+          await delay(20);
+        }
+      })();
+      cleanups.push(async () => {
+        producing = false;
+        await producer;
+      });
+      await delay(4_000); // warm-up: 6 windows with demand, and 2 more
+      expect(anomalies).toEqual([]);
+      hang = true;
+      const hungAt = Date.now();
+      await waitFor('throughput-collapse', () => anomalies.length > 0, 10_000);
+      expect(anomalies[0]).toMatchObject({ kind: 'throughput-collapse', capability: 'ingest' });
+      expect(Date.now() - hungAt).toBeLessThan(3_000);
+    }, 30_000);
 
     it('an agent SIGKILLed while holding work: agent-silent naming that agent within 4 s, seen by an independent watcher', async () => {
       const namespace = `anom-${randomUUID().slice(0, 8)}`;
