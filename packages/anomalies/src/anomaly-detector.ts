@@ -18,7 +18,7 @@ import { WorkTracker } from './work-tracker.js';
  * - in-process: pass `detector.instrumentation` to the transport; it sees that process's
  *   publishes, deliveries and settlements (handler latency, retries, dead letters,
  *   redeliveries, payload sizes, throughput);
- * - as an observer: `observeWorkflow` / `observeRegistry` with the runtime's workflow and
+ * - as an observer: `observeWorkflowRecord` / `observeRegistryRecord` with the runtime's workflow and
  *   registry records (what `watchBus` does), which shows every agent's tasks and heartbeats.
  * Lag comes from the `lag` option. Anomalies go to `onAnomaly`, to `<namespace>.anomalies`
  * when a transport is given, and to `metrics`.
