@@ -155,8 +155,20 @@ export class KeyedDispatcher<R extends InboundRecord> {
   private dropQueued(lane: KeyLane<R>): void {
     const keep = lane.running ? 1 : 0;
     if (lane.records.length <= keep) return;
-    this.release(lane.records.splice(keep));
+    const dropped = lane.records.splice(keep);
+    this.unstarted(dropped);
+    this.release(dropped);
     if (!lane.running) this.lanes.forget(lane);
+  }
+
+  /**
+   * Records dropped before their handler ran: their delivery does not count as an attempt, so
+   * a backend that keeps the count (`recordAttempt`) hands them over again with the same
+   * attempt — otherwise rebalances alone would push a message towards the crash-loop dead letter.
+   */
+  private unstarted(records: readonly R[]): void {
+    const { recordAttempt } = this.options.backend;
+    if (recordAttempt) for (const record of records) recordAttempt(record, record.attempt - 1);
   }
 
   private start(lane: KeyLane<R>): void {
@@ -206,7 +218,9 @@ export class KeyedDispatcher<R extends InboundRecord> {
     this.releaseOne(lane.records.shift());
     if (!settled) {
       // Revoked or closing while the record waited for a retry: the next owner redelivers it.
-      this.release(lane.records.splice(0));
+      const dropped = lane.records.splice(0);
+      this.unstarted(dropped);
+      this.release(dropped);
     }
   }
 
