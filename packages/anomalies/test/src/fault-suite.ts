@@ -18,12 +18,13 @@ export function card(name: string, ...skills: string[]): A2AAgentCard {
 }
 
 /** Runs `count` dispatches of `capability`, `concurrency` at a time, stopping early once `stop()` says so. */
-export async function pump(bus: AgentBus, capability: string, count: number, concurrency: number, text: (i: number) => string = () => 'go', stop: () => boolean = () => false): Promise<number> {
+export async function pump(bus: AgentBus, capability: string, count: number, concurrency: number, text: (i: number) => string = () => 'go', stop: () => boolean = () => false, tolerateFailures = false): Promise<number> {
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < count && !stop()) {
       const i = next++;
-      await bus.dispatch(capability, text(i), { timeoutMs: 20_000 });
+      const done = bus.dispatch(capability, text(i), { timeoutMs: 20_000 });
+      await (tolerateFailures ? done.catch(() => undefined) : done);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
@@ -113,12 +114,14 @@ export function anomalyFaultSuite(options: AnomalyFaultSuiteOptions): void {
       await pump(bus, 'translate', 140, 4);
       expect(anomalies).toEqual([]);
       storm = true;
+      // At 50% failures a task now and then fails all its attempts: that is the storm, not a test failure.
+      const retryRate = () => anomalies.find((a) => a.kind === 'retry-rate');
       await pump(bus, 'translate', 100, 4, () => 'go', () => {
-        if (anomalies.length && settledAtDetection < 0) settledAtDetection = stormSettled;
-        return anomalies.length > 0;
-      });
-      expect(anomalies[0]).toMatchObject({ kind: 'retry-rate', capability: 'translate' });
-      expect(anomalies[0]!.examples.length).toBeGreaterThan(0);
+        if (retryRate() && settledAtDetection < 0) settledAtDetection = stormSettled;
+        return retryRate() !== undefined;
+      }, true);
+      expect(retryRate()).toMatchObject({ kind: 'retry-rate', capability: 'translate' });
+      expect(retryRate()!.examples.length).toBeGreaterThan(0);
       expect(settledAtDetection).toBeLessThanOrEqual(60);
     });
 
