@@ -8,6 +8,7 @@ import { CapabilitySeries } from './capability-series.js';
 import type { Finding } from './detectors/finding.js';
 import { LagGrowthDetector } from './detectors/lag-growth-detector.js';
 import { SilenceDetector } from './detectors/silence-detector.js';
+import { StallMonitor } from './stall-monitor.js';
 import { AnomalyMetrics } from './metrics.js';
 import { parseAnomalyDetectorOptions, type AnomalyDetectorOptions, type ParsedAnomalyDetectorOptions } from './options.js';
 import { WorkTracker } from './work-tracker.js';
@@ -18,7 +19,7 @@ import { WorkTracker } from './work-tracker.js';
  * - in-process: pass `detector.instrumentation` to the transport; it sees that process's
  *   publishes, deliveries and settlements (handler latency, retries, dead letters,
  *   redeliveries, payload sizes, throughput);
- * - as an observer: `observeWorkflow` / `observeRegistry` with the runtime's workflow and
+ * - as an observer: `observeWorkflowRecord` / `observeRegistryRecord` with the runtime's workflow and
  *   registry records (what `watchBus` does), which shows every agent's tasks and heartbeats.
  * Lag comes from the `lag` option. Anomalies go to `onAnomaly`, to `<namespace>.anomalies`
  * when a transport is given, and to `metrics`.
@@ -32,6 +33,8 @@ export class AnomalyDetector {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly series: BoundedMap<string, CapabilitySeries>;
+  /** Latency per capability and agent (watch mode): one slow instance among healthy peers. */
+  private readonly agentSeries: BoundedMap<string, CapabilitySeries>;
   private readonly lagSeries: BoundedMap<string, LagGrowthDetector>;
   readonly silence: SilenceDetector;
   /** Ids nacked lately here: their redelivery is a retry, not an unexplained redelivery. */
@@ -43,6 +46,7 @@ export class AnomalyDetector {
   private sampling = false;
   private transport: Transport | undefined;
   private readonly publishing = new Set<Promise<void>>();
+  private readonly stalls: StallMonitor | undefined;
 
   constructor(options: AnomalyDetectorOptions = {}) {
     this.options = parseAnomalyDetectorOptions(options);
@@ -50,11 +54,16 @@ export class AnomalyDetector {
     this.logger = (this.options.logger ?? silentLogger).child({ component: 'anomalies', detector: this.detectorId });
     this.clock = this.options.clock ?? systemClock;
     this.series = new BoundedMap(this.options.maxSeries);
+    this.agentSeries = new BoundedMap(this.options.maxSeries);
     this.lagSeries = new BoundedMap(this.options.maxSeries);
     this.silence = new SilenceDetector(this.options.silentAfterMs);
     this.taskPrefix = `${this.options.namespace}.tasks.`;
     if (this.options.onAnomaly) this.listeners.add(this.options.onAnomaly);
     this.transport = this.options.transport;
+    if (this.options.stallThresholdMs > 0) {
+      this.stalls = new StallMonitor(50, this.options.stallThresholdMs);
+      this.stalls.start();
+    }
     this.instrumentation = this.buildInstrumentation();
   }
 
@@ -70,6 +79,7 @@ export class AnomalyDetector {
   async close(): Promise<void> {
     clearInterval(this.tickTimer);
     clearInterval(this.lagTimer);
+    this.stalls?.stop();
     this.tickTimer = undefined;
     this.lagTimer = undefined;
     await Promise.allSettled([...this.publishing]);
@@ -99,6 +109,15 @@ export class AnomalyDetector {
 
   seriesOf(capability: string): CapabilitySeries {
     return this.series.ensure(capability, () => new CapabilitySeries(this.options));
+  }
+
+  agentSeriesOf(capability: string, agent: string): CapabilitySeries {
+    return this.agentSeries.ensure(`${capability}\u0000${agent}`, () => new CapabilitySeries(this.options));
+  }
+
+  /** Capabilities seen so far (bounded by `maxSeries`). */
+  capabilities(): string[] {
+    return [...this.series.entries()].map(([capability]) => capability);
   }
 
   /** Closes one time window: throughput per capability, silent agents holding work. */
@@ -184,7 +203,9 @@ export class AnomalyDetector {
       if (!capability) return undefined;
       const series = this.seriesOf(capability);
       series.inFlight = Math.max(0, series.inFlight - 1);
-      this.report('handler-latency', { capability }, series.latency.observe(handlerMs, id, this.clock.now()));
+      // A run that overlapped a stall of this process measured the process, not the agent.
+      const end = performance.now();
+      if (!this.stalls?.overlaps(end - handlerMs, end)) this.report('handler-latency', { capability }, series.observeLatency(handlerMs, id, this.clock.now()));
       this.report('retry-rate', { capability }, series.retryRate.observe(retried, id));
       return series;
     };

@@ -13,6 +13,7 @@ import { TaskLog } from '../task-log.js';
 import { authGuard, securityOf, userBuilder, type GatewayAuth } from './auth.js';
 import { jsonRpcGuards, restGuards } from './body-guards.js';
 import { BusRequestHandler } from './bus-request-handler.js';
+import { trackDisconnect } from './disconnect.js';
 
 const gatewayOptionsSchema = z.object({
   transport: z.custom<Transport>((v) => typeof v === 'object' && v !== null && 'subscribe' in v, 'a Transport'),
@@ -93,11 +94,18 @@ export class A2AGateway {
     });
     app.use(
       '/a2a/jsonrpc',
+      trackDisconnect,
       authGuard(this.options.auth),
       ...jsonRpcGuards(limit),
       jsonRpcHandler({ requestHandler: handler, userBuilder: users, legacyCompat }),
     );
-    app.use('/a2a/rest', authGuard(this.options.auth), ...restGuards(limit), restHandler({ requestHandler: handler, userBuilder: users, legacyCompat }));
+    app.use(
+      '/a2a/rest',
+      trackDisconnect,
+      authGuard(this.options.auth),
+      ...restGuards(limit),
+      restHandler({ requestHandler: handler, userBuilder: users, legacyCompat }),
+    );
     this.app = app;
   }
 
