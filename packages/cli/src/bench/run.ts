@@ -11,6 +11,8 @@ const suites: Record<string, () => Promise<{ suite: BenchSuite }>> = {
   nats: () => import('./nats.js'),
   idle: () => import('./idle.js'),
   telemetry: () => import('./telemetry.js'),
+  /** Not in the default set: `pnpm bench gateway` (the A2A HTTP gateway beside a plain @a2a-js/sdk server). */
+  gateway: () => import('./gateway.js'),
 };
 
 async function loadSuite(backend: string): Promise<BenchSuite | undefined> {
