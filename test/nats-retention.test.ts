@@ -93,4 +93,20 @@ else {
     }
     expect(left).toBe(0); // nothing left once every record is older than max_age
   }, 90_000);
+
+  it('[nats] as documented, max_age deletes what a group has not read yet: a group away longer than max_age misses it', async () => {
+    const topic = `${ns}.away`;
+    topics.push(topic);
+    const t = transport({ retention: { topics: { [topic]: { maxAgeMs: 1_000 } } } });
+    const away = await t.subscribe(topic, () => {}, { group: 'away' });
+    await away.close();
+    await t.publishBatch(topic, Array.from({ length: 10 }, (_, j) => textMessage(`k${j}`, `old${j}`)));
+    await delay(2_500);
+    const fresh = await t.publish(topic, textMessage('k', 'fresh'));
+    const got: string[] = [];
+    await t.subscribe(topic, (d) => void got.push(d.envelope.id), { group: 'away' });
+    await waitFor('the fresh record', () => got.includes(fresh.id), 15_000);
+    await delay(300);
+    expect(got).toEqual([fresh.id]);
+  }, 30_000);
 }
