@@ -189,7 +189,6 @@ export class TaskLog {
     this.apply(envelope);
   }
 
-
   private apply(envelope: Envelope): void {
     const taskId = taskIdOf(envelope);
     if (!taskId) return;

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AgentBus, silentLogger, type A2AAgentCard, type Logger, type Transport } from '@a2a-bus/core';
 import { parseOptions } from '@a2a-bus/core/adapter';
-import { A2A_PROTOCOL_VERSION } from '@a2a-js/sdk';
+import { A2A_PROTOCOL_VERSION, type AgentCard } from '@a2a-js/sdk';
 import { UserBuilder, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
 import express, { type Express } from 'express';
 import { z } from 'zod';
@@ -77,11 +77,13 @@ export class A2AGateway {
       ...(this.options.timeoutMs ? { timeoutMs: this.options.timeoutMs } : {}),
     });
     const forwarded = new Set(this.options.forwardHeaders.map((h) => h.toLowerCase()));
-    const handler = new BusRequestHandler(
-      service,
-      async () => codec.cardFromWire(this.card()),
-      (name) => name.startsWith('a2a-') || forwarded.has(name),
-    );
+    // The SDK's handlers read the card on every request (version checks): rebuilt at most once a second.
+    let cached: { card: AgentCard; at: number } | undefined;
+    const sdkCard = async (): Promise<AgentCard> => {
+      if (!cached || Date.now() - cached.at > 1_000) cached = { card: codec.cardFromWire(this.card()), at: Date.now() };
+      return cached.card;
+    };
+    const handler = new BusRequestHandler(service, sdkCard, (name) => name.startsWith('a2a-') || forwarded.has(name));
     const users = userBuilder(UserBuilder.noAuthentication);
     const legacyCompat = { enabled: this.options.acceptV03 };
     const limit = this.options.bodyLimitBytes;
