@@ -4,15 +4,17 @@ import { createKafkaTransport } from '@a2a-bus/kafka';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textMessage } from './src/conformance/context.js';
 import { trustedWorkflowSuite } from './src/runtime/trust-suite.js';
-import { capturingLogger, everythingIn } from './src/servers/secured-broker.js';
+import { capturingLogger, everythingIn, freePorts } from './src/servers/secured-broker.js';
 import { namespacedGroupId, startSecuredKafka, type SecuredKafkaHandle } from './src/servers/secured-kafka.js';
 
 // One Kafka of our own for the file (the slowest broker to start): a SASL_SSL listener only,
 // SCRAM-SHA-512 users, StandardAuthorizer; `agents` may use topics and groups `agents.*` only.
-const port = 41_092 + 2 * (process.pid % 20);
+// Ports 41000-41100 (client, controller = client + 1).
+let port: number;
 let broker: SecuredKafkaHandle;
 
 beforeAll(async () => {
+  port = await freePorts(41_000, 100, 2);
   broker = await startSecuredKafka(port);
 }, 150_000);
 afterAll(() => broker?.stop(), 60_000);

@@ -35,13 +35,17 @@ describe('[memory] trust: what enforce refuses', () => {
   });
 
   /** A worker serving `echo` (counting its runs), a caller allowed to dispatch to it, and a raw transport for the attacker. */
-  async function setup(trust: Partial<TrustOptions> = {}, logger?: ReturnType<typeof capturingLogger>['logger']) {
+  async function setup(trust: Partial<TrustOptions> = {}, logger?: ReturnType<typeof capturingLogger>['logger'], extraServers: Record<string, string[]> = {}) {
     const namespace = `t-${randomUUID().slice(0, 8)}`;
     const topics = runtimeTopics(namespace);
     const workerKeys = generateAgentKeys();
     const callerKeys = generateAgentKeys();
     const bystander = generateAgentKeys(); // known (may dispatch), may serve nothing
-    const policy = { serve: { echo: [workerKeys.publicKey] }, dispatch: { echo: [callerKeys.publicKey, bystander.publicKey] } };
+    const otherServer = generateAgentKeys(); // may serve `other`, not `echo`
+    const policy = {
+      serve: { echo: [workerKeys.publicKey, ...(extraServers.echo ?? [])], other: [otherServer.publicKey] },
+      dispatch: { echo: [callerKeys.publicKey, bystander.publicKey] },
+    };
     const transport = (): Transport => {
       const t = createMemoryTransport({ broker, partitions: 2 });
       transports.push(t);
@@ -76,7 +80,7 @@ describe('[memory] trust: what enforce refuses', () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     };
-    return { namespace, topics, workerKeys, callerKeys, bystander, worker, caller, raw, runs, release, deadLetters, bus };
+    return { namespace, topics, workerKeys, callerKeys, bystander, otherServer, worker, caller, raw, runs, release, deadLetters, bus };
   }
 
   const request = (taskId: string, text: string): EnvelopeInput => ({
@@ -110,13 +114,19 @@ describe('[memory] trust: what enforce refuses', () => {
     expect(runs).not.toContain('from a stranger');
   });
 
-  it('an unsigned request, and one from a known key not allowed to dispatch to the capability, are refused too', async () => {
-    const { raw, topics, runs, deadLetters, workerKeys } = await setup();
+  it('an unsigned request, one from a key not allowed to dispatch to the capability, and one signed for another capability are refused', async () => {
+    const { raw, topics, runs, deadLetters, workerKeys, callerKeys } = await setup();
     await raw.publish(topics.tasks('echo'), request(randomUUID(), 'unsigned'));
-    // The worker's own key may serve echo but not dispatch to it.
+    // The worker's own key may serve echo but not dispatch to it, with or without the runtime's type header.
     await raw.publish(topics.tasks('echo'), signEnvelope(request(randomUUID(), 'not a dispatcher'), workerKeys));
-    const letters = await deadLetters(topics.tasks('echo'), 2);
-    expect(letters.map((l) => reasonOf(l).reason.match(/check "([\w-]+)"/)?.[1]).sort()).toEqual(['dispatch', 'signature']);
+    const headerless = request(randomUUID(), 'no type header');
+    await raw.publish(topics.tasks('echo'), signEnvelope({ ...headerless, headers: { [runtimeHeaders.taskId]: headerless.correlationId! } }, workerKeys));
+    // Signed by an allowed dispatcher for another capability, copied onto echo's topic (the topic is not signed).
+    const elsewhere = request(randomUUID(), 'meant for another capability');
+    await raw.publish(topics.tasks('echo'), signEnvelope({ ...elsewhere, headers: { ...elsewhere.headers, [runtimeHeaders.capability]: 'other' } }, callerKeys));
+    const letters = await deadLetters(topics.tasks('echo'), 4);
+    expect(letters.map((l) => reasonOf(l).reason.match(/check "([\w-]+)"/)?.[1]).sort()).toEqual(['dispatch', 'dispatch', 'dispatch', 'signature']);
+    expect(letters.some((l) => /signed for other, not echo/.test(reasonOf(l).reason))).toBe(true);
     expect(runs).toEqual([]);
   });
 
@@ -131,27 +141,34 @@ describe('[memory] trust: what enforce refuses', () => {
   });
 
   it('a forged result never reaches the caller: the real worker answers; forgeries are dead-lettered naming "unknown-signer" and "result"', async () => {
-    const { caller, raw, topics, release, deadLetters, bystander, runs } = await setup();
+    const { caller, raw, topics, release, deadLetters, bystander, otherServer, runs } = await setup();
     const taskId = randomUUID();
     const workflowId = `wf-${randomUUID()}`;
     const pending = caller.dispatch('echo', 'slow', { taskId, workflowId });
     await waitFor(() => runs.includes('slow'));
-    const forged = (state: string, text: string): EnvelopeInput => ({
-      kind: 'stream-response',
-      key: workflowId,
-      correlationId: taskId,
-      payload: { task: { id: taskId, contextId: workflowId, status: { state, timestamp: new Date().toISOString() }, artifacts: [{ artifactId: 'x', parts: [{ text }] }] } },
-      headers: { [runtimeHeaders.type]: 'task-event', [runtimeHeaders.capability]: 'echo', [runtimeHeaders.taskId]: taskId },
-    }) as EnvelopeInput;
+    const forged = (state: string, text: string, headers: Record<string, string> = { [runtimeHeaders.type]: 'task-event', [runtimeHeaders.capability]: 'echo', [runtimeHeaders.taskId]: taskId }): EnvelopeInput =>
+      ({
+        kind: 'stream-response',
+        key: workflowId,
+        correlationId: taskId,
+        payload: { task: { id: taskId, contextId: workflowId, status: { state, timestamp: new Date().toISOString() }, artifacts: [{ artifactId: 'x', parts: [{ text }] }] } },
+        headers,
+      }) as EnvelopeInput;
     const replies = topics.replies;
     await raw.publish(replies, signEnvelope(forged('TASK_STATE_COMPLETED', 'forged by a stranger'), generateAgentKeys()));
     // Known to the policy (may dispatch), but may not answer for echo.
     await raw.publish(replies, signEnvelope(forged('TASK_STATE_FAILED', 'forged by a dispatcher'), bystander));
+    // Without the runtime's headers, and claiming a capability its key may serve: still not the one the task went to.
+    await raw.publish(replies, signEnvelope(forged('TASK_STATE_COMPLETED', 'forged without headers', {}), bystander));
+    await raw.publish(replies, signEnvelope(forged('TASK_STATE_COMPLETED', 'forged for another capability', { [runtimeHeaders.type]: 'task-event', [runtimeHeaders.capability]: 'other' }), otherServer));
     // The reply topic is shared by the namespace's buses: each one that reads a forgery refuses it.
-    const checks = async (): Promise<string[]> => [...new Set((await deadLetters(replies, 2)).map((l) => reasonOf(l).reason.match(/check "([\w-]+)"/)?.[1] ?? '?'))].sort();
-    let refused = await checks();
-    for (let tries = 0; refused.length < 2 && tries < 50; tries += 1) refused = await checks();
-    expect(refused).toEqual(['result', 'unknown-signer']);
+    const checkByForgery = async (): Promise<string[]> => {
+      const byId = new Map((await deadLetters(replies, 4)).map((l) => [l.id, reasonOf(l).reason.match(/check "([\w-]+)"/)?.[1] ?? '?']));
+      return [...byId.values()].sort();
+    };
+    let refused = await checkByForgery();
+    for (let tries = 0; refused.length < 4 && tries < 50; tries += 1) refused = await checkByForgery();
+    expect(refused).toEqual(['result', 'result', 'result', 'unknown-signer']);
     release();
     const task = await pending;
     expect(task.status.state).toBe('TASK_STATE_COMPLETED');
@@ -159,7 +176,8 @@ describe('[memory] trust: what enforce refuses', () => {
   });
 
   it('an agent may not register a capability it may not serve: its own bus refuses, and a forged announcement registers nothing', async () => {
-    const { bus, raw, topics, caller, deadLetters, bystander } = await setup();
+    const otherEchoServer = generateAgentKeys();
+    const { bus, raw, topics, caller, deadLetters, bystander } = await setup({}, undefined, { echo: [otherEchoServer.publicKey] });
     const intruder = await bus(bystander);
     const refused = await intruder.registerAgent(card('echo'), { echo: () => 'intercepted' }).then(() => undefined, (e: unknown) => e);
     expect(UntrustedEnvelopeError.isInstance(refused) && refused.check).toBe('serve');
@@ -168,8 +186,17 @@ describe('[memory] trust: what enforce refuses', () => {
       topics.registry,
       signEnvelope({ kind: 'agent-card', key: 'evil/payments', payload: card('payments'), headers: { [runtimeHeaders.type]: 'agent-up', [runtimeHeaders.instance]: 'evil/payments' } }, bystander),
     );
-    const letters = await deadLetters(topics.registry);
-    expect(reasonOf(letters[0]!).reason).toMatch(/check "serve" failed: .* may not serve payments/);
+    // An instance of the real worker, said to be down by a key allowed to serve echo but not that instance's.
+    const [echoAgent] = caller.agents().filter((a) => a.capabilities.includes('echo'));
+    await raw.publish(
+      topics.registry,
+      signEnvelope({ kind: 'agent-card', key: echoAgent!.instanceId, payload: echoAgent!.card, headers: { [runtimeHeaders.type]: 'agent-down', [runtimeHeaders.instance]: echoAgent!.instanceId } }, otherEchoServer),
+    );
+    const letters = await deadLetters(topics.registry, 2);
+    const reasons = letters.map((l) => reasonOf(l).reason);
+    expect(reasons.some((r) => /check "serve" failed: .* may not serve payments/.test(r))).toBe(true);
+    expect(reasons.some((r) => /check "serve" failed: agent instance .* announced by .*, but it is/.test(r))).toBe(true);
+    expect(caller.agents().some((a) => a.instanceId === echoAgent!.instanceId)).toBe(true);
     expect(caller.agents().some((a) => a.capabilities.includes('payments'))).toBe(false);
     // A bus started now, reading the registry from the log, does not take it either.
     const late = await bus(generateAgentKeys());

@@ -4,14 +4,16 @@ import { createNatsTransport } from '@a2a-bus/nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { textMessage } from './src/conformance/context.js';
 import { trustedWorkflowSuite } from './src/runtime/trust-suite.js';
-import { capturingLogger, everythingIn, startSecuredBroker, type SecuredBrokerHandle } from './src/servers/secured-broker.js';
+import { capturingLogger, everythingIn, freePorts, startSecuredBroker, type SecuredBrokerHandle } from './src/servers/secured-broker.js';
 
 // A nats-server of our own: TLS required, user/password, subject permissions (scripts/security/nats.sh).
-const port = 41_422 + (process.pid % 20);
+// Ports 41400-41499.
+let port: number;
 let broker: SecuredBrokerHandle;
 let password: string;
 
 beforeAll(async () => {
+  port = await freePorts(41_400);
   broker = await startSecuredBroker('nats', { NATS_TLS_PORT: String(port) });
   password = broker.credentials.NATS_AGENTS_PASSWORD!;
 }, 60_000);
@@ -67,6 +69,19 @@ describe('[nats] TLS + users with subject permissions', () => {
       expect((error as Error).message).toContain(`127.0.0.1:${port}`);
       expect(Date.now() - started).toBeLessThan(10_000);
       expect(everythingIn(error) + lines.join('\n')).not.toContain(password);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('subscribing outside the namespace fails fast with AuthorizationError', async () => {
+    const transport = createNatsTransport({ url: `tls://127.0.0.1:${port}`, user: 'agents', pass: password, tls: { ca: broker.ca }, streamPrefix: 'outside', storage: 'memory', requestTimeoutMs: 20_000 });
+    try {
+      const started = Date.now();
+      const error = await transport.subscribe('orders', async () => {}, { group: 'g' }).then(() => undefined, (e: unknown) => e);
+      expect(AuthorizationError.isInstance(error)).toBe(true);
+      expect((error as Error).message).toContain('outside.');
+      expect(Date.now() - started).toBeLessThan(10_000);
     } finally {
       await transport.close();
     }

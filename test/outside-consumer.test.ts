@@ -30,6 +30,17 @@ function tarball(name: string): string {
   return join(releaseDir, file);
 }
 
+/** `name` and the @a2a-bus packages it depends on, transitively (directory names under packages/). */
+function workspaceClosure(name: string, seen = new Set<string>()): string[] {
+  if (seen.has(name)) return [...seen];
+  seen.add(name);
+  const manifest = JSON.parse(readFileSync(join(root, 'packages', name, 'package.json'), 'utf8'));
+  for (const dependency of Object.keys(manifest.dependencies ?? {})) {
+    if (dependency.startsWith('@a2a-bus/')) workspaceClosure(dependency.slice('@a2a-bus/'.length), seen);
+  }
+  return [...seen];
+}
+
 function node(project: string, args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string }> {
   return run(process.execPath, args, { cwd: project, env: { ...plainEnv, ...env }, timeout: 60_000 });
 }
@@ -122,7 +133,8 @@ describe('the a2a-bus command, installed from its tarball', () => {
   beforeAll(async () => {
     cliProject = mkdtempSync(join(tmpdir(), 'a2a-bus-cli-'));
     writeFileSync(join(cliProject, 'package.json'), JSON.stringify({ name: 'outside-cli', private: true, type: 'module' }, null, 2));
-    const packages = ['cli', 'core', 'memory', 'kafka', 'redis-streams', 'nats'].map(tarball);
+    // The CLI with every @a2a-bus package it depends on, as packed here (none is on the registry).
+    const packages = workspaceClosure('cli').map(tarball);
     await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...packages], { cwd: cliProject, env: plainEnv, timeout: 240_000 });
   }, 300_000);
 

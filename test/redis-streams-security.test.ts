@@ -4,14 +4,16 @@ import { createRedisStreamsTransport } from '@a2a-bus/redis-streams';
 import { textMessage } from './src/conformance/context.js';
 import { trustedWorkflowSuite } from './src/runtime/trust-suite.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capturingLogger, everythingIn, startSecuredBroker, type SecuredBrokerHandle } from './src/servers/secured-broker.js';
+import { capturingLogger, everythingIn, freePorts, startSecuredBroker, type SecuredBrokerHandle } from './src/servers/secured-broker.js';
 
 // A redis-server of our own that speaks only TLS and lets only ACL users in (scripts/security/redis.sh).
-const port = 41_379 + (process.pid % 20);
+// Ports 41300-41399 (this suite's share of 41000-41999).
+let port: number;
 let broker: SecuredBrokerHandle;
 let agentsPassword: string;
 
 beforeAll(async () => {
+  port = await freePorts(41_300);
   broker = await startSecuredBroker('redis', { REDIS_TLS_PORT: String(port) });
   agentsPassword = broker.credentials.REDIS_AGENTS_PASSWORD!;
 }, 60_000);

@@ -60,7 +60,8 @@ accounts {
 CONF
 )
   nohup setsid "$NATS_SERVER" -c "$STATE/nats.conf" -P "$PIDFILE" -l "$STATE/nats.log" >/dev/null 2>&1 </dev/null &
-  for _ in $(seq 1 100); do
+  # Up to 30 s: a loaded CI machine (a JVM starting beside us) can be slow.
+  for _ in $(seq 1 300); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$PORT" && head -c 4 <&3 | grep -q INFO) 2>/dev/null; then
       echo "nats-secure: ready on tls://127.0.0.1:$PORT (state $STATE)"
       return 0

@@ -45,7 +45,8 @@ ACL
     --tls-ca-cert-file "$STATE/certs/ca.pem" --tls-auth-clients no \
     --aclfile "$STATE/users.acl" --dir "$STATE" --save "" --appendonly no \
     --daemonize yes --pidfile "$PIDFILE" --logfile "$STATE/redis.log" --loglevel warning
-  for _ in $(seq 1 100); do
+  # Up to 30 s: a loaded CI machine (a JVM starting beside us) can be slow.
+  for _ in $(seq 1 300); do
     if redis-cli --tls --cacert "$STATE/certs/ca.pem" -h 127.0.0.1 -p "$PORT" \
       --user agents --pass "$REDIS_AGENTS_PASSWORD" --no-auth-warning PING 2>/dev/null | grep -q PONG; then
       echo "redis-secure: ready on rediss://127.0.0.1:$PORT (state $STATE)"

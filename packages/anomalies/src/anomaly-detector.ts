@@ -32,6 +32,8 @@ export class AnomalyDetector {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly series: BoundedMap<string, CapabilitySeries>;
+  /** Latency per capability and agent (watch mode): one slow instance among healthy peers. */
+  private readonly agentSeries: BoundedMap<string, CapabilitySeries>;
   private readonly lagSeries: BoundedMap<string, LagGrowthDetector>;
   readonly silence: SilenceDetector;
   /** Ids nacked lately here: their redelivery is a retry, not an unexplained redelivery. */
@@ -50,6 +52,7 @@ export class AnomalyDetector {
     this.logger = (this.options.logger ?? silentLogger).child({ component: 'anomalies', detector: this.detectorId });
     this.clock = this.options.clock ?? systemClock;
     this.series = new BoundedMap(this.options.maxSeries);
+    this.agentSeries = new BoundedMap(this.options.maxSeries);
     this.lagSeries = new BoundedMap(this.options.maxSeries);
     this.silence = new SilenceDetector(this.options.silentAfterMs);
     this.taskPrefix = `${this.options.namespace}.tasks.`;
@@ -99,6 +102,15 @@ export class AnomalyDetector {
 
   seriesOf(capability: string): CapabilitySeries {
     return this.series.ensure(capability, () => new CapabilitySeries(this.options));
+  }
+
+  agentSeriesOf(capability: string, agent: string): CapabilitySeries {
+    return this.agentSeries.ensure(`${capability}\u0000${agent}`, () => new CapabilitySeries(this.options));
+  }
+
+  /** Capabilities seen so far (bounded by `maxSeries`). */
+  capabilities(): string[] {
+    return [...this.series.entries()].map(([capability]) => capability);
   }
 
   /** Closes one time window: throughput per capability, silent agents holding work. */
@@ -184,7 +196,7 @@ export class AnomalyDetector {
       if (!capability) return undefined;
       const series = this.seriesOf(capability);
       series.inFlight = Math.max(0, series.inFlight - 1);
-      this.report('handler-latency', { capability }, series.latency.observe(handlerMs, id, this.clock.now()));
+      this.report('handler-latency', { capability }, series.observeLatency(handlerMs, id, this.clock.now()));
       this.report('retry-rate', { capability }, series.retryRate.observe(retried, id));
       return series;
     };

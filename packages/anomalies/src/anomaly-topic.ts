@@ -45,6 +45,6 @@ export function followAnomalies(transport: Transport, namespace: string, listene
       const anomaly = anomalyOf(delivery.envelope);
       if (anomaly) listener(anomaly);
     },
-    { group: `anomalies-follow-${randomUUID().slice(0, 8)}`, startFrom: 'latest', deadLetterTopic: false },
+    { group: `anomalies-follow-${randomUUID().slice(0, 8)}`, startFrom: 'latest', deadLetterTopic: false, ephemeral: true },
   );
 }

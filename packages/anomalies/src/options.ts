@@ -52,6 +52,21 @@ export const anomalyDetectorSchema = z.object({
   /** Series (capability × detector) kept at once; the oldest are dropped beyond it. */
   maxSeries: z.int().min(1).default(1_000),
   latency: valueOptions({ warmup: 50, sensitivity: 4, minRatio: 3, recent: 7, raiseAfter: 8, minDurationMs: 1_000, floor: 1 }),
+  /** Tail latency (≈ p95 of the last 64 handler runs), reported as `handler-latency` too. */
+  latencyTail: z
+    .object({
+      size: z.int().min(8).max(1_024).default(64),
+      rank: z.int().min(1).default(3),
+      every: z.int().min(1).default(16),
+      warmupChecks: z.int().min(1).default(8),
+      sensitivity: z.number().positive().default(4),
+      minRatio: z.number().min(1).default(3),
+      raiseAfter: z.int().min(1).default(4),
+      minDurationMs: z.int().min(0).default(2_000),
+      clearAfter: z.int().min(1).default(4),
+      floor: z.number().min(0).default(1),
+    })
+    .prefault({}),
   payloadSize: valueOptions({ warmup: 50, sensitivity: 6, minRatio: 10, recent: 1, raiseAfter: 1, minDurationMs: 0, floor: 64 }),
   retryRate: rateOptions(0.15),
   deadLetterRate: rateOptions(0.05),

@@ -55,7 +55,12 @@ export function observeWorkflowRecord(detector: AnomalyDetector, envelope: Envel
   if (task && finalStates.has(task.status.state)) {
     const held = detector.tracker.finish(taskId);
     series.throughput.complete();
-    if (held) detector.report('handler-latency', { capability, agent: holder }, series.latency.observe(Math.max(0, at - held.since), taskId, at));
+    if (held) {
+      // Latency per capability and agent: one slow instance stands out from its healthy peers.
+      const ms = Math.max(0, at - held.since);
+      const perAgent = detector.agentSeriesOf(capability, holder);
+      detector.report('handler-latency', { capability, agent: holder }, perAgent.observeLatency(ms, taskId, at));
+    }
     detector.report('retry-rate', { capability, agent: holder }, series.retryRate.observe(false, taskId));
     const note = task.status.message ? textOfParts(task.status.message.parts) : '';
     const deadLettered = task.status.state === 'TASK_STATE_FAILED' && note.startsWith('failed after ');

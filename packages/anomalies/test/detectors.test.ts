@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LagGrowthDetector } from '../src/detectors/lag-growth-detector.js';
 import { RateDetector } from '../src/detectors/rate-detector.js';
 import { SilenceDetector } from '../src/detectors/silence-detector.js';
+import { TailDetector } from '../src/detectors/tail-detector.js';
 import { ThroughputDetector } from '../src/detectors/throughput-detector.js';
 import { ValueDetector } from '../src/detectors/value-detector.js';
 import { RobustBaseline } from '../src/robust-baseline.js';
@@ -157,5 +158,30 @@ describe('ValueDetector minimum duration', () => {
     for (let i = 0; i < 30; i++) expect(detector.observe(8 + 8 * random(), `n${i}`, (t += 5))).toBeUndefined();
     const raised = Array.from({ length: 40 }, (_, i) => detector.observe(150, `slow${i}`, (t += 50))).filter(Boolean);
     expect(raised).toHaveLength(1);
+  });
+});
+
+describe('TailDetector (p95 latency)', () => {
+  const options = { size: 64, rank: 3, every: 16, warmupChecks: 8, sensitivity: 4, minRatio: 3, raiseAfter: 4, minDurationMs: 0, clearAfter: 4, floor: 1 };
+
+  it('catches one request in ten turning 20x slower, which leaves the median alone; rare single stalls do not', () => {
+    const tail = new TailDetector(options);
+    const median = new ValueDetector({ ...latency, minDurationMs: 0 });
+    const random = jitter(21);
+    for (let i = 0; i < 3_000; i++) {
+      const value = (8 + 8 * random()) * (random() < 0.002 ? 20 : 1);
+      expect(tail.observe(value, `m${i}`)).toBeUndefined();
+      expect(median.observe(value, `m${i}`)).toBeUndefined();
+    }
+    const found = [];
+    for (let i = 0; i < 200; i++) {
+      const value = (8 + 8 * random()) * (random() < 0.1 ? 20 : 1);
+      expect(median.observe(value, `t${i}`)).toBeUndefined();
+      const f = tail.observe(value, `t${i}`);
+      if (f) found.push({ at: i, f });
+    }
+    expect(found).toHaveLength(1);
+    expect(found[0]!.at).toBeLessThan(128);
+    expect(found[0]!.f.observed / found[0]!.f.baseline).toBeGreaterThan(5);
   });
 });

@@ -26,7 +26,7 @@ describe('[memory] a steady run raises no anomaly', () => {
       work: async ({ attempt }) => {
         const call = ++calls;
         // 1-4 ms of work, and 1 call in 500 fails once and is retried: normal life.
-        await delay(1 + Math.random() * 3 + (slow ? 300 : 0));
+        await delay(1 + Math.random() * 3 + (slow ? 1_000 : 0));
         if (attempt === 1 && call % 500 === 0) throw new Error('transient');
         return 'done';
       },
@@ -35,11 +35,12 @@ describe('[memory] a steady run raises no anomaly', () => {
     expect(anomalies.map((a) => a.message)).toEqual([]);
   }, 120_000);
 
-  // At 16 in flight the memory run is CPU-bound: handler time is ~20 ms of event-loop queueing around 1-4 ms
-  // of work, so the control adds 300 ms (the 10x cases run on real brokers in the fault suite).
-  it('the same detector was armed: handlers turning 300 ms slower afterwards are caught', async () => {
+  // At 16 in flight the memory run is CPU-bound: handler time is mostly event-loop queueing around 1-4 ms
+  // of work (and far more on a loaded machine), so the control adds a clear 1 s (the 10x cases run on
+  // real brokers in the fault suite).
+  it('the same detector was armed: handlers turning 1 s slower afterwards are caught', async () => {
     slow = true;
-    await pump(bus, 'work', 2_000, 16, () => 'go', () => anomalies.some((a) => a.kind === 'handler-latency'));
-    expect(anomalies.map((a) => a.kind)).toContain('handler-latency');
-  });
+    await pump(bus, 'work', 400, 16, () => 'go', () => anomalies.some((a) => a.kind === 'handler-latency'));
+    expect(anomalies.map((a) => a.kind), JSON.stringify(detector.seriesOf('work').latency.state())).toContain('handler-latency');
+  }, 60_000);
 });

@@ -64,7 +64,7 @@ export async function startConsole(input: ConsoleOptions): Promise<RunningConsol
   await transport.connect();
   const agents = new AgentDirectory(transport, namespace, options.agentTtlMs);
   const workflows = new WorkflowIndex(transport, namespace, options.lookbackMs);
-  const lag = new LagHistory(transport, namespace, options.lagIntervalMs, options.lagWindowMs);
+  const lag = new LagHistory(transport, namespace, () => [...new Set([...agents.capabilities(), ...workflows.capabilities()])], options.lagIntervalMs, options.lagWindowMs);
   const auditor = new AgentBus({ transport, namespace, logger });
   await Promise.all([agents.start(), workflows.start()]);
   lag.start();

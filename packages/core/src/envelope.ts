@@ -120,6 +120,17 @@ export function createEnvelope(input: EnvelopeInput): Envelope {
   return Object.freeze(result.data);
 }
 
+/**
+ * A validated envelope with string headers added, without validating it all again (nothing
+ * else changes, and string headers are always valid). Used to attach signatures.
+ */
+export function addEnvelopeHeaders(envelope: Envelope, headers: Readonly<Record<string, string>>): Envelope {
+  if ((envelope as { [VALIDATED]?: boolean })[VALIDATED] !== true) return createEnvelope({ ...envelope, headers: { ...envelope.headers, ...headers } });
+  const copy = { ...envelope, headers: { ...envelope.headers, ...headers } };
+  Object.defineProperty(copy, VALIDATED, { value: true });
+  return Object.freeze(copy) as Envelope;
+}
+
 function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
 }

@@ -7,6 +7,8 @@ export interface StoredRecord {
   /** Published envelopes are kept decoded; `publishRaw` bytes are kept as bytes. */
   readonly value: Envelope | Uint8Array;
   readonly timestamp: number;
+  /** Encoded size, measured once at publish (charged against a subscription's maxInFlightBytes). */
+  readonly bytes: number;
 }
 
 /** A delivered, not yet settled record of a group (Redis calls it the pending entries list). */
@@ -123,10 +125,10 @@ export class MemoryTopic {
     this.partitions = Array.from({ length: partitionCount }, () => []);
   }
 
-  append(partition: number, key: string, value: Envelope | Uint8Array, timestamp: number): number {
+  append(partition: number, key: string, value: Envelope | Uint8Array, timestamp: number, bytes: number): number {
     const records = this.partitions[partition]!;
     const offset = records.length;
-    records.push({ offset, key, value, timestamp });
+    records.push({ offset, key, value, timestamp, bytes });
     for (const group of this.groups.values()) group.wake(partition);
     return offset;
   }

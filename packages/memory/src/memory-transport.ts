@@ -22,7 +22,6 @@ import {
   KeyedDispatcher,
   ephemeralGroupName,
   assertEnvelopeWithin,
-  envelopeByteLength,
   isSilentHook,
   partitionForKey,
   reportError,
@@ -58,12 +57,12 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
     if (closing) throw new TransportClosedError('memory', operation);
   };
 
-  const append = (topicName: string, envelope: Envelope): PublishReceipt => {
-    const bytes = assertEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'memory', topicName);
+  /** `bytes`: the envelope's size, when publishBatch has measured it already. */
+  const append = (topicName: string, envelope: Envelope, bytes = assertEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'memory', topicName)): PublishReceipt => {
     const topic = broker.topic(topicName, config.partitions);
     const partition = partitionForKey(envelope.key, topic.partitions.length);
     const started = reportPublish ? performance.now() : 0;
-    const offset = topic.append(partition, envelope.key, envelope, clock.now());
+    const offset = topic.append(partition, envelope.key, envelope, clock.now(), bytes);
     if (reportPublish) events.onPublish({
       transport: 'memory',
       topic: topicName,
@@ -93,14 +92,15 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
       assertOpen('publish');
       // Validate (and measure) every envelope before appending any.
       const valid = envelopes.map((input) => createEnvelope(input));
-      for (const envelope of valid) assertEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'memory', topic);
-      return valid.map((envelope) => append(topic, envelope));
+      const sizes = valid.map((envelope) => assertEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'memory', topic));
+      return valid.map((envelope, i) => append(topic, envelope, sizes[i]));
     },
 
     async publishRaw(topic: string, record: RawRecord) {
       assertOpen('publish');
       const log = broker.topic(topic, config.partitions);
-      log.append(partitionForKey(record.key, log.partitions.length), record.key, Uint8Array.from(record.value), clock.now());
+      const value = Uint8Array.from(record.value);
+      log.append(partitionForKey(record.key, log.partitions.length), record.key, value, clock.now(), value.byteLength);
     },
 
     async subscribe(topic: string, handler: MessageHandler, subscribeOptions: SubscribeOptions) {
@@ -271,8 +271,7 @@ class MemorySubscription implements Subscription, GroupMember {
   }
 
   private push(partition: number, stored: StoredRecord, attempt: number): void {
-    const bytes = stored.value instanceof Uint8Array ? stored.value.byteLength : envelopeByteLength(stored.value);
-    this.dispatcher.push({ partition, offset: String(stored.offset), key: stored.key, value: stored.value, attempt, bytes, stored });
+    this.dispatcher.push({ partition, offset: String(stored.offset), key: stored.key, value: stored.value, attempt, bytes: stored.bytes, stored });
   }
 
   private resumeWhenReady(): void {

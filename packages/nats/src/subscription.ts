@@ -149,6 +149,13 @@ export class NatsSubscription implements Subscription {
         void this.balancer.nudge().then(() => this.balancer.nudge());
       },
     });
+    // A subscription the server refuses (subject permissions) is closed by the client on the
+    // server's -ERR, which arrives before the flush's PONG: fail the subscribe with it now.
+    await nc.flush();
+    if (this.nudges.isClosed()) {
+      const refusal = await this.nudges.closed;
+      throw refusal instanceof Error ? refusal : new Error(`subscription to ${this.context.names.nudge(this.topic, this.group)} was closed by the server`);
+    }
     await this.balancer.start();
     this.nudgeOthers();
   }

@@ -139,7 +139,7 @@ class NatsTransportImpl implements NatsTransport {
       await subscription.start();
     } catch (error) {
       await subscription.close({ drainTimeoutMs: 0 }).catch(() => undefined);
-      throw error;
+      throw this.authorizationErrorOf(error) ?? error;
     }
     return subscription;
   }

@@ -32,6 +32,9 @@ interface PartitionState {
   readonly held: Set<string>;
 }
 
+/** BLOCK of a read that covers only some partitions (less room than partitions). */
+const PARTIAL_READ_BLOCK_MS = 20;
+
 /**
  * ioredis defines a Buffer-reply variant of every command at run time but types only some;
  * `callBuffer` is no way around it, as auto-pipelining mangles it.
@@ -267,6 +270,9 @@ export class StreamReader {
       chosen = [...states.slice(this.roundRobin), ...states.slice(0, this.roundRobin)].slice(0, room);
     }
     const count = Math.min(readCount, Math.max(1, Math.floor(room / chosen.length)));
+    // Reading only some partitions: a long BLOCK on them sleeps while the others may hold
+    // entries (a full second per empty pick with maxInFlight 1), so poll those briefly.
+    const block = chosen.length < states.length ? Math.min(blockMs, PARTIAL_READ_BLOCK_MS) : blockMs;
     this.blockingClientId ??= Number(await blocking.client('ID'));
     if (this.woken || this.stopping) return;
     const streams = chosen.map((state) => state.stream);
@@ -277,7 +283,7 @@ export class StreamReader {
       'COUNT',
       count,
       'BLOCK',
-      blockMs,
+      block,
       'STREAMS',
       ...streams,
       ...streams.map(() => '>'),

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,4 +91,27 @@ function serialize(value: unknown, depth = 0): unknown {
 /** Everything an error says, its causes included, as one string to search for secrets. */
 export function everythingIn(error: unknown): string {
   return JSON.stringify(serialize(error));
+}
+
+/**
+ * A port free on 127.0.0.1 (and `count - 1` free ones after it) in [from, from + span),
+ * starting at a random offset so test files running side by side rarely race for one.
+ */
+export async function freePorts(from: number, span = 100, count = 1): Promise<number> {
+  const start = Math.floor(Math.random() * span);
+  for (let i = 0; i < span; i += 1) {
+    const port = from + ((start + i) % span);
+    let free = true;
+    for (let k = 0; k < count && free; k += 1) free = await canListen(port + k);
+    if (free) return port;
+  }
+  throw new Error(`no ${count} free port(s) in ${from}..${from + span + count - 1}`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }

@@ -50,6 +50,11 @@ export class ValueDetector {
     this.gate = new Hysteresis(options.raiseAfter, options.clearAfter);
   }
 
+  /** Whether its alarm is up. */
+  get alarmed(): boolean {
+    return this.gate.active;
+  }
+
   /** Where the series stands: its normal value and spread, the current observation, the alarm. */
   state(): { normal: number; scale: number; observed: number; samples: number; alarm: boolean } {
     const normal = Math.exp(this.baseline.center) - this.options.floor;

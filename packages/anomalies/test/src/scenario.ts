@@ -2,7 +2,7 @@ import type { Anomaly, AnomalyDetector, AnomalyKind } from '@a2a-bus/anomalies';
 
 /** One injected fault: on one capability, from `start` for `durationS` simulated seconds. */
 export interface InjectedFault {
-  readonly kind: 'slowdown' | 'retry-storm' | 'payload-spike' | 'dead-letter-burst' | 'redelivery-storm' | 'lag-growth' | 'throughput-collapse' | 'agent-silent';
+  readonly kind: 'slowdown' | 'tail-slowdown' | 'retry-storm' | 'payload-spike' | 'dead-letter-burst' | 'redelivery-storm' | 'lag-growth' | 'throughput-collapse' | 'agent-silent';
   readonly capability: string;
   readonly start: number;
   readonly durationS: number;
@@ -11,6 +11,7 @@ export interface InjectedFault {
 /** The anomaly kinds that count as detecting a fault (a dead-letter burst retries first, so retry-rate counts too). */
 export const expectedKinds: Record<InjectedFault['kind'], readonly AnomalyKind[]> = {
   slowdown: ['handler-latency'],
+  'tail-slowdown': ['handler-latency'],
   'retry-storm': ['retry-rate'],
   'payload-spike': ['payload-size'],
   'dead-letter-burst': ['dead-letter-rate', 'retry-rate'],
@@ -80,7 +81,8 @@ export function runScenario(detector: AnomalyDetector, clock: { now: number }, f
         if (active(capability, second, 'throughput-collapse')) continue; // the handler hangs
         // Log-normal jitter, plus 1 in 500 events stalled 20x (a GC pause, a slow call): noise, not a fault.
         const stall = random() < 0.002 ? 20 : 1;
-        const handlerMs = 10 * Math.exp(0.3 * gaussian()) * stall * (active(capability, second, 'slowdown') ? 10 : 1);
+        const tailSlow = active(capability, second, 'tail-slowdown') && random() < 0.1 ? 20 : 1; // one in ten 20x slower
+        const handlerMs = 10 * Math.exp(0.3 * gaussian()) * stall * tailSlow * (active(capability, second, 'slowdown') ? 10 : 1);
         const settle = { ...base, key: id, id, attempt, handlerMs };
         if (active(capability, second, 'dead-letter-burst') && random() < 0.2) {
           hooks.onNack!({ ...settle, delayMs: 0, error: new Error('boom') });

@@ -1,4 +1,5 @@
 import type { EnvelopeInput, Transport } from '@a2a-bus/core';
+import { busMessage } from './payload.js';
 import { percentile } from './stats.js';
 import type { BenchRow } from './types.js';
 
@@ -12,6 +13,20 @@ export async function pipelined(count: number, window: number, send: (i: number)
     while (next < count) await send(next++);
   };
   await Promise.all(Array.from({ length: Math.min(window, count) }, worker));
+}
+
+/** publishBatch() of `size` 1 KiB messages, `inFlight` batches at once (the batch API beside raw pipelines). */
+export async function publishBatches(transport: Transport, topic: string, count: number, size = 500, inFlight = 2): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < count) {
+        const from = next;
+        next = Math.min(count, next + size);
+        await transport.publishBatch(topic, Array.from({ length: next - from }, (_, j) => busMessage(from + j)));
+      }
+    }),
+  );
 }
 
 /** `promise`, or a rejection naming `what` after `ms`. */

@@ -21,10 +21,10 @@ type Deletable = Transport & { deleteTopic?(topic: string): Promise<void> };
  * after gc, divided by `maxInFlight`. Consumer and publisher live in this process, so the
  * publisher's own garbage is collected first.
  */
-export async function memoryPerInFlight(backend: string, create: () => Deletable, payloadBytes = 1_024, maxInFlight = 2_048, extraNote?: string): Promise<BenchRow> {
+export async function memoryPerInFlight(backend: string, create: () => Deletable | Promise<Deletable>, payloadBytes = 1_024, maxInFlight = 2_048, extraNote?: string): Promise<BenchRow> {
   const topic = `mem-${Math.random().toString(36).slice(2, 10)}`;
-  const consumer = create();
-  const publisher = create();
+  const consumer = await create();
+  const publisher = await create();
   const release: (() => void)[] = [];
   try {
     await publisher.connect();

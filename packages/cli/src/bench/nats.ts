@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createNatsTransport, type NatsTransport } from '@a2a-bus/nats';
 import { busLatency } from './bus-latency.js';
 import { dispatchRoundTrip } from './dispatch.js';
-import { alternate, deadline, pipelined } from './harness.js';
+import { alternate, deadline, pipelined, publishBatches } from './harness.js';
 import { rawClients, rawLatency, rawThroughput } from './nats-raw.js';
 import { busMessage } from './payload.js';
 import type { BenchRow, BenchSuite } from './types.js';
@@ -17,7 +17,7 @@ function busTransport(): NatsTransport {
   return createNatsTransport({ url, streamPrefix: 'bench', partitions: PARTITIONS });
 }
 
-async function busThroughput(count: number): Promise<BenchRow> {
+async function busThroughput(count: number, mode: 'publish' | 'batch' = 'publish'): Promise<BenchRow> {
   const topic = `bench.tp.${randomUUID().slice(0, 8)}`;
   const transport = busTransport();
   try {
@@ -26,10 +26,11 @@ async function busThroughput(count: number): Promise<BenchRow> {
     const done = new Promise<void>((resolve) => (resolveDone = resolve));
     await transport.subscribe(topic, () => void (++handled === count && resolveDone()), { group: 'bench', maxInFlight: 1_024 });
     const started = performance.now();
-    await pipelined(count, WINDOW, (i) => transport.publish(topic, busMessage(i)));
+    if (mode === 'batch') await publishBatches(transport, topic, count);
+    else await pipelined(count, WINDOW, (i) => transport.publish(topic, busMessage(i)));
     await deadline(done, 'a2a-bus throughput');
     const seconds = (performance.now() - started) / 1_000;
-    return { backend: 'nats', client: 'a2a-bus', kind: 'throughput', scenario: 'publish→consume→ack 1 KiB', messages: count, seconds, msgsPerSec: count / seconds, note: `${PARTITIONS} partitions, publish() × ${WINDOW} concurrent, maxInFlight 1024` };
+    return { backend: 'nats', client: 'a2a-bus', kind: 'throughput', scenario: 'publish→consume→ack 1 KiB', messages: count, seconds, msgsPerSec: count / seconds, note: `${PARTITIONS} partitions, ${mode === 'batch' ? 'publishBatch() of 500 × 2 in flight' : `publish() × ${WINDOW} concurrent`}, maxInFlight 1024` };
   } finally {
     await transport.deleteTopic(topic).catch(() => undefined);
     await transport.close({ drainTimeoutMs: 1_000 });
@@ -43,7 +44,7 @@ export const suite: BenchSuite = async (progress) => {
     await rawThroughput(raw, 2_000, PARTITIONS, 'explicit');
     await busThroughput(2_000);
     const rows = await alternate(
-      [() => rawThroughput(raw, THROUGHPUT_MESSAGES, PARTITIONS, 'explicit'), () => rawThroughput(raw, THROUGHPUT_MESSAGES, PARTITIONS, 'all'), () => busThroughput(THROUGHPUT_MESSAGES)],
+      [() => rawThroughput(raw, THROUGHPUT_MESSAGES, PARTITIONS, 'explicit'), () => rawThroughput(raw, THROUGHPUT_MESSAGES, PARTITIONS, 'all'), () => busThroughput(THROUGHPUT_MESSAGES), () => busThroughput(THROUGHPUT_MESSAGES, 'batch')],
       progress,
     );
     rows.push(...(await alternate([() => rawLatency(raw, LATENCY_MESSAGES, PARTITIONS), () => busLatency('nats', busTransport, `bench.lat.${randomUUID().slice(0, 8)}`, LATENCY_MESSAGES, `${PARTITIONS} partitions`)], progress)));

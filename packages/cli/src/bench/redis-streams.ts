@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createRedisStreamsTransport, type RedisStreamsTransport } from '@a2a-bus/redis-streams';
 import { busLatency } from './bus-latency.js';
 import { dispatchRoundTrip } from './dispatch.js';
-import { alternate, deadline, pipelined } from './harness.js';
+import { alternate, deadline, pipelined, publishBatches } from './harness.js';
 import { memoryPerInFlight } from './in-flight-memory.js';
 import { busMessage } from './payload.js';
 import { READ_COUNT, rawLatency, rawThroughput } from './redis-raw.js';
@@ -13,13 +13,14 @@ const THROUGHPUT_MESSAGES = Number(process.env.BENCH_REDIS_MESSAGES ?? 40_000);
 const LATENCY_MESSAGES = Number(process.env.BENCH_REDIS_LATENCY_MESSAGES ?? 2_000);
 const PARTITIONS = 8;
 const WINDOW = 1_000; // publishes in flight at once
+const BATCH = 500;
 const keyPrefix = `a2a-bench-${randomUUID().slice(0, 8)}:`;
 
 function busTransport(partitions = PARTITIONS): RedisStreamsTransport {
   return createRedisStreamsTransport({ url, keyPrefix, partitions, readCount: READ_COUNT });
 }
 
-async function busThroughput(count: number): Promise<BenchRow> {
+export async function busThroughput(count: number, mode: 'publish' | 'batch' = 'publish'): Promise<BenchRow> {
   const topic = `tp-${randomUUID().slice(0, 8)}`;
   const consumer = busTransport();
   const publisher = busTransport();
@@ -29,7 +30,8 @@ async function busThroughput(count: number): Promise<BenchRow> {
     const done = new Promise<void>((resolve) => (resolveDone = resolve));
     await consumer.subscribe(topic, () => void (++handled === count && resolveDone()), { group: 'bench', maxInFlight: 2_048 });
     const started = performance.now();
-    await pipelined(count, WINDOW, (i) => publisher.publish(topic, busMessage(i)));
+    if (mode === 'batch') await publishBatches(publisher, topic, count);
+    else await pipelined(count, WINDOW, (i) => publisher.publish(topic, busMessage(i)));
     await deadline(done, 'a2a-bus throughput');
     const seconds = (performance.now() - started) / 1_000;
     return {
@@ -40,7 +42,7 @@ async function busThroughput(count: number): Promise<BenchRow> {
       messages: count,
       seconds,
       msgsPerSec: count / seconds,
-      note: `${PARTITIONS} partitions, publish() × ${WINDOW} concurrent, readCount ${READ_COUNT}, maxInFlight 2048, envelope validated on both sides`,
+      note: `${PARTITIONS} partitions, ${mode === 'batch' ? `publishBatch() of ${BATCH} × 2 in flight` : `publish() × ${WINDOW} concurrent`}, readCount ${READ_COUNT}, maxInFlight 2048, envelope validated on both sides`,
     };
   } finally {
     await consumer.close({ drainTimeoutMs: 1_000 });
@@ -58,6 +60,7 @@ export const suite: BenchSuite = async (progress) => {
       () => rawThroughput(url, keyPrefix, THROUGHPUT_MESSAGES, 1),
       () => rawThroughput(url, keyPrefix, THROUGHPUT_MESSAGES, PARTITIONS),
       () => busThroughput(THROUGHPUT_MESSAGES),
+      () => busThroughput(THROUGHPUT_MESSAGES, 'batch'),
     ],
     progress,
   );

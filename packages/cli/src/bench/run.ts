@@ -2,12 +2,18 @@ import { suite as memorySuite } from './memory.js';
 import { targetStatus } from './targets.js';
 import type { BenchRow, BenchSuite } from './types.js';
 
-const backends = ['memory', 'kafka', 'redis-streams', 'nats'] as const;
+const backends = ['memory', 'kafka', 'redis-streams', 'nats', 'idle'] as const;
+
+const suites: Record<string, () => Promise<{ suite: BenchSuite }>> = {
+  kafka: () => import('./kafka.js'),
+  'redis-streams': () => import('./redis-streams.js'),
+  nats: () => import('./nats.js'),
+  idle: () => import('./idle.js'),
+};
 
 async function loadSuite(backend: string): Promise<BenchSuite | undefined> {
   if (backend === 'memory') return memorySuite;
-  const module = (await import(`./${backend}.ts`).catch(() => undefined)) as { suite?: BenchSuite } | undefined;
-  return module?.suite;
+  return (await suites[backend]?.())?.suite;
 }
 
 /** `a2a-bus bench [backends…]`: runs each backend's bounded scenarios and prints one table. */

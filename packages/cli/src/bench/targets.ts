@@ -30,7 +30,7 @@ export function targetStatus(row: BenchRow, rows: readonly BenchRow[]): string {
   if (row.kind === 'idle') {
     const cpu = row.cpuPercent ?? Number.NaN;
     const detail = `${cpu.toFixed(2)}% < ${TARGETS.idleCpuPercent}%`;
-    if (row.client !== 'a2a-bus') return cpu < TARGETS.idleCpuPercent ? 'baseline, under target' : 'baseline, over target';
+    if (!row.client.startsWith('a2a-bus')) return cpu < TARGETS.idleCpuPercent ? 'baseline, under target' : 'baseline, over target';
     return verdict(cpu < TARGETS.idleCpuPercent, detail, `${(cpu - TARGETS.idleCpuPercent).toFixed(2)} points`);
   }
   if (row.client !== 'a2a-bus') return row.kind === 'throughput' || row.kind === 'one-way' ? 'baseline' : '';

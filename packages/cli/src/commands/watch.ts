@@ -1,4 +1,4 @@
-import { anomalySubject, watchBus } from '@a2a-bus/anomalies';
+import { anomalySubject, watchBus, type BusWatcher } from '@a2a-bus/anomalies';
 import type { Command } from 'commander';
 import { connectionOf, openTransport, positiveInt, stderrLogger, withConnectionOptions } from '../options.js';
 import { untilSignal } from '../until-signal.js';
@@ -19,11 +19,12 @@ export function register(program: Command): void {
   ).action(async (flags: Record<string, unknown> & { silentAfter: number; lagInterval: number; tick: number }) => {
     const { namespace, json } = connectionOf(flags);
     const transport = await openTransport(flags);
-    const taskTopics = `${namespace}.tasks.`;
-    const lag = transport.inspectLag && transport.capabilities.lag.support !== 'none'
-      ? async () => (await transport.inspectLag!()).filter((entry) => entry.topic.startsWith(taskTopics) && !entry.topic.endsWith('.dlq'))
+    const inspectLag = transport.capabilities.lag.support !== 'none' ? transport.inspectLag?.bind(transport) : undefined;
+    // Lag of the capabilities the watcher has seen, one query each: a shared cluster may hold many other groups.
+    const lag = inspectLag
+      ? async () => (await Promise.all(watcher.detector.capabilities().map((c) => inspectLag({ topic: `${namespace}.tasks.${c}`, group: `agents.${c}` })))).flat()
       : undefined;
-    const watcher = await watchBus(transport, {
+    const watcher: BusWatcher = await watchBus(transport, {
       namespace,
       silentAfterMs: flags.silentAfter,
       tickMs: flags.tick,

@@ -51,6 +51,7 @@ button#redrive:not(:disabled) { background: var(--accent); color: #fff; border-c
 .seg.running, .seg.input-required { background: var(--accent); }
 .dlq-mark { position: absolute; top: 10px; color: var(--bad); font-size: 18px; transform: translateX(-50%); }
 .legend .dlq-mark { position: static; transform: none; font-size: 14px; }
+.u-legend th { text-transform: none; background: none; letter-spacing: 0; font-weight: 500; }
 #lag-chart { background: #fff; border: 1px solid var(--line); padding: 8px; margin-bottom: 12px; min-height: 340px; }
 .kind { display: inline-block; border-radius: 3px; padding: 0 6px; font-size: 12px; background: #fbe2e2; color: #9b2424; font-weight: 600; }
 tr.anomaly.fresh { animation: flash 2s ease-out; }

@@ -46,6 +46,7 @@ export class AgentDirectory {
       group: `console-registry-${randomUUID().slice(0, 8)}`,
       startFrom: 'latest',
       deadLetterTopic: false,
+      ephemeral: true,
     });
     const canSeek = this.transport.capabilities.replayFromTimestamp.support !== 'none';
     const from = canSeek ? { timestamp: Date.now() - 2 * this.ttlMs } : { beginning: true as const };

@@ -9,8 +9,10 @@ export interface LagPoint {
 type LagReader = (query?: { topic?: string; group?: string }) => Promise<readonly { topic: string; group: string; partition: number; lag: number }[]>;
 
 /**
- * Samples `transport.inspectLag()` every `intervalMs` and keeps the last `windowMs` of
- * samples: series `<group> · <topic> · p<partition>` (a bounded ring).
+ * Samples consumer lag every `intervalMs` and keeps the last `windowMs` of samples: series
+ * `<group> · <topic> · p<partition>`. Asks only about the namespace's capabilities (group
+ * `agents.<capability>` on `<namespace>.tasks.<capability>`): a shared cluster may hold
+ * thousands of other groups.
  */
 export class LagHistory {
   private readonly points: LagPoint[] = [];
@@ -18,15 +20,18 @@ export class LagHistory {
   private readonly read: LagReader | undefined;
   private readonly intervalMs: number;
   private readonly windowMs: number;
-  private readonly prefix: string;
+  private readonly namespace: string;
+  private readonly capabilities: () => readonly string[];
+  private sampling = false;
   lastError: string | undefined;
 
-  constructor(transport: Transport, namespace: string, intervalMs: number, windowMs: number) {
+  constructor(transport: Transport, namespace: string, capabilities: () => readonly string[], intervalMs: number, windowMs: number) {
     const inspect = (transport as Transport & { inspectLag?: LagReader }).inspectLag;
     this.read = inspect ? (query) => inspect.call(transport, query) : undefined;
     this.intervalMs = intervalMs;
     this.windowMs = windowMs;
-    this.prefix = `${namespace}.tasks.`;
+    this.namespace = namespace;
+    this.capabilities = capabilities;
   }
 
   /** Whether the transport reports lag at all. */
@@ -45,20 +50,22 @@ export class LagHistory {
     this.timer = undefined;
   }
 
-  /** Samples once (also what the timer does). Only the namespace's task topics: the work waiting for agents. */
+  /** Samples once (also what the timer does, never two at a time). */
   async sample(now = Date.now()): Promise<void> {
-    if (!this.read) return;
+    const read = this.read;
+    if (!read || this.sampling) return;
+    this.sampling = true;
     try {
       const series: Record<string, number> = {};
-      for (const entry of await this.read()) {
-        if (!entry.topic.startsWith(this.prefix) || entry.topic.endsWith('.dlq')) continue;
-        series[`${entry.group} · ${entry.topic} · p${entry.partition}`] = entry.lag;
-      }
+      const rounds = await Promise.all(this.capabilities().map((capability) => read({ topic: `${this.namespace}.tasks.${capability}`, group: `agents.${capability}` })));
+      for (const entry of rounds.flat()) series[`${entry.group} · ${entry.topic} · p${entry.partition}`] = entry.lag;
       this.points.push({ at: now, series });
       while (this.points.length && this.points[0]!.at < now - this.windowMs) this.points.shift();
       this.lastError = undefined;
     } catch (error) {
       this.lastError = error instanceof Error ? error.message : String(error);
+    } finally {
+      this.sampling = false;
     }
   }
 

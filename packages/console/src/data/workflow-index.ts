@@ -46,6 +46,7 @@ export class WorkflowIndex {
       group: `console-workflows-${randomUUID().slice(0, 8)}`,
       startFrom: 'latest',
       deadLetterTopic: false,
+      ephemeral: true,
     });
     const canSeek = this.transport.capabilities.replayFromTimestamp.support !== 'none';
     const from = canSeek ? { timestamp: Date.now() - this.lookbackMs } : { beginning: true as const };

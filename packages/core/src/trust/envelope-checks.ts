@@ -27,27 +27,47 @@ export function topicRole(namespace: string, topic: string): TopicRole | undefin
  * (dispatch to the capability / serve the capability the result is for / serve every skill
  * announced). Freshness (replays) is checked separately, on live deliveries only.
  */
-export function checkEnvelope(envelope: Envelope, role: TopicRole, policy: TrustPolicy): UntrustedEnvelopeError | undefined {
+export function checkEnvelope(
+  envelope: Envelope,
+  role: TopicRole,
+  policy: TrustPolicy,
+  /** The capability this bus dispatched a task to, by task id (replies are checked against it, not against their own headers). */
+  capabilityOfTask: (taskId: string) => string | undefined = () => undefined,
+  /** The key an agent instance first announced itself with: no other key may speak for it (e.g. say it is down). */
+  ownerOfInstance: (instanceId: string) => string | undefined = () => undefined,
+): UntrustedEnvelopeError | undefined {
   const status = verifyEnvelope(envelope);
   if (!status.verified) return new UntrustedEnvelopeError('signature', `envelope ${envelope.id}: ${status.reason}`);
   const signer = status.signer!;
   if (!policy.knows(signer)) return new UntrustedEnvelopeError('unknown-signer', `envelope ${envelope.id} is signed by ${signer}, a key the policy does not name`);
-  const type = envelope.headers?.[runtimeHeaders.type];
   switch (role.role) {
     case 'tasks':
-      if (type === 'task-request' && !policy.mayDispatch(signer, role.capability)) {
+      // Whatever its headers say: a worker runs anything on its task topic that names a task.
+      if (!policy.mayDispatch(signer, role.capability)) {
         return new UntrustedEnvelopeError('dispatch', `${signer} may not dispatch to ${role.capability} (request ${envelope.id})`);
+      }
+      // The topic is not signed, the capability header is: a request copied to another task topic is refused.
+      if (envelope.headers?.[runtimeHeaders.capability] !== role.capability) {
+        return new UntrustedEnvelopeError('dispatch', `request ${envelope.id} was signed for ${envelope.headers?.[runtimeHeaders.capability] ?? '(no capability)'}, not ${role.capability}`);
       }
       return undefined;
     case 'replies': {
-      const capability = envelope.headers?.[runtimeHeaders.capability];
-      if (type === 'task-event' && (!capability || !policy.mayServe(signer, capability))) {
-        return new UntrustedEnvelopeError('result', `${signer} may not answer for ${capability ?? '(no capability)'} (task ${envelope.headers?.[runtimeHeaders.taskId] ?? '?'})`);
+      // Whatever its headers say: anything on a reply topic reaches the caller's pending task
+      // by correlation id, so it must come from a key that may serve what the task went to.
+      const taskId = envelope.correlationId ?? envelope.headers?.[runtimeHeaders.taskId];
+      const capability = (taskId ? capabilityOfTask(taskId) : undefined) ?? envelope.headers?.[runtimeHeaders.capability];
+      if (!capability || !policy.mayServe(signer, capability)) {
+        return new UntrustedEnvelopeError('result', `${signer} may not answer for ${capability ?? '(no capability)'} (task ${taskId ?? '?'})`);
       }
       return undefined;
     }
     case 'registry': {
       if (envelope.kind !== 'agent-card') return undefined;
+      const instance = envelope.headers?.[runtimeHeaders.instance] ?? envelope.key;
+      const owner = ownerOfInstance(instance);
+      if (owner !== undefined && owner !== signer) {
+        return new UntrustedEnvelopeError('serve', `agent instance ${instance} announced by ${signer}, but it is ${owner}'s`);
+      }
       const refused = envelope.payload.skills.map((skill) => skill.id).filter((capability) => !policy.mayServe(signer, capability));
       if (refused.length > 0) return new UntrustedEnvelopeError('serve', `${signer} may not serve ${refused.join(', ')} (agent ${envelope.payload.name})`);
       return undefined;

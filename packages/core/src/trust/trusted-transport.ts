@@ -18,7 +18,8 @@ import type {
 import { checkEnvelope, ReplayGuard, topicRole, type TopicRole } from './envelope-checks.js';
 import type { AgentKeys } from './keys.js';
 import type { TrustPolicy } from './policy.js';
-import { signEnvelope, verifyEnvelope } from './signature.js';
+import { BatchSigner } from './batch-signer.js';
+import { trustHeaders } from './signature.js';
 
 export interface TrustedTransportOptions {
   readonly namespace: string;
@@ -44,6 +45,11 @@ export class TrustedTransport implements Transport {
   private readonly inner: Transport;
   private readonly options: TrustedTransportOptions;
   private readonly replays: ReplayGuard;
+  private readonly signer: BatchSigner;
+  /** Capability of each task this bus dispatched (bounded): replies are checked against it. */
+  private readonly dispatched = new Map<string, string>();
+  /** The key each agent instance first announced itself with (bounded). */
+  private readonly instanceKeys = new Map<string, string>();
 
   constructor(inner: Transport, options: TrustedTransportOptions) {
     this.inner = inner;
@@ -51,28 +57,30 @@ export class TrustedTransport implements Transport {
     this.backend = inner.backend;
     this.capabilities = inner.capabilities;
     this.replays = new ReplayGuard(options.maxAgeMs, options.rememberIds);
+    this.signer = new BatchSigner(options.keys);
   }
 
   connect(): Promise<void> {
     return this.inner.connect();
   }
 
-  publish(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
-    try {
-      this.assertMayPublish(topic, input);
-      return this.inner.publish(topic, signEnvelope(input, this.options.keys));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  /**
+   * Signed with what else is published in this turn (see `BatchSigner`), then published.
+   * Publishes of one turn reach the inner transport in call order, so per-key order holds.
+   */
+  async publish(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
+    this.assertMayPublish(topic, input);
+    this.noteDispatch(topic, input);
+    return this.inner.publish(topic, await this.signer.sign(input));
   }
 
-  publishBatch(topic: string, inputs: readonly EnvelopeInput[]): Promise<PublishReceipt[]> {
-    try {
-      for (const input of inputs) this.assertMayPublish(topic, input);
-      return this.inner.publishBatch(topic, inputs.map((input) => signEnvelope(input, this.options.keys)));
-    } catch (error) {
-      return Promise.reject(error);
+  async publishBatch(topic: string, inputs: readonly EnvelopeInput[]): Promise<PublishReceipt[]> {
+    for (const input of inputs) {
+      this.assertMayPublish(topic, input);
+      this.noteDispatch(topic, input);
     }
+    const signed = await Promise.all(inputs.map((input) => this.signer.sign(input)));
+    return this.inner.publishBatch(topic, signed);
   }
 
   /** Raw bytes cannot be signed: they go out as they are (and fail verification on a guarded topic). */
@@ -102,10 +110,11 @@ export class TrustedTransport implements Transport {
     const records = this.inner.replay(topic, options);
     const role = topicRole(this.options.namespace, topic);
     if (role?.role !== 'registry') return records;
-    const { policy, mode, logger } = this.options;
+    const { mode, logger } = this.options;
+    const check = (envelope: Envelope): UntrustedEnvelopeError | undefined => this.check(envelope, role);
     return (async function* () {
       for await (const record of records) {
-        const failure = record.envelope ? checkEnvelope(record.envelope, role, policy) : undefined;
+        const failure = record.envelope ? check(record.envelope) : undefined;
         if (failure) {
           logger.warn({ topic, id: record.envelope?.id, check: failure.check, reason: failure.message }, 'untrusted registry record');
           if (mode === 'enforce') continue;
@@ -121,8 +130,8 @@ export class TrustedTransport implements Transport {
 
   private async guarded(role: TopicRole, group: string, delivery: Delivery, handler: MessageHandler): Promise<void> {
     const { envelope } = delivery;
-    if (this.isOwnReplyProbe(role, envelope)) return handler(delivery);
-    const failure = checkEnvelope(envelope, role, this.options.policy) ?? this.replays.check(envelope);
+    if (isReplyProbe(role, envelope)) return handler(delivery);
+    const failure = this.check(envelope, role) ?? this.replays.check(envelope);
     if (failure) {
       this.options.logger.warn({ topic: delivery.topic, id: envelope.id, check: failure.check, reason: failure.message }, 'untrusted envelope');
       if (this.options.mode === 'enforce') {
@@ -137,14 +146,24 @@ export class TrustedTransport implements Transport {
     this.replays.remember(envelope);
   }
 
-  /**
-   * A bus proves its reply subscription live with a probe it sends itself; its own signed
-   * probe passes even when the policy does not know its key (such a bus may still read).
-   */
-  private isOwnReplyProbe(role: TopicRole, envelope: Envelope): boolean {
-    if (role.role !== 'replies' || envelope.headers?.[runtimeHeaders.type] !== 'reply-probe') return false;
-    const status = verifyEnvelope(envelope);
-    return status.verified && status.signer === this.options.keys.publicKey;
+  /** The policy checks, with what this bus knows: the tasks it dispatched, the keys of agent instances. */
+  private check(envelope: Envelope, role: TopicRole): UntrustedEnvelopeError | undefined {
+    const failure = checkEnvelope(
+      envelope,
+      role,
+      this.options.policy,
+      (taskId) => this.dispatched.get(taskId),
+      (instanceId) => this.instanceKeys.get(instanceId),
+    );
+    if (!failure && role.role === 'registry' && envelope.kind === 'agent-card') {
+      const instance = envelope.headers?.[runtimeHeaders.instance] ?? envelope.key;
+      const signer = envelope.headers?.[trustHeaders.signer];
+      if (signer && !this.instanceKeys.has(instance)) {
+        this.instanceKeys.set(instance, signer);
+        if (this.instanceKeys.size > 100_000) this.instanceKeys.delete(this.instanceKeys.keys().next().value!);
+      }
+    }
+    return failure;
   }
 
   private async deadLetter(group: string, delivery: Delivery, failure: UntrustedEnvelopeError): Promise<void> {
@@ -159,7 +178,16 @@ export class TrustedTransport implements Transport {
       partition: delivery.partition,
       offset: delivery.offset,
     });
-    await this.inner.publish(`${delivery.topic}.dlq`, signEnvelope(letter, this.options.keys));
+    await this.inner.publish(`${delivery.topic}.dlq`, await this.signer.sign(letter));
+  }
+
+  private noteDispatch(topic: string, input: EnvelopeInput): void {
+    const role = topicRole(this.options.namespace, topic);
+    const taskId = input.headers?.[runtimeHeaders.taskId];
+    if (role?.role !== 'tasks' || input.headers?.[runtimeHeaders.type] !== 'task-request' || !taskId) return;
+    this.dispatched.delete(taskId);
+    this.dispatched.set(taskId, role.capability);
+    if (this.dispatched.size > 100_000) this.dispatched.delete(this.dispatched.keys().next().value!);
   }
 
   /** Under `enforce`, this instance's own key must be allowed to do what it publishes. */
@@ -175,4 +203,14 @@ export class TrustedTransport implements Transport {
       if (refused.length > 0) throw new UntrustedEnvelopeError('serve', `this instance's key ${keys.publicKey} may not serve ${refused.join(', ')}`);
     }
   }
+}
+
+/**
+ * A bus proves its reply subscription live with a probe it sends to the namespace's shared
+ * reply topic, which every bus reads. A probe is a `message`, never routed to a pending task
+ * (only `stream-response`s are), so it passes unchecked: a bus whose key the policy does not
+ * know may still start and read, and other buses do not dead-letter each other's probes.
+ */
+function isReplyProbe(role: TopicRole, envelope: Envelope): boolean {
+  return role.role === 'replies' && envelope.kind === 'message' && envelope.headers?.[runtimeHeaders.type] === 'reply-probe';
 }

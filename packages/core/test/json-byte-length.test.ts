@@ -1,0 +1,36 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createEnvelope } from '../src/envelope.js';
+import { envelopeByteLength, jsonByteLength } from '../src/limits.js';
+
+const stringified = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
+
+describe('jsonByteLength', () => {
+  it('equals the UTF-8 length of JSON.stringify for any JSON value', () => {
+    fc.assert(fc.property(fc.jsonValue(), (value) => jsonByteLength(value) === stringified(value)), { numRuns: 2_000 });
+  });
+
+  it('equals it for unicode, escapes, lone surrogates and control characters', () => {
+    fc.assert(fc.property(fc.string({ unit: 'binary' }), (text) => jsonByteLength({ text, list: [text] }) === stringified({ text, list: [text] })), { numRuns: 2_000 });
+  });
+
+  it('skips what JSON.stringify skips and defers to it for toJSON, dates and class instances', () => {
+    const cases: unknown[] = [
+      { a: undefined, b: () => 1, c: Symbol('s'), d: 1 },
+      [undefined, () => 1, Symbol('s'), 2],
+      { at: new Date(0) },
+      { nested: { toJSON: () => ({ replaced: true }) } },
+      { map: new Map([[1, 2]]) },
+      { n: Number.NaN, i: Number.POSITIVE_INFINITY, z: -0, e: 1e21, f: 1.5e-7 },
+      {},
+      [],
+      Object.create(null),
+    ];
+    for (const value of cases) expect(jsonByteLength(value)).toBe(stringified(value));
+  });
+
+  it('measures an envelope exactly as its encoding', () => {
+    const envelope = createEnvelope({ kind: 'message', key: 'wf-1', headers: { 'x-é': 'ü "quoted"' }, payload: { messageId: 'm', role: 'ROLE_USER', parts: [{ text: 'x'.repeat(1_024) }] } });
+    expect(envelopeByteLength(envelope)).toBe(stringified(envelope));
+  });
+});
