@@ -5,6 +5,8 @@ import base from './vitest.config.js';
 // unit and property tests and the memory transport's — plus, for the runtime, the agent
 // runtime suite over the memory transport. Broker-backed files never run here.
 const runtime = process.env.MUTATION_SCOPE === 'runtime';
+// A surviving mutant runs every property case: 100 per property (CI runs more) keeps a run short.
+process.env.FC_RUNS ??= '100';
 
 export default mergeConfig(base, defineConfig({
   test: {
