@@ -20,7 +20,7 @@ run_scope() {
     runtime) mutate='packages/core/src/runtime/**/*.ts' ;;
     # The runtime files the agent runtime suite covers quickly (agent-bus.ts and worker.ts take
     # about an hour more: run them with `runtime --mutate packages/core/src/runtime/agent-bus.ts`).
-    runtime-quick) mutate='packages/core/src/runtime/{a2a,caller,idempotency,registry,topics}.ts' ;;
+    runtime-quick) mutate='packages/core/src/runtime/a2a.ts,packages/core/src/runtime/caller.ts,packages/core/src/runtime/idempotency.ts,packages/core/src/runtime/registry.ts,packages/core/src/runtime/topics.ts' ;;
     *) echo "unknown scope $scope (consumer | envelope | runtime | runtime-quick)" >&2; exit 2 ;;
   esac
   echo "== mutation testing: $scope ($mutate)"
