@@ -524,7 +524,7 @@ describe('KeyedDispatcher', () => {
     const handled: string[] = [];
     const { dispatcher, deadLetters, settled, flush } = setup((d) => void handled.push(d.envelope.id), { maxRecordBytes: 300 });
     const small = record('k', 'small');
-    expect(small.value.byteLength).toBeLessThanOrEqual(300);
+    expect((small.value as Uint8Array).byteLength).toBeLessThanOrEqual(300);
     const big = record('k', 'big', { bytes: new Uint8Array(301) });
     dispatcher.push(big);
     dispatcher.push(small);
