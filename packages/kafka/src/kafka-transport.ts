@@ -111,7 +111,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
     producer.catch(() => (producer = undefined));
     return producer;
   };
-  const topics = new TopicRegistry(getAdmin, { partitions: config.partitions, replicationFactor: config.replicationFactor });
+  const topics = new TopicRegistry(getAdmin, { partitions: config.partitions, replicationFactor: config.replicationFactor, retention: config.retention });
   const discardProducer = (): void => {
     const failed = producer;
     producer = undefined;
@@ -183,9 +183,10 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
         throw securityErrorOf(cause, address, topic) ?? cause;
       });
       const ephemeral = options.ephemeral ?? false;
-      const groupId = config.groupId(ephemeral ? ephemeralGroupName(options.group) : options.group, topic);
+      const group = ephemeral ? ephemeralGroupName(options.group) : options.group;
+      const groupId = config.groupId(group, topic);
       if (ephemeral) sweepGoneOwners();
-      const subscription = new KafkaSubscription(topic, handler, options, {
+      const subscription = new KafkaSubscription(topic, handler, { ...options, group }, {
         kafka,
         admin: getAdmin,
         groupId,

@@ -16,12 +16,12 @@ async function settledMemory(): Promise<number> {
 type Deletable = Transport & { deleteTopic?(topic: string): Promise<void> };
 
 /**
- * Bytes held per in-flight message: handlers that never finish hold `maxInFlight` messages
- * (64 keys → 64 handlers run, the rest wait in their key's lane); the heap + buffers grown
- * after gc, divided by `maxInFlight`. Consumer and publisher live in this process, so the
- * publisher's own garbage is collected first.
+ * Bytes held per in-flight message: handlers that never finish hold up to `maxInFlight`
+ * messages, each on its own key so each has a running handler to count; the heap + buffers
+ * grown after gc, divided by the messages held. Consumer and publisher share this process
+ * (the publisher's garbage is collected before measuring).
  */
-export async function memoryPerInFlight(backend: string, create: () => Deletable | Promise<Deletable>, payloadBytes = 1_024, maxInFlight = 2_048, extraNote?: string): Promise<BenchRow> {
+export async function memoryPerInFlight(backend: string, create: () => Deletable | Promise<Deletable>, payloadBytes = 1_024, maxInFlight = 2_048, extraNote?: string, keys = maxInFlight): Promise<BenchRow> {
   const topic = `mem-${Math.random().toString(36).slice(2, 10)}`;
   const consumer = await create();
   const publisher = await create();
@@ -40,21 +40,29 @@ export async function memoryPerInFlight(backend: string, create: () => Deletable
     );
     const before = await settledMemory();
     const began = performance.now();
-    for (let i = 0; i < maxInFlight; i += 256) await publisher.publishBatch(topic, Array.from({ length: 256 }, (_, j) => busMessage(i + j, 64, payloadBytes)));
+    // One key per message (the default): every held message has its handler running, so
+    // `started` counts them. With fewer keys, `keys` handlers run and the rest wait in their
+    // key's lane; then all `maxInFlight` are assumed held once intake stops growing.
+    for (let i = 0; i < maxInFlight; i += 256) await publisher.publishBatch(topic, Array.from({ length: Math.min(256, maxInFlight - i) }, (_, j) => busMessage(i + j, keys, payloadBytes)));
     await deadline(
       (async () => {
-        while (started < 64) await new Promise((resolve) => setTimeout(resolve, 10));
-        await new Promise((resolve) => setTimeout(resolve, 300));
+        let seen = -1;
+        while (started < Math.min(keys, maxInFlight) && started !== seen) {
+          seen = started;
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+        }
+        if (keys < maxInFlight) await new Promise((resolve) => setTimeout(resolve, 1_000));
       })(),
       'filling maxInFlight',
     );
-    const perMessage = ((await settledMemory()) - before) / maxInFlight;
+    const held = keys < maxInFlight ? maxInFlight : started;
+    const perMessage = ((await settledMemory()) - before) / held;
     return {
       backend,
       client: 'a2a-bus',
       kind: 'memory-per-in-flight',
-      scenario: `memory per in-flight message, ${sizeLabel(payloadBytes)} (heap + buffers)`,
-      messages: maxInFlight,
+      scenario: `memory per in-flight message, ${sizeLabel(payloadBytes)}, ${keys < maxInFlight ? `${keys} keys (${keys} handlers running, the rest queued)` : 'each its own key and running handler'}`,
+      messages: held,
       seconds: (performance.now() - began) / 1_000,
       msgsPerSec: Number.NaN,
       bytesPerMessage: perMessage,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createKafkaTransport, type KafkaTransport } from '@a2a-bus/kafka';
 import { dispatchRoundTrip } from './dispatch.js';
+import { memoryPerInFlight } from './in-flight-memory.js';
 import { alternate, latencyRow, waitUntil } from './harness.js';
 import { type KafkaBenchContext, kafkajsLatency, kafkajsThroughput, kafkajsVariants } from './kafka-kafkajs.js';
 import { platformaticLatency, platformaticThroughput } from './kafka-platformatic.js';
@@ -112,6 +113,8 @@ export const suite: BenchSuite = async (progress) => {
       progress,
     );
     rows.push(...(await alternate([() => kafkajsLatency(ctx, LATENCY_ROUNDS), () => platformaticLatency(ctx, LATENCY_ROUNDS), () => busLatency(LATENCY_ROUNDS)], progress)));
+    rows.push(await memoryPerInFlight('kafka', busTransport));
+    rows.push(await memoryPerInFlight('kafka', busTransport, 1_024, 2_048, undefined, 64));
     rows.push(...(await dispatchRoundTrip('kafka', () => createKafkaTransport({ brokers, partitions: PARTITIONS, maxWaitTimeMs: 20 }), progress, LATENCY_ROUNDS)));
     return rows;
   } finally {

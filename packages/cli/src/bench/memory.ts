@@ -76,11 +76,12 @@ export const suite: BenchSuite = async (progress) => {
     }
     const seconds = (performance.now() - started) / 1000;
     samples.sort((a, b) => a - b);
-    rows.push({ backend: 'memory', client: 'a2a-bus', kind: 'info', scenario: 'one-way publish→handler, 1 KiB', messages: n, seconds, msgsPerSec: n / seconds, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99) });
+    rows.push({ backend: 'memory', client: 'a2a-bus', kind: 'one-way', scenario: 'one-way publish→handler, 1 KiB', messages: n, seconds, msgsPerSec: n / seconds, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99) });
     await transport.close();
   }
 
   rows.push(await memoryPerInFlight('memory', () => createMemoryTransport({ broker: sharedBroker, partitions: 8 }), 1_024, 2_048, 'in memory the payload is shared by reference with the publisher (never copied): this is the per-message overhead'));
+  rows.push(await memoryPerInFlight('memory', () => createMemoryTransport({ broker: sharedBroker, partitions: 8 }), 1_024, 2_048, 'payload shared by reference', 64));
   rows.push(...(await dispatchRoundTrip('memory', () => createMemoryTransport({ broker: sharedBroker, partitions: 4 }), progress, Math.min(5_000, count))));
   return rows;
 };

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createNatsTransport, type NatsTransport } from '@a2a-bus/nats';
 import { busLatency } from './bus-latency.js';
 import { dispatchRoundTrip } from './dispatch.js';
+import { memoryPerInFlight } from './in-flight-memory.js';
 import { alternate, deadline, pipelined, publishBatches } from './harness.js';
 import { rawClients, rawLatency, rawThroughput } from './nats-raw.js';
 import { busMessage } from './payload.js';
@@ -17,7 +18,7 @@ function busTransport(): NatsTransport {
   return createNatsTransport({ url, streamPrefix: 'bench', partitions: PARTITIONS });
 }
 
-async function busThroughput(count: number, mode: 'publish' | 'batch' = 'publish'): Promise<BenchRow> {
+export async function busThroughput(count: number, mode: 'publish' | 'batch' = 'publish'): Promise<BenchRow> {
   const topic = `bench.tp.${randomUUID().slice(0, 8)}`;
   const transport = busTransport();
   try {
@@ -48,6 +49,8 @@ export const suite: BenchSuite = async (progress) => {
       progress,
     );
     rows.push(...(await alternate([() => rawLatency(raw, LATENCY_MESSAGES, PARTITIONS), () => busLatency('nats', busTransport, `bench.lat.${randomUUID().slice(0, 8)}`, LATENCY_MESSAGES, `${PARTITIONS} partitions`)], progress)));
+    rows.push(await memoryPerInFlight('nats', busTransport));
+    rows.push(await memoryPerInFlight('nats', busTransport, 1_024, 2_048, undefined, 64));
     rows.push(...(await dispatchRoundTrip('nats', busTransport, progress, LATENCY_MESSAGES)));
     return rows;
   } finally {

@@ -122,7 +122,8 @@ export async function runScaling(backend: string, print: (line: string) => void)
   const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, Node ${process.version}`;
   print(`scaling on ${backend}: ${machine}, load average ${loadavg()[0]!.toFixed(1)}`);
   const points: ScalingPoint[] = [];
-  for (const { dimension, values, apply } of sweep) {
+  const only = process.env.BENCH_SCALING_ONLY?.split(',');
+  for (const { dimension, values, apply } of sweep.filter((s) => !only || only.includes(s.dimension))) {
     for (const value of values) {
       const shape = { ...base, ...apply(value) };
       const result = await runPoint(backend, shape).catch((error: unknown) => {

@@ -47,7 +47,7 @@ export function targetStatus(row: BenchRow, rows: readonly BenchRow[]): string {
     }
     case 'one-way': {
       const raw = bestRaw(row, rows);
-      if (!raw?.p50Ms || !raw.p99Ms || row.p50Ms === undefined || row.p99Ms === undefined) return 'no raw row';
+      if (!raw?.p50Ms || !raw.p99Ms || row.p50Ms === undefined || row.p99Ms === undefined) return row.backend === 'memory' ? '' : 'no raw row';
       const p50 = row.p50Ms / raw.p50Ms;
       const p99 = row.p99Ms / raw.p99Ms;
       const worst = Math.max(p50, p99);
@@ -56,7 +56,9 @@ export function targetStatus(row: BenchRow, rows: readonly BenchRow[]): string {
     case 'dispatch': {
       const limit = TARGETS.dispatchP99Ms[row.backend];
       if (limit === undefined || row.p99Ms === undefined) return '';
-      return verdict(row.p99Ms < limit, `p99 ${row.p99Ms.toFixed(2)} < ${limit} ms`, `${(row.p99Ms - limit).toFixed(2)} ms`);
+      const hop = rows.find((r) => r.backend === row.backend && r.client === 'a2a-bus' && r.kind === 'one-way');
+      const hops = hop?.p50Ms && row.p50Ms !== undefined ? `; p50 = ${(row.p50Ms / hop.p50Ms).toFixed(1)} one-way hops` : '';
+      return verdict(row.p99Ms < limit, `p99 ${row.p99Ms.toFixed(2)} < ${limit} ms${hops}`, `${(row.p99Ms - limit).toFixed(2)} ms`);
     }
     case 'dispatch-parallel': {
       if (row.backend !== 'memory') return '';
