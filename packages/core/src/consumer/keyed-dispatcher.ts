@@ -388,12 +388,12 @@ export class KeyedDispatcher<R extends InboundRecord> {
     }
     const delayMs = outcome.delayMs ?? backoff(options.retry, attempt);
     if (base) options.events.onNack({ ...base, handlerMs, delayMs, error: outcome.error });
+    options.backend.recordAttempt?.(record, attempt);
     // Closing or revoked: no retry will run here, so leave the record for redelivery now instead of sleeping.
     if (this.closed || this.revoked.has(record.partition)) return false;
     // A revoke or close cuts the wait short: the record is left for redelivery at once.
     const wait = new AbortController();
     this.waiting.set(record, wait);
-    options.backend.recordAttempt?.(record, attempt);
     return sleep(options.clock, delayMs, wait.signal).then(() => {
       this.waiting.delete(record);
       if (this.abort.signal.aborted || this.revoked.has(record.partition) || this.closed) return false;
