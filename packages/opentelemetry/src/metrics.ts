@@ -126,7 +126,13 @@ export class BusMetrics {
     const taskId = headers[runtimeHeaders.taskId];
     const capability = headers[runtimeHeaders.capability];
     if (headers[runtimeHeaders.type] !== 'task-request' || !taskId || !capability || !envelope.replyTo) return;
-    if (this.openDispatches.has(taskId)) return; // the request's audit copy, right after the request
+    // The runtime writes the request's audit copy (to `<ns>.workflows`) just before the
+    // request itself: time the dispatch from the first, name it by the task topic.
+    const open = this.openDispatches.get(taskId);
+    if (open) {
+      if (!topic.endsWith('.workflows')) open.topic = topic;
+      return;
+    }
     if (this.openDispatches.size >= maxOpenDispatches) this.openDispatches.delete(this.openDispatches.keys().next().value!);
     this.openDispatches.set(taskId, { started: performance.now(), capability, topic });
   }

@@ -74,7 +74,12 @@ for (const backend of backends) {
         const sendThree = one(`send ${tasks('wf.three')}`);
         const processThreeFailed = one(`process ${tasks('wf.three')}`, 1);
         const processThree = one(`process ${tasks('wf.three')}`, 2);
-        expect(sendOne.parentSpanContext).toBeUndefined(); // the dispatch started the trace
+        // The dispatch starts the trace with its first record, the audit copy of the request
+        // (written before the request so the audit trail is causally ordered); the request's
+        // send is its child.
+        const roots = spans.filter((s) => s.parentSpanContext === undefined);
+        expect(roots.map((s) => s.name)).toEqual([`send ${namespace}.workflows`]);
+        expect(sendOne.parentSpanContext?.spanId).toBe(roots[0]!.spanContext().spanId);
         const chain: Array<[ReadableSpan, ReadableSpan]> = [
           [processOne, sendOne],
           [sendTwo, processOne],
