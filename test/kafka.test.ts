@@ -26,6 +26,9 @@ if (skipReason) {
     capabilities: kafkaCapabilities,
     partitions,
     timeoutMultiplier: 2,
+    // A lost commit shows to the next member of the group, which fetches from the last commit
+    // (the cases wait for its rebalance first); then one fetch (maxWaitTimeMs) and handling.
+    redeliveryBoundMs: options.maxWaitTimeMs! + 800,
     createTransport: (overrides) => createKafkaTransport({ ...options, brokers, ...overrides }),
     ...(process.env.KAFKA_RESTART_TEST !== '0' && {
       restart: {

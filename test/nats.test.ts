@@ -7,8 +7,10 @@ const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const { hostname, port } = new URL(url);
 const skipReason = await requireBroker('NATS', hostname, Number(port || 4222));
 const partitions = 4;
-// Short timers so a dead member's leases and unacked messages come back within a case's time.
-const options: NatsTransportOptions = { partitions, streamPrefix: 'a2aconf', ackWaitMs: 2_000, leaseTtlMs: 2_000 };
+// Short timers so unacked messages come back within a case's time. Leases last 6 s (renewed
+// every 2 s): with 2 s ones, a loaded machine stalled renewals long enough for a member to lose
+// its partitions mid-case (the crash case then waited in vain for its victim to hold messages).
+const options: NatsTransportOptions = { partitions, streamPrefix: 'a2aconf', ackWaitMs: 2_000, leaseTtlMs: 6_000 };
 
 let restartable: NatsServerHandle | undefined;
 beforeAll(async () => {
@@ -23,6 +25,8 @@ if (skipReason) {
     name: 'nats',
     capabilities: natsCapabilities('file'),
     partitions,
+    // A lost ack or term: JetStream redelivers after AckWait; 1 s more for the pull to bring it.
+    redeliveryBoundMs: options.ackWaitMs! + 1_000,
     createTransport: (overrides) => createNatsTransport({ ...options, url, ...overrides }),
     restart: {
       createTransport: () => createNatsTransport({ ...options, url: restartable!.url }),

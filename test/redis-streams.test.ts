@@ -23,6 +23,8 @@ if (skipReason) {
     name: 'redis-streams',
     capabilities: redisStreamsCapabilities,
     partitions,
+    // A lost XACK: the sweep finds the entry idle past claimMinIdleMs, at the next sweep, then a read.
+    redeliveryBoundMs: options.claimMinIdleMs! + options.claimIntervalMs! + options.blockMs!,
     createTransport: (overrides) => createRedisStreamsTransport({ ...options, url, ...overrides }),
     restart: {
       createTransport: () => createRedisStreamsTransport({ ...options, url: restartable!.url }),

@@ -5,6 +5,7 @@ import { groupCases } from './conformance/groups.js';
 import { lagCases } from './conformance/lag.js';
 import { lifecycleCases } from './conformance/lifecycle.js';
 import { limitCases } from './conformance/limits.js';
+import { ephemeralCases } from './conformance/ephemeral.js';
 import type { ConformanceOptions } from './conformance/options.js';
 import { orderingCases } from './conformance/ordering.js';
 import { publishCases } from './conformance/publish.js';
@@ -13,7 +14,7 @@ import { retryCases } from './conformance/retries.js';
 
 export type { ConformanceOptions, TransportOverrides } from './conformance/options.js';
 export { createContext, type SuiteContext } from './conformance/context.js';
-export { publishCases, retryCases, groupCases, orderingCases, lifecycleCases, replayCases, flowCases, limitCases, lagCases };
+export { publishCases, retryCases, groupCases, orderingCases, lifecycleCases, replayCases, flowCases, limitCases, lagCases, ephemeralCases };
 export { isCI, reachable, requireBroker, skippedSuite } from './env.js';
 
 /**
@@ -31,6 +32,7 @@ export function transportConformanceSuite(options: ConformanceOptions): void {
     describe('replay', () => replayCases(ctx));
     describe('flow control', () => flowCases(ctx));
     describe('limits', () => limitCases(ctx));
+    describe('ephemeral', () => ephemeralCases(ctx));
     describe('lag', () => lagCases(ctx));
   });
 }

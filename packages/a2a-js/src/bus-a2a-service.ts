@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { messageSchema, TaskError, type A2AMessage, type A2AStreamResponse, type A2ATask, type AgentBus } from '@a2a-bus/core';
-import { RequestMalformedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
+import { A2AError, RequestMalformedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
 import { SKILL_METADATA_KEY } from './binding.js';
 import { callHeaders, type CallInfo } from './call.js';
 import { iterateUntilAborted, untilAborted } from './abort.js';
@@ -53,22 +53,31 @@ export class BusA2AService {
    */
   async send(request: WireSendRequest, call: CallInfo): Promise<{ task: A2ATask }> {
     const plan = await this.plan(request, call);
-    const dispatch = this.bus.dispatch(plan.skill, plan.message, plan.dispatchOptions);
     if (request.configuration?.returnImmediately) {
-      dispatch.catch(() => {}); // the outcome is in the log; GetTask reads it from there
-      const submitted: A2ATask = {
-        id: plan.taskId,
-        contextId: plan.contextId,
-        status: { state: 'TASK_STATE_SUBMITTED', timestamp: new Date().toISOString() },
-        history: [plan.message],
-      };
-      return { task: submitted };
+      // The stream's first event comes once the request is published: answer with it, and
+      // let the rest run (the outcome is in the log; GetTask reads it from there).
+      const events = this.bus.dispatchStream(plan.skill, plan.message, plan.dispatchOptions);
+      const first = await events.next().catch((error: unknown) => {
+        throw toA2AError(error);
+      });
+      void (async () => {
+        for await (const _event of events);
+      })().catch(() => {});
+      if (!first.done && 'task' in first.value) {
+        this.taskLog.remember(first.value.task, plan.skill, call.caller);
+        return { task: first.value.task };
+      }
+      throw new A2AError(`task ${plan.taskId} was not submitted`);
     }
+    const dispatch = this.bus.dispatch(plan.skill, plan.message, plan.dispatchOptions);
     try {
-      return { task: withHistory(await untilAborted(dispatch, call.signal), request.configuration?.historyLength) };
+      const task = await untilAborted(dispatch, call.signal);
+      this.taskLog.remember(task, plan.skill, call.caller);
+      return { task: withHistory(task, request.configuration?.historyLength) };
     } catch (error) {
-      if (TaskError.isInstance(error) && error.task) return { task: withHistory(error.task as A2ATask, request.configuration?.historyLength) };
-      throw toA2AError(error);
+      if (!TaskError.isInstance(error) || !error.task) throw toA2AError(error);
+      this.taskLog.remember(error.task as A2ATask, plan.skill, call.caller);
+      return { task: withHistory(error.task as A2ATask, request.configuration?.historyLength) };
     }
   }
 
@@ -76,7 +85,10 @@ export class BusA2AService {
   async *stream(request: WireSendRequest, call: CallInfo): AsyncGenerator<A2AStreamResponse> {
     const plan = await this.plan(request, call);
     try {
-      yield* iterateUntilAborted(this.bus.dispatchStream(plan.skill, plan.message, plan.dispatchOptions), call.signal);
+      for await (const event of iterateUntilAborted(this.bus.dispatchStream(plan.skill, plan.message, plan.dispatchOptions), call.signal)) {
+        if ('task' in event) this.taskLog.remember(event.task, plan.skill, call.caller);
+        yield event;
+      }
     } catch (error) {
       if (TaskError.isInstance(error) && error.task) return; // the final task was the last event
       throw toA2AError(error);

@@ -12,6 +12,7 @@ export { BusTransportFactory } from './client/bus-transport-factory.js';
 export { executorHandler } from './server/executor-handler.js';
 export { registerExecutor } from './server/register-executor.js';
 export { LogTaskStore } from './server/log-task-store.js';
+export { LogExecutionEventBusManager } from './server/log-event-bus-manager.js';
 export { A2AGateway, createA2AGateway, type A2AGatewayOptions } from './gateway/gateway.js';
 export type { GatewayAuth } from './gateway/auth.js';
 export { BusRequestHandler } from './gateway/bus-request-handler.js';

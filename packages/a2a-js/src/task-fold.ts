@@ -69,13 +69,18 @@ export function foldRecord(existing: TaskRecord | undefined, envelope: Envelope)
   }
   if (envelope.kind !== 'stream-response') return record;
   const event = envelope.payload;
+  // A task that ended stays ended: a late copy of an earlier event (or a record this process
+  // folded ahead of the log) cannot take it back to working.
+  const ended = isTerminalState(record.task.status.state);
   if ('task' in event) {
     // The worker's final task: authoritative for status and artifacts; history merged.
+    if (ended && !isTerminalState(event.task.status.state)) return record;
     const history = mergeHistory(record.task.history ?? [], event.task.history ?? []);
     record.task = { ...event.task, history };
   } else if ('statusUpdate' in event) {
-    record.task = { ...record.task, status: event.statusUpdate.status };
+    if (!ended) record.task = { ...record.task, status: event.statusUpdate.status };
   } else if ('artifactUpdate' in event) {
+    if (ended) return record;
     const { artifact, append } = event.artifactUpdate;
     record.task = { ...record.task, artifacts: mergeArtifact(record.task.artifacts ?? [], artifact, append ?? false) };
   }

@@ -1,11 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { runtimeTopics, silentLogger, type A2AStreamResponse, type Envelope, type Logger, type Subscription, type Transport } from '@a2a-bus/core';
-import { foldRecord, isStreamEnd, streamEventOf, taskIdOf, type TaskRecord } from './task-fold.js';
+import {
+  runtimeHeaders,
+  runtimeTopics,
+  silentLogger,
+  type A2AStreamResponse,
+  type A2ATask,
+  type Envelope,
+  type Logger,
+  type Subscription,
+  type Transport,
+} from '@a2a-bus/core';
+import { bindingHeaders } from './binding.js';
+import { foldRecord, isStreamEnd, isTerminalState, streamEventOf, taskIdOf, type TaskRecord } from './task-fold.js';
 
 export interface TaskLogOptions {
   readonly transport: Transport;
   readonly namespace: string;
-  /** How far back the view is rebuilt at start (default 24 h; needs replay by timestamp, else the whole log). */
+  /** Tasks whose records are older than this are left out of the view (default 24 h). */
   readonly lookbackMs?: number;
   /** Tasks held; the least recently changed are forgotten first (default 100,000). */
   readonly capacity?: number;
@@ -18,9 +29,10 @@ type Watcher = (envelope: Envelope) => void;
 /**
  * The tasks of a namespace as the workflow log tells them: every task request and every
  * task event the runtime writes to `<namespace>.workflows`, folded into A2A Tasks. It is a
- * view any process can build (a live subscription of its own plus a replay of the recent
- * past), so every gateway instance and every SDK client answers GetTask, ListTasks and
- * SubscribeToTask for tasks it never saw dispatched. Nothing is kept on the broker.
+ * view any process builds by reading the retained log from its start and then following it
+ * (a consumer group of its own), so every gateway instance and every SDK client answers
+ * GetTask, ListTasks and SubscribeToTask for tasks it never saw dispatched. `start()` returns
+ * once subscribed; the past arrives as it is read (a lookup for an unknown task waits for it).
  */
 export class TaskLog {
   private readonly records = new Map<string, TaskRecord>();
@@ -29,35 +41,31 @@ export class TaskLog {
   private readonly options: TaskLogOptions;
   private readonly topic: string;
   private readonly logger: Logger;
+  private readonly lookbackMs: number;
   private subscription: Subscription | undefined;
-  /** Live records that arrive while the past is replayed wait here, so the fold stays in log order. */
-  private pending: Envelope[] | undefined = [];
   private started: Promise<void> | undefined;
 
   constructor(options: TaskLogOptions) {
     this.options = options;
     this.topic = runtimeTopics(options.namespace).workflows;
     this.logger = (options.logger ?? silentLogger).child({ component: 'a2a-task-log' });
+    this.lookbackMs = options.lookbackMs ?? 86_400_000;
   }
 
   start(): Promise<void> {
     this.started ??= (async () => {
       const { transport } = this.options;
       await transport.connect();
-      // Live first, then the past: nothing written in between is missed; doubles fold once.
-      this.subscription = await transport.subscribe(this.topic, (d) => this.onLive(d.envelope), {
+      // A group of its own that starts at the beginning of what the log retains: each
+      // partition is read from its start whenever this member comes to own it, so no record
+      // falls between a replay and a live subscription still being assigned partitions.
+      this.subscription = await transport.subscribe(this.topic, (d) => this.apply(d.envelope), {
         group: `a2a-tasks-${randomUUID().slice(0, 12)}`,
-        startFrom: 'latest',
+        startFrom: 'earliest',
         deadLetterTopic: false,
         maxInFlight: 1024,
       });
-      const canSeek = transport.capabilities.replayFromTimestamp.support !== 'none';
-      const from = canSeek ? { timestamp: Date.now() - (this.options.lookbackMs ?? 86_400_000) } : { beginning: true as const };
-      for await (const record of transport.replay(this.topic, { from })) if (record.envelope) this.apply(record.envelope);
-      const buffered = this.pending ?? [];
-      this.pending = undefined;
-      for (const envelope of buffered) this.apply(envelope);
-      this.logger.debug({ tasks: this.records.size }, 'task view rebuilt from the log');
+      this.logger.debug({ topic: this.topic }, 'following the workflow log');
     })();
     return this.started;
   }
@@ -92,6 +100,14 @@ export class TaskLog {
         this.arrivals.add(wake);
       });
     }
+  }
+
+  /** Live followers (open SubscribeToTask streams and cancels waiting) of one task, or of all. */
+  followerCount(taskId?: string): number {
+    if (taskId !== undefined) return this.watchers.get(taskId)?.size ?? 0;
+    let count = 0;
+    for (const set of this.watchers.values()) count += set.size;
+    return count;
   }
 
   /** Every task held, most recently changed first. */
@@ -144,18 +160,39 @@ export class TaskLog {
 
   /** Folds a record this process just wrote, before its copy comes back from the log (read-your-writes). */
   observe(envelope: Envelope): void {
-    if (this.pending) this.pending.push(envelope);
-    else this.apply(envelope);
+    this.apply(envelope);
   }
 
-  private onLive(envelope: Envelope): void {
-    if (this.pending) this.pending.push(envelope);
-    else this.apply(envelope);
+  /**
+   * Folds a task this process learned first-hand (the answer to its own dispatch), so its
+   * own reads see it at once; the log's copies fold in later without changing the result.
+   */
+  remember(task: A2ATask, capability: string, caller?: string): void {
+    if (!isTerminalState(task.status.state) && this.records.has(task.id)) return; // the view knows as much already
+    // Never published, only folded here: built as the fold reads it, without envelope validation.
+    const envelope = {
+      v: 1,
+      id: randomUUID(),
+      kind: 'stream-response',
+      key: task.contextId,
+      createdAt: new Date().toISOString(),
+      a2aVersion: '1.0',
+      contentType: 'application/a2a+json',
+      payload: { task },
+      headers: {
+        [runtimeHeaders.type]: 'task-event',
+        [runtimeHeaders.taskId]: task.id,
+        [runtimeHeaders.capability]: capability,
+        ...(caller ? { [bindingHeaders.caller]: caller } : {}),
+      },
+    } as Envelope;
+    this.apply(envelope);
   }
 
   private apply(envelope: Envelope): void {
     const taskId = taskIdOf(envelope);
     if (!taskId) return;
+    if (Date.parse(envelope.createdAt) < Date.now() - this.lookbackMs) return; // older than the view keeps
     const before = this.records.get(taskId);
     if (before?.seen.has(envelope.id)) return;
     const after = foldRecord(before, envelope);

@@ -8,6 +8,7 @@ import { CapabilitySeries } from './capability-series.js';
 import type { Finding } from './detectors/finding.js';
 import { LagGrowthDetector } from './detectors/lag-growth-detector.js';
 import { SilenceDetector } from './detectors/silence-detector.js';
+import { StallMonitor } from './stall-monitor.js';
 import { AnomalyMetrics } from './metrics.js';
 import { parseAnomalyDetectorOptions, type AnomalyDetectorOptions, type ParsedAnomalyDetectorOptions } from './options.js';
 import { WorkTracker } from './work-tracker.js';
@@ -18,7 +19,7 @@ import { WorkTracker } from './work-tracker.js';
  * - in-process: pass `detector.instrumentation` to the transport; it sees that process's
  *   publishes, deliveries and settlements (handler latency, retries, dead letters,
  *   redeliveries, payload sizes, throughput);
- * - as an observer: `observeWorkflow` / `observeRegistry` with the runtime's workflow and
+ * - as an observer: `observeWorkflowRecord` / `observeRegistryRecord` with the runtime's workflow and
  *   registry records (what `watchBus` does), which shows every agent's tasks and heartbeats.
  * Lag comes from the `lag` option. Anomalies go to `onAnomaly`, to `<namespace>.anomalies`
  * when a transport is given, and to `metrics`.
@@ -45,6 +46,7 @@ export class AnomalyDetector {
   private sampling = false;
   private transport: Transport | undefined;
   private readonly publishing = new Set<Promise<void>>();
+  private readonly stalls: StallMonitor | undefined;
 
   constructor(options: AnomalyDetectorOptions = {}) {
     this.options = parseAnomalyDetectorOptions(options);
@@ -58,6 +60,10 @@ export class AnomalyDetector {
     this.taskPrefix = `${this.options.namespace}.tasks.`;
     if (this.options.onAnomaly) this.listeners.add(this.options.onAnomaly);
     this.transport = this.options.transport;
+    if (this.options.stallThresholdMs > 0) {
+      this.stalls = new StallMonitor(50, this.options.stallThresholdMs);
+      this.stalls.start();
+    }
     this.instrumentation = this.buildInstrumentation();
   }
 
@@ -73,6 +79,7 @@ export class AnomalyDetector {
   async close(): Promise<void> {
     clearInterval(this.tickTimer);
     clearInterval(this.lagTimer);
+    this.stalls?.stop();
     this.tickTimer = undefined;
     this.lagTimer = undefined;
     await Promise.allSettled([...this.publishing]);
@@ -196,7 +203,9 @@ export class AnomalyDetector {
       if (!capability) return undefined;
       const series = this.seriesOf(capability);
       series.inFlight = Math.max(0, series.inFlight - 1);
-      this.report('handler-latency', { capability }, series.observeLatency(handlerMs, id, this.clock.now()));
+      // A run that overlapped a stall of this process measured the process, not the agent.
+      const end = performance.now();
+      if (!this.stalls?.overlaps(end - handlerMs, end)) this.report('handler-latency', { capability }, series.observeLatency(handlerMs, id, this.clock.now()));
       this.report('retry-rate', { capability }, series.retryRate.observe(retried, id));
       return series;
     };

@@ -80,6 +80,11 @@ export const anomalyDetectorSchema = z.object({
       raiseAfter: z.int().min(1).default(3),
     })
     .prefault({}),
+  /**
+   * In-process: a handler run overlapping a stall of this process (its timers this many ms
+   * late: GC, a starved CPU) is not counted as the agent's latency. 0 turns the guard off.
+   */
+  stallThresholdMs: z.int().min(0).default(100),
   /** An agent holding work and not heard from for this long is silent (match the bus's agentTtlMs). */
   silentAfterMs: z.int().min(1).default(15_000),
 });

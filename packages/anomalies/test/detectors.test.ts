@@ -6,6 +6,7 @@ import { TailDetector } from '../src/detectors/tail-detector.js';
 import { ThroughputDetector } from '../src/detectors/throughput-detector.js';
 import { ValueDetector } from '../src/detectors/value-detector.js';
 import { RobustBaseline } from '../src/robust-baseline.js';
+import { StallMonitor } from '../src/stall-monitor.js';
 
 /** Deterministic jitter: a small LCG, so the cases cannot pass or fail by luck. */
 function jitter(seed = 7): () => number {
@@ -183,5 +184,22 @@ describe('TailDetector (p95 latency)', () => {
     expect(found).toHaveLength(1);
     expect(found[0]!.at).toBeLessThan(128);
     expect(found[0]!.f.observed / found[0]!.f.baseline).toBeGreaterThan(5);
+  });
+});
+
+describe('StallMonitor', () => {
+  it('marks the time this process was blocked, so runs overlapping it can be set aside', async () => {
+    const monitor = new StallMonitor(20, 100);
+    monitor.start();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const before = performance.now();
+    while (performance.now() - before < 300) {
+      // block the event loop for 300 ms, as a long GC pause or a starved CPU would
+    }
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    monitor.stop();
+    expect(monitor.overlaps(before + 50, before + 250)).toBe(true);
+    const after = performance.now();
+    expect(monitor.overlaps(after + 1_000, after + 2_000)).toBe(false);
   });
 });

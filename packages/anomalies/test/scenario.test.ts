@@ -20,6 +20,7 @@ describe('anomaly detection over a scripted scenario (simulated clock)', () => {
       namespace: 'sim',
       tickMs: 1_000,
       silentAfterMs: 5_000,
+      stallThresholdMs: 0, // simulated time: this process's real stalls are beside the point
       clock: { now: () => clock.now, setTimeout: () => 0, clearTimeout: () => {} },
     });
     const started = process.cpuUsage();

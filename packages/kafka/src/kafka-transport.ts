@@ -178,9 +178,10 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
         throw securityErrorOf(cause, address, topic) ?? cause;
       });
       const ephemeral = options.ephemeral ?? false;
-      const groupId = config.groupId(ephemeral ? ephemeralGroupName(options.group) : options.group, topic);
+      const group = ephemeral ? ephemeralGroupName(options.group) : options.group;
+      const groupId = config.groupId(group, topic);
       if (ephemeral) sweepGoneOwners();
-      const subscription = new KafkaSubscription(topic, handler, options, {
+      const subscription = new KafkaSubscription(topic, handler, { ...options, group }, {
         kafka,
         admin: getAdmin,
         groupId,

@@ -32,20 +32,24 @@ export const redisStreamsOptionsSchema = z
     /** Entries fetched per XREADGROUP / XAUTOCLAIM at most (also bounded by `maxInFlight`). */
     readCount: z.int().min(1).max(10_000).default(256),
     /**
-     * Optional retention. Off by default, because replay is the audit trail. When set,
-     * streams a2a-bus publishes to are trimmed with MINID, never past the oldest entry still
-     * pending or not yet delivered to any consumer group.
+     * Retention, on by default: streams a2a-bus publishes to keep 7 days (like Kafka's
+     * default), trimmed with MINID, never past the oldest entry still pending or not yet
+     * delivered to any consumer group. It bounds how far `replay` and `audit()` reach back;
+     * `false` keeps everything.
      */
     retention: z
-      .object({
-        /** Keep about this many entries per partition. */
-        maxLen: z.int().min(1).optional(),
-        /** Keep entries younger than this. */
-        maxAgeMs: z.int().min(1).optional(),
-        /** How often to trim. */
-        intervalMs: z.int().min(100).default(60_000),
-      })
-      .optional(),
+      .union([
+        z.literal(false),
+        z.object({
+          /** Keep about this many entries per partition. */
+          maxLen: z.int().min(1).optional(),
+          /** Keep entries younger than this. */
+          maxAgeMs: z.int().min(1).optional(),
+          /** How often to trim. */
+          intervalMs: z.int().min(100).default(60_000),
+        }),
+      ])
+      .default({ maxAgeMs: 7 * 86_400_000, intervalMs: 60_000 }),
   })
   .strict()
   .refine((options) => options.rebalanceIntervalMs === undefined || options.rebalanceIntervalMs < options.leaseTtlMs, {

@@ -10,6 +10,8 @@ export interface SuiteContext {
   readonly options: ConformanceOptions;
   /** `ms` scaled by the timeout multiplier. */
   ms(ms: number): number;
+  /** How long "nothing more arrives" waits: the declared `redeliveryBoundMs`, scaled. */
+  redeliveryBound(): number;
   /** A topic of its own for the running case. */
   topic(caseName: string): string;
   /** A new client (one "process"); closed after the case. */
@@ -25,6 +27,10 @@ export interface SuiteContext {
 
 export function createContext(options: ConformanceOptions, capabilities: TransportCapabilities): SuiteContext {
   const multiplier = options.timeoutMultiplier ?? 1;
+  if (typeof options.redeliveryBoundMs !== 'number' || !Number.isFinite(options.redeliveryBoundMs) || options.redeliveryBoundMs < 0) {
+    // Without it, a negative check would wait a guess and a lost ack could pass unseen.
+    throw new TypeError(`[${options.name}] conformance: redeliveryBoundMs must be the time an unsettled message takes to be redelivered (ms), got ${String(options.redeliveryBoundMs)}`);
+  }
   let transports: Transport[] = [];
   let topics: string[] = [];
 
@@ -42,6 +48,7 @@ export function createContext(options: ConformanceOptions, capabilities: Transpo
     capabilities,
     options,
     ms: (ms) => Math.round(ms * multiplier),
+    redeliveryBound: () => Math.round(options.redeliveryBoundMs * multiplier),
     topic(caseName) {
       const topic = options.topicName?.(caseName) ?? `conf-${caseName}-${randomUUID().slice(0, 8)}`;
       topics.push(topic, `${topic}.dlq`);

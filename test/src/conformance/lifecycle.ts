@@ -73,7 +73,7 @@ export function lifecycleCases(ctx: SuiteContext): void {
     await ctx.subscribe(second, topic, (d) => void again.push(d.envelope.id), { group: 'g' });
     const markers = await Promise.all(Array.from({ length: 5 }, (_, i) => second.publish(topic, textMessage(`k${i}`, `marker${i}`))));
     await waitFor('a marker on every key', () => markers.every((m) => again.includes(m.id)), ctx.ms(20_000));
-    await delay(ctx.ms(300));
+    await delay(ctx.redeliveryBound());
     expect(again.sort()).toEqual(markers.map((m) => m.id).sort());
   }, 60_000);
 

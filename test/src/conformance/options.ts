@@ -17,6 +17,15 @@ export interface ConformanceOptions {
   readonly capabilities: TransportCapabilities;
   /** Partitions of the topics the factory's transports create. */
   readonly partitions: number;
+  /**
+   * The longest time (ms, before `timeoutMultiplier`) a delivered message that was never
+   * settled — its ack or term lost — takes to come back to a live member of its group, with
+   * the timers the factory configures: JetStream's AckWait, a Redis claim idle time plus the
+   * sweep interval, the time a new Kafka member needs to fetch from the last commit, plus the
+   * backend's fetch interval. Cases that assert "nothing more arrives" wait this long, so a
+   * lost ack or a broken term fails them. Configure short timers in tests to keep it small.
+   */
+  readonly redeliveryBoundMs: number;
   /** Multiplies every wait; slow backends (Kafka rebalances) want more. Default 1. */
   readonly timeoutMultiplier?: number;
   /** Unique topic name per case. Default `conf-<case>-<random>`. */

@@ -60,16 +60,13 @@ export function orderingCases(ctx: SuiteContext): void {
     const keys = Array.from({ length: 12 }, (_, i) => `wf-${i}`);
     const batch = [];
     for (let seq = 0; seq < 8; seq += 1) for (const key of keys) batch.push(textMessage(key, seqText(key, seq)));
-    const started = performance.now();
     for (const envelope of batch) await publisher.publish(topic, envelope);
     await waitFor('96 messages', () => [...perKey.values()].reduce((n, l) => n + l.length, 0) >= 96, ctx.ms(30_000));
-    const elapsed = performance.now() - started;
     expect(order.violations).toEqual([]);
     for (const key of keys) expect(perKey.get(key)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     // Serially, 96 handlers of 15 ms take ≥ 1440 ms; keys running side by side must show.
     expect(order.maxConcurrent).toBeGreaterThanOrEqual(3);
     expect(order.keysSeenConcurrently.size).toBeGreaterThanOrEqual(6);
-    expect(elapsed).toBeLessThan(ctx.ms(30_000));
   }, 60_000);
 
   ctx.test('order survives redelivery: a nacked message holds its key', ['orderAcrossRedelivery'], async () => {

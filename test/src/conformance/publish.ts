@@ -1,12 +1,21 @@
-import { InvalidEnvelopeError, type Delivery, type EnvelopeInput } from '@a2a-bus/core';
+import { capabilityNames, InvalidEnvelopeError, type Delivery, type EnvelopeInput } from '@a2a-bus/core';
 import { expect } from 'vitest';
 import { replayAll, textMessage, textOf, waitFor, type SuiteContext } from './context.js';
 
 /** Publishing: what goes in comes out unchanged, topics stay apart, nothing is lost. */
 export function publishCases(ctx: SuiteContext): void {
-  ctx.test('declares the capabilities it was registered with', [], async () => {
-    const transport = await ctx.transport();
-    expect(transport.capabilities).toEqual(ctx.capabilities);
+  ctx.test('declares every capability, each with a support level and a note, as registered, on every client', [], async () => {
+    // Two clients: a declaration that depends on a client's options or state shows as a difference.
+    for (const transport of [await ctx.transport(), await ctx.transport()]) {
+      const declared = transport.capabilities;
+      expect(Object.keys(declared).sort()).toEqual([...capabilityNames].sort());
+      for (const name of capabilityNames) {
+        expect(['native', 'emulated', 'none'], `${name}.support`).toContain(declared[name].support);
+        expect(declared[name].note.trim(), `${name}.note`).not.toBe('');
+      }
+      // The suite gates its cases on the registered declaration: it must be the transport's own.
+      expect(declared).toEqual(ctx.capabilities);
+    }
   });
 
   ctx.test('round trip keeps the id, the payload and every header', [], async () => {

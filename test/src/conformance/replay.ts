@@ -71,7 +71,7 @@ export function replayCases(ctx: SuiteContext): void {
     const resumed: string[] = [];
     await ctx.subscribe(second, topic, (d) => void resumed.push(d.envelope.id), { group: 'live' });
     await waitFor('the 10 published after', () => after.every((r) => resumed.includes(r.id)), ctx.ms(20_000));
-    await delay(ctx.ms(200));
+    await delay(ctx.redeliveryBound());
     expect(resumed.sort()).toEqual(after.map((r) => r.id).sort());
   }, 60_000);
 }

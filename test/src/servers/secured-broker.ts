@@ -1,10 +1,11 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { isCI } from '../env.js';
 
 const run = promisify(execFile);
 const scripts = resolve(dirname(fileURLToPath(import.meta.url)), '../../../scripts/security');
@@ -114,4 +115,23 @@ function canListen(port: number): Promise<boolean> {
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * Whether the programs a secured broker's script needs are installed. Off CI a missing one
+ * skips the suite with the reason in its name; on CI it throws, so the run fails.
+ */
+export function requirePrograms(suite: string, programs: readonly string[]): string | undefined {
+  const missing = programs.filter((program) => {
+    try {
+      execFileSync('bash', ['-c', `command -v ${program}`], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length === 0) return undefined;
+  const reason = `${suite} needs ${missing.join(', ')}`;
+  if (isCI) throw new Error(`${reason}; on CI every broker-backed suite must run`);
+  return reason;
 }

@@ -22,6 +22,7 @@ import { ExtendedAgentCardNotConfiguredError, PushNotificationNotSupportedError 
 import type { BusA2AService } from '../bus-a2a-service.js';
 import type { CallInfo } from '../call.js';
 import { codec } from '../codec.js';
+import { disconnectSignal } from './disconnect.js';
 
 /** Which request headers travel to the agent as service parameters: A2A's own, plus any listed. */
 export type HeaderFilter = (name: string) => boolean;
@@ -116,8 +117,10 @@ export class BusRequestHandler implements A2ARequestHandler {
       if (value !== undefined && this.forward(name.toLowerCase())) serviceParameters[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
     }
     const user = context.user;
+    const signal = disconnectSignal(headers);
     return {
       serviceParameters,
+      ...(signal ? { signal } : {}),
       ...(user?.isAuthenticated ? { caller: user.userName } : {}),
       ...(context.tenant ? { tenant: context.tenant } : {}),
     };

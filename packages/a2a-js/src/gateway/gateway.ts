@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AgentBus, silentLogger, type A2AAgentCard, type Logger, type Transport } from '@a2a-bus/core';
 import { parseOptions } from '@a2a-bus/core/adapter';
-import { A2A_PROTOCOL_VERSION } from '@a2a-js/sdk';
+import { A2A_PROTOCOL_VERSION, type AgentCard } from '@a2a-js/sdk';
 import { UserBuilder, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
 import express, { type Express } from 'express';
 import { z } from 'zod';
@@ -13,6 +13,7 @@ import { TaskLog } from '../task-log.js';
 import { authGuard, securityOf, userBuilder, type GatewayAuth } from './auth.js';
 import { jsonRpcGuards, restGuards } from './body-guards.js';
 import { BusRequestHandler } from './bus-request-handler.js';
+import { trackDisconnect } from './disconnect.js';
 
 const gatewayOptionsSchema = z.object({
   transport: z.custom<Transport>((v) => typeof v === 'object' && v !== null && 'subscribe' in v, 'a Transport'),
@@ -76,11 +77,13 @@ export class A2AGateway {
       ...(this.options.timeoutMs ? { timeoutMs: this.options.timeoutMs } : {}),
     });
     const forwarded = new Set(this.options.forwardHeaders.map((h) => h.toLowerCase()));
-    const handler = new BusRequestHandler(
-      service,
-      async () => codec.cardFromWire(this.card()),
-      (name) => name.startsWith('a2a-') || forwarded.has(name),
-    );
+    // The SDK's handlers read the card on every request (version checks): rebuilt at most once a second.
+    let cached: { card: AgentCard; at: number } | undefined;
+    const sdkCard = async (): Promise<AgentCard> => {
+      if (!cached || Date.now() - cached.at > 1_000) cached = { card: codec.cardFromWire(this.card()), at: Date.now() };
+      return cached.card;
+    };
+    const handler = new BusRequestHandler(service, sdkCard, (name) => name.startsWith('a2a-') || forwarded.has(name));
     const users = userBuilder(UserBuilder.noAuthentication);
     const legacyCompat = { enabled: this.options.acceptV03 };
     const limit = this.options.bodyLimitBytes;
@@ -93,11 +96,18 @@ export class A2AGateway {
     });
     app.use(
       '/a2a/jsonrpc',
+      trackDisconnect,
       authGuard(this.options.auth),
       ...jsonRpcGuards(limit),
       jsonRpcHandler({ requestHandler: handler, userBuilder: users, legacyCompat }),
     );
-    app.use('/a2a/rest', authGuard(this.options.auth), ...restGuards(limit), restHandler({ requestHandler: handler, userBuilder: users, legacyCompat }));
+    app.use(
+      '/a2a/rest',
+      trackDisconnect,
+      authGuard(this.options.auth),
+      ...restGuards(limit),
+      restHandler({ requestHandler: handler, userBuilder: users, legacyCompat }),
+    );
     this.app = app;
   }
 

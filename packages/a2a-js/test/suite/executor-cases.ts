@@ -66,4 +66,11 @@ export function executorCases(world: () => InteropWorld, multiplier: number): vo
     expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
     expect(task.artifacts.map((a) => textOf(a.parts))).toEqual(['SDK', 'TO', 'SDK']);
   });
+
+  test('an SDK client over HTTP reaches the SDK executor through the gateway and the bus', async () => {
+    const client = await world().httpClient(1);
+    const task = (await client.sendMessage(sendRequest('over http and the bus', { skill: 'words.upper' }))) as Task;
+    expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(task.artifacts.map((a) => textOf(a.parts))).toEqual(['OVER', 'HTTP', 'AND', 'THE', 'BUS']);
+  });
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { textOfParts, type A2AAgentCard, type TaskHandler } from '@a2a-bus/core';
 import { AgentCard, Message, SendMessageRequest, TaskState, type StreamResponse } from '@a2a-js/sdk';
-import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore, type AgentExecutor, type TaskStore } from '@a2a-js/sdk/server';
+import { AgentEvent, DefaultRequestHandler, InMemoryTaskStore, type AgentExecutor, type ExecutionEventBusManager, type TaskStore } from '@a2a-js/sdk/server';
 import { UserBuilder, jsonRpcHandler, restHandler } from '@a2a-js/sdk/server/express';
 import express from 'express';
 import { listenInRange } from './helpers.js';
@@ -30,6 +30,7 @@ export function busHandlers(stepMs: number): Record<string, TaskHandler> {
     hold: async (ctx) => {
       await ctx.status('holding');
       await new Promise<void>((resolve) => {
+        if (ctx.signal.aborted) return resolve(); // canceled while the status was being written
         const timer = setTimeout(resolve, 60_000);
         ctx.signal.addEventListener('abort', () => {
           clearTimeout(timer);
@@ -48,7 +49,14 @@ export const agentCards = { echo: busCard('echoer', 'echo'), countdown: busCard(
  * "slow" works until canceled.
  */
 export class WordsExecutor implements AgentExecutor {
-  private readonly canceled = new Set<string>();
+  /** Tasks `cancelTask` was called for. */
+  readonly canceled = new Set<string>();
+  private readonly wordMs: number;
+
+  /** `wordMs`: a pause after each word's artifact (0: all at once). */
+  constructor(wordMs = 0) {
+    this.wordMs = wordMs;
+  }
 
   async execute(ctx: Parameters<AgentExecutor['execute']>[0], bus: Parameters<AgentExecutor['execute']>[1]): Promise<void> {
     const text = ctx.userMessage.parts.map((p) => (p.content?.$case === 'text' ? p.content.value : '')).join('');
@@ -83,7 +91,7 @@ export class WordsExecutor implements AgentExecutor {
       bus.finished();
       return;
     }
-    text.split(' ').forEach((word, i) => {
+    for (const [i, word] of text.split(' ').entries()) {
       bus.publish(
         AgentEvent.artifactUpdate({
           ...ids,
@@ -100,7 +108,8 @@ export class WordsExecutor implements AgentExecutor {
           metadata: undefined,
         }),
       );
-    });
+      if (this.wordMs) await new Promise((resolve) => setTimeout(resolve, this.wordMs));
+    }
     bus.publish(AgentEvent.statusUpdate({ ...ids, status: status(TaskState.TASK_STATE_COMPLETED, 'done'), metadata: undefined }));
     bus.finished();
   }
@@ -117,6 +126,7 @@ export async function startSdkServer(
   executor: AgentExecutor,
   name = 'words',
   taskStore: TaskStore = new InMemoryTaskStore(),
+  eventBusManager?: ExecutionEventBusManager,
 ): Promise<{ url: string; server: Server; close(): Promise<void> }> {
   const app = express();
   let url = '';
@@ -134,7 +144,7 @@ export async function startSdkServer(
       defaultOutputModes: ['text/plain'],
       skills: [{ id: `${name}.upper`, name: 'upper', description: 'upper-cases words', tags: [] }],
     });
-  const handler = new DefaultRequestHandler(card(), taskStore, executor);
+  const handler = new DefaultRequestHandler(card(), taskStore, executor, eventBusManager);
   const proxy = new Proxy(handler, { get: (target, prop, receiver) => (prop === 'getAgentCard' ? async () => card() : Reflect.get(target, prop, receiver)) });
   app.get('/.well-known/agent-card.json', (_req, res) => void res.json(AgentCard.toJSON(card())));
   app.use('/a2a/jsonrpc', jsonRpcHandler({ requestHandler: proxy, userBuilder: UserBuilder.noAuthentication }));

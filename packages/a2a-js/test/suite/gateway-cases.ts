@@ -37,6 +37,21 @@ export function gatewayCases(world: () => InteropWorld, multiplier: number): voi
     expect(textOf(task.artifacts.at(-1)!.parts)).toContain('echo:via the card');
   });
 
+  test('a client that drops its SubscribeToTask stream stops the gateway following the task', async () => {
+    const a = await world().httpClient(0);
+    const held = (await a.sendMessage(sendRequest('wait', { skill: 'hold', returnImmediately: true }))) as Task;
+    const b = await world().httpClient(1);
+    const abort = new AbortController();
+    for await (const event of b.resubscribeTask({ tenant: '', id: held.id }, { signal: abort.signal })) {
+      expect(event.payload?.$case).toBe('task');
+      expect(world().gateways[1]!.taskLog.followerCount(held.id)).toBe(1);
+      break;
+    }
+    abort.abort();
+    await waitFor('the gateway to let go of the stream', () => world().gateways[1]!.taskLog.followerCount(held.id) === 0, world().ms(5_000));
+    expect((await b.cancelTask({ tenant: '', id: held.id, metadata: undefined })).status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+  });
+
   test('a task that needs no waiting: returnImmediately answers submitted, GetTask on the other instance later sees it done', async () => {
     const a = await world().httpClient(0);
     const submitted = (await a.sendMessage(sendRequest('3', { skill: 'countdown', returnImmediately: true }))) as Task;

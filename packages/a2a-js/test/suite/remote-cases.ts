@@ -8,6 +8,7 @@ import type { InteropWorld } from './setup.js';
 
 export function remoteCases(world: () => InteropWorld, multiplier: number): void {
   let remoteBus: AgentBus;
+  const remoteExecutor = new WordsExecutor(20);
   const servers: Array<{ close(): Promise<void> }> = [];
   let goneServer: { url: string; close(): Promise<void> };
   const test = (name: string, fn: () => Promise<void>): void => {
@@ -17,7 +18,7 @@ export function remoteCases(world: () => InteropWorld, multiplier: number): void
   beforeAll(async () => {
     const w = world();
     remoteBus = await w.bus({ retry: { maxAttempts: 2, initialDelayMs: 20, maxDelayMs: 50 } });
-    const remote = await startSdkServer(new WordsExecutor(), 'remote');
+    const remote = await startSdkServer(remoteExecutor, 'remote');
     servers.push(remote);
     goneServer = await startSdkServer(new WordsExecutor(), 'gone');
     servers.push(goneServer);
@@ -39,6 +40,36 @@ export function remoteCases(world: () => InteropWorld, multiplier: number): void
     const audit = await world().caller.audit(workflowId);
     expect(audit.map((e) => e.type)).toContain('task-request');
     expect(audit.at(-1)!.type).toBe('task-event');
+  });
+
+  test('the remote streams: its artifacts reach bus subscribers as they come, in order', async () => {
+    const events: string[] = [];
+    for await (const event of world().caller.dispatchStream('remote.upper', 'one two three')) {
+      if ('artifactUpdate' in event) events.push(`artifact:${textOfParts(event.artifactUpdate.artifact.parts)}`);
+      if ('statusUpdate' in event && event.statusUpdate.status.message) events.push(`status:${textOfParts(event.statusUpdate.status.message.parts)}`);
+      if ('task' in event) events.push(`task:${event.task.status.state}`);
+    }
+    expect(events).toEqual([
+      'task:TASK_STATE_SUBMITTED',
+      'status:reading 3 words',
+      'artifact:ONE',
+      'artifact:TWO',
+      'artifact:THREE',
+      'task:TASK_STATE_COMPLETED',
+    ]);
+  });
+
+  test('a bus cancel cancels the remote task too', async () => {
+    const taskId = randomUUID();
+    const canceledBefore = remoteExecutor.canceled.size;
+    const settled = world()
+      .caller.dispatch('remote.upper', 'slow', { taskId })
+      .catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, world().ms(400)));
+    await world().caller.cancel(taskId);
+    const error = await settled;
+    expect(TaskError.isInstance(error) && error.state).toBe('canceled');
+    await waitFor('the remote executor to be asked to cancel', () => remoteExecutor.canceled.size === canceledBefore + 1, world().ms(5_000));
   });
 
   test('a remote agent that fails the task fails the bus task, without retrying', async () => {

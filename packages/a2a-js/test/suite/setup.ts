@@ -72,7 +72,11 @@ export class InteropWorld {
     }
     await registerExecutor(this.worker, wordsCard, this.executor);
     this.caller = await this.bus();
-    this.busFactory = new BusTransportFactory({ openTransport: () => this.transport(), bus: { agentTtlMs: this.ms(5_000), timeoutMs: this.ms(20_000) } });
+    this.busFactory = new BusTransportFactory({
+      openTransport: () => this.transport(),
+      bus: { agentTtlMs: this.ms(5_000), timeoutMs: this.ms(20_000) },
+      service: { lookupWaitMs: this.ms(3_000) },
+    });
     this.closers.push(() => this.busFactory.close());
     for (const extra of gatewayExtras) {
       const gateway = new A2AGateway({

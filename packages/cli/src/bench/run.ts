@@ -9,6 +9,8 @@ const suites: Record<string, () => Promise<{ suite: BenchSuite }>> = {
   'redis-streams': () => import('./redis-streams.js'),
   nats: () => import('./nats.js'),
   idle: () => import('./idle.js'),
+  /** Not in the default set: `pnpm bench gateway` (the A2A HTTP gateway beside a plain @a2a-js/sdk server). */
+  gateway: () => import('./gateway.js'),
 };
 
 async function loadSuite(backend: string): Promise<BenchSuite | undefined> {

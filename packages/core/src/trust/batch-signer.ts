@@ -1,9 +1,10 @@
 import type { Envelope, EnvelopeInput } from '../envelope.js';
 import type { AgentKeys } from './keys.js';
-import { prepareForSigning, signPrepared } from './signature.js';
+import { payloadDigest, prepareForSigning, signPrepared } from './signature.js';
 
 interface Waiting {
   readonly envelope: Envelope;
+  readonly digest: string;
   readonly resolve: (signed: Envelope) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -29,8 +30,9 @@ export class BatchSigner {
   /** Validates now (an invalid envelope throws here, as `publish` would), signs at the end of this turn. */
   sign(input: EnvelopeInput): Promise<Envelope> {
     const envelope = prepareForSigning(input, this.keys);
+    const digest = this.digestOf(input.payload, envelope.payload);
     return new Promise<Envelope>((resolve, reject) => {
-      this.waiting.push({ envelope, resolve, reject });
+      this.waiting.push({ envelope, digest, resolve, reject });
       if (this.waiting.length >= this.maxBatch) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
@@ -39,15 +41,34 @@ export class BatchSigner {
     });
   }
 
+  /**
+   * The runtime publishes one payload object twice in the same turn (the reply and its audit
+   * copy): its digest is computed once per batch. Validation is deterministic, so the same
+   * input payload gives the same validated one; were it changed in between, the signature
+   * would only fail to verify, never pass for something else.
+   */
+  private digests = new WeakMap<object, string>();
+  private digestOf(input: unknown, validated: unknown): string {
+    if (typeof input !== 'object' || input === null) return payloadDigest(validated);
+    let digest = this.digests.get(input);
+    if (digest === undefined) {
+      digest = payloadDigest(validated);
+      this.digests.set(input, digest);
+    }
+    return digest;
+  }
+
   private flush(): void {
     this.scheduled = false;
     const batch = this.waiting;
     if (batch.length === 0) return;
     this.waiting = [];
+    this.digests = new WeakMap();
     try {
       const signed = signPrepared(
         batch.map((w) => w.envelope),
         this.keys,
+        batch.map((w) => w.digest),
       );
       for (let i = 0; i < batch.length; i += 1) batch[i]!.resolve(signed[i]!);
     } catch (error) {

@@ -20,12 +20,11 @@ export const trustHeaders = {
  * proof, and a SHA-256 digest of the payload in canonical JSON. Not signed: `attempt` and
  * `traceparent`, which republishing and tracing may change on the way.
  */
-export function signingInput(envelope: Envelope): Buffer {
+export function signingInput(envelope: Envelope, digest = payloadDigest(envelope.payload)): Buffer {
   const headers: Record<string, string> = {};
   for (const name of Object.keys(envelope.headers ?? {}).sort()) {
     if (name !== trustHeaders.signature && name !== trustHeaders.proof) headers[name] = envelope.headers![name]!;
   }
-  const digest = hash('sha256', canonicalJson(envelope.payload), 'base64url');
   return Buffer.from(
     [
       'a2a-bus-envelope-v1',
@@ -47,6 +46,11 @@ export function signingInput(envelope: Envelope): Buffer {
 }
 
 /** The validated envelope with its signer set, ready to be signed (in a batch or alone). */
+/** SHA-256 of the payload's canonical JSON, base64url. */
+export function payloadDigest(payload: unknown): string {
+  return hash('sha256', canonicalJson(payload), 'base64url');
+}
+
 export function prepareForSigning(input: EnvelopeInput, keys: AgentKeys): Envelope {
   return createEnvelope({ ...input, headers: { ...input.headers, [trustHeaders.signer]: keys.publicKey } });
 }
@@ -56,8 +60,8 @@ export function prepareForSigning(input: EnvelopeInput, keys: AgentKeys): Envelo
  * Merkle root of their leaves; each comes back with the signature and its inclusion proof,
  * verifiable on its own. One envelope is a batch of one.
  */
-export function signPrepared(prepared: readonly Envelope[], keys: AgentKeys): Envelope[] {
-  const leaves = prepared.map((envelope) => signingInput(envelope));
+export function signPrepared(prepared: readonly Envelope[], keys: AgentKeys, digests?: readonly (string | undefined)[]): Envelope[] {
+  const leaves = prepared.map((envelope, index) => signingInput(envelope, digests?.[index] ?? payloadDigest(envelope.payload)));
   const { root, proofs } = merkleRoot(leaves);
   const signature = sign(null, rootMessage(root), keys.privateKey).toString('base64url');
   return prepared.map((envelope, index) => addEnvelopeHeaders(envelope, { [trustHeaders.signature]: signature, [trustHeaders.proof]: proofs[index]! }));

@@ -48,6 +48,8 @@ export class TrustedTransport implements Transport {
   private readonly signer: BatchSigner;
   /** Capability of each task this bus dispatched (bounded): replies are checked against it. */
   private readonly dispatched = new Map<string, string>();
+  /** Set once `dispatched` forgot a task: from then on a reply for an unknown task may be ours. */
+  private forgotDispatches = false;
   /** The key each agent instance first announced itself with (bounded). */
   private readonly instanceKeys = new Map<string, string>();
 
@@ -130,7 +132,7 @@ export class TrustedTransport implements Transport {
 
   private async guarded(role: TopicRole, group: string, delivery: Delivery, handler: MessageHandler): Promise<void> {
     const { envelope } = delivery;
-    if (isReplyProbe(role, envelope)) return handler(delivery);
+    if (isReplyProbe(role, envelope) || this.isOthersReply(role, envelope)) return handler(delivery);
     const failure = this.check(envelope, role) ?? this.replays.check(envelope);
     if (failure) {
       this.options.logger.warn({ topic: delivery.topic, id: envelope.id, check: failure.check, reason: failure.message }, 'untrusted envelope');
@@ -144,6 +146,18 @@ export class TrustedTransport implements Transport {
     }
     await handler(delivery);
     this.replays.remember(envelope);
+  }
+
+  /**
+   * A reply on the namespace's shared reply topic for a task another bus dispatched: the
+   * runtime routes replies to its own pending tasks only, so it drops this one unread. It is
+   * that bus's to check (and dead-letter); checking it here too would only cost. Once this bus
+   * forgot a dispatch (more than 100,000 in flight), every reply is checked again.
+   */
+  private isOthersReply(role: TopicRole, envelope: Envelope): boolean {
+    if (role.role !== 'replies' || envelope.kind !== 'stream-response' || this.forgotDispatches) return false;
+    const taskId = envelope.correlationId;
+    return taskId !== undefined && !this.dispatched.has(taskId);
   }
 
   /** The policy checks, with what this bus knows: the tasks it dispatched, the keys of agent instances. */
@@ -187,7 +201,10 @@ export class TrustedTransport implements Transport {
     if (role?.role !== 'tasks' || input.headers?.[runtimeHeaders.type] !== 'task-request' || !taskId) return;
     this.dispatched.delete(taskId);
     this.dispatched.set(taskId, role.capability);
-    if (this.dispatched.size > 100_000) this.dispatched.delete(this.dispatched.keys().next().value!);
+    if (this.dispatched.size > 100_000) {
+      this.dispatched.delete(this.dispatched.keys().next().value!);
+      this.forgotDispatches = true;
+    }
   }
 
   /** Under `enforce`, this instance's own key must be allowed to do what it publishes. */
