@@ -49,7 +49,7 @@ function cell(value: unknown): string {
 /** One row of a table whose rows arrive one at a time: fixed column widths, wider cells push on. */
 export function streamingRow(row: Record<string, unknown>, columns: ReadonlyArray<readonly [string, number]>): string {
   return columns
-    .map(([name, width]) => cell(row[name]).padEnd(width))
+    .map(([name, width]) => cell(row[name]).padEnd(Math.max(width, name.length)))
     .join('  ')
     .trimEnd();
 }

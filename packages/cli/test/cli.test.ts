@@ -72,6 +72,17 @@ for (const backend of backends) {
       }
       expect(records.filter((r) => r.type === 'task-request').map((r) => r.capability)).toEqual(['ops.extract', 'ops.summarize']);
       expect(records.find((r) => r.type === 'task-request')).toMatchObject({ kind: 'message', taskId: expect.any(String) });
+      // From a position (that partition from that offset on), and from an instant.
+      const pick = records[Math.floor(records.length / 2)]!;
+      const [fromOffset, fromTime] = await Promise.all([
+        cliOk(['tail', topic, '--from', `${pick.partition}:${pick.offset}`, '--key', scenario.completedWorkflow, '--json'], env),
+        cliOk(['tail', topic, '--from', String(pick.time), '--key', scenario.completedWorkflow, '--json'], env),
+      ]);
+      const afterOffset = records.slice(records.indexOf(pick)).map((r) => r.id);
+      expect(jsonLines(fromOffset.stdout).map((r) => r.id)).toEqual(afterOffset);
+      const sinceTime = jsonLines(fromTime.stdout).map((r) => r.id);
+      expect(sinceTime).toContain(pick.id);
+      expect(sinceTime.every((id) => records.some((r) => r.id === id && String(r.time) >= String(pick.time)))).toBe(true);
       const lines = table.stdout.trimEnd().split('\n');
       expect(lines[0]).toMatch(/^TIME\s+PARTITION\s+OFFSET\s+KEY\s+KIND\s+TYPE\s+TASKID\s+CAPABILITY\s+STATE\s+ATTEMPT\s+BYTES$/);
       expect(lines).toHaveLength(audit.length + 1);
@@ -119,15 +130,18 @@ for (const backend of backends) {
       expect(letter).toMatchObject({ key: scenario.failedWorkflow, capability: 'ops.flaky', attempts: 2, handled: false, error: 'upstream exploded' });
       const id = String(letter!.id);
 
-      const shown = jsonLines((await cliOk(['dlq', 'show', id, '--json'], env)).stdout);
+      // Read-only runs, side by side.
+      const [show, dry, none] = await Promise.all([
+        cliOk(['dlq', 'show', id, '--json'], env),
+        cliOk(['dlq', 'redrive', '--filter', 'capability=ops.flaky', 'error~=EXPLODED', '--dry-run'], env),
+        cliOk(['dlq', 'redrive', '--filter', 'key=some-other-workflow', '--json'], env),
+      ]);
+      const shown = jsonLines(show.stdout);
       expect(shown).toHaveLength(1);
       expect((shown[0]!.envelope as Envelope).kind).toBe('dead-letter');
       expect(((shown[0]!.envelope as Envelope & { kind: 'dead-letter' }).payload.original as Envelope).id).toBe(id);
-
-      const dry = await cliOk(['dlq', 'redrive', '--filter', 'capability=ops.flaky', 'error~=EXPLODED', '--dry-run'], env);
       expect(dry.stdout).toMatch(/would redrive: 1/);
       expect(dry.stdout).toContain(id);
-      const none = await cliOk(['dlq', 'redrive', '--filter', 'key=some-other-workflow', '--json'], env);
       expect(jsonLines(none.stdout)).toEqual([]);
 
       scenario.fix();
@@ -135,8 +149,9 @@ for (const backend of backends) {
       expect(first).toEqual([expect.objectContaining({ id, outcome: 'redriven' })]);
       const second = await cliOk(['dlq', 'redrive', '--by', 'ops-test'], env);
       expect(second.stdout).toMatch(/redriven: 0/);
-      expect(jsonLines((await cliOk(['dlq', 'ls', '--json'], env)).stdout)).toEqual([]);
-      const all = jsonLines((await cliOk(['dlq', 'ls', '--handled', '--json'], env)).stdout);
+      const [unhandled, withHandled] = await Promise.all([cliOk(['dlq', 'ls', '--json'], env), cliOk(['dlq', 'ls', '--handled', '--json'], env)]);
+      expect(jsonLines(unhandled.stdout)).toEqual([]);
+      const all = jsonLines(withHandled.stdout);
       expect(all).toEqual([expect.objectContaining({ id, handled: true, position: expect.stringContaining(deadLetterTopic) })]);
 
       // The original request went back once, same id, marked as redriven; the worker now completes it.

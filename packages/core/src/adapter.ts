@@ -14,3 +14,13 @@ export { safeInstrumentation, isSilentHook, reportError } from './instrumentatio
 export { TransportLifecycle, type TransportLifecycleOptions } from './transport-lifecycle.js';
 export { encodeEnvelopeWithin, assertEnvelopeWithin, envelopeByteLength } from './limits.js';
 export { EPHEMERAL_GROUP_PREFIX, ephemeralGroupName, ephemeralGroupAge } from './ephemeral.js';
+export {
+  brokerRetentionSchema,
+  retentionForTopic,
+  runtimeTopicRole,
+  DEFAULT_BROKER_RETENTION,
+  type BrokerRetention,
+  type BrokerRetentionInput,
+  type TopicRetention,
+  type RuntimeTopicRole,
+} from './broker-retention.js';

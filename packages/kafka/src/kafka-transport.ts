@@ -111,7 +111,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
     producer.catch(() => (producer = undefined));
     return producer;
   };
-  const topics = new TopicRegistry(getAdmin, { partitions: config.partitions, replicationFactor: config.replicationFactor });
+  const topics = new TopicRegistry(getAdmin, { partitions: config.partitions, replicationFactor: config.replicationFactor, retention: config.retention });
   const batcher = new ProduceBatcher(getProducer, config.publishTimeoutMs);
 
   const assertOpen = (operation: string): void => {

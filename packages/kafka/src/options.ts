@@ -1,5 +1,5 @@
 import { InvalidOptionsError } from '@a2a-bus/core';
-import { commonTransportOptions, parseOptions } from '@a2a-bus/core/adapter';
+import { brokerRetentionSchema, commonTransportOptions, parseOptions } from '@a2a-bus/core/adapter';
 import type { SASLOptions } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
 import { z } from 'zod';
@@ -46,6 +46,13 @@ const kafkaOptionsSchema = z
       .default(() => (group: string, topic: string) => `${group}.${topic}`),
     /** How long one publish may retry before it rejects with `PublishError`. */
     publishTimeoutMs: z.int().min(100).default(30_000),
+    /**
+     * `retention.ms` of the topics a2a-bus creates (`cleanup.policy=delete`): 7 days, the
+     * registry and control topics 1 hour, the reply topic 1 day; `topics` sets one topic
+     * apart, `false` keeps all (-1). The broker deletes by age whether groups committed or
+     * not: an upper bound on a record's wait and on how far `replay`/`audit()` reach.
+     */
+    retention: brokerRetentionSchema,
   })
   .strict()
   .superRefine((value, context) => {

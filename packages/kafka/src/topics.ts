@@ -1,14 +1,35 @@
+import { retentionForTopic, type BrokerRetention } from '@a2a-bus/core/adapter';
 import type { Admin } from 'kafkajs';
 
 export interface TopicSettings {
   readonly partitions: number;
   readonly replicationFactor: number | undefined;
+  readonly retention: BrokerRetention;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Configs of a topic a2a-bus creates: broker append time (replay by timestamp means "when
+ * the broker stored it"), deletion by age. Kafka deletes whole segments once their newest
+ * record is older than `retention.ms`, so segments roll at least daily (or each retention
+ * period, if shorter): a record is gone within retention + one segment + the broker's
+ * retention check interval (5 min by default).
+ */
+export function topicConfigEntries(topic: string, retention: BrokerRetention): { name: string; value: string }[] {
+  const limits = retentionForTopic(retention, topic);
+  const entries = [
+    { name: 'message.timestamp.type', value: 'LogAppendTime' },
+    { name: 'cleanup.policy', value: 'delete' },
+    { name: 'retention.ms', value: limits ? String(limits.maxAgeMs) : '-1' },
+  ];
+  if (limits) entries.push({ name: 'segment.ms', value: String(Math.min(limits.maxAgeMs, DAY_MS)) });
+  return entries;
 }
 
 /**
- * Creates topics on first use and remembers how many partitions each has. Topics a2a-bus
- * creates stamp records with the broker's append time, so replay by timestamp means "when
- * the broker stored it" whatever the producer's clock said.
+ * Creates topics on first use (with `topicConfigEntries`) and remembers how many partitions
+ * each has.
  */
 export class TopicRegistry {
   private readonly known = new Map<string, Promise<number>>();
@@ -58,7 +79,7 @@ export class TopicRegistry {
             topic,
             numPartitions: this.settings.partitions,
             ...(this.settings.replicationFactor ? { replicationFactor: this.settings.replicationFactor } : {}),
-            configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }],
+            configEntries: topicConfigEntries(topic, this.settings.retention),
           },
         ],
       });

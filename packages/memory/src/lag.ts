@@ -14,17 +14,17 @@ export function memoryLag(broker: MemoryBroker, query: LagQuery, now: number): C
       topic.partitions.forEach((records, partition) => {
         const pending = state.pending[partition]!;
         const cursor = state.cursors[partition]!;
-        const committed = Math.min(cursor, ...pending.keys());
+        const committed = state.committed(partition);
         let redelivered = 0;
         for (const entry of pending.values()) if (entry.deliveries > 1) redelivered += 1;
-        const oldest = records[committed];
+        const oldest = records.at(committed);
         found.push({
           topic: topic.name,
           group,
           partition,
           committed: String(committed),
-          end: String(records.length),
-          lag: records.length - cursor + pending.size,
+          end: String(records.end),
+          lag: records.end - cursor + pending.size,
           pending: pending.size,
           redelivered,
           ...(oldest ? { oldestUnackedAgeMs: Math.max(0, now - oldest.timestamp) } : {}),

@@ -1,15 +1,8 @@
 import type { Envelope } from '@a2a-bus/core';
+import { PartitionLog } from './partition-log.js';
+import { checkInterval, trimPartition, type RetentionLimits } from './retention.js';
 
-/** One record of a partition: offset = its index. */
-export interface StoredRecord {
-  readonly offset: number;
-  readonly key: string;
-  /** Published envelopes are kept decoded; `publishRaw` bytes are kept as bytes. */
-  readonly value: Envelope | Uint8Array;
-  readonly timestamp: number;
-  /** Encoded size, measured once at publish (charged against a subscription's maxInFlightBytes). */
-  readonly bytes: number;
-}
+export type { StoredRecord } from './partition-log.js';
 
 /** A delivered, not yet settled record of a group (Redis calls it the pending entries list). */
 export interface PendingEntry {
@@ -47,6 +40,13 @@ export class MemoryGroup {
     this.pending = Array.from({ length: partitionCount }, () => new Map());
     this.orphans = Array.from({ length: partitionCount }, () => 0);
     this.owners = Array.from({ length: partitionCount }, () => undefined);
+  }
+
+  /** The lowest offset of `partition` this group has not acknowledged: its oldest pending entry, or its cursor. */
+  committed(partition: number): number {
+    let lowest = this.cursors[partition]!;
+    for (const offset of this.pending[partition]!.keys()) if (offset < lowest) lowest = offset;
+    return lowest;
   }
 
   ownerOf(partition: number): string | undefined {
@@ -114,23 +114,45 @@ export class MemoryGroup {
   }
 }
 
-/** A topic: partitions of records, and the groups reading it. */
+/**
+ * A topic: partitions of records, and the groups reading it. With retention limits, the
+ * oldest records of a partition are dropped as new ones arrive, never one that a group
+ * (of any member, live or not yet back) has not acknowledged.
+ */
 export class MemoryTopic {
-  readonly partitions: StoredRecord[][];
+  readonly partitions: PartitionLog[];
   readonly groups = new Map<string, MemoryGroup>();
   readonly name: string;
+  readonly retention: RetentionLimits;
+  private readonly checkEvery: number;
+  /** Appends per partition until the next retention check. */
+  private readonly untilCheck: number[];
 
-  constructor(name: string, partitionCount: number) {
+  constructor(name: string, partitionCount: number, retention: RetentionLimits = false) {
     this.name = name;
-    this.partitions = Array.from({ length: partitionCount }, () => []);
+    this.retention = retention;
+    this.partitions = Array.from({ length: partitionCount }, () => new PartitionLog());
+    this.checkEvery = checkInterval(retention);
+    this.untilCheck = this.partitions.map(() => this.checkEvery);
   }
 
   append(partition: number, key: string, value: Envelope | Uint8Array, timestamp: number, bytes: number): number {
-    const records = this.partitions[partition]!;
-    const offset = records.length;
-    records.push({ offset, key, value, timestamp, bytes });
+    const offset = this.partitions[partition]!.append(key, value, timestamp, bytes);
+    if (this.retention !== false && (this.untilCheck[partition]! -= 1) <= 0) {
+      this.untilCheck[partition] = this.checkEvery;
+      this.trim(partition, timestamp);
+    }
     for (const group of this.groups.values()) group.wake(partition);
     return offset;
+  }
+
+  /** Applies the retention limits to `partition` now; returns how many records were dropped. */
+  trim(partition: number, now: number): number {
+    if (this.retention === false) return 0;
+    const log = this.partitions[partition]!;
+    let floor = log.end;
+    for (const group of this.groups.values()) floor = Math.min(floor, group.committed(partition));
+    return trimPartition(log, this.retention, floor, now);
   }
 
   /** Drops a group's state (an ephemeral group whose subscription closed). */
@@ -141,7 +163,7 @@ export class MemoryTopic {
   group(name: string, startFrom: 'earliest' | 'latest'): MemoryGroup {
     let group = this.groups.get(name);
     if (!group) {
-      const starts = this.partitions.map((records) => (startFrom === 'latest' ? records.length : 0));
+      const starts = this.partitions.map((log) => (startFrom === 'latest' ? log.end : log.start));
       group = new MemoryGroup(this.partitions.length, starts);
       this.groups.set(name, group);
     }
@@ -157,11 +179,11 @@ export class MemoryTopic {
 export class MemoryBroker {
   private readonly topics = new Map<string, MemoryTopic>();
 
-  /** The topic, created with `partitionCount` partitions on first use. */
-  topic(name: string, partitionCount: number): MemoryTopic {
+  /** The topic, created with `partitionCount` partitions and `retention` on first use (later calls keep them). */
+  topic(name: string, partitionCount: number, retention: RetentionLimits = false): MemoryTopic {
     let topic = this.topics.get(name);
     if (!topic) {
-      topic = new MemoryTopic(name, partitionCount);
+      topic = new MemoryTopic(name, partitionCount, retention);
       this.topics.set(name, topic);
     }
     return topic;

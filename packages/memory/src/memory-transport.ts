@@ -33,6 +33,8 @@ import { memoryCapabilities } from './capabilities.js';
 import { memoryLag } from './lag.js';
 import { namedBroker, type GroupMember, type MemoryGroup, type MemoryTopic, type StoredRecord } from './log.js';
 import { parseMemoryOptions, type MemoryTransportOptions } from './options.js';
+import type { PartitionLog } from './partition-log.js';
+import { limitsForTopic } from './retention.js';
 
 interface MemoryRecord extends InboundRecord {
   readonly stored: StoredRecord;
@@ -52,6 +54,8 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
   const clock = config.clock ?? systemClock;
   const subscriptions = new Set<MemorySubscription>();
   let closing: Promise<void> | undefined;
+  /** The topic, created on first use with this transport's partition count and retention. */
+  const topicLog = (name: string): MemoryTopic => broker.topic(name, config.partitions, limitsForTopic(config.retention, name));
 
   const assertOpen = (operation: string): void => {
     if (closing) throw new TransportClosedError('memory', operation);
@@ -59,7 +63,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
 
   /** `bytes`: the envelope's size, when publishBatch has measured it already. */
   const append = (topicName: string, envelope: Envelope, bytes = assertEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'memory', topicName)): PublishReceipt => {
-    const topic = broker.topic(topicName, config.partitions);
+    const topic = topicLog(topicName);
     const partition = partitionForKey(envelope.key, topic.partitions.length);
     const started = reportPublish ? performance.now() : 0;
     const offset = topic.append(partition, envelope.key, envelope, clock.now(), bytes);
@@ -98,7 +102,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
 
     async publishRaw(topic: string, record: RawRecord) {
       assertOpen('publish');
-      const log = broker.topic(topic, config.partitions);
+      const log = topicLog(topic);
       const value = Uint8Array.from(record.value);
       log.append(partitionForKey(record.key, log.partitions.length), record.key, value, clock.now(), value.byteLength);
     },
@@ -106,7 +110,7 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
     async subscribe(topic: string, handler: MessageHandler, subscribeOptions: SubscribeOptions) {
       assertOpen('subscribe');
       const subscription = new MemorySubscription(
-        broker.topic(topic, config.partitions),
+        topicLog(topic),
         handler,
         subscribeOptions,
         async (dlqTopic, envelope) => {
@@ -251,6 +255,7 @@ class MemorySubscription implements Subscription, GroupMember {
     if (!this.owned.has(partition) || this.closing) return;
     const pending = this.state.pending[partition]!;
     const records = this.log.partitions[partition]!;
+    // Retention never drops a record at or past this group's oldest unacknowledged offset: at() finds them all.
     while (this.dispatcher.capacity > 0) {
       const orphan = this.state.orphans[partition]! > 0 ? firstOrphan(pending) : undefined;
       if (orphan !== undefined) {
@@ -258,14 +263,14 @@ class MemorySubscription implements Subscription, GroupMember {
         const entry = pending.get(orphan)!;
         entry.holder = this.id;
         entry.deliveries += 1;
-        this.push(partition, records[orphan]!, entry.deliveries);
+        this.push(partition, records.at(orphan)!, entry.deliveries);
         continue;
       }
       const cursor = this.state.cursors[partition]!;
-      if (cursor >= records.length) return;
+      if (cursor >= records.end) return;
       this.state.cursors[partition] = cursor + 1;
       pending.set(cursor, { deliveries: 1, holder: this.id });
-      this.push(partition, records[cursor]!, 1);
+      this.push(partition, records.at(cursor)!, 1);
     }
     this.resumeWhenReady();
   }
@@ -319,18 +324,21 @@ function replayTopic(log: MemoryTopic | undefined, topic: string, options: Repla
         : log.partitions.map((_, p) => p);
   const since = 'timestamp' in from ? (typeof from.timestamp === 'number' ? from.timestamp : from.timestamp.getTime()) : undefined;
   const plan = partitions.map((partition) => {
-    const records = log.partitions[partition] ?? [];
+    const records: PartitionLog | undefined = log.partitions[partition];
     let start = 'partition' in from ? Number(from.offset) : 0;
-    if (since !== undefined) {
-      start = records.findIndex((r) => r.timestamp >= since);
-      if (start < 0) start = records.length;
-    }
-    return { partition, records, start, end: records.length };
+    if (since !== undefined) start = records?.offsetAtOrAfter(since) ?? 0;
+    return { partition, records, start, end: records?.end ?? 0 };
   });
   return (async function* () {
     for (const { partition, records, start, end } of plan) {
+      if (!records) continue;
+      // Records trimmed by retention (before or during the replay) are skipped: it reads what is still kept.
       for (let offset = start; offset < end; offset += 1) {
-        const record = records[offset]!;
+        const record = records.at(offset);
+        if (!record) {
+          if (offset < records.start) offset = records.start - 1;
+          continue;
+        }
         if (options.key !== undefined && record.key !== options.key) continue;
         yield toReplayRecord(topic, partition, record);
       }

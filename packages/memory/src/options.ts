@@ -1,6 +1,7 @@
 import { commonTransportOptions, parseOptions, type Clock } from '@a2a-bus/core/adapter';
 import { z } from 'zod';
 import { MemoryBroker } from './log.js';
+import { memoryRetentionSchema } from './retention.js';
 
 const memoryOptionsSchema = z.object({
   ...commonTransportOptions,
@@ -14,6 +15,12 @@ const memoryOptionsSchema = z.object({
    */
   ackTimeoutMs: z.int().min(1).default(300_000),
   /** Time source for retry delays and ack timeouts; tests inject a fake one. */
+  /**
+   * Retention of the topics this transport creates, per partition: by default at most 10 000
+   * records, 8 MiB and 7 days, whichever comes first; never a record some group has not
+   * acknowledged. `topics: { name: limits | false }` overrides one topic; `false` keeps all.
+   */
+  retention: memoryRetentionSchema,
   clock: z.custom<Clock>((value) => typeof value === 'object' && value !== null && 'now' in value && 'setTimeout' in value, 'a Clock').optional(),
 }).strict();
 

@@ -87,7 +87,10 @@ class GroupSimulation {
       this.endOrder.set(event.key, order);
     };
     const instrumentation: Instrumentation = { onAck: end('ack'), onTerm: end('term'), onDeadLetter: end('dead-letter') };
-    return createMemoryTransport({ broker: this.broker, partitions: this.c.partitions, clock: this.clock, ackTimeoutMs: ACK_TIMEOUT_MS, instrumentation });
+    // Retention as tight as it gets (checked on every append, 100 ms of clock): the properties
+    // below hold only if trimming never drops a record the group has not acknowledged.
+    const retention = { maxRecords: 1, maxAgeMs: 100, topics: { [`${TOPIC}.dlq`]: false as const } };
+    return createMemoryTransport({ broker: this.broker, partitions: this.c.partitions, clock: this.clock, ackTimeoutMs: ACK_TIMEOUT_MS, instrumentation, retention });
   }
 
   async publish(key: string, script: Step[]): Promise<void> {

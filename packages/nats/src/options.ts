@@ -1,4 +1,4 @@
-import { commonTransportOptions } from '@a2a-bus/core/adapter';
+import { brokerRetentionSchema, commonTransportOptions } from '@a2a-bus/core/adapter';
 import { z } from 'zod';
 
 /** A stream/consumer/subject token: what NATS accepts everywhere. */
@@ -54,6 +54,13 @@ export const natsTransportOptionsSchema = z
     fetchExpiresMs: z.int().min(1_000).default(1_000),
     /** Time allowed for a JetStream API request or PubAck. */
     requestTimeoutMs: z.int().min(100).default(10_000),
+    /**
+     * `max_age` of the topic streams a2a-bus creates: 7 days, the registry and control
+     * streams 1 hour, the reply stream 1 day; `topics` sets one topic apart, `false` keeps
+     * all. Limits retention deletes by age whether consumers acked or not: it is an upper
+     * bound on a record's wait and on how far `replay`/`audit()` reach. No count limit.
+     */
+    retention: brokerRetentionSchema,
   })
   .strict()
   .refine((o) => !(o.servers && o.url), { message: 'give `servers` or `url`, not both', path: ['url'] });

@@ -1,5 +1,6 @@
 import { DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import { retentionForTopic, type BrokerRetention } from '@a2a-bus/core/adapter';
 import type { NatsNames } from './names.js';
 
 export interface TopicInfo {
@@ -8,6 +9,13 @@ export interface TopicInfo {
   readonly partitions: number;
   /** Subject of each partition. */
   readonly subjects: readonly string[];
+}
+
+interface TopicStreamOptions {
+  readonly partitions: number;
+  readonly storage: 'file' | 'memory';
+  readonly duplicateWindowMs: number;
+  readonly retention: BrokerRetention;
 }
 
 const descriptionPattern = /partitions=(\d+)/;
@@ -22,9 +30,9 @@ export class TopicRegistry {
   private leases: Promise<void> | undefined;
   private readonly jsm: JetStreamManager;
   private readonly names: NatsNames;
-  private readonly options: { partitions: number; storage: 'file' | 'memory'; duplicateWindowMs: number };
+  private readonly options: TopicStreamOptions;
 
-  constructor(jsm: JetStreamManager, names: NatsNames, options: { partitions: number; storage: 'file' | 'memory'; duplicateWindowMs: number }) {
+  constructor(jsm: JetStreamManager, names: NatsNames, options: TopicStreamOptions) {
     this.jsm = jsm;
     this.names = names;
     this.options = options;
@@ -81,6 +89,9 @@ export class TopicRegistry {
     });
     const existing = await this.lookup(topic);
     if (existing) return info(readPartitions(existing, this.options.partitions));
+    const retention = retentionForTopic(this.options.retention, topic);
+    // JetStream refuses a duplicate window longer than max_age.
+    const duplicateWindowMs = retention ? Math.min(this.options.duplicateWindowMs, retention.maxAgeMs) : this.options.duplicateWindowMs;
     try {
       await this.jsm.streams.add({
         name: stream,
@@ -89,7 +100,9 @@ export class TopicRegistry {
         storage: this.options.storage === 'file' ? StorageType.File : StorageType.Memory,
         retention: RetentionPolicy.Limits,
         discard: DiscardPolicy.Old,
-        duplicate_window: nanos(this.options.duplicateWindowMs),
+        // By age only, never by count: a count limit would drop unread task requests under load.
+        max_age: retention ? nanos(retention.maxAgeMs) : 0,
+        duplicate_window: nanos(duplicateWindowMs),
         num_replicas: 1,
       });
       return info(this.options.partitions);

@@ -1,19 +1,22 @@
-import { type Context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { type Context, isSpanContextValid, isValidSpanId, isValidTraceId, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 
-const propagator = new W3CTraceContextPropagator();
-
-/** The W3C `traceparent` of the span active in `context`, if there is one. */
+/**
+ * W3C `traceparent` (`00-<trace id>-<span id>-<flags>`) to and from a context. Written out
+ * rather than through W3CTraceContextPropagator: this runs twice per message, and the
+ * envelope carries only `traceparent` (no `tracestate`), which is all the propagator adds.
+ */
 export function traceparentOf(context: Context): string | undefined {
-  const carrier: Record<string, string> = {};
-  propagator.inject(context, carrier, { set: (c, key, value) => void (c[key] = value) });
-  return carrier.traceparent;
+  const span = trace.getSpanContext(context);
+  if (!span || !isSpanContextValid(span)) return undefined;
+  return `00-${span.traceId}-${span.spanId}-${(span.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
 }
 
 /** A context whose remote parent is `traceparent`; ROOT when it is absent or malformed. */
 export function contextFrom(traceparent: string | undefined): Context {
-  if (!traceparent) return ROOT_CONTEXT;
-  return propagator.extract(ROOT_CONTEXT, { traceparent }, { get: (c, key) => c[key as 'traceparent'], keys: (c) => Object.keys(c) });
+  if (traceparent?.length !== 55) return ROOT_CONTEXT;
+  const [version, traceId = '', spanId = '', flags = ''] = traceparent.split('-');
+  if (version === 'ff' || !isValidTraceId(traceId) || !isValidSpanId(spanId) || !/^[\da-f]{2}$/.test(flags)) return ROOT_CONTEXT;
+  return trace.setSpanContext(ROOT_CONTEXT, { traceId, spanId, traceFlags: Number.parseInt(flags, 16), isRemote: true });
 }
 
 /** Whether `context` holds a span (local or remote) to parent on. */

@@ -49,28 +49,27 @@ export function traceTransport<T extends Transport>(transport: T, options: Traci
 
   const startSend = (topic: string, input: EnvelopeInput, tracer: Tracer): { span: Span; traced: EnvelopeInput } => {
     const parent = parentOf(input);
-    const span = tracer.startSpan(
-      `send ${topic}`,
-      {
-        kind: SpanKind.PRODUCER,
-        attributes: {
-          ...destinationAttributes(backend, topic),
-          'messaging.operation.type': 'send',
-          'messaging.operation.name': 'send',
-          ...(input.id ? { 'messaging.message.id': input.id } : {}),
-          ...envelopeAttributes(backend, input as Parameters<typeof envelopeAttributes>[1]),
-        },
-      },
-      parent,
-    );
+    const span = tracer.startSpan(`send ${topic}`, { kind: SpanKind.PRODUCER }, parent);
+    // Attributes only for spans that are kept: a sampled-out span costs next to nothing.
+    if (span.isRecording()) {
+      span.setAttributes({
+        ...destinationAttributes(backend, topic),
+        'messaging.operation.type': 'send',
+        'messaging.operation.name': 'send',
+        ...(input.id ? { 'messaging.message.id': input.id } : {}),
+        ...envelopeAttributes(backend, input as Parameters<typeof envelopeAttributes>[1]),
+      });
+    }
     rememberRoot(input, parent, span);
     const traceparent = traceparentOf(trace.setSpan(parent, span));
     return { span, traced: traceparent ? { ...input, traceparent } : input };
   };
 
   const endSend = (span: Span, receipt: PublishReceipt): void => {
-    span.setAttributes({ 'messaging.message.id': receipt.id, 'messaging.destination.partition.id': String(receipt.partition) });
-    if (backend === 'kafka') span.setAttribute('messaging.kafka.offset', Number(receipt.offset));
+    if (span.isRecording()) {
+      span.setAttributes({ 'messaging.message.id': receipt.id, 'messaging.destination.partition.id': String(receipt.partition) });
+      if (backend === 'kafka') span.setAttribute('messaging.kafka.offset', Number(receipt.offset));
+    }
     span.end();
   };
 
@@ -122,32 +121,39 @@ export function traceTransport<T extends Transport>(transport: T, options: Traci
       const { envelope } = delivery;
       const parent: Context = contextFrom(envelope.traceparent);
       const producer = trace.getSpanContext(parent);
-      const span = tracer.startSpan(
-        `process ${topic}`,
-        {
-          kind: SpanKind.CONSUMER,
-          attributes: {
-            ...destinationAttributes(backend, topic, delivery.partition),
-            'messaging.operation.type': 'process',
-            'messaging.operation.name': 'process',
-            'messaging.consumer.group.name': subscribeOptions.group,
-            'messaging.message.delivery_count': delivery.attempt,
-            ...(backend === 'kafka' ? { 'messaging.kafka.offset': Number(delivery.offset) } : {}),
-            ...envelopeAttributes(backend, envelope),
-          },
-          ...(producer ? { links: [{ context: producer }] } : {}),
-        },
-        parent,
-      );
+      const span = tracer.startSpan(`process ${topic}`, { kind: SpanKind.CONSUMER, ...(producer ? { links: [{ context: producer }] } : {}) }, parent);
+      if (span.isRecording()) {
+        span.setAttributes({
+          ...destinationAttributes(backend, topic, delivery.partition),
+          'messaging.operation.type': 'process',
+          'messaging.operation.name': 'process',
+          'messaging.consumer.group.name': subscribeOptions.group,
+          'messaging.message.delivery_count': delivery.attempt,
+          ...(backend === 'kafka' ? { 'messaging.kafka.offset': Number(delivery.offset) } : {}),
+          ...envelopeAttributes(backend, envelope),
+        });
+      }
       const settled = settlementRecorder(delivery, span);
-      return context.with(trace.setSpan(parent, span), async () => {
+      // A synchronous handler stays synchronous: the dispatcher has a faster path for it.
+      return context.with(trace.setSpan(parent, span), () => {
+        let result: void | Promise<void>;
         try {
-          await handler(settled);
-          span.end();
+          result = handler(settled);
         } catch (error) {
           fail(span, error);
           throw error;
         }
+        if (!result || typeof result.then !== 'function') {
+          span.end();
+          return result;
+        }
+        return result.then(
+          () => span.end(),
+          (error: unknown) => {
+            fail(span, error);
+            throw error;
+          },
+        );
       });
     };
     return transport.subscribe(topic, traced, subscribeOptions);

@@ -2,13 +2,15 @@ import { suite as memorySuite } from './memory.js';
 import { targetStatus } from './targets.js';
 import type { BenchRow, BenchSuite } from './types.js';
 
-const backends = ['memory', 'kafka', 'redis-streams', 'nats', 'idle'] as const;
+/** Backends, then `idle` and `telemetry` (each backend with OpenTelemetry on beside off). */
+const backends = ['memory', 'kafka', 'redis-streams', 'nats', 'idle', 'telemetry'] as const;
 
 const suites: Record<string, () => Promise<{ suite: BenchSuite }>> = {
   kafka: () => import('./kafka.js'),
   'redis-streams': () => import('./redis-streams.js'),
   nats: () => import('./nats.js'),
   idle: () => import('./idle.js'),
+  telemetry: () => import('./telemetry.js'),
   /** Not in the default set: `pnpm bench gateway` (the A2A HTTP gateway beside a plain @a2a-js/sdk server). */
   gateway: () => import('./gateway.js'),
 };

@@ -18,12 +18,31 @@ export interface Scenario {
   close(): Promise<void>;
 }
 
-export async function startScenario(url: string): Promise<Scenario> {
-  const namespace = `cli-${randomUUID().slice(0, 8)}`;
-  const transport = await createTransport(url);
+/** Fixed names make a reproducible transcript (README); random ones keep parallel runs apart. */
+export interface ScenarioNames {
+  readonly namespace?: string;
+  readonly completedWorkflow?: string;
+  readonly failedWorkflow?: string;
+  readonly completedTaskId?: string;
+  readonly failedTaskId?: string;
+  readonly workerInstance?: string;
+  readonly callerInstance?: string;
+  /** Partitions of the topics the scenario creates (default: the backend's). */
+  readonly partitions?: number;
+}
+
+export async function startScenario(url: string, names: ScenarioNames = {}): Promise<Scenario> {
+  const namespace = names.namespace ?? `cli-${randomUUID().slice(0, 8)}`;
+  const transport = await createTransport(url, names.partitions ? { partitions: names.partitions } : {});
   await transport.connect();
   let fixed = false;
-  const worker = new AgentBus({ transport, namespace, agentTtlMs: 3_000, retry: { maxAttempts: 2, initialDelayMs: 10 } });
+  const worker = new AgentBus({
+    transport,
+    namespace,
+    agentTtlMs: 3_000,
+    retry: { maxAttempts: 2, initialDelayMs: 10 },
+    ...(names.workerInstance ? { instanceId: names.workerInstance } : {}),
+  });
   await worker.registerAgent(
     {
       name: 'ops-agent',
@@ -48,11 +67,12 @@ export async function startScenario(url: string): Promise<Scenario> {
       },
     },
   );
-  const caller = new AgentBus({ transport, namespace, agentTtlMs: 3_000 });
-  const completedWorkflow = `wf-ok-${randomUUID().slice(0, 6)}`;
-  const failedWorkflow = `wf-bad-${randomUUID().slice(0, 6)}`;
-  const failedTaskId = `task-bad-${randomUUID().slice(0, 6)}`;
-  await caller.dispatch('ops.extract', 'a document', { workflowId: completedWorkflow, timeoutMs: 30_000 });
+  const caller = new AgentBus({ transport, namespace, agentTtlMs: 3_000, ...(names.callerInstance ? { instanceId: names.callerInstance } : {}) });
+  const completedWorkflow = names.completedWorkflow ?? `wf-ok-${randomUUID().slice(0, 6)}`;
+  const failedWorkflow = names.failedWorkflow ?? `wf-bad-${randomUUID().slice(0, 6)}`;
+  const failedTaskId = names.failedTaskId ?? `task-bad-${randomUUID().slice(0, 6)}`;
+  const completedTaskId = names.completedTaskId ?? randomUUID();
+  await caller.dispatch('ops.extract', 'a document', { workflowId: completedWorkflow, taskId: completedTaskId, timeoutMs: 30_000 });
   await caller
     .dispatch('ops.flaky', 'try this', { workflowId: failedWorkflow, taskId: failedTaskId, timeoutMs: 30_000 })
     .then(
