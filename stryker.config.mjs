@@ -16,6 +16,8 @@ export default {
   coverageAnalysis: 'perTest',
   concurrency: 1,
   timeoutMS: 20_000,
+  // The first run (every test, with coverage) is slow on a loaded machine.
+  dryRunTimeoutMinutes: 20,
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: `reports/mutation/${scope}/index.html` },
   jsonReporter: { fileName: `reports/mutation/${scope}/mutation.json` },

@@ -51,7 +51,17 @@ export type { LiveAgent } from './runtime/registry.js';
 export { MemoryIdempotencyStore, type IdempotencyStore } from './runtime/idempotency.js';
 export { userText, agentText, textOfParts, stateName, wireState, type TaskStateName } from './runtime/a2a.js';
 export { runtimeTopics, runtimeHeaders, type RuntimeTopics, type RuntimeRecordType } from './runtime/topics.js';
-export { redriveHeaders, handledTopic, handledMarker, redrivenEnvelope, deadLetterPosition } from './runtime/redrive.js';
+export {
+  redriveHeaders,
+  handledTopic,
+  handledMarker,
+  redrivenEnvelope,
+  deadLetterPosition,
+  readDeadLetters,
+  redriveDeadLetter,
+  type DeadLetterEntry,
+  type RedriveOutcome,
+} from './runtime/redrive.js';
 export {
   generateAgentKeys,
   agentKeysFromPem,

@@ -36,6 +36,8 @@ export interface DeadLetterEvent extends MessageEventBase {
   readonly attempts: number;
   readonly reason: string;
   readonly deadLetterTopic: string;
+  /** False when the dead-letter topic could not be written: the dead letter is in the log only. */
+  readonly written?: false;
 }
 
 /**

@@ -118,9 +118,11 @@ export interface RetryPolicy {
   /** Delay before the 2nd delivery, doubling up to `maxDelayMs`. Default 100 ms. */
   readonly initialDelayMs: number;
   readonly maxDelayMs: number;
+  /** Share of each backoff added at random (0 to this), so retries spread out. Default 0.2. */
+  readonly jitter?: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 30_000 };
+export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 30_000, jitter: 0.2 };
 
 export interface SubscribeOptions {
   /** Consumer group. Members of one group share the work; each group sees every message. */

@@ -28,7 +28,7 @@ function recordingLogger(lines: string[]): Logger {
   return logger;
 }
 
-function setup(handler: MessageHandler, options: { maxInFlight?: number; maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number; deadLetterTopic?: string | false; instrumentation?: Instrumentation; keepAliveMs?: number; publishDeadLetter?: (topic: string, envelope: EnvelopeInput) => Promise<void>; settle?: (r: Rec, s: Settlement) => void | Promise<void>; withRecordAttempt?: boolean; keepAlive?: (records: readonly Rec[]) => void } = {}) {
+function setup(handler: MessageHandler, options: { maxRecordBytes?: number; maxInFlight?: number; maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number; deadLetterTopic?: string | false; instrumentation?: Instrumentation; keepAliveMs?: number; publishDeadLetter?: (topic: string, envelope: EnvelopeInput) => Promise<void>; settle?: (r: Rec, s: Settlement) => void | Promise<void>; withRecordAttempt?: boolean; keepAlive?: (records: readonly Rec[]) => void } = {}) {
   const clock = new ManualClock(10_000);
   const settled: string[] = [];
   const deadLetters: { topic: string; envelope: EnvelopeInput }[] = [];
@@ -59,6 +59,7 @@ function setup(handler: MessageHandler, options: { maxInFlight?: number; maxAtte
     logger,
     clock,
     ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
+    ...(options.maxRecordBytes ? { maxRecordBytes: options.maxRecordBytes } : {}),
   });
   const flush = async (): Promise<void> => {
     for (let i = 0; i < 3; i += 1) await new Promise((resolve) => setImmediate(resolve));
@@ -490,5 +491,47 @@ describe('KeyedDispatcher', () => {
     g.release('r1');
     await revoking;
     expect(dispatcher.inFlight).toBe(0);
+  });
+
+  it('a revoke cuts short only the retry waits of its own partition', async () => {
+    const seen: string[] = [];
+    const { dispatcher, clock, flush } = setup((d) => {
+      seen.push(`${d.envelope.id}#${d.attempt}`);
+      if (d.attempt === 1) d.nack({ delayMs: 1_000 });
+    });
+    dispatcher.push(record('k', 'p1', { partition: 1 }));
+    dispatcher.push(record('k', 'p2', { partition: 2 }));
+    await dispatcher.revoke(1);
+    expect(dispatcher.inFlight).toBe(1); // p2 still waits for its retry
+    clock.advance(1_000);
+    await flush();
+    expect(seen).toEqual(['p1#1', 'p2#1', 'p2#2']);
+  });
+
+  it('reports how late a message is and how long its handler took', async () => {
+    const events: { lagMs: number; handlerMs?: number }[] = [];
+    const { dispatcher, flush } = setup(() => {}, { instrumentation: { onDeliver: (e) => void events.push(e), onAck: (e) => void events.push(e) } });
+    dispatcher.push(record('k', 'timed'));
+    await flush();
+    expect(events).toHaveLength(2);
+    for (const e of events) expect(e.lagMs).toBeGreaterThanOrEqual(0);
+    for (const e of events) expect(e.lagMs).toBeLessThan(60_000); // createdAt is this run's: not an epoch-sized number
+    expect(events[1]!.handlerMs).toBeGreaterThanOrEqual(0);
+    expect(events[1]!.handlerMs).toBeLessThan(60_000);
+  });
+
+  it('a record over maxRecordBytes is dead-lettered undecoded with the reason, and the key goes on', async () => {
+    const handled: string[] = [];
+    const { dispatcher, deadLetters, settled, flush } = setup((d) => void handled.push(d.envelope.id), { maxRecordBytes: 300 });
+    const small = record('k', 'small');
+    expect((small.value as Uint8Array).byteLength).toBeLessThanOrEqual(300);
+    const big = record('k', 'big', { bytes: new Uint8Array(301) });
+    dispatcher.push(big);
+    dispatcher.push(small);
+    await flush();
+    expect(handled).toEqual(['small']);
+    expect(deadLetters.map((d) => d.envelope.id)).toEqual([`orders/0/${big.offset}`]);
+    expect((deadLetters[0]!.envelope.payload as { reason: string }).reason).toMatch(/301/);
+    expect(settled).toEqual(['big:dead-lettered', 'small:ack']);
   });
 });

@@ -121,6 +121,47 @@ describe('PartitionBalancer', () => {
     await a.stop();
   });
 
+  it('a member that slept through its lease holds nothing on waking, stops at once, and takes the partition again later', async () => {
+    const clock = new ManualClock();
+    const store = new FakeLeaseStore(clock);
+    const consuming = new Map<number, string>();
+    const lost: number[] = [];
+    const revokes: Array<() => void> = [];
+    const a = new PartitionBalancer({
+      store,
+      member: 'a',
+      partitions: 2,
+      leaseTtlMs: 1_000,
+      intervalMs: 200,
+      clock,
+      logger: silentLogger,
+      onAssigned: (p) => void consuming.set(p, 'a'),
+      onRevoked: (p) =>
+        new Promise<void>((resolve) => {
+          revokes.push(() => {
+            consuming.delete(p);
+            resolve();
+          });
+        }),
+      onLost: (p) => void lost.push(p),
+    });
+    await a.start();
+    expect(a.holds(0)).toBe(true);
+    clock.jump(900); // asleep 900 ms, no timer ran: on waking, the lease is too old to act on
+    expect(a.holds(0)).toBe(false);
+    expect(lost).toContain(0);
+    expect(a.assigned).not.toContain(0);
+    // Not taken again while its revoke still runs (a stale handler may still be finishing)…
+    await rounds(clock, 3);
+    expect(a.assigned).not.toContain(0);
+    // …and taken again once it finished: never stuck.
+    for (const finish of revokes) finish();
+    await rounds(clock, 3);
+    expect(a.assigned).toContain(0);
+    expect(a.holds(0)).toBe(true);
+    await a.stop({ release: false });
+  });
+
   it('keeps renewing its leases while a slow drain runs on stop', async () => {
     const clock = new ManualClock();
     const store = new FakeLeaseStore(clock);

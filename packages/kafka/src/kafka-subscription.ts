@@ -10,7 +10,7 @@ import {
 } from '@a2a-bus/core';
 import { AckedPrefix, KeyedDispatcher, reportError, systemClock, type InboundRecord } from '@a2a-bus/core/adapter';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { isMembershipError, withTimeout } from './kafka-errors.js';
+import { isGenerationOver, isMembershipError } from './kafka-errors.js';
 import { OffsetCommitter, type CommitFn } from './offset-committer.js';
 import type { KafkaConfig } from './options.js';
 import { pinLatestStart } from './start-position.js';
@@ -84,6 +84,11 @@ export class KafkaSubscription implements Subscription {
   private readonly startFrom: 'earliest' | 'latest';
   /** The start-position commit of the latest join (`startFrom: 'latest'` only). */
   private pinning: Promise<void> | undefined;
+  /** When the stall watch last ran (wall clock). A gap past the session means we were asleep. */
+  private lastTick = Date.now();
+  private stallTimer: NodeJS.Timeout | undefined;
+  /** The generation this member knows it lost (stall past the session, unknown member): nothing of it starts or settles. */
+  private lostEpoch = -1;
 
   constructor(topic: string, handler: MessageHandler, options: SubscribeOptions, deps: KafkaSubscriptionDeps) {
     this.topic = topic;
@@ -101,7 +106,11 @@ export class KafkaSubscription implements Subscription {
       maxBytesPerPartition: config.maxBytesPerPartition,
       retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
     });
-    this.commits = new OffsetCommitter(config.commitIntervalMs, deps.logger, (error) => this.reportError('warn', 'settle-failed', 'offset commit failed; retried with the next one (a crash meanwhile redelivers)', error));
+    this.commits = new OffsetCommitter(config.commitIntervalMs, deps.logger, (error) => {
+      this.reportError('warn', 'settle-failed', 'offset commit failed; retried with the next one (a crash meanwhile redelivers)', error);
+      // "The coordinator is not aware of this member": the generation is over, stop at once.
+      if (isGenerationOver(error)) this.sessionLost(error, 'offset commit refused: this member is no longer in the group');
+    });
     this.dispatcher = new KeyedDispatcher<KafkaRecord>({
       transport: 'kafka',
       topic,
@@ -115,6 +124,7 @@ export class KafkaSubscription implements Subscription {
       backend: {
         settle: (record) => this.settle(record),
         publishDeadLetter: deps.publishDeadLetter,
+        holds: () => this.holdsSession(),
       },
       events: deps.events,
       logger: deps.logger,
@@ -146,6 +156,7 @@ export class KafkaSubscription implements Subscription {
       this.membershipError = undefined;
       this.assigned = [...(payload.memberAssignment[this.topic] ?? [])].sort((a, b) => a - b);
       for (const partition of this.assigned) this.dispatcher.assign(partition);
+      this.lastTick = Date.now();
       if (this.startFrom === 'latest') this.pinning = this.pinStart(this.epoch);
       this.deps.logger.debug({ assigned: this.assigned, epoch: this.epoch }, 'joined group');
       onJoin();
@@ -157,6 +168,7 @@ export class KafkaSubscription implements Subscription {
       if (joinedOnce) this.revive();
       else onFail(payload.error);
     });
+    this.watchForStalls();
     await consumer.connect();
     await consumer.subscribe({ topic: this.topic, fromBeginning: this.startFrom === 'earliest' });
     await this.run();
@@ -203,8 +215,11 @@ export class KafkaSubscription implements Subscription {
       this.startTimers(); // keep the session alive while handlers finish
       const { rebalanceTimeoutMs, sessionTimeoutMs } = this.deps.config;
       const budget = Math.max(1_000, rebalanceTimeoutMs - sessionTimeoutMs);
-      const finished = await withTimeout(Promise.all(partitions.map((partition) => this.dispatcher.revoke(partition))), budget);
-      if (!finished) this.reportError('warn', 'lease-lost', `handlers on partitions ${partitions.join(',')} still running when the group moved on; their messages may run again elsewhere`);
+      // Past the budget the group moves on without us: handlers still running are stopped
+      // (signal aborted, acks refused), so a key never runs here and on its next owner at once.
+      await Promise.all(partitions.map((partition) => this.dispatcher.revoke(partition, { timeoutMs: budget })));
+      const stopped = partitions.filter((partition) => this.dispatcher.isLost(partition));
+      if (stopped.length > 0) this.reportError('warn', 'lease-lost', `handlers on partitions ${stopped.join(',')} still running when the group moved on were stopped (signal aborted, acks refused); their messages run again elsewhere`);
       // The group is preparing the rebalance: this generation may still commit.
       const commit = this.commitFn(true);
       if (commit) await this.commits.flush(commit);
@@ -215,6 +230,7 @@ export class KafkaSubscription implements Subscription {
   }
 
   private async shutDown(drainTimeoutMs: number): Promise<void> {
+    clearInterval(this.stallTimer);
     const crash = drainTimeoutMs <= 0;
     if (crash) this.frozen = true;
     try {
@@ -368,6 +384,38 @@ export class KafkaSubscription implements Subscription {
     return (partitions) => payload.commitOffsetsIfNecessary({ topics: [{ topic: this.topic, partitions: [...partitions] }] });
   }
 
+  /**
+   * Whether this member still holds its partitions: not when it knows its generation is over,
+   * nor when its own process stalled past the session (SIGSTOP, a long GC) — checked on the
+   * clock at once on waking, before any timer of ours has run.
+   */
+  private holdsSession(): boolean {
+    if (this.lostEpoch === this.epoch) return false;
+    if (Date.now() - this.lastTick <= this.deps.config.sessionTimeoutMs * 0.8) return true;
+    this.sessionLost(undefined, `this process was stalled ${Date.now() - this.lastTick} ms, past the session`);
+    return false;
+  }
+
+  /** Our generation is over (we know it, or must assume it): no record of it starts or settles here any more. */
+  private sessionLost(error: unknown, reason: string): void {
+    if (this.lostEpoch === this.epoch || this.released) return;
+    this.lostEpoch = this.epoch;
+    this.deps.logger.warn({ err: error, epoch: this.epoch, assigned: this.assigned }, `${reason}; stopping its partitions at once`);
+    for (const partition of this.assigned) this.dispatcher.lose(partition, reason);
+    this.commits.clear();
+    this.membershipError ??= error ?? new Error(reason);
+    this.unblockAll();
+  }
+
+  private watchForStalls(): void {
+    const every = Math.max(50, Math.floor(this.deps.config.heartbeatIntervalMs / 2));
+    this.stallTimer = setInterval(() => {
+      if (!this.holdsSession()) return; // latches lostEpoch when we just woke up
+      this.lastTick = Date.now();
+    }, every);
+    this.stallTimer.unref();
+  }
+
   private startTimers(): void {
     if (this.heartbeatTimer) return;
     const every = Math.max(50, Math.floor(this.deps.config.heartbeatIntervalMs / 3));
@@ -396,6 +444,7 @@ export class KafkaSubscription implements Subscription {
       await payload.heartbeat();
     } catch (error) {
       if (isMembershipError(error) && !this.releasing) {
+        if (isGenerationOver(error)) this.sessionLost(error, 'heartbeat refused: this member is no longer in the group');
         this.membershipError = error;
         this.unblockAll();
       } else {

@@ -112,7 +112,12 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
     return producer;
   };
   const topics = new TopicRegistry(getAdmin, { partitions: config.partitions, replicationFactor: config.replicationFactor, retention: config.retention });
-  const batcher = new ProduceBatcher(getProducer, config.publishTimeoutMs);
+  const discardProducer = (): void => {
+    const failed = producer;
+    producer = undefined;
+    void failed?.then((client) => client.disconnect()).catch(() => undefined);
+  };
+  const batcher = new ProduceBatcher(getProducer, config.publishTimeoutMs, discardProducer);
 
   const assertOpen = (operation: string): void => {
     if (closing) throw new TransportClosedError('kafka', operation);

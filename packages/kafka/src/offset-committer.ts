@@ -14,7 +14,6 @@ export class OffsetCommitter {
   private timer: NodeJS.Timeout | undefined;
   private readonly intervalMs: number;
   private readonly logger: Logger;
-
   private readonly onFailed: ((error: unknown) => void) | undefined;
 
   /** `onFailed` reports a failed commit (logged at warn either way). */

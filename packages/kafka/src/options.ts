@@ -24,10 +24,14 @@ const kafkaOptionsSchema = z
     sasl: z.custom<SASLOptions>((value) => typeof value === 'object' && value !== null && 'mechanism' in value, 'kafkajs SASL options').optional(),
     /** Replication factor of topics a2a-bus creates. Default: the broker's `default.replication.factor`. */
     replicationFactor: z.int().min(1).optional(),
-    /** Group session: a member silent this long is dropped and its partitions move. */
-    sessionTimeoutMs: z.int().min(1_000).default(30_000),
+    /**
+     * Group session: a member silent this long is dropped and its partitions move. Bounds how
+     * soon a dead member's work resumes (6 s, the broker's default minimum: recovery within
+     * 10 s); a process stalled longer (GC, SIGSTOP) loses its partitions and is fenced.
+     */
+    sessionTimeoutMs: z.int().min(1_000).default(6_000),
     /** How often members heartbeat; well under `sessionTimeoutMs`. */
-    heartbeatIntervalMs: z.int().min(100).default(3_000),
+    heartbeatIntervalMs: z.int().min(100).default(1_000),
     /** How long a rebalance waits for members to rejoin (and so for their running handlers). */
     rebalanceTimeoutMs: z.int().min(1_000).default(60_000),
     /** Fetch long-poll: the broker answers as soon as data arrives, or after this. */

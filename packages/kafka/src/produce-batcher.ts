@@ -30,10 +30,17 @@ export class ProduceBatcher {
   private scheduled = false;
   private readonly producer: () => Promise<Producer>;
   private readonly timeoutMs: number;
+  private readonly discard: () => void;
 
-  constructor(producer: () => Promise<Producer>, timeoutMs: number) {
+  /**
+   * `discard`: drop the producer so the next request gets a fresh one. After a failed request
+   * (a broker restart) the idempotent producer's sequence numbers may no longer match the
+   * broker's ("out of order sequence number"), and kafkajs never recovers from that by itself.
+   */
+  constructor(producer: () => Promise<Producer>, timeoutMs: number, discard: () => void = () => {}) {
     this.producer = producer;
     this.timeoutMs = timeoutMs;
+    this.discard = discard;
   }
 
   /** Resolves with the record's offset once the broker stored it on all in-sync replicas. */
@@ -68,6 +75,7 @@ export class ProduceBatcher {
       const metadata = await withTimeout(producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) }), this.timeoutMs);
       settleOffsets(batch, metadata);
     } catch (error) {
+      this.discard();
       for (const pending of batch) pending.reject(error);
     } finally {
       this.inFlight = false;

@@ -35,7 +35,7 @@ describe('memory transport (reference implementation)', () => {
     await transport.subscribe('t', () => {
       at.push(clock.now());
       throw new Error('down');
-    }, { group: 'g', retry: { maxAttempts: 4, initialDelayMs: 100, maxDelayMs: 250 } });
+    }, { group: 'g', retry: { maxAttempts: 4, initialDelayMs: 100, maxDelayMs: 250, jitter: 0 } });
     await transport.publish('t', msg('k', 'a'));
     for (let i = 0; i < 20; i += 1) {
       await flush();

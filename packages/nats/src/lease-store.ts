@@ -33,6 +33,12 @@ interface Stored<T> {
 export class NatsLeaseStore implements LeaseStore {
   private readonly observed = new Map<string, { seq: number; at: number }>();
   private readonly takenOver = new Set<number>();
+  /**
+   * Members whose own record stood still for its TTL: dead (or stalled, and then fenced by
+   * their own clock). Their leases were renewed in the same rounds as that record, so they
+   * are as stale: taken at once instead of after watching each lease for another TTL.
+   */
+  private readonly dead = new Set<string>();
   private readonly js: JetStreamClient;
   private readonly jsm: JetStreamManager;
   private readonly stream: string;
@@ -59,7 +65,7 @@ export class NatsLeaseStore implements LeaseStore {
   }
 
   async heartbeat(member: string, ttlMs: number): Promise<string[]> {
-    await this.put(this.memberSubject(member), { member, ttlMs, alive: true });
+    await this.put(this.memberSubject(member), { member, ttlMs, alive: true }, requestBudget(ttlMs));
     const info = await this.jsm.streams.info(this.stream, { subjects_filter: `${this.base}.m.*` });
     const subjects = Object.keys(info.state.subjects ?? {});
     const live = await Promise.all(
@@ -67,7 +73,12 @@ export class NatsLeaseStore implements LeaseStore {
         const record = await this.get<MemberRecord>(subject);
         if (!record?.value.alive) return undefined;
         if (record.value.member === member) return member;
-        return this.expired(subject, record.seq, record.value.ttlMs) ? undefined : record.value.member;
+        if (!this.expired(subject, record.seq, record.value.ttlMs)) {
+          this.dead.delete(record.value.member);
+          return record.value.member;
+        }
+        this.dead.add(record.value.member);
+        return undefined;
       }),
     );
     return live.filter((m): m is string => m !== undefined);
@@ -81,11 +92,13 @@ export class NatsLeaseStore implements LeaseStore {
     const subject = this.partitionSubject(partition);
     const current = await this.get<LeaseRecord>(subject);
     const mine: LeaseRecord = { holder: member, ttlMs };
-    if (!current) return this.compareAndSet(subject, mine, 0);
+    const budget = requestBudget(ttlMs);
+    if (!current) return this.compareAndSet(subject, mine, 0, budget);
     const { holder } = current.value;
-    if (holder === member || holder === '') return this.compareAndSet(subject, mine, current.seq);
-    if (!this.expired(subject, current.seq, current.value.ttlMs)) return false;
-    const taken = await this.compareAndSet(subject, mine, current.seq);
+    if (holder === member || holder === '') return this.compareAndSet(subject, mine, current.seq, budget);
+    const lapsed = this.expired(subject, current.seq, current.value.ttlMs);
+    if (!lapsed && !this.dead.has(holder)) return false;
+    const taken = await this.compareAndSet(subject, mine, current.seq, budget);
     if (taken) this.takenOver.add(partition);
     return taken;
   }
@@ -129,19 +142,28 @@ export class NatsLeaseStore implements LeaseStore {
     return { seq: message.seq, value: message.json<T>() };
   }
 
-  private async put(subject: string, value: object): Promise<void> {
-    await this.js.publish(subject, JSON.stringify(value));
+  private async put(subject: string, value: object, timeout?: number): Promise<void> {
+    await this.js.publish(subject, JSON.stringify(value), timeout ? { timeout } : {});
   }
 
-  private async compareAndSet(subject: string, value: LeaseRecord, expectedSeq: number): Promise<boolean> {
+  private async compareAndSet(subject: string, value: LeaseRecord, expectedSeq: number, timeout?: number): Promise<boolean> {
     try {
-      await this.js.publish(subject, JSON.stringify(value), { expect: { lastSubjectSequence: expectedSeq } });
+      await this.js.publish(subject, JSON.stringify(value), { expect: { lastSubjectSequence: expectedSeq }, ...(timeout ? { timeout } : {}) });
       return true;
     } catch (error) {
       if (isWrongLastSequence(error)) return false;
       throw error;
     }
   }
+}
+
+/**
+ * How long one lease write may wait for its PubAck: half the lease (at least a second), so a
+ * write lost in a server restart is retried by a later round before the lease runs out,
+ * instead of hanging for the client's request timeout and fencing every partition meanwhile.
+ */
+function requestBudget(ttlMs: number): number {
+  return Math.max(1_000, Math.floor(ttlMs / 2));
 }
 
 /** JetStream error 10071: wrong last sequence (someone else wrote first). */

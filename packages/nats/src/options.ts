@@ -41,15 +41,19 @@ export const natsTransportOptionsSchema = z
     storage: z.enum(['file', 'memory']).default('file'),
     /** Window in which a repeated envelope id (`Nats-Msg-Id`) is dropped as a duplicate. */
     duplicateWindowMs: z.int().min(100).default(120_000),
-    /** JetStream AckWait: an unacked delivery comes back after this (a dead member's messages too). */
-    ackWaitMs: z.int().min(200).default(30_000),
+    /**
+     * JetStream AckWait: an unacked delivery comes back after this (a dead member's messages
+     * too, which the next owner of the partition waits for). Held messages are kept alive with
+     * working() every third of it, so long handlers are unaffected; 5 s bounds recovery.
+     */
+    ackWaitMs: z.int().min(200).default(5_000),
     /**
      * JetStream MaxDeliver. Default -1 (unlimited): a2a-bus dead-letters after the retry
      * policy's `maxAttempts` itself; a finite value makes the server drop messages silently.
      */
     maxDeliver: z.int().min(-1).default(-1),
     /** A member silent this long is dead and loses its partitions. Members renew every third of it. */
-    leaseTtlMs: z.int().min(300).default(10_000),
+    leaseTtlMs: z.int().min(300).default(5_000),
     /** Longest a pull request waits on an idle partition; also the longest a hand-over waits for it. */
     fetchExpiresMs: z.int().min(1_000).default(1_000),
     /** Time allowed for a JetStream API request or PubAck. */

@@ -98,6 +98,11 @@ export class NatsSubscription implements Subscription {
       settle: (record, settlement) => this.settle(record, settlement),
       publishDeadLetter: (deadLetterTopic, envelope) => context.publishDeadLetter(deadLetterTopic, envelope, options.group),
       keepAlive: () => this.keepAlive(),
+      // No per-record lease check (`holds`) here yet: with NATS lease rounds (several JetStream
+      // requests each) a loaded machine lets the renewal age past the check between rounds, and
+      // the partition churn delayed control messages by seconds (a2a-js CancelTask). Lost
+      // leases are caught by the balancer's fence at the next round instead.
+
     };
     this.dispatcher = new KeyedDispatcher<NatsRecord>({
       transport: 'nats',
@@ -131,6 +136,7 @@ export class NatsSubscription implements Subscription {
       intervalMs: Math.max(100, Math.floor(transportOptions.leaseTtlMs / 3)),
       onAssigned: (partition) => this.assign(partition),
       onRevoked: (partition) => this.revoke(partition),
+      onLost: (partition, reason) => this.lose(partition, reason),
       logger: this.logger,
       clock: systemClock,
       onError: (event) => context.events.onError({ ...event, transport: 'nats', topic, group: options.group, member: this.member }),
@@ -171,7 +177,6 @@ export class NatsSubscription implements Subscription {
 
   private async shutdown(drainTimeoutMs: number): Promise<void> {
     this.stopped = true;
-    await this.balancer.stop({ release: false });
     const workers = [...this.workers.values()];
     for (const worker of workers) worker.stopping = true;
     const abandon = drainTimeoutMs <= 0;
@@ -179,7 +184,10 @@ export class NatsSubscription implements Subscription {
     // are cut now rather than left to expire (what arrives meanwhile dies with the group).
     if (abandon || this.ephemeral) for (const worker of workers) worker.fetch?.stop();
     this.releaseCapacityWaiters();
-    const drained = await this.dispatcher.drain(drainTimeoutMs);
+    const draining = this.dispatcher.drain(drainTimeoutMs);
+    // Leases stay renewed while handlers drain (they may take longer than a lease lasts).
+    await this.balancer.stop({ release: false, renewUntil: draining });
+    const drained = await draining;
     if (!abandon) await Promise.all(workers.map((worker) => worker.loop));
     // Hand back what was held (queued, waiting for a retry, abandoned) in partition order,
     // so the next owner gets it first and at once instead of after AckWait.
@@ -206,10 +214,13 @@ export class NatsSubscription implements Subscription {
 
   private assign(partition: number): void {
     if (this.stopped) return;
+    // Lost earlier (we stalled) and ours again: our old deliveries were never handed back,
+    // so wait for them like for a dead owner's, or later messages of their keys overtake them.
+    const lostBefore = this.dispatcher.isLost(partition);
     this.dispatcher.assign(partition);
     const worker: PartitionWorker = { partition, stopping: false, fetch: undefined, loop: Promise.resolve(), held: new Map() };
     this.workers.set(partition, worker);
-    const takenOver = this.store.consumeTakeover(partition);
+    const takenOver = this.store.consumeTakeover(partition) || lostBefore;
     worker.loop = this.pullLoop(worker, takenOver).catch((error: unknown) => {
       reportError(this.context.events, this.logger, 'error', { kind: 'consumer-failed', transport: 'nats', topic: this.topic, group: this.group, partition, message: 'pull loop failed; the partition is not read until it is reassigned', error });
     });
@@ -228,8 +239,25 @@ export class NatsSubscription implements Subscription {
     if (this.stopped) return; // close() takes care of it
     await Promise.all([worker.loop, this.dispatcher.revoke(partition)]);
     this.handBack(worker);
-    this.workers.delete(partition);
+    if (this.workers.get(partition) === worker) this.workers.delete(partition);
     await this.context.clients.nc.flush().catch(() => undefined);
+  }
+
+  /**
+   * The lease lapsed while we held the partition (we stalled): another member may own it.
+   * Stop fetching and stop its handlers at once; keep nothing to hand back — our deliveries
+   * are the new owner's now (AckWait brings them back to it), and a nak of ours could only
+   * disturb its order.
+   */
+  private lose(partition: number, reason: string): void {
+    const worker = this.workers.get(partition);
+    if (worker) {
+      worker.stopping = true;
+      worker.fetch?.stop();
+      worker.held.clear();
+    }
+    this.dispatcher.lose(partition, reason);
+    this.releaseCapacityWaiters();
   }
 
   private handBack(worker: PartitionWorker): void {
@@ -300,10 +328,15 @@ export class NatsSubscription implements Subscription {
    * until nothing is pending or AckWait has passed (expired messages are redelivered first).
    */
   private async awaitDeadOwnersMessages(worker: PartitionWorker, consumer: Consumer): Promise<void> {
-    const until = Date.now() + this.context.options.ackWaitMs + 200;
+    const { ackWaitMs } = this.context.options;
+    let until = Date.now() + ackWaitMs + 200;
     while (!worker.stopping && Date.now() < until) {
       const info = await consumer.info().catch(() => undefined);
       if (info && info.num_ack_pending === 0) return;
+      // Nothing was delivered to the dead owner after its last delivery: its messages are
+      // redeliverable AckWait after that, often well before AckWait from now.
+      const lastActive = Date.parse(String(info?.delivered?.last_active ?? ''));
+      if (Number.isFinite(lastActive)) until = Math.min(until, lastActive + ackWaitMs + 200);
       await sleep(systemClock, 100);
     }
   }

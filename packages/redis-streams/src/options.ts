@@ -19,8 +19,12 @@ export const redisStreamsOptionsSchema = z
     tls: z.custom<ConnectionOptions>((value) => typeof value === 'object' && value !== null, 'Node TLS options').optional(),
     /** Prefix of every key a2a-bus writes; topics live under `<prefix>{<topic>}:...`. */
     keyPrefix: z.string().default('a2a:'),
-    /** A member silent this long is dead and its partition leases lapse. */
-    leaseTtlMs: z.int().min(100).default(10_000),
+    /**
+     * A member silent this long is dead and its partition leases lapse: bounds how soon a
+     * dead member's work resumes (5 s: recovery within 10 s). A process stalled longer loses
+     * its leases and is fenced.
+     */
+    leaseTtlMs: z.int().min(100).default(5_000),
     /** How often members heartbeat, renew leases and rebalance. Default: a third of `leaseTtlMs`. */
     rebalanceIntervalMs: z.int().min(10).optional(),
     /** An entry pending this long on a consumer that is not reading it is claimed by the partition owner. */

@@ -85,6 +85,8 @@ export class RedisStreamsSubscription implements Subscription {
         publishDeadLetter: async (topic, envelope) => {
           await context.publish(topic, envelope);
         },
+        // Nothing starts or is acknowledged on a partition whose lease may have lapsed (a stall).
+        holds: (partition) => this.balancer.holds(partition),
       },
       events: context.events,
       logger: this.logger,
@@ -98,9 +100,10 @@ export class RedisStreamsSubscription implements Subscription {
       intervalMs: transportOptions.rebalanceIntervalMs ?? Math.max(10, Math.floor(transportOptions.leaseTtlMs / 3)),
       onAssigned: (partition) => this.reader?.assign(partition),
       onRevoked: async (partition) => {
-        await this.reader?.revoke(partition, !this.abandoned);
+        await this.reader?.revoke(partition, !this.abandoned && !this.dispatcher.isLost(partition));
         await this.acks.idle(); // the next owner must not see what we acknowledged
       },
+      onLost: (partition, reason) => this.dispatcher.lose(partition, reason),
       logger: this.logger,
       clock: systemClock,
       onError: (event) => context.events.onError({ ...event, transport: 'redis-streams', topic: this.topic, group: this.group, member: this.member }),

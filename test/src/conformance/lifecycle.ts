@@ -1,4 +1,4 @@
-import type { Subscription, Transport } from '@a2a-bus/core';
+import type { Delivery, Subscription, Transport } from '@a2a-bus/core';
 import { expect } from 'vitest';
 import { delay, replayAll, textMessage, waitFor, waitForAssignment, type SuiteContext } from './context.js';
 
@@ -25,6 +25,23 @@ export function lifecycleCases(ctx: SuiteContext): void {
     await victim.close({ drainTimeoutMs: 0 }); // crash: nothing more is acknowledged
     await waitFor('every message handled by the survivor', () => receipts.every((r) => survivorSaw.has(r.id)), ctx.ms(45_000));
     for (const id of heldByVictim) expect(survivorSaw.has(id)).toBe(true);
+  }, 90_000);
+
+  ctx.test('a given-up delivery is fenced: its signal aborts, a late ack returns false, the next member gets it', ['crashRedelivery'], async () => {
+    const topic = ctx.topic('fenced');
+    let held: Delivery | undefined;
+    const victim = await ctx.subscribe(await ctx.transport(), topic, (d) => {
+      held = d;
+      return new Promise<void>(() => {}); // runs on, ignoring its signal
+    }, { group: 'g' });
+    const receipt = await (await ctx.transport()).publish(topic, textMessage('k', 'held'));
+    await waitFor('the victim to hold it', () => held !== undefined, ctx.ms(15_000));
+    await victim.close({ drainTimeoutMs: 0 });
+    expect(held!.signal.aborted).toBe(true);
+    expect(held!.ack()).toBe(false); // too late: it changes nothing
+    const next: string[] = [];
+    await ctx.subscribe(await ctx.transport(), topic, (d) => void next.push(d.envelope.id), { group: 'g' });
+    await waitFor('the message at the next member', () => next.includes(receipt.id), ctx.ms(45_000));
   }, 90_000);
 
   ctx.test('closing and reopening members in batches loses nothing', ['rebalance'], async () => {

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import { handledMarker, handledTopic, redrivenEnvelope, runtimeHeaders, runtimeTopics, type Transport } from '@a2a-bus/core';
+import { redriveDeadLetter, type Transport } from '@a2a-bus/core';
 import type { Command } from 'commander';
 import { connectionOf, positiveInt, withConnectionOptions, withTransport } from '../options.js';
 import { createOutput } from '../output.js';
@@ -60,7 +59,7 @@ export function register(program: Command): void {
       const chosen = (await collect(transport, flags, topic)).filter((entry) => !entry.handled).slice(0, flags.limit ?? Number.POSITIVE_INFINITY);
       const progress = !json && !flags.dryRun && chosen.length > 20 && process.stderr.isTTY ? progressBar(chosen.length) : undefined;
       for (const [i, entry] of chosen.entries()) {
-        const outcome = flags.dryRun ? 'would redrive' : await redrive(transport, entry, flags.by, String(flags.namespace));
+        const outcome = await redriveDeadLetter(transport, String(flags.namespace), entry, { by: flags.by, dryRun: flags.dryRun });
         out.row({ ...deadLetterRow(entry), outcome });
         progress?.(i + 1);
       }
@@ -76,24 +75,6 @@ async function collect(transport: Transport, flags: { filter?: string[]; namespa
   const entries: DeadLetterEntry[] = [];
   for (const deadLetterTopic of topics) entries.push(...(await readDeadLetters(transport, deadLetterTopic)));
   return entries.filter((entry) => filters.every((matches) => matches(entry)));
-}
-
-/**
- * Republishes first, marks handled second: a crash in between redrives it again next time
- * (at-least-once, like everything on the bus), never loses it.
- */
-async function redrive(transport: Transport, entry: DeadLetterEntry, by: string, namespace: string): Promise<string> {
-  const at = new Date();
-  const envelope = redrivenEnvelope(entry.envelope, entry.position, by, at);
-  if (!envelope) return 'skipped: no decodable original';
-  // A redriven task request shows in its workflow's audit trail, as the runtime records
-  // requests; written first so the timeline has it before anything the worker reports.
-  if (envelope.headers?.[runtimeHeaders.type] === 'task-request') {
-    await transport.publish(runtimeTopics(namespace).workflows, { ...envelope, id: randomUUID() });
-  }
-  await transport.publish(entry.envelope.payload.sourceTopic, envelope);
-  await transport.publish(handledTopic(entry.deadLetterTopic), handledMarker(entry.envelope.id, entry.position, by, at));
-  return 'redriven';
 }
 
 function progressBar(total: number): (done: number) => void {

@@ -1,22 +1,6 @@
-import {
-  deadLetterPosition,
-  handledTopic,
-  redriveHeaders,
-  runtimeHeaders,
-  runtimeTopics,
-  type EnvelopeOf,
-  type Transport,
-} from '@a2a-bus/core';
+import { runtimeHeaders, runtimeTopics, type DeadLetterEntry, type Transport } from '@a2a-bus/core';
 
-/** A dead letter where it sits, and whether a redrive already handled it. */
-export interface DeadLetterEntry {
-  readonly deadLetterTopic: string;
-  readonly partition: number;
-  readonly offset: string;
-  readonly position: string;
-  readonly envelope: EnvelopeOf<'dead-letter'>;
-  readonly handled: boolean;
-}
+export { readDeadLetters, type DeadLetterEntry } from '@a2a-bus/core';
 
 /**
  * The dead-letter topics of a namespace's capabilities: every capability the audit trail
@@ -33,22 +17,6 @@ export async function deadLetterTopics(transport: Transport, namespace: string):
     if (record.envelope?.kind === 'agent-card') for (const skill of record.envelope.payload.skills) capabilities.add(skill.id);
   }
   return [...capabilities].sort().map((capability) => `${topics.tasks(capability)}.dlq`);
-}
-
-/** Every dead letter of one topic, marked handled when its handled-marker exists. */
-export async function readDeadLetters(transport: Transport, deadLetterTopic: string): Promise<DeadLetterEntry[]> {
-  const handled = new Set<string>();
-  for await (const record of transport.replay(handledTopic(deadLetterTopic))) {
-    const position = record.envelope?.headers?.[redriveHeaders.from];
-    if (position) handled.add(position);
-  }
-  const entries: DeadLetterEntry[] = [];
-  for await (const record of transport.replay(deadLetterTopic)) {
-    if (record.envelope?.kind !== 'dead-letter') continue;
-    const position = deadLetterPosition(deadLetterTopic, record.partition, record.offset);
-    entries.push({ deadLetterTopic, partition: record.partition, offset: record.offset, position, envelope: record.envelope, handled: handled.has(position) });
-  }
-  return entries;
 }
 
 /** `capability=…`, `key=…`, `id=…` (exact) and `error~=…` (case-insensitive substring of reason or error). */

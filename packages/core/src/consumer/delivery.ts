@@ -38,6 +38,8 @@ export class DeliveryImpl implements Delivery {
   }
 
   private decide(outcome: Outcome): boolean {
+    // The delivery was given up (partition lost, abandoned): a late settlement changes nothing.
+    if (this.signal.aborted && !this.outcome) return false;
     if (this.outcome) return this.outcome.type === outcome.type;
     this.outcome = outcome;
     return true;

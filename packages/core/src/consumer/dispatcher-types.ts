@@ -37,6 +37,13 @@ export interface DispatcherBackend<R extends InboundRecord> {
    * backend does not redeliver them meanwhile (JetStream `working()`, Kafka heartbeat).
    */
   keepAlive?(records: readonly R[]): void;
+  /**
+   * Optional: whether this member still holds `partition` right now, on its own clock (a
+   * lease renewed recently enough, a session heartbeat answered). Asked before a record
+   * starts and before it settles: a member that slept through its lease (SIGSTOP, GC, a
+   * partition) must not start or acknowledge anything of a partition another member may own.
+   */
+  holds?(partition: number): boolean;
 }
 
 export interface KeyedDispatcherOptions<R extends InboundRecord> {
@@ -56,4 +63,9 @@ export interface KeyedDispatcherOptions<R extends InboundRecord> {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly keepAliveMs?: number;
+  /**
+   * How long a dead letter may keep failing to be written before the record is let go
+   * (logged in full at error level and reported), so the key is not blocked forever. Default 30 s.
+   */
+  readonly deadLetterTimeoutMs?: number;
 }

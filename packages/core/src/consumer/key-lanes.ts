@@ -42,6 +42,14 @@ export class KeyLanes<R> {
     for (const byKey of this.byPartition.values()) yield* byKey.values();
   }
 
+  /**
+   * Forgets every lane of `partition` (it was lost): a stale handler still running in one of
+   * them must not hold back the records of the same key once the partition is ours again.
+   */
+  detach(partition: number): void {
+    this.byPartition.delete(partition);
+  }
+
   /** A lane went idle; every 1,024 of them, idle lanes are dropped. */
   forget(_lane: KeyLane<R>): void {
     this.idle += 1;

@@ -42,6 +42,11 @@ export class KeyedDispatcher<R extends InboundRecord> {
   private readonly runningSince = new Map<DeliveryImpl, number>();
   /** Records waiting for a retry, with the switch that ends the wait early. */
   private readonly waiting = new Map<R, AbortController>();
+  /**
+   * Per partition: aborted when this member lost it (lease lapsed, session gone). Its
+   * handlers' signals abort with it and their settlements are refused.
+   */
+  private readonly fences = new Map<number, { readonly controller: AbortController; readonly signal: AbortSignal }>();
   private keepAliveTimer: unknown;
   private closed = false;
   private readonly options: KeyedDispatcherOptions<R>;
@@ -106,14 +111,62 @@ export class KeyedDispatcher<R extends InboundRecord> {
   /** Partitions assigned (again) to this member: accept their records. */
   assign(partition: number): void {
     this.revoked.delete(partition);
+    if (this.fences.get(partition)?.controller.signal.aborted) this.fences.delete(partition);
+  }
+
+  /**
+   * This member lost the partition (its lease lapsed, its session expired, the broker
+   * fenced it): another member may run its keys already. Aborts the signals of its running
+   * handlers, refuses their settlements (a late ack or nack returns false and changes
+   * nothing), drops its queued records and waits for nothing.
+   */
+  lose(partition: number, reason: string): void {
+    this.revoked.add(partition);
+    const fence = this.fenceOf(partition);
+    if (fence.controller.signal.aborted) return;
+    fence.controller.abort(new Error(reason));
+    let running = 0;
+    for (const [record, wait] of this.waiting) if (record.partition === partition) wait.abort();
+    for (const lane of this.lanes.all()) {
+      if (lane.partition !== partition) continue;
+      if (lane.running) running += 1;
+      this.dropQueued(lane);
+    }
+    this.lanes.detach(partition);
+    this.options.logger.warn({ topic: this.options.topic, group: this.options.group, partition, running, reason }, 'partition lost: its handlers are aborted and their settlements refused');
+  }
+
+  /** Whether the partition was lost (and not assigned again since). */
+  isLost(partition: number): boolean {
+    return this.fences.get(partition)?.controller.signal.aborted ?? false;
+  }
+
+  private fenceOf(partition: number): { readonly controller: AbortController; readonly signal: AbortSignal } {
+    let fence = this.fences.get(partition);
+    if (!fence) {
+      const controller = new AbortController();
+      fence = { controller, signal: AbortSignal.any([this.abort.signal, controller.signal]) };
+      this.fences.set(partition, fence);
+    }
+    return fence;
+  }
+
+  /** False (and the partition lost) when the backend says this member no longer holds it. */
+  private stillHolds(partition: number): boolean {
+    if (this.isLost(partition)) return false;
+    const holds = this.options.backend.holds;
+    if (!holds || holds(partition)) return true;
+    this.lose(partition, 'lease or session no longer current');
+    return false;
   }
 
   /**
    * The partition is leaving this member: drop its records not yet started (they stay
    * unacknowledged, so the next owner gets them) and wait for its running handlers, so
-   * the next owner never runs a key concurrently with us.
+   * the next owner never runs a key concurrently with us. With `timeoutMs`, handlers still
+   * running after it are given up (`lose`): the wait is bounded, their acks refused.
    */
-  async revoke(partition: number): Promise<void> {
+  async revoke(partition: number, options: { timeoutMs?: number } = {}): Promise<void> {
     this.revoked.add(partition);
     for (const [record, wait] of this.waiting) if (record.partition === partition) wait.abort();
     const waits: Promise<void>[] = [];
@@ -122,7 +175,17 @@ export class KeyedDispatcher<R extends InboundRecord> {
       this.dropQueued(lane);
       if (lane.running) waits.push(lane.done);
     }
-    await Promise.race([Promise.all(waits), this.abandoned]);
+    // A lost partition's handlers are fenced already (signal aborted, acks refused): nothing to wait for.
+    if (this.isLost(partition)) return;
+    const finished = Promise.race([Promise.all(waits), this.abandoned]).then(() => true);
+    if (options.timeoutMs === undefined || waits.length === 0) {
+      await finished;
+      return;
+    }
+    const timer = new AbortController();
+    const inTime = await Promise.race([finished, sleep(this.options.clock, options.timeoutMs, timer.signal).then(() => false)]);
+    timer.abort();
+    if (!inTime) this.lose(partition, `handlers still running ${options.timeoutMs} ms after the partition was revoked`);
   }
 
   /**
@@ -184,6 +247,11 @@ export class KeyedDispatcher<R extends InboundRecord> {
   private drive(lane: KeyLane<R>): void {
     try {
       while (lane.records.length > 0 && !this.abort.signal.aborted) {
+        if (!this.stillHolds(lane.partition)) {
+          // Lost while the lane waited: nothing more of it starts here.
+          this.release(lane.records.splice(0));
+          break;
+        }
         const result = this.process(lane.records[0]!);
         if (typeof result !== 'boolean') {
           this.continueLater(lane, result);
@@ -267,7 +335,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
       if (attempt > 1) options.events.onRedeliver(base);
       options.events.onDeliver(base);
     }
-    const delivery = new DeliveryImpl(envelope, options.topic, record.partition, record.offset, attempt, this.abort.signal);
+    const delivery = new DeliveryImpl(envelope, options.topic, record.partition, record.offset, attempt, this.fenceOf(record.partition).signal);
     const started = base ? performance.now() : 0;
     let result: void | Promise<void>;
     try {
@@ -302,6 +370,11 @@ export class KeyedDispatcher<R extends InboundRecord> {
   ): boolean | Promise<boolean> {
     const { options } = this;
     if (this.abort.signal.aborted) return false;
+    if (!this.stillHolds(record.partition)) {
+      // Fenced: another member may own the partition now. The settlement is refused; the record is its.
+      options.logger.warn({ topic: options.topic, partition: record.partition, offset: record.offset, outcome: outcome.type }, 'settlement refused: the partition was lost while the handler ran');
+      return false;
+    }
     const handlerMs = base ? performance.now() - started : 0;
     if (outcome.type === 'ack' || outcome.type === 'term') {
       if (outcome.type === 'term') options.logger.debug({ id: envelope.id, partition: record.partition, reason: outcome.reason }, 'terminated: never redelivered');
@@ -315,10 +388,12 @@ export class KeyedDispatcher<R extends InboundRecord> {
     }
     const delayMs = outcome.delayMs ?? backoff(options.retry, attempt);
     if (base) options.events.onNack({ ...base, handlerMs, delayMs, error: outcome.error });
+    options.backend.recordAttempt?.(record, attempt);
+    // Closing or revoked: no retry will run here, so leave the record for redelivery now instead of sleeping.
+    if (this.closed || this.revoked.has(record.partition)) return false;
     // A revoke or close cuts the wait short: the record is left for redelivery at once.
     const wait = new AbortController();
     this.waiting.set(record, wait);
-    options.backend.recordAttempt?.(record, attempt);
     return sleep(options.clock, delayMs, wait.signal).then(() => {
       this.waiting.delete(record);
       if (this.abort.signal.aborted || this.revoked.has(record.partition) || this.closed) return false;
@@ -362,11 +437,22 @@ export class KeyedDispatcher<R extends InboundRecord> {
   private async deadLetter(record: R, envelope: Envelope | undefined, reason: string, error: unknown, attempts: number): Promise<boolean> {
     const { options } = this;
     const written = await writeDeadLetter(options, record, envelope, reason, error, attempts, {
-      signal: this.abort.signal,
-      stillOwned: () => !(this.abort.signal.aborted || this.revoked.has(record.partition) || this.closed),
+      signal: this.fenceOf(record.partition).signal,
+      stillOwned: () => !(this.abort.signal.aborted || this.revoked.has(record.partition) || this.closed) && this.stillHolds(record.partition),
     });
     if (!written) return false;
-    options.events.onDeadLetter({ ...written, transport: options.transport, topic: options.topic, partition: record.partition, group: options.group, attempts, deadLetterTopic: options.deadLetterTopic || '' });
+    options.events.onDeadLetter({
+      id: written.id,
+      key: written.key,
+      reason: written.reason,
+      transport: options.transport,
+      topic: options.topic,
+      partition: record.partition,
+      group: options.group,
+      attempts,
+      deadLetterTopic: options.deadLetterTopic || '',
+      ...(written.written ? {} : { written: false }),
+    });
     await this.settle(record, 'dead-lettered');
     return true;
   }

@@ -32,6 +32,12 @@ export interface PartitionBalancerOptions {
   readonly onAssigned: (partition: number) => void | Promise<void>;
   /** Stop consuming `partition` and finish its running handlers; the lease is released after. */
   readonly onRevoked: (partition: number) => Promise<void>;
+  /**
+   * The lease of `partition` lapsed or went to another member while this one held it (it
+   * stalled, or lost the store): stop at once — abort its handlers, refuse their acks
+   * (`KeyedDispatcher.lose`). Called before `onRevoked`, which then runs in the background.
+   */
+  readonly onLost?: (partition: number, reason: string) => void;
   readonly logger: Logger;
   readonly clock: Clock;
   /** Lost leases and failed renewals, for the transport's `onError` (they are logged either way). */
@@ -48,6 +54,8 @@ export interface PartitionBalancerOptions {
 export class PartitionBalancer {
   private readonly owned = new Set<number>();
   private readonly releasing = new Map<number, Promise<void>>();
+  /** Lost partitions whose revoke still runs: not taken again before it finished. */
+  private readonly recovering = new Map<number, Promise<void>>();
   /** When each owned partition's lease was last renewed, on the clock. */
   private readonly renewedAt = new Map<number, number>();
   private timer: unknown;
@@ -62,6 +70,21 @@ export class PartitionBalancer {
   /** Partitions this member consumes now. */
   get assigned(): number[] {
     return [...this.owned].sort((a, b) => a - b);
+  }
+
+  /**
+   * Whether this member holds `partition` right now by its own clock: owned (or being
+   * handed over) and its lease renewed recently enough that no other member can have it.
+   * False at once after a stall past the lease (SIGSTOP, GC), before any round has run.
+   */
+  holds(partition: number): boolean {
+    if (!this.owned.has(partition) && !this.releasing.has(partition)) return false;
+    const renewedAt = this.renewedAt.get(partition);
+    if (renewedAt !== undefined && this.options.clock.now() - renewedAt <= this.options.leaseTtlMs * 0.8) return true;
+    // Found stale between rounds (we stalled, or renewals lag): lost from now on, everywhere —
+    // the consumer stops it, and it is taken again only through a fresh assignment.
+    if (this.owned.has(partition)) this.lost(partition, 'lease not renewed in time');
+    return false;
   }
 
   /** Joins the group and runs the first round. */
@@ -79,10 +102,11 @@ export class PartitionBalancer {
    * Leaves: revokes every owned partition (draining handlers), releases the leases and
    * drops out of the live set, so the others take over at once instead of after the TTL.
    */
-  async stop(options: { release: boolean } = { release: true }): Promise<void> {
+  async stop(options: { release: boolean; renewUntil?: Promise<unknown> } = { release: true }): Promise<void> {
     this.stopped = true;
     this.options.clock.clearTimeout(this.timer);
     await this.ticking;
+    await Promise.all(this.recovering.values());
     const { store, member, leaseTtlMs, intervalMs, clock } = this.options;
     // Leases stay renewed until every partition has drained: a long handler must not see
     // its partition handed to another member while it still runs.
@@ -90,14 +114,24 @@ export class PartitionBalancer {
     let renewal: unknown;
     const renew = (): void => {
       renewal = clock.setTimeout(() => {
-        for (const partition of draining) void store.acquire(partition, member, leaseTtlMs).catch(() => {});
+        for (const partition of draining) {
+          const at = clock.now();
+          void store.acquire(partition, member, leaseTtlMs).then(
+            (held) => void (held && this.renewedAt.set(partition, at)),
+            () => {},
+          );
+        }
         renew();
       }, intervalMs);
     };
     renew();
     try {
       await Promise.all(this.releasing.values());
-      if (!options.release) return;
+      // The caller drains its handlers itself (and releases after): keep the leases until then.
+      if (!options.release) {
+        await options.renewUntil?.catch(() => {});
+        return;
+      }
       await Promise.all(
         [...this.owned].map(async (partition) => {
           await this.options.onRevoked(partition);
@@ -139,15 +173,29 @@ export class PartitionBalancer {
   private async fence(): Promise<void> {
     const now = this.options.clock.now();
     const limit = this.options.leaseTtlMs * 0.8;
-    await Promise.all(
-      [...this.owned].map(async (partition) => {
-        if (now - (this.renewedAt.get(partition) ?? now) <= limit) return;
-        this.owned.delete(partition);
-        this.renewedAt.delete(partition);
-        this.lost(partition, 'lease not renewed in time; partition fenced off');
-        await this.options.onRevoked(partition);
-      }),
-    );
+    for (const partition of [...this.owned]) {
+      if (now - (this.renewedAt.get(partition) ?? now) <= limit) continue;
+      this.lost(partition, 'lease not renewed in time');
+    }
+  }
+
+  /**
+   * Stops consuming a partition whose lease this member may no longer hold, without waiting
+   * for its handlers: they are aborted and their acks refused (`onLost`), and the revoke runs
+   * in the background, so one slow handler never holds back the renewal of other leases.
+   */
+  private lost(partition: number, reason: string): void {
+    this.owned.delete(partition);
+    this.renewedAt.delete(partition);
+    const message = `partition lost (${reason}); its handlers are stopped`;
+    this.options.logger.warn({ kind: 'lease-lost', partition, member: this.options.member }, message);
+    this.options.onError?.({ kind: 'lease-lost', message, partition });
+    this.options.onLost?.(partition, reason);
+    const revoked = this.options
+      .onRevoked(partition)
+      .catch((error: unknown) => this.warn(error, partition, 'revoke after a lost lease failed'))
+      .finally(() => this.recovering.delete(partition));
+    this.recovering.set(partition, revoked);
   }
 
   private async round(): Promise<void> {
@@ -172,9 +220,10 @@ export class PartitionBalancer {
 
   private async roundFor(partition: number, mine: boolean): Promise<void> {
     const { store, member, leaseTtlMs, clock } = this.options;
-    if (this.stopped) return;
+    if (this.stopped || this.recovering.has(partition)) return;
     if (this.releasing.has(partition)) {
-      await store.acquire(partition, member, leaseTtlMs); // keep it while draining
+      const at = clock.now();
+      if (await store.acquire(partition, member, leaseTtlMs)) this.renewedAt.set(partition, at); // keep it while draining
       return;
     }
     if (this.owned.has(partition) && !mine) return this.handOver(partition);
@@ -182,7 +231,8 @@ export class PartitionBalancer {
     const renewedAt = clock.now();
     const held = await store.acquire(partition, member, leaseTtlMs);
     if (held) this.renewedAt.set(partition, renewedAt);
-    if (held && !this.owned.has(partition) && !this.stopped) {
+    // Lost while the acquire was on its way: its revoke runs; it is taken again only after that.
+    if (held && !this.owned.has(partition) && !this.stopped && !this.recovering.has(partition)) {
       this.owned.add(partition);
       this.options.logger.debug({ partition, member }, 'partition assigned');
       try {
@@ -196,17 +246,13 @@ export class PartitionBalancer {
       }
     } else if (!held && this.owned.has(partition)) {
       // Our lease lapsed (we stalled past the TTL) and someone else holds it now.
-      this.owned.delete(partition);
-      this.renewedAt.delete(partition);
-      this.lost(partition, 'partition lease lost: another member holds it now');
-      await this.options.onRevoked(partition);
+      this.lost(partition, 'lease taken by another member');
     }
   }
 
   /** Revokes in the background so other leases keep being renewed meanwhile. */
   private handOver(partition: number): void {
     this.owned.delete(partition);
-    this.renewedAt.delete(partition);
     const { store, member } = this.options;
     const handOver = this.options
       .onRevoked(partition)
@@ -214,14 +260,10 @@ export class PartitionBalancer {
       .catch((error: unknown) => this.warn(error, partition, 'hand-over failed'))
       .finally(() => {
         this.releasing.delete(partition);
+        if (!this.owned.has(partition)) this.renewedAt.delete(partition);
         this.options.logger.debug({ partition, member }, 'partition handed over');
       });
     this.releasing.set(partition, handOver);
-  }
-
-  private lost(partition: number, message: string): void {
-    this.options.logger.warn({ kind: 'lease-lost', partition, member: this.options.member }, message);
-    this.options.onError?.({ kind: 'lease-lost', message, partition });
   }
 
   private warn(error: unknown, partition: number | undefined, message: string): void {

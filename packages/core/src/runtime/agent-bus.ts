@@ -13,10 +13,11 @@ import { userText } from './a2a.js';
 import { PendingTasks, type PendingTask } from './caller.js';
 import { MemoryIdempotencyStore, type IdempotencyStore } from './idempotency.js';
 import { AgentRegistry, type LiveAgent } from './registry.js';
+import { markInterrupted, mergeByTime } from './audit-trail.js';
 import { ReplyProbe } from './reply-probe.js';
 import { refuseRequest } from './request-refusal.js';
 import { INSTANCE_ID_PATTERN, runtimeHeaders, runtimeTopics, type RuntimeRecordType } from './topics.js';
-import { CapabilityWorker, type TaskHandler, type TaskRequest } from './worker.js';
+import { CapabilityWorker, type EventMarks, type TaskHandler, type TaskRequest } from './worker.js';
 import { trustOptionsSchema } from '../trust/policy.js';
 import { withTrust } from '../trust/runtime-trust.js';
 import { verifyEnvelope } from '../trust/signature.js';
@@ -35,7 +36,7 @@ const agentBusOptionsSchema = z.object({
   /** Task requests a worker holds at once per capability. */
   maxInFlight: z.int().min(1).default(64),
   retry: z
-    .object({ maxAttempts: z.int().min(1), initialDelayMs: z.int().min(0), maxDelayMs: z.int().min(0) })
+    .object({ maxAttempts: z.int().min(1), initialDelayMs: z.int().min(0), maxDelayMs: z.int().min(0), jitter: z.number().min(0).max(1) })
     .partial()
     .default({}),
   idempotencyStore: z.custom<IdempotencyStore>((value) => typeof value === 'object' && value !== null, 'an IdempotencyStore').optional(),
@@ -71,6 +72,12 @@ export interface AuditEntry {
   readonly at: string;
   readonly taskId: string | undefined;
   readonly capability: string | undefined;
+  /** On the event that starts an attempt: which delivery of the request it is. */
+  readonly attempt?: number;
+  /** Set on an answer a worker gave from its idempotency store, without running the task again. */
+  readonly servedFrom?: 'idempotency-store';
+  /** Set on the start of an attempt that never ended: its process died or lost the task before it finished. */
+  readonly interrupted?: true;
   readonly envelope: Envelope;
   /** Public key that signed the step (base64url Ed25519), if it was signed. */
   readonly signer: string | undefined;
@@ -214,19 +221,24 @@ export class AgentBus {
   async audit(workflowId: string): Promise<AuditEntry[]> {
     const entries: AuditEntry[] = [];
     const capabilities = new Set<string>();
+    const seen = new Set<string>();
     for await (const record of this.transport.replay(this.topics.workflows, { key: workflowId })) {
-      if (!record.envelope) continue;
+      // A publish retried across a broker restart can land twice: same envelope id, one entry.
+      if (!record.envelope || seen.has(record.envelope.id)) continue;
+      seen.add(record.envelope.id);
       const entry = auditEntry(record.envelope);
       if (entry.capability) capabilities.add(entry.capability);
       entries.push(entry);
     }
+    const deadLetters: AuditEntry[] = [];
     for (const capability of capabilities) {
       for await (const record of this.transport.replay(`${this.topics.tasks(capability)}.dlq`, { key: workflowId })) {
-        if (record.envelope) entries.push({ ...auditEntry(record.envelope), type: 'dead-letter', capability });
+        if (record.envelope) deadLetters.push({ ...auditEntry(record.envelope), type: 'dead-letter', capability });
       }
     }
-    // The workflow log is in order; dead letters slot in by time (stable for ties).
-    return entries.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    // The workflow log is causally ordered (every write of a step waits for the one before
+    // it): keep its order, and slot each dead letter in after the last entry not later than it.
+    return markInterrupted(mergeByTime(entries, deadLetters));
   }
 
   /** Says goodbye to the registry, drains workers and subscriptions, fails open dispatches. Does not close the transport. */
@@ -252,7 +264,7 @@ export class AgentBus {
       retry,
       store: this.store,
       logger: this.logger.child({ capability }),
-      emit: (request, event) => this.emit(capability, request, event),
+      emit: (request, event, marks) => this.emit(capability, request, event, marks),
       namespace: this.options.namespace,
       allowsReplyTo: (replyTo) => this.topics.isReplyTopic(replyTo),
       refuse: (delivery, reason, error) =>
@@ -316,30 +328,40 @@ export class AgentBus {
       },
     };
     try {
+      // The audit record goes first, so the trail never shows a step's events before its request.
+      await this.recordAudit(envelope);
       await this.transport.publish(this.topics.tasks(capability), envelope);
     } catch (error) {
-      pending.fail(error); // nothing was sent: no timer, no stray cancel
+      pending.fail(error); // the request was not sent: no timer, no stray cancel
       throw error;
     }
     pending.startTimer(timeoutMs, () => void this.cancel(taskId, workflowId).catch(() => {}));
-    // The request is on its way: an audit write that fails is logged, not the caller's failure.
-    await this.recordAudit(envelope).catch((error: unknown) => this.logger.warn({ err: error, taskId }, 'audit write failed'));
     return pending;
   }
 
   /** A task event goes to the caller that asked, and to the workflow's audit trail. */
-  private async emit(capability: string, request: TaskRequest, event: A2AStreamResponse): Promise<void> {
+  private async emit(capability: string, request: TaskRequest, event: A2AStreamResponse, marks: EventMarks = {}): Promise<void> {
     const envelope: EnvelopeInput = {
       kind: 'stream-response',
       key: request.workflowId,
       correlationId: request.taskId,
       payload: event,
       sender: this.instanceId,
-      headers: { [runtimeHeaders.type]: 'task-event', [runtimeHeaders.capability]: capability, [runtimeHeaders.taskId]: request.taskId },
+      headers: {
+        [runtimeHeaders.type]: 'task-event',
+        [runtimeHeaders.capability]: capability,
+        [runtimeHeaders.taskId]: request.taskId,
+        ...(marks.attempt !== undefined ? { [runtimeHeaders.attempt]: String(marks.attempt) } : {}),
+        ...(marks.attemptEnd ? { [runtimeHeaders.attemptEnd]: marks.attemptEnd } : {}),
+        ...(marks.servedFromStore ? { [runtimeHeaders.servedFrom]: 'idempotency-store' } : {}),
+      },
     };
     // The worker refused foreign reply topics before running anything; this is the last guard.
     const replyTo = request.replyTo !== undefined && this.topics.isReplyTopic(request.replyTo) ? request.replyTo : undefined;
-    await Promise.all([replyTo ? this.transport.publish(replyTo, envelope) : undefined, this.recordAudit(envelope)]);
+    // Audit before reply: the caller acts on the reply (a parent completes), so what caused
+    // it must already be in the trail.
+    await this.recordAudit(envelope);
+    if (replyTo) await this.transport.publish(replyTo, envelope);
   }
 
   private async recordAudit(envelope: EnvelopeInput): Promise<void> {
@@ -411,14 +433,18 @@ export class AgentBus {
 }
 
 function auditEntry(envelope: Envelope): AuditEntry {
+  const headers = envelope.headers ?? {};
+  const attempt = headers[runtimeHeaders.attempt];
   const { signer, verified } = verifyEnvelope(envelope);
   return {
     signer,
     verified,
-    type: (envelope.headers?.[runtimeHeaders.type] as AuditEntry['type'] | undefined) ?? 'task-event',
+    type: (headers[runtimeHeaders.type] as AuditEntry['type'] | undefined) ?? 'task-event',
     at: envelope.createdAt,
-    taskId: envelope.headers?.[runtimeHeaders.taskId],
-    capability: envelope.headers?.[runtimeHeaders.capability],
+    taskId: headers[runtimeHeaders.taskId],
+    capability: headers[runtimeHeaders.capability],
+    ...(attempt !== undefined ? { attempt: Number(attempt) } : {}),
+    ...(headers[runtimeHeaders.servedFrom] === 'idempotency-store' ? { servedFrom: 'idempotency-store' as const } : {}),
     envelope,
   };
 }

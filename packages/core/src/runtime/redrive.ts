@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { EnvelopeInput, EnvelopeOf } from '../envelope.js';
+import type { Transport } from '../transport.js';
 import { userText } from './a2a.js';
-import { runtimeHeaders } from './topics.js';
+import { runtimeHeaders, runtimeTopics } from './topics.js';
 
 /** Headers a redriven envelope carries: who sent it back, when, and which dead letter it came from. */
 export const redriveHeaders = {
@@ -54,4 +56,53 @@ export function handledMarker(deadLetterId: string, position: string, by: string
       [redriveHeaders.from]: position,
     },
   };
+}
+
+/** A dead letter where it sits, and whether a redrive already handled it (a marker on `<dlq>.handled` names its position). */
+export interface DeadLetterEntry {
+  readonly deadLetterTopic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly position: string;
+  readonly envelope: EnvelopeOf<'dead-letter'>;
+  readonly handled: boolean;
+}
+
+/** Every dead letter of one topic, marked handled when a redrive already sent it back. */
+export async function readDeadLetters(transport: Transport, deadLetterTopic: string): Promise<DeadLetterEntry[]> {
+  const handled = new Set<string>();
+  for await (const record of transport.replay(handledTopic(deadLetterTopic))) {
+    const position = record.envelope?.headers?.[redriveHeaders.from];
+    if (position) handled.add(position);
+  }
+  const entries: DeadLetterEntry[] = [];
+  for await (const record of transport.replay(deadLetterTopic)) {
+    if (record.envelope?.kind !== 'dead-letter') continue;
+    const position = deadLetterPosition(deadLetterTopic, record.partition, record.offset);
+    entries.push({ deadLetterTopic, partition: record.partition, offset: record.offset, position, envelope: record.envelope, handled: handled.has(position) });
+  }
+  return entries;
+}
+
+export type RedriveOutcome = 'would redrive' | 'redriven' | 'skipped: no decodable original' | 'skipped: already handled';
+
+/**
+ * Sends one dead letter back to its source topic (same id, attempt reset, redrive headers),
+ * records a redriven task request in the workflow log (so audit and timelines show it before
+ * anything the worker reports), then marks the dead letter handled. Republish first, mark
+ * second: a crash between the two redrives it again next time (at-least-once), never loses
+ * it. What `a2a-bus dlq redrive` and the console's redrive both do.
+ */
+export async function redriveDeadLetter(transport: Transport, namespace: string, entry: DeadLetterEntry, options: { by: string; dryRun?: boolean }): Promise<RedriveOutcome> {
+  if (entry.handled) return 'skipped: already handled';
+  const at = new Date();
+  const envelope = redrivenEnvelope(entry.envelope, entry.position, options.by, at);
+  if (!envelope) return 'skipped: no decodable original';
+  if (options.dryRun) return 'would redrive';
+  if (envelope.headers?.[runtimeHeaders.type] === 'task-request') {
+    await transport.publish(runtimeTopics(namespace).workflows, { ...envelope, id: randomUUID() });
+  }
+  await transport.publish(entry.envelope.payload.sourceTopic, envelope);
+  await transport.publish(handledTopic(entry.deadLetterTopic), handledMarker(entry.envelope.id, entry.position, options.by, at));
+  return 'redriven';
 }

@@ -39,6 +39,12 @@ export const runtimeHeaders = {
   capability: 'a2a-bus.capability',
   instance: 'a2a-bus.instance',
   taskId: 'a2a-bus.task-id',
+  /** On the `working` event that starts an attempt: the delivery's attempt number. */
+  attempt: 'a2a-bus.attempt',
+  /** On the event that ends an attempt without a final task (`retry`). */
+  attemptEnd: 'a2a-bus.attempt-end',
+  /** On an answer given from the idempotency store: `idempotency-store`. */
+  servedFrom: 'a2a-bus.served-from',
   /** On agent heartbeats: tasks the instance is running now. */
   inFlight: 'a2a-bus.in-flight',
 } as const;

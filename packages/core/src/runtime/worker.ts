@@ -45,8 +45,8 @@ export interface WorkerDeps {
   readonly retry: RetryPolicy;
   readonly store: IdempotencyStore;
   readonly logger: Logger;
-  /** Publishes an event of a task to its caller and to the audit trail. */
-  emit(request: TaskRequest, event: A2AStreamResponse): Promise<void>;
+  /** Publishes an event of a task to the audit trail, then to its caller. */
+  emit(request: TaskRequest, event: A2AStreamResponse, marks?: EventMarks): Promise<void>;
   /** Whether `replyTo` is a reply topic this worker may publish to (its namespace's reply scheme). */
   allowsReplyTo(replyTo: string): boolean;
   /** Dead-letters a request with the reason and terms it; nothing is published to its `replyTo`. */
@@ -54,6 +54,16 @@ export interface WorkerDeps {
   /** The namespace, for the refusal's error. */
   readonly namespace: string;
   dispatchChild(parent: TaskRequest, capability: string, message: A2AMessage | string, timeoutMs?: number): Promise<A2ATask>;
+}
+
+/** What an event says about the attempt that emits it (headers on the audit trail). */
+export interface EventMarks {
+  /** This event starts attempt n. */
+  readonly attempt?: number;
+  /** This event ends the attempt without a final task. */
+  readonly attemptEnd?: 'retry';
+  /** The answer comes from the idempotency store: nothing ran. */
+  readonly servedFromStore?: boolean;
 }
 
 /** A task request as the worker reads it off the log. */
@@ -111,14 +121,17 @@ export class CapabilityWorker {
     const done = await deps.store.get(request.taskId);
     if (done) {
       // A duplicate of a finished task: answer again, run nothing.
-      await deps.emit(request, { task: done });
+      await deps.emit(request, { task: done }, { servedFromStore: true });
       return;
     }
     if (this.canceledEarly.delete(request.taskId)) return this.finish(request, 'canceled', [], agentText('canceled before it started'));
     if (request.deadline !== undefined && request.deadline < Date.now()) {
       return this.finish(request, 'failed', [], agentText('deadline passed before the task started'));
     }
-    await deps.emit(request, statusEvent(taskRef(request), 'working'));
+    await deps.emit(request, statusEvent(taskRef(request), 'working'), { attempt: delivery.attempt });
+    // Given up while the event was on its way (the partition was lost: another member runs
+    // this task now): do not start the handler. The trail shows this attempt as interrupted.
+    if (delivery.signal.aborted) return;
 
     const cancel = new AbortController();
     this.running.set(request.taskId, cancel);
@@ -140,7 +153,7 @@ export class CapabilityWorker {
         throw error;
       }
       deps.logger.warn({ err: error, taskId: request.taskId, attempt: delivery.attempt }, 'task attempt failed; retrying');
-      await deps.emit(request, statusEvent(taskRef(request), 'working', agentText(`attempt ${delivery.attempt} failed: ${reason}; retrying`)));
+      await deps.emit(request, statusEvent(taskRef(request), 'working', agentText(`attempt ${delivery.attempt} failed: ${reason}; retrying`)), { attemptEnd: 'retry' });
       throw error;
     } finally {
       this.running.delete(request.taskId);
