@@ -14,6 +14,12 @@ describe('jsonByteLength', () => {
     fc.assert(fc.property(fc.string({ unit: 'binary' }), (text) => jsonByteLength({ text, list: [text] }) === stringified({ text, list: [text] })), { numRuns: 2_000 });
   });
 
+  it('equals it for long strings, mostly plain with the odd escape, control character, DEL or non-ASCII unit', () => {
+    const unit = fc.oneof({ weight: 20, arbitrary: fc.constant('x') }, fc.constantFrom('"', '\\', '\n', '\u0001', '\u001f', '\u007f', 'é', '€', '\ud800', '\udc00', '😀'));
+    fc.assert(fc.property(fc.string({ unit, minLength: 64, maxLength: 2_000 }), (text) => jsonByteLength(text) === stringified(text)), { numRuns: 2_000 });
+    fc.assert(fc.property(fc.string({ unit: 'binary-ascii', minLength: 64, maxLength: 500 }), (text) => jsonByteLength(text) === stringified(text)), { numRuns: 1_000 });
+  });
+
   it('skips what JSON.stringify skips and defers to it for toJSON, dates and class instances', () => {
     const cases: unknown[] = [
       { a: undefined, b: () => 1, c: Symbol('s'), d: 1 },

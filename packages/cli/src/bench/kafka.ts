@@ -24,7 +24,7 @@ function busTransport(): KafkaTransport {
   return createKafkaTransport({ brokers, partitions: PARTITIONS, maxWaitTimeMs: MAX_WAIT_MS });
 }
 
-async function busThroughput(count: number, mode: 'batch' | 'concurrent'): Promise<BenchRow> {
+export async function busThroughput(count: number, mode: 'batch' | 'concurrent'): Promise<BenchRow> {
   const topic = `bench-bus-tp-${randomUUID().slice(0, 8)}`;
   const bus = busTransport();
   let handled = 0;
