@@ -72,7 +72,9 @@ for (const { dir, manifest } of publishablePackages()) {
 
 for (const pkg of summary) {
   const unpacked = pkg.files.reduce((sum, file) => sum + file.size, 0);
-  process.stdout.write(`\n${pkg.name}  ${pkg.tarball}  ${kib(pkg.bytes)} packed, ${kib(unpacked)} unpacked, ${pkg.files.length} files  [${pkg.checks.join(', ')}]\n`);
+  process.stdout.write(
+    `\n${pkg.name}  ${pkg.tarball}  ${kib(pkg.bytes)} packed, ${kib(unpacked)} unpacked, ${pkg.files.length} files  [${pkg.checks.join(', ')}]\n`,
+  );
   const top = new Map();
   for (const file of pkg.files) {
     const head = file.name.replace(/^package\//, '').split('/')[0];

@@ -80,7 +80,9 @@ if (rows.length === 0) console.log(`${'(no case failed)'.padEnd(width)} |      |
 const total = [...cases.values()];
 const flaky = total.filter((c) => c.failures > 0 && c.failures < c.runs).length;
 const broken = total.filter((c) => c.runs > 0 && c.failures === c.runs).length;
-console.log(`\n${total.length} cases × ${times} runs (filters: ${filters.join(' ')}${values.t ? `, -t ${values.t}` : ''}; burners: ${burners.length}): ${flaky} flaky, ${broken} failing every run, ${total.filter((c) => c.skipped > 0).length} skipped at least once; run times ${runTimes.map((ms) => `${Math.round(ms / 1000)} s`).join(', ')}`);
+console.log(
+  `\n${total.length} cases × ${times} runs (filters: ${filters.join(' ')}${values.t ? `, -t ${values.t}` : ''}; burners: ${burners.length}): ${flaky} flaky, ${broken} failing every run, ${total.filter((c) => c.skipped > 0).length} skipped at least once; run times ${runTimes.map((ms) => `${Math.round(ms / 1000)} s`).join(', ')}`,
+);
 for (const [name, c] of rows) for (const message of c.messages) console.log(`  ${name}\n    ${message}`);
 process.exitCode = rows.some(([, c]) => c.failures > 0) ? 1 : 0;
 
@@ -95,12 +97,22 @@ function parseJunit(xml) {
     results.push({
       name: `${attrs.classname} › ${attrs.name}`,
       skipped: /<skipped\b/.test(body),
-      failure: failure ? decode(failure[2] ?? failure[1]).split('\n')[0].slice(0, 200) : undefined,
+      failure: failure
+        ? decode(failure[2] ?? failure[1])
+            .split('\n')[0]
+            .slice(0, 200)
+        : undefined,
     });
   }
   return results;
 }
 
 function decode(text) {
-  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&#x([0-9a-f]+);/gi, (_, h) => String.fromCodePoint(parseInt(h, 16))).replace(/&amp;/g, '&');
+  return text
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#x([0-9a-f]+);/gi, (_, h) => String.fromCodePoint(parseInt(h, 16)))
+    .replace(/&amp;/g, '&');
 }

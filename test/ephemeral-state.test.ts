@@ -19,7 +19,8 @@ describe('memory', () => {
     reclaimMs: 0,
     count: async (namespace) => {
       let groups = 0;
-      for (const suffix of ['replies', 'control', 'registry', 'workflows', 'tasks.echo']) groups += broker.existingTopic(`${namespace}.${suffix}`)?.groups.size ?? 0;
+      for (const suffix of ['replies', 'control', 'registry', 'workflows', 'tasks.echo'])
+        groups += broker.existingTopic(`${namespace}.${suffix}`)?.groups.size ?? 0;
       return { total: groups, detail: { groups } };
     },
   });

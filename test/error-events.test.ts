@@ -30,7 +30,9 @@ it('[memory] an agent that stops heartbeating is reported as agent-lost by the o
   // The worker's connection goes away without a goodbye (as when its process is killed).
   await workerTransport.close({ drainTimeoutMs: 0 });
   await waitFor('the dropout to be reported', () => seen.some((e) => e.kind === 'agent-lost'), 5_000);
-  expect(seen.filter((e) => e.kind === 'agent-lost')).toEqual([expect.objectContaining({ transport: 'runtime', member: `${worker.instanceId}/fragile`, topic: `${namespace}.registry` })]);
+  expect(seen.filter((e) => e.kind === 'agent-lost')).toEqual([
+    expect.objectContaining({ transport: 'runtime', member: `${worker.instanceId}/fragile`, topic: `${namespace}.registry` }),
+  ]);
   await waitFor('the failed heartbeat', () => ownErrors.some((e) => e.kind === 'heartbeat-failed'), 5_000);
   await new Promise((resolve) => setTimeout(resolve, 400));
   expect(seen.filter((e) => e.kind === 'agent-lost')).toHaveLength(1); // reported once

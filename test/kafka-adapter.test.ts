@@ -12,7 +12,15 @@ import { LOADED_MACHINE_SLACK_MS } from './src/timing.js';
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
 const [host, port] = brokers[0]!.split(':');
 const skipReason = await requireBroker('Kafka', host!, Number(port));
-const base: KafkaTransportOptions = { brokers, partitions: 1, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 300, rebalanceTimeoutMs: 15_000, maxWaitTimeMs: 100, commitIntervalMs: 50 };
+const base: KafkaTransportOptions = {
+  brokers,
+  partitions: 1,
+  sessionTimeoutMs: 6_000,
+  heartbeatIntervalMs: 300,
+  rebalanceTimeoutMs: 15_000,
+  maxWaitTimeMs: 100,
+  commitIntervalMs: 50,
+};
 
 const open: KafkaTransport[] = [];
 const topics: string[] = [];
@@ -89,7 +97,10 @@ describe.skipIf(skipReason)(`[kafka] adapter${skipReason ? ` — skipped: ${skip
     const client = transport({ partitions: 8 });
     const name = topic('partitions');
     const keys = Array.from({ length: 200 }, (_, i) => `workflow-${i}`);
-    const receipts = await client.publishBatch(name, keys.map((key) => textMessage(key, key)));
+    const receipts = await client.publishBatch(
+      name,
+      keys.map((key) => textMessage(key, key)),
+    );
     for (const [i, receipt] of receipts.entries()) expect(receipt.partition).toBe(partitionForKey(keys[i]!, 8));
     const stored = new Map<string, number>();
     for await (const record of client.replay(name)) stored.set(record.key, record.partition);
@@ -181,7 +192,10 @@ describe.skipIf(skipReason)(`[kafka] adapter${skipReason ? ` — skipped: ${skip
     const timers = { partitions: 2, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500 };
     const a = transport(timers);
     await a.subscribe(name, handler('a'), { group: 'g', maxInFlight: 1 });
-    await a.publishBatch(name, [0, 1, 2, 3].map((i) => textMessage('k', `k/${i}`)));
+    await a.publishBatch(
+      name,
+      [0, 1, 2, 3].map((i) => textMessage('k', `k/${i}`)),
+    );
     await waitFor('k/0 to start', () => events.includes('a:start:k/0'), 10_000);
     const b = transport(timers);
     await b.subscribe(name, handler('b'), { group: 'g', maxInFlight: 1 });
@@ -210,7 +224,10 @@ describe.skipIf(skipReason)(`[kafka] adapter${skipReason ? ` — skipped: ${skip
       handled.set(textOf(d), (handled.get(textOf(d)) ?? 0) + 1);
     };
     await client.subscribe(name, handler, { group: 'g' });
-    const publishing = client.publishBatch(name, Array.from({ length: 400 }, (_, i) => textMessage(`k${i % 16}`, `m${i}`)));
+    const publishing = client.publishBatch(
+      name,
+      Array.from({ length: 400 }, (_, i) => textMessage(`k${i % 16}`, `m${i}`)),
+    );
     await client.subscribe(name, handler, { group: 'g' });
     await publishing;
     await waitFor('all 400 handled', () => handled.size === 400, 20_000);
@@ -220,7 +237,10 @@ describe.skipIf(skipReason)(`[kafka] adapter${skipReason ? ` — skipped: ${skip
   it('replay reads up to the end at the call, moves no committed offset and leaves no group behind', async () => {
     const client = transport({ partitions: 2 });
     const name = topic('replay');
-    await client.publishBatch(name, Array.from({ length: 20 }, (_, i) => textMessage(`k${i % 4}`, `m${i}`)));
+    await client.publishBatch(
+      name,
+      Array.from({ length: 20 }, (_, i) => textMessage(`k${i % 4}`, `m${i}`)),
+    );
     const handled: string[] = [];
     const sub = await client.subscribe(name, (d) => void handled.push(textOf(d)), { group: 'g' });
     await waitFor('all handled', () => handled.length === 20, 10_000);
@@ -241,7 +261,10 @@ describe.skipIf(skipReason)(`[kafka] adapter${skipReason ? ` — skipped: ${skip
   it('close stops a replay left unfinished and removes its group', async () => {
     const client = transport({ partitions: 2 });
     const name = topic('replay-abandoned');
-    await client.publishBatch(name, Array.from({ length: 20 }, (_, i) => textMessage(`k${i}`, `m${i}`)));
+    await client.publishBatch(
+      name,
+      Array.from({ length: 20 }, (_, i) => textMessage(`k${i}`, `m${i}`)),
+    );
     const reader = client.replay(name)[Symbol.asyncIterator]();
     expect((await reader.next()).done).toBe(false);
     await client.close();
@@ -253,7 +276,10 @@ describe.skipIf(skipReason)(`[kafka] adapter${skipReason ? ` — skipped: ${skip
   it('replay by key reads only that key, by offset from that offset', async () => {
     const client = transport({ partitions: 4 });
     const name = topic('replay-key');
-    const receipts = await client.publishBatch(name, Array.from({ length: 12 }, (_, i) => textMessage(`k${i % 3}`, `m${i}`)));
+    const receipts = await client.publishBatch(
+      name,
+      Array.from({ length: 12 }, (_, i) => textMessage(`k${i % 3}`, `m${i}`)),
+    );
     const byKey: string[] = [];
     for await (const record of client.replay(name, { key: 'k1' })) byKey.push(record.key);
     expect(byKey).toEqual(['k1', 'k1', 'k1', 'k1']);
@@ -269,7 +295,10 @@ describe.skipIf(skipReason)(`[kafka] adapter${skipReason ? ` — skipped: ${skip
     const name = topic('close-commit');
     let handled = 0;
     const sub = await client.subscribe(name, () => void (handled += 1), { group: 'g' });
-    const receipts = await client.publishBatch(name, Array.from({ length: 50 }, (_, i) => textMessage(`k${i}`, `m${i}`)));
+    const receipts = await client.publishBatch(
+      name,
+      Array.from({ length: 50 }, (_, i) => textMessage(`k${i}`, `m${i}`)),
+    );
     await waitFor('all handled', () => handled === 50, 10_000);
     await sub.close();
     const offsets = await committed(client, 'g', name);

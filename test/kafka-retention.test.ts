@@ -14,7 +14,11 @@ const DAY = 24 * HOUR;
 
 if (skipReason) skippedSuite('[kafka] retention', skipReason);
 else {
-  const transport = createKafkaTransport({ brokers, partitions: 1, retention: { topics: { [`${ns}.keep-all`]: false, [`${ns}.short`]: { maxAgeMs: 60_000 } } } });
+  const transport = createKafkaTransport({
+    brokers,
+    partitions: 1,
+    retention: { topics: { [`${ns}.keep-all`]: false, [`${ns}.short`]: { maxAgeMs: 60_000 } } },
+  });
   // retention.ms, segment.ms (undefined: not set on the topic) per topic, as documented.
   const expected: Record<string, [string, string | undefined]> = {
     [`${ns}.tasks.echo`]: [String(7 * DAY), String(DAY)],
@@ -35,7 +39,11 @@ else {
     const admin = await transport.admin();
     const { resources } = await admin.describeConfigs({
       includeSynonyms: false,
-      resources: Object.keys(expected).map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['cleanup.policy', 'retention.ms', 'segment.ms', 'message.timestamp.type'] })),
+      resources: Object.keys(expected).map((name) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name,
+        configNames: ['cleanup.policy', 'retention.ms', 'segment.ms', 'message.timestamp.type'],
+      })),
     });
     for (const resource of resources) {
       const config = new Map(resource.configEntries.map((entry) => [entry.configName, entry]));

@@ -10,7 +10,8 @@ if (skipReason) {
 } else {
   agentRuntimeSuite({
     name: 'kafka',
-    createTransport: () => createKafkaTransport({ brokers, partitions: 4, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 15_000, maxWaitTimeMs: 100 }),
+    createTransport: () =>
+      createKafkaTransport({ brokers, partitions: 4, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 15_000, maxWaitTimeMs: 100 }),
     timeoutMultiplier: 3,
   });
 }

@@ -30,7 +30,12 @@ if (skipReason) {
   describe('[kafka] SASL_SSL (SCRAM-SHA-512) with ACLs', () => {
     it('connects with kafka+ssl://user:password@ and the CA, publishes and consumes on its namespace', async () => {
       const topic = `agents.orders-${randomUUID().slice(0, 8)}`;
-      const transport = await createTransport(`kafka+ssl://agents:${broker.agentsPassword}@${broker.address}`, { ssl: { ca: [broker.ca] }, groupId: namespacedGroupId, partitions: 2, ...fast });
+      const transport = await createTransport(`kafka+ssl://agents:${broker.agentsPassword}@${broker.address}`, {
+        ssl: { ca: [broker.ca] },
+        groupId: namespacedGroupId,
+        partitions: 2,
+        ...fast,
+      });
       try {
         const received = new Promise<string>((resolve) => {
           void transport.subscribe(topic, async (delivery) => resolve(delivery.envelope.id), { group: 'g' });
@@ -47,7 +52,10 @@ if (skipReason) {
       const { lines, logger } = capturingLogger();
       const transport = createKafkaTransport({ url: `kafka+ssl://agents:${secret}@${broker.address}`, ssl: { ca: [broker.ca] }, logger, ...fast });
       const started = Date.now();
-      const error = await transport.publish('agents.x', textMessage('k', 'x')).then(() => undefined, (e: unknown) => e);
+      const error = await transport.publish('agents.x', textMessage('k', 'x')).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       await transport.close();
       expect(AuthenticationError.isInstance(error)).toBe(true);
       expect((error as Error).message).toContain(broker.address);
@@ -59,7 +67,10 @@ if (skipReason) {
     it('a broker certificate the client cannot verify fails with AuthenticationError', async () => {
       const transport = createKafkaTransport({ url: `kafka+ssl://agents:${broker.agentsPassword}@${broker.address}`, ...fast });
       const started = Date.now();
-      const error = await transport.connect().then(() => undefined, (e: unknown) => e);
+      const error = await transport.connect().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       await transport.close();
       expect(AuthenticationError.isInstance(error)).toBe(true);
       expect((error as Error).message).toMatch(/TLS certificate/);
@@ -68,10 +79,19 @@ if (skipReason) {
 
     it('a topic outside the ACLs fails fast with AuthorizationError naming it, the password nowhere', async () => {
       const { lines, logger } = capturingLogger();
-      const transport = createKafkaTransport({ brokers: [broker.address], ssl: { ca: [broker.ca] }, sasl: { mechanism: 'scram-sha-512', username: 'agents', password: broker.agentsPassword }, logger, ...fast });
+      const transport = createKafkaTransport({
+        brokers: [broker.address],
+        ssl: { ca: [broker.ca] },
+        sasl: { mechanism: 'scram-sha-512', username: 'agents', password: broker.agentsPassword },
+        logger,
+        ...fast,
+      });
       try {
         const started = Date.now();
-        const error = await transport.publish('outside.orders', textMessage('k', 'x')).then(() => undefined, (e: unknown) => e);
+        const error = await transport.publish('outside.orders', textMessage('k', 'x')).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(AuthorizationError.isInstance(error)).toBe(true);
         expect((error as Error).message).toContain('outside.orders');
         expect((error as Error).message).toContain(broker.address);
@@ -85,10 +105,20 @@ if (skipReason) {
     it('a consumer group outside the ACLs fails fast with AuthorizationError naming the group', async () => {
       const topic = `agents.jobs-${randomUUID().slice(0, 8)}`;
       // Default group ids are `<group>.<topic>`: not under `agents.`, so not allowed.
-      const transport = createKafkaTransport({ brokers: [broker.address], ssl: { ca: [broker.ca] }, sasl: { mechanism: 'scram-sha-512', username: 'agents', password: broker.agentsPassword }, ...fast });
+      const transport = createKafkaTransport({
+        brokers: [broker.address],
+        ssl: { ca: [broker.ca] },
+        sasl: { mechanism: 'scram-sha-512', username: 'agents', password: broker.agentsPassword },
+        ...fast,
+      });
       try {
         const started = Date.now();
-        const error = await transport.subscribe(topic, async () => {}, { group: 'billing' }).then(() => undefined, (e: unknown) => e);
+        const error = await transport
+          .subscribe(topic, async () => {}, { group: 'billing' })
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
         expect(AuthorizationError.isInstance(error)).toBe(true);
         expect((error as Error).message).toContain(`billing.${topic}`);
         expect(Date.now() - started).toBeLessThan(15_000);

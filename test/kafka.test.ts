@@ -10,7 +10,14 @@ const [host, port] = brokers[0]!.split(':');
 const skipReason = await requireBroker('Kafka', host!, Number(port));
 const partitions = 4;
 // Short group timers so joins, leaves and dead members show up within a case's time.
-const options: KafkaTransportOptions = { partitions, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 15_000, maxWaitTimeMs: 200, ...(process.env.KAFKA_TEST_LOG && { logger: fileLogger(process.env.KAFKA_TEST_LOG) }) };
+const options: KafkaTransportOptions = {
+  partitions,
+  sessionTimeoutMs: 6_000,
+  heartbeatIntervalMs: 500,
+  rebalanceTimeoutMs: 15_000,
+  maxWaitTimeMs: 200,
+  ...(process.env.KAFKA_TEST_LOG && { logger: fileLogger(process.env.KAFKA_TEST_LOG) }),
+};
 
 let restartable: KafkaBrokerHandle | undefined;
 beforeAll(async () => {

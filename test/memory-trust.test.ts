@@ -52,7 +52,14 @@ describe('[memory] trust: what enforce refuses', () => {
       return t;
     };
     const bus = async (keys: AgentKeys): Promise<AgentBus> => {
-      const b = new AgentBus({ transport: transport(), namespace, agentTtlMs: 3_000, timeoutMs: 5_000, trust: { mode: 'enforce', keys, policy, ...trust }, ...(logger ? { logger } : {}) });
+      const b = new AgentBus({
+        transport: transport(),
+        namespace,
+        agentTtlMs: 3_000,
+        timeoutMs: 5_000,
+        trust: { mode: 'enforce', keys, policy, ...trust },
+        ...(logger ? { logger } : {}),
+      });
       buses.push(b);
       await b.start();
       return b;
@@ -123,7 +130,10 @@ describe('[memory] trust: what enforce refuses', () => {
     await raw.publish(topics.tasks('echo'), signEnvelope({ ...headerless, headers: { [runtimeHeaders.taskId]: headerless.correlationId! } }, workerKeys));
     // Signed by an allowed dispatcher for another capability, copied onto echo's topic (the topic is not signed).
     const elsewhere = request(randomUUID(), 'meant for another capability');
-    await raw.publish(topics.tasks('echo'), signEnvelope({ ...elsewhere, headers: { ...elsewhere.headers, [runtimeHeaders.capability]: 'other' } }, callerKeys));
+    await raw.publish(
+      topics.tasks('echo'),
+      signEnvelope({ ...elsewhere, headers: { ...elsewhere.headers, [runtimeHeaders.capability]: 'other' } }, callerKeys),
+    );
     const letters = await deadLetters(topics.tasks('echo'), 4);
     expect(letters.map((l) => reasonOf(l).reason.match(/check "([\w-]+)"/)?.[1]).sort()).toEqual(['dispatch', 'dispatch', 'dispatch', 'signature']);
     expect(letters.some((l) => /signed for other, not echo/.test(reasonOf(l).reason))).toBe(true);
@@ -146,12 +156,23 @@ describe('[memory] trust: what enforce refuses', () => {
     const workflowId = `wf-${randomUUID()}`;
     const pending = caller.dispatch('echo', 'slow', { taskId, workflowId });
     await waitFor(() => runs.includes('slow'));
-    const forged = (state: string, text: string, headers: Record<string, string> = { [runtimeHeaders.type]: 'task-event', [runtimeHeaders.capability]: 'echo', [runtimeHeaders.taskId]: taskId }): EnvelopeInput =>
+    const forged = (
+      state: string,
+      text: string,
+      headers: Record<string, string> = { [runtimeHeaders.type]: 'task-event', [runtimeHeaders.capability]: 'echo', [runtimeHeaders.taskId]: taskId },
+    ): EnvelopeInput =>
       ({
         kind: 'stream-response',
         key: workflowId,
         correlationId: taskId,
-        payload: { task: { id: taskId, contextId: workflowId, status: { state, timestamp: new Date().toISOString() }, artifacts: [{ artifactId: 'x', parts: [{ text }] }] } },
+        payload: {
+          task: {
+            id: taskId,
+            contextId: workflowId,
+            status: { state, timestamp: new Date().toISOString() },
+            artifacts: [{ artifactId: 'x', parts: [{ text }] }],
+          },
+        },
         headers,
       }) as EnvelopeInput;
     const replies = topics.replies;
@@ -160,7 +181,13 @@ describe('[memory] trust: what enforce refuses', () => {
     await raw.publish(replies, signEnvelope(forged('TASK_STATE_FAILED', 'forged by a dispatcher'), bystander));
     // Without the runtime's headers, and claiming a capability its key may serve: still not the one the task went to.
     await raw.publish(replies, signEnvelope(forged('TASK_STATE_COMPLETED', 'forged without headers', {}), bystander));
-    await raw.publish(replies, signEnvelope(forged('TASK_STATE_COMPLETED', 'forged for another capability', { [runtimeHeaders.type]: 'task-event', [runtimeHeaders.capability]: 'other' }), otherServer));
+    await raw.publish(
+      replies,
+      signEnvelope(
+        forged('TASK_STATE_COMPLETED', 'forged for another capability', { [runtimeHeaders.type]: 'task-event', [runtimeHeaders.capability]: 'other' }),
+        otherServer,
+      ),
+    );
     // The reply topic is shared by the namespace's buses: each one that reads a forgery refuses it.
     const checkByForgery = async (): Promise<string[]> => {
       const byId = new Map((await deadLetters(replies, 4)).map((l) => [l.id, reasonOf(l).reason.match(/check "([\w-]+)"/)?.[1] ?? '?']));
@@ -179,18 +206,37 @@ describe('[memory] trust: what enforce refuses', () => {
     const otherEchoServer = generateAgentKeys();
     const { bus, raw, topics, caller, deadLetters, bystander } = await setup({}, undefined, { echo: [otherEchoServer.publicKey] });
     const intruder = await bus(bystander);
-    const refused = await intruder.registerAgent(card('echo'), { echo: () => 'intercepted' }).then(() => undefined, (e: unknown) => e);
+    const refused = await intruder.registerAgent(card('echo'), { echo: () => 'intercepted' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(UntrustedEnvelopeError.isInstance(refused) && refused.check).toBe('serve');
     // Bypassing its own bus: an announcement signed by a key not allowed to serve `payments`.
     await raw.publish(
       topics.registry,
-      signEnvelope({ kind: 'agent-card', key: 'evil/payments', payload: card('payments'), headers: { [runtimeHeaders.type]: 'agent-up', [runtimeHeaders.instance]: 'evil/payments' } }, bystander),
+      signEnvelope(
+        {
+          kind: 'agent-card',
+          key: 'evil/payments',
+          payload: card('payments'),
+          headers: { [runtimeHeaders.type]: 'agent-up', [runtimeHeaders.instance]: 'evil/payments' },
+        },
+        bystander,
+      ),
     );
     // An instance of the real worker, said to be down by a key allowed to serve echo but not that instance's.
     const [echoAgent] = caller.agents().filter((a) => a.capabilities.includes('echo'));
     await raw.publish(
       topics.registry,
-      signEnvelope({ kind: 'agent-card', key: echoAgent!.instanceId, payload: echoAgent!.card, headers: { [runtimeHeaders.type]: 'agent-down', [runtimeHeaders.instance]: echoAgent!.instanceId } }, otherEchoServer),
+      signEnvelope(
+        {
+          kind: 'agent-card',
+          key: echoAgent!.instanceId,
+          payload: echoAgent!.card,
+          headers: { [runtimeHeaders.type]: 'agent-down', [runtimeHeaders.instance]: echoAgent!.instanceId },
+        },
+        otherEchoServer,
+      ),
     );
     const letters = await deadLetters(topics.registry, 2);
     const reasons = letters.map((l) => reasonOf(l).reason);
@@ -218,7 +264,9 @@ describe('[memory] trust: what enforce refuses', () => {
     const old = signEnvelope({ ...request(randomUUID(), 'stale'), createdAt: new Date(Date.now() - 2_000).toISOString() }, callerKeys);
     await raw.publish(topics.tasks('echo'), old);
     const letters = await deadLetters(topics.tasks('echo'), 2);
-    expect(letters.find((l) => l.id === old.id) && reasonOf(letters.find((l) => l.id === old.id)!).reason).toMatch(/check "replay" failed: .*before the replay window/);
+    expect(letters.find((l) => l.id === old.id) && reasonOf(letters.find((l) => l.id === old.id)!).reason).toMatch(
+      /check "replay" failed: .*before the replay window/,
+    );
     expect(runs).toEqual(['once']);
   });
 
@@ -248,4 +296,3 @@ async function waitFor(check: () => boolean, timeoutMs = 5_000): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
-

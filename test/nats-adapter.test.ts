@@ -155,7 +155,10 @@ describe.skipIf(skip)('nats adapter', () => {
       },
       { group: 'g' },
     );
-    await publisher.publishBatch(topic, Array.from({ length: 20 }, (_, i) => message(`k${i}`, i)));
+    await publisher.publishBatch(
+      topic,
+      Array.from({ length: 20 }, (_, i) => message(`k${i}`, i)),
+    );
     await until(() => started.size > 0);
     const done = new Map<number, number>();
     const survivor = await transport().subscribe(topic, (d) => void done.set(n(d), d.attempt), { group: 'g' });
@@ -234,11 +237,17 @@ describe.skipIf(skip)('nats adapter', () => {
   it('replays from the beginning, an offset, a timestamp and by key without touching groups', async () => {
     const topic = topicName('replay');
     const t = transport();
-    const receipts = await t.publishBatch(topic, Array.from({ length: 10 }, (_, i) => message(`k${i % 3}`, i)));
+    const receipts = await t.publishBatch(
+      topic,
+      Array.from({ length: 10 }, (_, i) => message(`k${i % 3}`, i)),
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     const middle = Date.now();
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const later = await t.publishBatch(topic, Array.from({ length: 5 }, (_, i) => message(`k${i % 3}`, 10 + i)));
+    const later = await t.publishBatch(
+      topic,
+      Array.from({ length: 5 }, (_, i) => message(`k${i % 3}`, 10 + i)),
+    );
     const all = [];
     for await (const r of t.replay(topic)) all.push(r);
     expect(all.map((r) => r.envelope?.id)).toEqual([...receipts, ...later].map((r) => r.id));
@@ -318,7 +327,10 @@ describe.skipIf(skip)('nats adapter on a server it restarts', () => {
   it('loses nothing acknowledged across a restart', async () => {
     const topic = topicName('restart');
     const t = transport({ url: server.url });
-    await t.publishBatch(topic, Array.from({ length: 50 }, (_, i) => message(`k${i % 5}`, i)));
+    await t.publishBatch(
+      topic,
+      Array.from({ length: 50 }, (_, i) => message(`k${i % 5}`, i)),
+    );
     const seen = new Set<number>();
     await t.subscribe(topic, (d) => void seen.add(n(d)), { group: 'g' });
     await until(() => seen.size === 50);

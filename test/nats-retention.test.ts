@@ -54,7 +54,13 @@ else {
     }
     for (const [topic, maxAgeMs] of Object.entries(expected)) {
       const { config } = await jsm.streams.info(names.stream(topic));
-      expect({ topic, maxAgeMs: config.max_age / nanosPerMs, maxMsgs: config.max_msgs, perSubject: config.max_msgs_per_subject, maxBytes: config.max_bytes }).toEqual({
+      expect({
+        topic,
+        maxAgeMs: config.max_age / nanosPerMs,
+        maxMsgs: config.max_msgs,
+        perSubject: config.max_msgs_per_subject,
+        maxBytes: config.max_bytes,
+      }).toEqual({
         topic,
         maxAgeMs,
         maxMsgs: -1,
@@ -76,7 +82,10 @@ else {
     let published = 0;
     let largest = 0;
     for (let round = 0; round < 30; round += 1) {
-      await t.publishBatch(topic, Array.from({ length: 20 }, (_, j) => textMessage(`k${j % 5}`, `m${round}-${j}`)));
+      await t.publishBatch(
+        topic,
+        Array.from({ length: 20 }, (_, j) => textMessage(`k${j % 5}`, `m${round}-${j}`)),
+      );
       published += 20;
       await delay(150);
       largest = Math.max(largest, (await jsm.streams.info(stream)).state.messages);
@@ -100,7 +109,10 @@ else {
     const t = transport({ retention: { topics: { [topic]: { maxAgeMs: 1_000 } } } });
     const away = await t.subscribe(topic, () => {}, { group: 'away' });
     await away.close();
-    await t.publishBatch(topic, Array.from({ length: 10 }, (_, j) => textMessage(`k${j}`, `old${j}`)));
+    await t.publishBatch(
+      topic,
+      Array.from({ length: 10 }, (_, j) => textMessage(`k${j}`, `old${j}`)),
+    );
     await delay(2_500);
     const fresh = await t.publish(topic, textMessage('k', 'fresh'));
     const got: string[] = [];

@@ -28,7 +28,12 @@ if (skipReason) {
   describe('[nats] TLS + users with subject permissions', () => {
     it('connects with tls://user:password@ and the CA, publishes and consumes in its namespace', async () => {
       // The URL form, through createTransport: credentials in the URL, TLS from the scheme, the CA as an option.
-      const transport = await createTransport(`tls://agents:${password}@127.0.0.1:${port}`, { tls: { ca: broker.ca }, streamPrefix: 'agents', partitions: 2, storage: 'memory' });
+      const transport = await createTransport(`tls://agents:${password}@127.0.0.1:${port}`, {
+        tls: { ca: broker.ca },
+        streamPrefix: 'agents',
+        partitions: 2,
+        storage: 'memory',
+      });
       try {
         const received = new Promise<string>((resolve) => {
           void transport.subscribe('orders', async (delivery) => resolve(delivery.envelope.id), { group: 'g' });
@@ -43,9 +48,18 @@ if (skipReason) {
     it('a wrong password fails fast with AuthenticationError naming the server, and the password appears nowhere', async () => {
       const secret = `wrong-${randomUUID()}`;
       const { lines, logger } = capturingLogger();
-      const transport = createNatsTransport({ url: `tls://agents:${secret}@127.0.0.1:${port}`, tls: { ca: broker.ca }, streamPrefix: 'agents', logger, connectTimeoutMs: 20_000 });
+      const transport = createNatsTransport({
+        url: `tls://agents:${secret}@127.0.0.1:${port}`,
+        tls: { ca: broker.ca },
+        streamPrefix: 'agents',
+        logger,
+        connectTimeoutMs: 20_000,
+      });
       const started = Date.now();
-      const error = await transport.connect().then(() => undefined, (e: unknown) => e);
+      const error = await transport.connect().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       await transport.close();
       expect(AuthenticationError.isInstance(error)).toBe(true);
       expect((error as Error).message).toContain(`127.0.0.1:${port}`);
@@ -54,9 +68,18 @@ if (skipReason) {
     });
 
     it('a server certificate the client cannot verify fails with AuthenticationError', async () => {
-      const transport = createNatsTransport({ url: `tls://127.0.0.1:${port}`, user: 'agents', pass: password, streamPrefix: 'agents', connectTimeoutMs: 20_000 });
+      const transport = createNatsTransport({
+        url: `tls://127.0.0.1:${port}`,
+        user: 'agents',
+        pass: password,
+        streamPrefix: 'agents',
+        connectTimeoutMs: 20_000,
+      });
       const started = Date.now();
-      const error = await transport.connect().then(() => undefined, (e: unknown) => e);
+      const error = await transport.connect().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       await transport.close();
       expect(AuthenticationError.isInstance(error)).toBe(true);
       expect((error as Error).message).toMatch(/TLS certificate/);
@@ -66,10 +89,22 @@ if (skipReason) {
     it('publishing outside the namespace fails fast with AuthorizationError naming the subject, no retry loop', async () => {
       const { lines, logger } = capturingLogger();
       // The user may publish on agents.> only; this transport's subjects are outside.*.
-      const transport = createNatsTransport({ url: `tls://127.0.0.1:${port}`, user: 'agents', pass: password, tls: { ca: broker.ca }, streamPrefix: 'outside', storage: 'memory', requestTimeoutMs: 20_000, logger });
+      const transport = createNatsTransport({
+        url: `tls://127.0.0.1:${port}`,
+        user: 'agents',
+        pass: password,
+        tls: { ca: broker.ca },
+        streamPrefix: 'outside',
+        storage: 'memory',
+        requestTimeoutMs: 20_000,
+        logger,
+      });
       try {
         const started = Date.now();
-        const error = await transport.publish('orders', textMessage('k', 'x')).then(() => undefined, (e: unknown) => e);
+        const error = await transport.publish('orders', textMessage('k', 'x')).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(AuthorizationError.isInstance(error)).toBe(true);
         expect((error as Error).message).toContain('outside.t.orders.');
         expect((error as Error).message).toContain(`127.0.0.1:${port}`);
@@ -81,10 +116,23 @@ if (skipReason) {
     });
 
     it('subscribing outside the namespace fails fast with AuthorizationError', async () => {
-      const transport = createNatsTransport({ url: `tls://127.0.0.1:${port}`, user: 'agents', pass: password, tls: { ca: broker.ca }, streamPrefix: 'outside', storage: 'memory', requestTimeoutMs: 20_000 });
+      const transport = createNatsTransport({
+        url: `tls://127.0.0.1:${port}`,
+        user: 'agents',
+        pass: password,
+        tls: { ca: broker.ca },
+        streamPrefix: 'outside',
+        storage: 'memory',
+        requestTimeoutMs: 20_000,
+      });
       try {
         const started = Date.now();
-        const error = await transport.subscribe('orders', async () => {}, { group: 'g' }).then(() => undefined, (e: unknown) => e);
+        const error = await transport
+          .subscribe('orders', async () => {}, { group: 'g' })
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
         expect(AuthorizationError.isInstance(error)).toBe(true);
         expect((error as Error).message).toContain('outside.');
         expect(Date.now() - started).toBeLessThan(10_000);
@@ -98,6 +146,16 @@ if (skipReason) {
   trustedWorkflowSuite({
     name: 'nats over TLS + user permissions',
     createTransport: () =>
-      createNatsTransport({ url: `tls://127.0.0.1:${port}`, user: 'agents', pass: password, tls: { ca: broker.ca }, streamPrefix: 'agents', partitions: 2, storage: 'memory', ackWaitMs: 2_000, leaseTtlMs: 2_000 }),
+      createNatsTransport({
+        url: `tls://127.0.0.1:${port}`,
+        user: 'agents',
+        pass: password,
+        tls: { ca: broker.ca },
+        streamPrefix: 'agents',
+        partitions: 2,
+        storage: 'memory',
+        ackWaitMs: 2_000,
+        leaseTtlMs: 2_000,
+      }),
   });
 }

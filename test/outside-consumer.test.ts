@@ -50,7 +50,8 @@ let cliProject = '';
 
 beforeAll(async () => {
   // `bash scripts/dev.sh test` packs before the tests; packing here keeps a lone run working.
-  if (!existsSync(releaseDir) || readdirSync(releaseDir).length === 0) await run(process.execPath, ['scripts/release-dry.mjs'], { cwd: root, env: plainEnv, timeout: 240_000 });
+  if (!existsSync(releaseDir) || readdirSync(releaseDir).length === 0)
+    await run(process.execPath, ['scripts/release-dry.mjs'], { cwd: root, env: plainEnv, timeout: 240_000 });
   project = mkdtempSync(join(tmpdir(), 'a2a-bus-outside-'));
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'outside-consumer', private: true, type: 'module' }, null, 2));
   const packages = ['core', 'memory', 'redis-streams', 'conformance'].map(tarball);

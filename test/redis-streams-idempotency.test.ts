@@ -23,19 +23,28 @@ else {
     const worker = async (name: string): Promise<AgentBus> => {
       const transport: Transport = createRedisStreamsTransport({ url, keyPrefix, partitions: 2, leaseTtlMs: 2_000, blockMs: 200 });
       const bus = new AgentBus({ transport, namespace, idempotencyStore: store, agentTtlMs: 2_000 });
-      cleanups.push(() => transport.close({ drainTimeoutMs: 500 }), () => bus.close());
-      await bus.registerAgent({ name: 'once', description: 'runs once', version: '1.0.0', skills: [{ id: 'charge', name: 'charge', tags: [] }] }, {
-        charge: (ctx) => {
-          runs.push(`${name}:${ctx.taskId}`);
-          return `charged ${textOfParts(ctx.message.parts)}`;
+      cleanups.push(
+        () => transport.close({ drainTimeoutMs: 500 }),
+        () => bus.close(),
+      );
+      await bus.registerAgent(
+        { name: 'once', description: 'runs once', version: '1.0.0', skills: [{ id: 'charge', name: 'charge', tags: [] }] },
+        {
+          charge: (ctx) => {
+            runs.push(`${name}:${ctx.taskId}`);
+            return `charged ${textOfParts(ctx.message.parts)}`;
+          },
         },
-      });
+      );
       return bus;
     };
     const first = await worker('first');
     const callerTransport = createRedisStreamsTransport({ url, keyPrefix, partitions: 2, leaseTtlMs: 2_000, blockMs: 200 });
     const caller = new AgentBus({ transport: callerTransport, namespace, agentTtlMs: 2_000 });
-    cleanups.push(() => callerTransport.close({ drainTimeoutMs: 500 }), () => caller.close());
+    cleanups.push(
+      () => callerTransport.close({ drainTimeoutMs: 500 }),
+      () => caller.close(),
+    );
     const taskId = randomUUID();
     const done = await caller.dispatch('charge', '10 EUR', { taskId, workflowId: `wf-${taskId}`, whenNoAgent: 'enqueue' });
     expect(done.status.state).toBe('TASK_STATE_COMPLETED');

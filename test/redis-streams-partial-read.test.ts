@@ -39,7 +39,10 @@ describe.skipIf(skipReason)(`[redis-streams] reading a subset of partitions${ski
     const handled: string[] = [];
     await consumer.subscribe(topic, (d) => void handled.push(d.envelope.key), { group: 'g', maxInFlight: 1 });
     // 3 keys: at most 3 of the 8 partitions hold entries, so most picks of one partition are empty.
-    await publisher.publishBatch(topic, Array.from({ length: 30 }, (_, i) => textMessage(`key-${i % 3}`, `m${i}`)));
+    await publisher.publishBatch(
+      topic,
+      Array.from({ length: 30 }, (_, i) => textMessage(`key-${i % 3}`, `m${i}`)),
+    );
     const started = performance.now();
     await waitFor('30 messages', () => handled.length >= 30, 20_000);
     expect(handled).toHaveLength(30);

@@ -30,16 +30,23 @@ else {
     const slow = new Set<string>();
     await transport.subscribe(topic, (d) => void fast.add(d.envelope.id), { group: 'fast' });
     // A slower group: trimming must wait for it, never cut what it has not read or acked.
-    await transport.subscribe(topic, async (d) => {
-      await delay(1);
-      slow.add(d.envelope.id);
-    }, { group: 'slow', maxInFlight: 8 });
+    await transport.subscribe(
+      topic,
+      async (d) => {
+        await delay(1);
+        slow.add(d.envelope.id);
+      },
+      { group: 'slow', maxInFlight: 8 },
+    );
     const stream = new TopicKeys(prefix, topic).stream(0);
     const total = 2_000;
     let longest = 0;
     const ids: string[] = [];
     for (let i = 0; i < total; i += 100) {
-      const receipts = await transport.publishBatch(topic, Array.from({ length: 100 }, (_, j) => textMessage(`k${j % 8}`, `m${i + j}`)));
+      const receipts = await transport.publishBatch(
+        topic,
+        Array.from({ length: 100 }, (_, j) => textMessage(`k${j % 8}`, `m${i + j}`)),
+      );
       ids.push(...receipts.map((r) => r.id));
       await delay(120);
       longest = Math.max(longest, await raw.xlen(stream));

@@ -12,7 +12,8 @@ if (skipReason) {
 } else {
   agentRuntimeSuite({
     name: 'redis-streams',
-    createTransport: () => createRedisStreamsTransport({ url, keyPrefix, partitions: 4, leaseTtlMs: 3_000, claimMinIdleMs: 3_000, claimIntervalMs: 1_000, blockMs: 500 }),
+    createTransport: () =>
+      createRedisStreamsTransport({ url, keyPrefix, partitions: 4, leaseTtlMs: 3_000, claimMinIdleMs: 3_000, claimIntervalMs: 1_000, blockMs: 500 }),
     timeoutMultiplier: 2,
   });
 }

@@ -25,10 +25,14 @@ if (skipReason) {
   }, 60_000);
   afterAll(() => broker?.stop());
 
-
   describe('[redis-streams] TLS + ACL users', () => {
     it('connects with rediss://user:password@ and the CA, publishes and consumes in its namespace', async () => {
-      const transport = createRedisStreamsTransport({ url: `rediss://agents:${agentsPassword}@127.0.0.1:${port}`, tls: { ca: broker.ca }, keyPrefix: 'agents:', partitions: 2 });
+      const transport = createRedisStreamsTransport({
+        url: `rediss://agents:${agentsPassword}@127.0.0.1:${port}`,
+        tls: { ca: broker.ca },
+        keyPrefix: 'agents:',
+        partitions: 2,
+      });
       try {
         const received = new Promise<string>((resolve) => {
           void transport.subscribe('orders', async (delivery) => resolve(delivery.envelope.id), { group: 'g' });
@@ -43,9 +47,18 @@ if (skipReason) {
     it('a wrong password fails fast with AuthenticationError naming the broker, and the password appears nowhere', async () => {
       const secret = `wrong-${randomUUID()}`;
       const { lines, logger } = capturingLogger();
-      const transport = createRedisStreamsTransport({ url: `rediss://agents:${secret}@127.0.0.1:${port}`, tls: { ca: broker.ca }, keyPrefix: 'agents:', logger, connectTimeoutMs: 20_000 });
+      const transport = createRedisStreamsTransport({
+        url: `rediss://agents:${secret}@127.0.0.1:${port}`,
+        tls: { ca: broker.ca },
+        keyPrefix: 'agents:',
+        logger,
+        connectTimeoutMs: 20_000,
+      });
       const started = Date.now();
-      const error = await transport.connect().then(() => undefined, (e: unknown) => e);
+      const error = await transport.connect().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       await transport.close();
       expect(AuthenticationError.isInstance(error)).toBe(true);
       expect((error as Error).message).toContain(`127.0.0.1:${port}`);
@@ -57,9 +70,16 @@ if (skipReason) {
     });
 
     it('a CA that did not sign the server certificate fails with AuthenticationError, not a hang', async () => {
-      const transport = createRedisStreamsTransport({ url: `rediss://agents:${agentsPassword}@127.0.0.1:${port}`, keyPrefix: 'agents:', connectTimeoutMs: 20_000 });
+      const transport = createRedisStreamsTransport({
+        url: `rediss://agents:${agentsPassword}@127.0.0.1:${port}`,
+        keyPrefix: 'agents:',
+        connectTimeoutMs: 20_000,
+      });
       const started = Date.now();
-      const error = await transport.connect().then(() => undefined, (e: unknown) => e);
+      const error = await transport.connect().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       await transport.close();
       expect(AuthenticationError.isInstance(error)).toBe(true);
       expect((error as Error).message).toMatch(/TLS certificate/);
@@ -70,13 +90,26 @@ if (skipReason) {
       const { lines, logger } = capturingLogger();
       const outsider = broker.credentials.REDIS_OUTSIDER_PASSWORD!;
       // The outsider may touch outsider:* only; this transport writes under agents:.
-      const transport = createRedisStreamsTransport({ url: `rediss://outsider:${outsider}@127.0.0.1:${port}`, tls: { ca: broker.ca }, keyPrefix: 'agents:', logger });
+      const transport = createRedisStreamsTransport({
+        url: `rediss://outsider:${outsider}@127.0.0.1:${port}`,
+        tls: { ca: broker.ca },
+        keyPrefix: 'agents:',
+        logger,
+      });
       try {
-        const publishError = await transport.publish('orders', textMessage('k', 'x')).then(() => undefined, (e: unknown) => e);
+        const publishError = await transport.publish('orders', textMessage('k', 'x')).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(AuthorizationError.isInstance(publishError)).toBe(true);
         expect((publishError as Error).message).toContain(`127.0.0.1:${port}`);
         expect((publishError as Error).message).toContain('agents:{orders}');
-        const subscribeError = await transport.subscribe('orders2', async () => {}, { group: 'g' }).then(() => undefined, (e: unknown) => e);
+        const subscribeError = await transport
+          .subscribe('orders2', async () => {}, { group: 'g' })
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
         expect(AuthorizationError.isInstance(subscribeError)).toBe(true);
         expect(everythingIn(publishError) + everythingIn(subscribeError) + lines.join('\n')).not.toContain(outsider);
       } finally {
@@ -89,6 +122,13 @@ if (skipReason) {
   trustedWorkflowSuite({
     name: 'redis-streams over TLS + ACL',
     createTransport: () =>
-      createRedisStreamsTransport({ url: `rediss://agents:${agentsPassword}@127.0.0.1:${port}`, tls: { ca: broker.ca }, keyPrefix: 'agents:', partitions: 2, leaseTtlMs: 3_000, blockMs: 200 }),
+      createRedisStreamsTransport({
+        url: `rediss://agents:${agentsPassword}@127.0.0.1:${port}`,
+        tls: { ca: broker.ca },
+        keyPrefix: 'agents:',
+        partitions: 2,
+        leaseTtlMs: 3_000,
+        blockMs: 200,
+      }),
   });
 }

@@ -27,7 +27,8 @@ export function anomalyOf(envelope: Envelope | undefined): Anomaly | undefined {
 
 /** Anomalies recorded so far (optionally since a time), oldest first. */
 export async function readAnomalies(transport: Transport, namespace: string, options: { since?: number; limit?: number } = {}): Promise<Anomaly[]> {
-  const from = options.since !== undefined && transport.capabilities.replayFromTimestamp.support !== 'none' ? { timestamp: options.since } : { beginning: true as const };
+  const from =
+    options.since !== undefined && transport.capabilities.replayFromTimestamp.support !== 'none' ? { timestamp: options.since } : { beginning: true as const };
   const anomalies: Anomaly[] = [];
   for await (const record of transport.replay(anomaliesTopic(namespace), { from })) {
     const anomaly = anomalyOf(record.envelope);

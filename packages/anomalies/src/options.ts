@@ -4,7 +4,15 @@ import { z } from 'zod';
 import type { Anomaly } from './anomaly.js';
 import type { LagSource } from './lag.js';
 
-const valueOptions = (defaults: { warmup: number; sensitivity: number; minRatio: number; recent: number; raiseAfter: number; minDurationMs: number; floor: number }) =>
+const valueOptions = (defaults: {
+  warmup: number;
+  sensitivity: number;
+  minRatio: number;
+  recent: number;
+  raiseAfter: number;
+  minDurationMs: number;
+  floor: number;
+}) =>
   z
     .object({
       warmup: z.int().min(1).default(defaults.warmup),
@@ -32,7 +40,10 @@ const rateOptions = (minDelta: number) =>
 
 export const anomalyDetectorSchema = z.object({
   /** The bus namespace: task topics are `<namespace>.tasks.<capability>`, anomalies go to `<namespace>.anomalies`. */
-  namespace: z.string().regex(/^[\w.-]+$/).default('a2a'),
+  namespace: z
+    .string()
+    .regex(/^[\w.-]+$/)
+    .default('a2a'),
   /** Names this detector in every anomaly it raises (default: a random id). */
   detectorId: z.string().min(1).optional(),
   /** In-process: the agent instance whose traffic this process sees, put on its anomalies. */

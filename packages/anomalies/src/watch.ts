@@ -21,8 +21,18 @@ export async function watchBus(transport: Transport, options: Omit<AnomalyDetect
   await transport.connect();
   const subscriptions: Subscription[] = [];
   subscriptions.push(
-    await transport.subscribe(topics.registry, (d) => observeRegistryRecord(detector, d.envelope), { group: `${id}-registry`, startFrom: 'latest', deadLetterTopic: false, ephemeral: true }),
-    await transport.subscribe(topics.workflows, (d) => observeWorkflowRecord(detector, d.envelope), { group: `${id}-workflows`, startFrom: 'latest', deadLetterTopic: false, ephemeral: true }),
+    await transport.subscribe(topics.registry, (d) => observeRegistryRecord(detector, d.envelope), {
+      group: `${id}-registry`,
+      startFrom: 'latest',
+      deadLetterTopic: false,
+      ephemeral: true,
+    }),
+    await transport.subscribe(topics.workflows, (d) => observeWorkflowRecord(detector, d.envelope), {
+      group: `${id}-workflows`,
+      startFrom: 'latest',
+      deadLetterTopic: false,
+      ephemeral: true,
+    }),
   );
   detector.start();
   return {

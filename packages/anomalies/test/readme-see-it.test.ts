@@ -12,7 +12,12 @@ describe('README "See it"', () => {
   });
 
   it('the example runs and reports the 100x payload, and nothing else', () => {
-    const out = execFileSync(process.execPath, ['--conditions=@a2a-bus/source', '--import', 'tsx', example], { cwd: root, encoding: 'utf8', env: { ...process.env, A2A_BUS_URL: 'memory://see-it' }, timeout: 60_000 });
+    const out = execFileSync(process.execPath, ['--conditions=@a2a-bus/source', '--import', 'tsx', example], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, A2A_BUS_URL: 'memory://see-it' },
+      timeout: 60_000,
+    });
     expect(out.trim().split('\n')).toEqual([expect.stringMatching(/^ANOMALY payload-size summarize@worker-1: payload of \d+ bytes vs \d+ bytes normal$/)]);
   });
 

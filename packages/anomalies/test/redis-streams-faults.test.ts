@@ -8,4 +8,11 @@ const skipReason = await requireBroker('Redis', hostname, Number(port || 6379));
 const keyPrefix = `a2a-anom-${randomUUID().slice(0, 8)}:`;
 
 if (skipReason) skippedSuite('[redis-streams] anomaly detection', skipReason);
-else anomalyFaultSuite({ name: 'redis-streams', spec: () => ({ backend: 'redis-streams', options: { url, keyPrefix, partitions: 4, leaseTtlMs: 3_000, claimMinIdleMs: 3_000, claimIntervalMs: 1_000, blockMs: 200 } }) });
+else
+  anomalyFaultSuite({
+    name: 'redis-streams',
+    spec: () => ({
+      backend: 'redis-streams',
+      options: { url, keyPrefix, partitions: 4, leaseTtlMs: 3_000, claimMinIdleMs: 3_000, claimIntervalMs: 1_000, blockMs: 200 },
+    }),
+  });

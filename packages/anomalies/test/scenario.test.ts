@@ -3,7 +3,17 @@ import { AnomalyDetector } from '@a2a-bus/anomalies';
 import { describe, expect, it } from 'vitest';
 import { runScenario, type InjectedFault } from './src/scenario.js';
 
-const kinds: InjectedFault['kind'][] = ['slowdown', 'tail-slowdown', 'retry-storm', 'payload-spike', 'dead-letter-burst', 'redelivery-storm', 'lag-growth', 'throughput-collapse', 'agent-silent'];
+const kinds: InjectedFault['kind'][] = [
+  'slowdown',
+  'tail-slowdown',
+  'retry-storm',
+  'payload-spike',
+  'dead-letter-burst',
+  'redelivery-storm',
+  'lag-growth',
+  'throughput-collapse',
+  'agent-silent',
+];
 const capabilities = ['summarize', 'translate', 'classify', 'search', 'plan', 'review'];
 
 describe('anomaly detection over a scripted scenario (simulated clock)', () => {
@@ -27,10 +37,17 @@ describe('anomaly detection over a scripted scenario (simulated clock)', () => {
     const result = runScenario(detector, clock, faults, { capabilities, ratePerS: 20, seconds: 120 + 27 * 60 + 60, namespace: 'sim' });
     const cpu = process.cpuUsage(started);
     const cpuMsPer10k = ((cpu.user + cpu.system) / 1_000 / result.events) * 10_000;
-    const report = { ...result, cpuMsPer10kEvents: Number(cpuMsPer10k.toFixed(2)), missed: result.missed, falseAlerts: result.falseAlerts.map((a) => a.message) };
+    const report = {
+      ...result,
+      cpuMsPer10kEvents: Number(cpuMsPer10k.toFixed(2)),
+      missed: result.missed,
+      falseAlerts: result.falseAlerts.map((a) => a.message),
+    };
     mkdirSync('reports', { recursive: true });
     writeFileSync('reports/anomalies-scenario.json', `${JSON.stringify(report, null, 2)}\n`);
-    console.info(`scenario: ${result.faults} faults, ${result.detected} detected (recall ${result.recall.toFixed(3)}), ${result.alerts} alerts, ${result.truePositives} true (precision ${result.precision.toFixed(3)}), mean delay ${result.meanDelayS.toFixed(1)} s, ${result.events} events, ${cpuMsPer10k.toFixed(1)} ms CPU per 10k events`);
+    console.info(
+      `scenario: ${result.faults} faults, ${result.detected} detected (recall ${result.recall.toFixed(3)}), ${result.alerts} alerts, ${result.truePositives} true (precision ${result.precision.toFixed(3)}), mean delay ${result.meanDelayS.toFixed(1)} s, ${result.events} events, ${cpuMsPer10k.toFixed(1)} ms CPU per 10k events`,
+    );
     expect(result.recall).toBeGreaterThanOrEqual(0.9);
     expect(result.precision).toBeGreaterThanOrEqual(0.9);
   });

@@ -40,7 +40,17 @@ describe('[memory] a steady run raises no anomaly', () => {
   // real brokers in the fault suite).
   it('the same detector was armed: handlers turning 1 s slower afterwards are caught', async () => {
     slow = true;
-    await pump(bus, 'work', 400, 16, () => 'go', () => anomalies.some((a) => a.kind === 'handler-latency'));
-    expect(anomalies.map((a) => a.kind), JSON.stringify(detector.seriesOf('work').latency.state())).toContain('handler-latency');
+    await pump(
+      bus,
+      'work',
+      400,
+      16,
+      () => 'go',
+      () => anomalies.some((a) => a.kind === 'handler-latency'),
+    );
+    expect(
+      anomalies.map((a) => a.kind),
+      JSON.stringify(detector.seriesOf('work').latency.state()),
+    ).toContain('handler-latency');
   }, 60_000);
 });

@@ -38,7 +38,9 @@ export async function runChaos(options: ChaosOptions, logger: Logger, print: (li
   const broker = options.url || inProcess ? undefined : await startOwnBroker(options.backend, options.port);
   const url = options.url ?? broker?.url ?? sharedBrokerUrl(options.backend, namespace);
   const plan = planRun(options, !inProcess, broker !== undefined);
-  print(`chaos · ${transportUrlFor(options.backend)} at ${url} · ${options.workflows} workflows × ${options.rounds} rounds · ${options.workers} workers per step · seed ${options.seed}`);
+  print(
+    `chaos · ${transportUrlFor(options.backend)} at ${url} · ${options.workflows} workflows × ${options.rounds} rounds · ${options.workers} workers per step · seed ${options.seed}`,
+  );
   print(`  faults: ${plan.faults.map((f) => `${f.kind}@${Math.round(f.atShare * 100)}%`).join(', ') || 'none'} · journals in ${dir}`);
 
   const journal = new Journal(join(dir, 'driver.jsonl'));
@@ -111,15 +113,19 @@ export async function runChaos(options: ChaosOptions, logger: Logger, print: (li
     let faultChain = Promise.resolve();
     const progress = setInterval(() => {
       const elapsed = (now() - started) / 1000;
-      print(`  [${elapsed.toFixed(0)} s] ${finished}/${options.workflows} workflows done · ${failed} rounds failed · faults ${faultsDone}/${plan.faults.length} · ${fleet.live().length} workers`);
+      print(
+        `  [${elapsed.toFixed(0)} s] ${finished}/${options.workflows} workflows done · ${failed} rounds failed · faults ${faultsDone}/${plan.faults.length} · ${fleet.live().length} workers`,
+      );
     }, 2_000);
     const faultTimer = setInterval(() => {
       while (pending.length && finished >= pending[0]!.atShare * options.workflows) {
         const fault = pending.shift()!;
-        faultChain = faultChain.then(() => strike(fault)).then(
-          () => void (faultsDone += 1),
-          (error: unknown) => print(`  ! fault ${fault.kind} failed: ${describe(error)}`),
-        );
+        faultChain = faultChain
+          .then(() => strike(fault))
+          .then(
+            () => void (faultsDone += 1),
+            (error: unknown) => print(`  ! fault ${fault.kind} failed: ${describe(error)}`),
+          );
       }
     }, 50);
     const strike = async (fault: PlannedFault): Promise<void> => {

@@ -99,18 +99,20 @@ export class Fleet {
   async stopAll(): Promise<void> {
     for (const timer of this.resumeTimers) clearTimeout(timer);
     await Promise.all(
-      this.slots.filter((s) => s.alive).map(async (slot) => {
-        slot.alive = false;
-        if (slot.inProcess) return slot.inProcess.stop().catch(() => {});
-        const child = slot.child!;
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        child.kill('SIGCONT');
-        child.kill('SIGTERM');
-        const force = setTimeout(() => child.kill('SIGKILL'), 40_000);
-        await exited;
-        clearTimeout(force);
-      }),
+      this.slots
+        .filter((s) => s.alive)
+        .map(async (slot) => {
+          slot.alive = false;
+          if (slot.inProcess) return slot.inProcess.stop().catch(() => {});
+          const child = slot.child!;
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+          child.kill('SIGCONT');
+          child.kill('SIGTERM');
+          const force = setTimeout(() => child.kill('SIGKILL'), 40_000);
+          await exited;
+          clearTimeout(force);
+        }),
     );
   }
 

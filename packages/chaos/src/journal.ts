@@ -22,8 +22,24 @@ export interface RunLine {
 
 /** What the driver did and saw. */
 export type DriverLine =
-  | { readonly ev: 'dispatch'; readonly wf: string; readonly round: number; readonly task: string; readonly poison: boolean; readonly long: boolean; readonly at: number }
-  | { readonly ev: 'result'; readonly wf: string; readonly round: number; readonly task: string; readonly state: string; readonly reason?: string; readonly at: number }
+  | {
+      readonly ev: 'dispatch';
+      readonly wf: string;
+      readonly round: number;
+      readonly task: string;
+      readonly poison: boolean;
+      readonly long: boolean;
+      readonly at: number;
+    }
+  | {
+      readonly ev: 'result';
+      readonly wf: string;
+      readonly round: number;
+      readonly task: string;
+      readonly state: string;
+      readonly reason?: string;
+      readonly at: number;
+    }
   | { readonly ev: 'spawn'; readonly worker: string; readonly pid: number; readonly caps: readonly string[]; readonly at: number; readonly replaces?: string }
   | { readonly ev: 'kill'; readonly worker: string; readonly pid: number; readonly at: number }
   | { readonly ev: 'pause'; readonly worker: string; readonly pid: number; readonly at: number; readonly until: number }
@@ -69,7 +85,9 @@ export function now(): number {
 export function readJournals<T>(dir: string, prefix: string): Array<Located<T>> {
   if (!existsSync(dir)) return [];
   const lines: Array<Located<T>> = [];
-  for (const file of readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith('.jsonl')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.startsWith(prefix) && f.endsWith('.jsonl'))
+    .sort()) {
     const text = readFileSync(join(dir, file), 'utf8');
     text.split('\n').forEach((raw, index) => {
       if (!raw.trim()) return;

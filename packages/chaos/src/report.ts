@@ -2,7 +2,20 @@ import type { Verdict } from './verify.js';
 
 /** The summary table of one or more runs, one row per backend, then the violations (at most `limit`). */
 export function renderSummary(rows: ReadonlyArray<{ backend: string; verdict: Verdict; seconds: number }>, limit = 30): string[] {
-  const header = ['backend', 'workflows', 'rounds', 'completed', 'dead-lettered', 'lost', 'order', 'overlaps', 'stale (paused)', 'duplicates by cause', 'recovery p50/max', 'seconds'];
+  const header = [
+    'backend',
+    'workflows',
+    'rounds',
+    'completed',
+    'dead-lettered',
+    'lost',
+    'order',
+    'overlaps',
+    'stale (paused)',
+    'duplicates by cause',
+    'recovery p50/max',
+    'seconds',
+  ];
   const table = rows.map(({ backend, verdict, seconds }) => [
     backend,
     String(verdict.workflows),
@@ -25,7 +38,8 @@ export function renderSummary(rows: ReadonlyArray<{ backend: string; verdict: Ve
   for (const { backend, verdict } of rows) {
     if (!verdict.violations.length) continue;
     out.push('', `${backend}: ${verdict.violations.length} violation(s)`);
-    for (const v of verdict.violations.slice(0, limit)) out.push(`  [invariant ${v.invariant}] ${v.workflow}: ${v.what}${v.lines.length ? `  (${v.lines.join(', ')})` : ''}`);
+    for (const v of verdict.violations.slice(0, limit))
+      out.push(`  [invariant ${v.invariant}] ${v.workflow}: ${v.what}${v.lines.length ? `  (${v.lines.join(', ')})` : ''}`);
     if (verdict.violations.length > limit) out.push(`  … and ${verdict.violations.length - limit} more`);
   }
   return out;

@@ -18,7 +18,11 @@ export interface RunPlan {
   pick(count: number): number;
 }
 
-export function planRun(options: Pick<ChaosOptions, 'seed' | 'workflows' | 'kills' | 'pauses' | 'brokerRestarts' | 'poison' | 'long'>, canPause: boolean, canRestart: boolean): RunPlan {
+export function planRun(
+  options: Pick<ChaosOptions, 'seed' | 'workflows' | 'kills' | 'pauses' | 'brokerRestarts' | 'poison' | 'long'>,
+  canPause: boolean,
+  canRestart: boolean,
+): RunPlan {
   const random = seededRandom(options.seed);
   const faults: PlannedFault[] = [];
   // Faults strike between 10% and 85% done, so every one of them hits a run in full flow.

@@ -51,7 +51,9 @@ export function verifyRun(options: VerifyOptions): Verdict {
 
   // 1. every dispatched round completed, or failed with a reason and a dead letter
   const dispatched = driverLines.flatMap(({ line }) => (line.ev === 'dispatch' ? [line] : []));
-  const results = new Map(driverLines.flatMap(({ line, file, lineNo }) => (line.ev === 'result' ? [[line.task, { line, where: `${file}:${lineNo}` }] as const] : [])));
+  const results = new Map(
+    driverLines.flatMap(({ line, file, lineNo }) => (line.ev === 'result' ? [[line.task, { line, where: `${file}:${lineNo}` }] as const] : [])),
+  );
   let completed = 0;
   let deadLettered = 0;
   let lost = 0;
@@ -64,7 +66,12 @@ export function verifyRun(options: VerifyOptions): Verdict {
       if (request.poison) violations.push({ invariant: 1, workflow: request.wf, what: `poison request ${request.task} completed`, lines: [result.where] });
       for (const step of chain) {
         if (!(byTask.get(`${step.cap}|${step.task}`) ?? []).some((r) => r.outcome === 'ok')) {
-          violations.push({ invariant: 1, workflow: request.wf, what: `${request.task} completed but ${step.cap} (${step.task}) has no successful run in any journal`, lines: [result.where] });
+          violations.push({
+            invariant: 1,
+            workflow: request.wf,
+            what: `${request.task} completed but ${step.cap} (${step.task}) has no successful run in any journal`,
+            lines: [result.where],
+          });
         }
       }
       continue;
@@ -77,7 +84,12 @@ export function verifyRun(options: VerifyOptions): Verdict {
       const audit = options.audits.get(request.wf);
       const last = chain[chain.length - 1]!;
       if (audit && !audit.some((e) => e.type === 'dead-letter' && e.taskId === last.task)) {
-        violations.push({ invariant: 1, workflow: request.wf, what: `${request.task} failed (${reason}) but ${last.task} has no dead letter`, lines: [result.where] });
+        violations.push({
+          invariant: 1,
+          workflow: request.wf,
+          what: `${request.task} failed (${reason}) but ${last.task} has no dead letter`,
+          lines: [result.where],
+        });
       }
       continue;
     }
@@ -104,7 +116,12 @@ export function verifyRun(options: VerifyOptions): Verdict {
       succeeded.add(run.task);
       if (highest && run.round < highest.round && !pausedDuring(run, faults)) {
         orderViolations += 1;
-        violations.push({ invariant: 2, workflow: run.wf, what: `${run.cap}: round ${run.round} ran after round ${highest.round}`, lines: [highest.where, run.where] });
+        violations.push({
+          invariant: 2,
+          workflow: run.wf,
+          what: `${run.cap}: round ${run.round} ran after round ${highest.round}`,
+          lines: [highest.where, run.where],
+        });
       }
       if (!highest || run.round > highest.round) highest = run;
     }
@@ -117,7 +134,12 @@ export function verifyRun(options: VerifyOptions): Verdict {
           continue;
         }
         overlaps += 1;
-        violations.push({ invariant: 2, workflow: a.wf, what: `${a.cap}: ${b.task} #${b.attempt} on ${b.worker} began while ${a.task} #${a.attempt} ran on ${a.worker}`, lines: [a.where, b.where] });
+        violations.push({
+          invariant: 2,
+          workflow: a.wf,
+          what: `${a.cap}: ${b.task} #${b.attempt} on ${b.worker} began while ${a.task} #${a.attempt} ran on ${a.worker}`,
+          lines: [a.where, b.where],
+        });
       }
     }
   }
@@ -160,7 +182,12 @@ export function verifyRun(options: VerifyOptions): Verdict {
       const took = resumed.begin - killedAt;
       worst = Math.max(worst ?? 0, took);
       if (took > options.recoveryBoundMs && !compound) {
-        violations.push({ invariant: 5, workflow: orphan.wf, what: `${orphan.task} held by killed ${worker} resumed after ${(took / 1000).toFixed(1)} s (bound ${options.recoveryBoundMs / 1000} s)`, lines: [orphan.where, resumed.where] });
+        violations.push({
+          invariant: 5,
+          workflow: orphan.wf,
+          what: `${orphan.task} held by killed ${worker} resumed after ${(took / 1000).toFixed(1)} s (bound ${options.recoveryBoundMs / 1000} s)`,
+          lines: [orphan.where, resumed.where],
+        });
       }
     }
     if (worst !== undefined) recoveries.push(worst);
@@ -175,7 +202,12 @@ export function verifyRun(options: VerifyOptions): Verdict {
     if (!first || faults.kills.has(first.worker) || pausedDuring(first, faults)) continue;
     if (first.aborted) violations.push({ invariant: 6, workflow: request.wf, what: `long handler ${task} was aborted while it ran`, lines: [first.where] });
     for (const again of longRuns.slice(1).filter((r) => r.begin < effectiveEnd(first, faults))) {
-      violations.push({ invariant: 6, workflow: request.wf, what: `long handler ${task} redelivered to ${again.worker} while it ran on ${first.worker}`, lines: [first.where, again.where] });
+      violations.push({
+        invariant: 6,
+        workflow: request.wf,
+        what: `long handler ${task} redelivered to ${again.worker} while it ran on ${first.worker}`,
+        lines: [first.where, again.where],
+      });
     }
   }
 
@@ -200,7 +232,13 @@ export function verifyRun(options: VerifyOptions): Verdict {
   };
 }
 
-function duplicateCause(previous: Run, run: Run, faults: FaultTimeline, byTask: ReadonlyMap<string, Run[]>, causeOf: ReadonlyMap<Run, DuplicateCause>): DuplicateCause {
+function duplicateCause(
+  previous: Run,
+  run: Run,
+  faults: FaultTimeline,
+  byTask: ReadonlyMap<string, Run[]>,
+  causeOf: ReadonlyMap<Run, DuplicateCause>,
+): DuplicateCause {
   const killedAt = faults.kills.get(previous.worker);
   // Died mid-run, or after the run but before its ack reached the broker.
   if (killedAt !== undefined && (previous.end === undefined || run.begin >= killedAt)) return 'crash';

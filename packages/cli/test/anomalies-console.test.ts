@@ -13,7 +13,20 @@ const { hostname, port } = new URL(redisUrl);
 const skipReason = await requireBroker('Redis', hostname, Number(port || 6379));
 
 function anomaly(namespace: string, kind: Anomaly['kind'] = 'payload-size'): Anomaly {
-  return { id: randomUUID(), kind, capability: 'summarize', agent: 'bus-x/writer', observed: 90_000, baseline: 800, score: 40, window: 'one event', examples: ['m1'], at: new Date().toISOString(), detector: 'test', message: `summarize@bus-x/writer: ${kind} (${namespace})` };
+  return {
+    id: randomUUID(),
+    kind,
+    capability: 'summarize',
+    agent: 'bus-x/writer',
+    observed: 90_000,
+    baseline: 800,
+    score: 40,
+    window: 'one event',
+    examples: ['m1'],
+    at: new Date().toISOString(),
+    detector: 'test',
+    message: `summarize@bus-x/writer: ${kind} (${namespace})`,
+  };
 }
 
 /** Lines of a child's stdout (or stderr), as they arrive. */
@@ -78,12 +91,19 @@ if (skipReason) {
       await lines(watcher, 'stderr').next(/^watching /, 20_000);
       const holdingAgent = fileURLToPath(new URL('../../anomalies/test/src/holding-agent.ts', import.meta.url));
       const spec = { backend: 'redis-streams', options: { url } };
-      const agent = spawn(process.execPath, ['--conditions=@a2a-bus/source', '--import', 'tsx', holdingAgent, JSON.stringify(spec), namespace, 'hold', '1500'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const agent = spawn(
+        process.execPath,
+        ['--conditions=@a2a-bus/source', '--import', 'tsx', holdingAgent, JSON.stringify(spec), namespace, 'hold', '1500'],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       cleanups.push(() => agent.kill('SIGKILL'));
       const instance = (await lines(agent).next(/^ready /, 20_000)).slice('ready '.length).trim();
       const t = transport();
       const caller = new AgentBus({ transport: t, namespace, agentTtlMs: 1_500 });
-      cleanups.push(() => t.close(), () => caller.close());
+      cleanups.push(
+        () => t.close(),
+        () => caller.close(),
+      );
       await caller.start();
       void caller.dispatch('hold', 'hold this', { timeoutMs: 30_000, whenNoAgent: 'enqueue' }).catch(() => {});
       await new Promise((resolve) => setTimeout(resolve, 1_500)); // the agent picks it up and reports working

@@ -43,7 +43,10 @@ for (const backend of backends) {
     }, 60_000);
 
     it('workflow: the timeline of a two-step workflow; --json gives the raw audit records', async () => {
-      const [table, json] = await Promise.all([cliOk(['workflow', scenario.completedWorkflow], env), cliOk(['workflow', scenario.completedWorkflow, '--json'], env)]);
+      const [table, json] = await Promise.all([
+        cliOk(['workflow', scenario.completedWorkflow], env),
+        cliOk(['workflow', scenario.completedWorkflow, '--json'], env),
+      ]);
       const records = jsonLines(json.stdout);
       const audit = await scenario.caller.audit(scenario.completedWorkflow);
       expect(records.map((r) => (r.envelope as Envelope).id)).toEqual(audit.map((entry) => entry.envelope.id));
@@ -68,7 +71,13 @@ for (const backend of backends) {
       const records = jsonLines(json.stdout);
       expect(records.map((r) => r.id)).toEqual(audit.map((entry) => entry.envelope.id));
       for (const record of records) {
-        expect(record).toMatchObject({ key: scenario.completedWorkflow, kind: expect.any(String), bytes: expect.any(Number), offset: expect.any(String), partition: expect.any(Number) });
+        expect(record).toMatchObject({
+          key: scenario.completedWorkflow,
+          kind: expect.any(String),
+          bytes: expect.any(Number),
+          offset: expect.any(String),
+          partition: expect.any(Number),
+        });
       }
       expect(records.filter((r) => r.type === 'task-request').map((r) => r.capability)).toEqual(['ops.extract', 'ops.summarize']);
       expect(records.find((r) => r.type === 'task-request')).toMatchObject({ kind: 'message', taskId: expect.any(String) });
@@ -98,10 +107,19 @@ for (const backend of backends) {
       // Publish until the follower has joined and printed the record (it starts asynchronously).
       const deadline = Date.now() + 40_000;
       for (let i = 0; !stdout.includes('"live-0"') && Date.now() < deadline; i += 1) {
-        if (i === 0) await scenario.transport.publish(topic, { kind: 'message', key: 'live-0', payload: { messageId: 'm1', role: 'ROLE_USER', parts: [{ text: 'new' }] } });
+        if (i === 0)
+          await scenario.transport.publish(topic, {
+            kind: 'message',
+            key: 'live-0',
+            payload: { messageId: 'm1', role: 'ROLE_USER', parts: [{ text: 'new' }] },
+          });
         await new Promise((resolve) => setTimeout(resolve, 250));
         if (i % 8 === 7 && !stdout.includes('"live-0"')) {
-          await scenario.transport.publish(topic, { kind: 'message', key: 'live-0', payload: { messageId: `m1-${i}`, role: 'ROLE_USER', parts: [{ text: 'new' }] } });
+          await scenario.transport.publish(topic, {
+            kind: 'message',
+            key: 'live-0',
+            payload: { messageId: `m1-${i}`, role: 'ROLE_USER', parts: [{ text: 'new' }] },
+          });
         }
       }
       await scenario.transport.publish(topic, { kind: 'message', key: 'live-1', payload: { messageId: 'm2', role: 'ROLE_USER', parts: [{ text: 'newer' }] } });
@@ -156,14 +174,20 @@ for (const backend of backends) {
 
       // The original request went back once, same id, marked as redriven; the worker now completes it.
       const requests: Envelope[] = [];
-      for await (const record of scenario.transport.replay(runtimeTopics(scenario.namespace).tasks('ops.flaky'))) if (record.envelope) requests.push(record.envelope);
+      for await (const record of scenario.transport.replay(runtimeTopics(scenario.namespace).tasks('ops.flaky')))
+        if (record.envelope) requests.push(record.envelope);
       expect(requests.map((r) => r.id)).toEqual([id, id]);
       expect(requests[1]!.headers).toMatchObject({ 'a2a-bus.redriven-by': 'ops-test', 'a2a-bus.redriven-from': expect.stringContaining(deadLetterTopic) });
       const deadline = Date.now() + 30_000;
       let completed = false;
       while (!completed && Date.now() < deadline) {
         const audit = await scenario.caller.audit(scenario.failedWorkflow);
-        completed = audit.some((entry) => entry.envelope.kind === 'stream-response' && 'task' in entry.envelope.payload && entry.envelope.payload.task.status.state === 'TASK_STATE_COMPLETED');
+        completed = audit.some(
+          (entry) =>
+            entry.envelope.kind === 'stream-response' &&
+            'task' in entry.envelope.payload &&
+            entry.envelope.payload.task.status.state === 'TASK_STATE_COMPLETED',
+        );
         if (!completed) await new Promise((resolve) => setTimeout(resolve, 300));
       }
       expect(completed).toBe(true);
@@ -185,14 +209,19 @@ for (const backend of backends) {
       const groups = new Set(entries.map((e) => e.group));
       for (const capability of ['ops.extract', 'ops.summarize', 'ops.flaky']) expect(groups).toContain(`agents.${capability}`);
       for (const entry of entries) {
-        expect(entry).toMatchObject({ topic: expect.stringMatching(new RegExp(`^${scenario.namespace}\\.`)), partition: expect.any(Number), lag: expect.any(Number) });
+        expect(entry).toMatchObject({
+          topic: expect.stringMatching(new RegExp(`^${scenario.namespace}\\.`)),
+          partition: expect.any(Number),
+          lag: expect.any(Number),
+        });
         if (String(entry.group).startsWith('agents.')) expect(entry.lag).toBe(0);
       }
       const only = await cliOk(['lag', '--group', group], env);
       const [header, ...rows] = only.stdout.trimEnd().split('\n');
       expect(header).toMatch(/^TOPIC\s+GROUP\s+PARTITION\s+COMMITTED\s+END\s+LAG\s+PENDING\s+REDELIVERED\s+OLDESTUNACKEDAGEMS$/);
       expect(rows.length).toBeGreaterThan(0);
-      for (const row of rows) expect(row).toMatch(new RegExp(`^${scenario.namespace}\\.tasks\\.ops\\.extract\\s+${group.replace(/\./g, '\\.')}\\s+\\d+\\s+.*\\s0\\s`));
+      for (const row of rows)
+        expect(row).toMatch(new RegExp(`^${scenario.namespace}\\.tasks\\.ops\\.extract\\s+${group.replace(/\./g, '\\.')}\\s+\\d+\\s+.*\\s0\\s`));
     }, 60_000);
 
     it('a missing --url is a clear error, exit code 1', async () => {

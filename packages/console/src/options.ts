@@ -5,7 +5,10 @@ import { z } from 'zod';
 export const consoleOptionsSchema = z.object({
   /** The bus to show (any backend). The console only reads, except when you redrive a dead letter. */
   transport: z.custom<Transport>((value) => typeof value === 'object' && value !== null && 'replay' in value, 'a Transport'),
-  namespace: z.string().regex(/^[\w.-]+$/).default('a2a'),
+  namespace: z
+    .string()
+    .regex(/^[\w.-]+$/)
+    .default('a2a'),
   /** Address to listen on. Loopback (the default) needs no token; any other address does. */
   host: z.string().min(1).default('127.0.0.1'),
   /** 0: any free port (see `url` on the started console). */

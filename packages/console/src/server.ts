@@ -64,7 +64,13 @@ export async function startConsole(input: ConsoleOptions): Promise<RunningConsol
   await transport.connect();
   const agents = new AgentDirectory(transport, namespace, options.agentTtlMs);
   const workflows = new WorkflowIndex(transport, namespace, options.lookbackMs);
-  const lag = new LagHistory(transport, namespace, () => [...new Set([...agents.capabilities(), ...workflows.capabilities()])], options.lagIntervalMs, options.lagWindowMs);
+  const lag = new LagHistory(
+    transport,
+    namespace,
+    () => [...new Set([...agents.capabilities(), ...workflows.capabilities()])],
+    options.lagIntervalMs,
+    options.lagWindowMs,
+  );
   const auditor = new AgentBus({ transport, namespace, logger });
   await Promise.all([agents.start(), workflows.start()]);
   lag.start();
@@ -95,7 +101,9 @@ export async function startConsole(input: ConsoleOptions): Promise<RunningConsol
     return c.body(typeof body === 'string' ? body : new Uint8Array(body), 200, { 'content-type': `${asset.type}; charset=utf-8`, 'cache-control': 'no-cache' });
   });
 
-  app.get('/agents', (c) => (c.req.query('fragment') ? c.html(agentRows(agents.rows())) : c.html(layout('agents', 'Live agents', context, agentsPage(agents.rows())))));
+  app.get('/agents', (c) =>
+    c.req.query('fragment') ? c.html(agentRows(agents.rows())) : c.html(layout('agents', 'Live agents', context, agentsPage(agents.rows()))),
+  );
   app.get('/api/agents', (c) => c.json(agents.rows()));
 
   app.get('/workflows', (c) => {
@@ -111,12 +119,18 @@ export async function startConsole(input: ConsoleOptions): Promise<RunningConsol
   app.get('/api/workflows', (c) => c.json(workflows.search(c.req.query('q') ?? '')));
   app.get('/api/workflows/:id', async (c) => c.json(buildTimeline(c.req.param('id'), await auditor.audit(c.req.param('id')))));
 
-  app.get('/lag', (c) => c.html(layout('lag', 'Consumer lag', context, lagPage(lag.available, options.lagWindowMs), lag.available ? ['/assets/uPlot.iife.min.js', '/assets/lag.js'] : [])));
+  app.get('/lag', (c) =>
+    c.html(
+      layout('lag', 'Consumer lag', context, lagPage(lag.available, options.lagWindowMs), lag.available ? ['/assets/uPlot.iife.min.js', '/assets/lag.js'] : []),
+    ),
+  );
   app.get('/api/lag', (c) => c.json({ available: lag.available, error: lag.lastError, points: lag.history() }));
 
   app.get('/dead-letters', async (c) => {
     const entries = await allDeadLetters();
-    return c.req.query('fragment') ? c.html(deadLetterRows(entries)) : c.html(layout('dead-letters', 'Dead letters', context, deadLettersPage(entries), ['/assets/dead-letters.js']));
+    return c.req.query('fragment')
+      ? c.html(deadLetterRows(entries))
+      : c.html(layout('dead-letters', 'Dead letters', context, deadLettersPage(entries), ['/assets/dead-letters.js']));
   });
   app.get('/dead-letters/show', async (c) => {
     const entry = (await allDeadLetters()).find((e) => e.position === c.req.query('position'));
@@ -131,7 +145,8 @@ export async function startConsole(input: ConsoleOptions): Promise<RunningConsol
     const dryRun = body.dryRun !== false;
     const chosen = (await allDeadLetters()).filter((entry) => positions.has(entry.position));
     const results = [];
-    for (const entry of chosen) results.push({ ...deadLetterSummary(entry), outcome: await redriveDeadLetter(transport, namespace, entry, { by: options.operator, dryRun }) });
+    for (const entry of chosen)
+      results.push({ ...deadLetterSummary(entry), outcome: await redriveDeadLetter(transport, namespace, entry, { by: options.operator, dryRun }) });
     if (!dryRun) logger.info({ count: results.length }, 'dead letters redriven');
     return c.json({ dryRun, results });
   });

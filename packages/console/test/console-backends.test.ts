@@ -18,7 +18,8 @@ const backends: Array<{ name: string; reachable: Promise<string | undefined>; cr
   {
     name: 'kafka',
     reachable: requireBroker('Kafka', brokers[0]!.split(':')[0]!, Number(brokers[0]!.split(':')[1])),
-    create: () => createKafkaTransport({ brokers, partitions: 2, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 15_000, maxWaitTimeMs: 100 }),
+    create: () =>
+      createKafkaTransport({ brokers, partitions: 2, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, rebalanceTimeoutMs: 15_000, maxWaitTimeMs: 100 }),
   },
 ];
 const card = (name: string, ...skills: string[]) => ({ name, description: name, version: '1.0.0', skills: skills.map((id) => ({ id, name: id, tags: [] })) });
@@ -69,24 +70,39 @@ for (const backend of backends) {
       await expect(bus.dispatch('fetch', 'https://example.org', { workflowId, timeoutMs: 30_000 })).rejects.toThrow();
       const get = async (path: string): Promise<unknown> => (await fetch(`${running.url}${path}`)).json();
 
-      await expect.poll(async () => ((await get('/api/agents')) as Array<{ name: string; status: string }>).map((a) => `${a.name}:${a.status}`), { timeout: 15_000 }).toContain('pipeline:live');
+      await expect
+        .poll(async () => ((await get('/api/agents')) as Array<{ name: string; status: string }>).map((a) => `${a.name}:${a.status}`), { timeout: 15_000 })
+        .toContain('pipeline:live');
       await expect.poll(async () => ((await get(`/api/workflows?q=${workflowId}`)) as unknown[]).length, { timeout: 15_000 }).toBe(1);
       const timeline = (await get(`/api/workflows/${workflowId}`)) as Timeline;
       expect(timeline.tasks.map((t) => t.capability)).toEqual(['fetch', 'parse']);
       expect(timeline.tasks[1]!.attempts.map((a) => a.outcome)).toEqual(['retried', 'failed']);
       const lag = (await get('/api/lag')) as { available: boolean; points: Array<{ series: Record<string, number> }> };
       expect(lag.available).toBe(true);
-      await expect.poll(async () => Object.keys(((await get('/api/lag')) as typeof lag).points.at(-1)?.series ?? {}).some((s) => s.startsWith('agents.parse')), { timeout: 15_000, message: JSON.stringify(await get('/api/lag')).slice(0, 600) }).toBe(true);
+      await expect
+        .poll(async () => Object.keys(((await get('/api/lag')) as typeof lag).points.at(-1)?.series ?? {}).some((s) => s.startsWith('agents.parse')), {
+          timeout: 15_000,
+          message: JSON.stringify(await get('/api/lag')).slice(0, 600),
+        })
+        .toBe(true);
 
       type Dead = { workflowId: string; position: string; capability: string; handled: boolean };
       let dead: Dead | undefined;
-      await expect.poll(async () => (dead = ((await get('/api/dead-letters')) as Dead[]).find((d) => d.workflowId === workflowId)), { timeout: 15_000 }).toBeDefined();
+      await expect
+        .poll(async () => (dead = ((await get('/api/dead-letters')) as Dead[]).find((d) => d.workflowId === workflowId)), { timeout: 15_000 })
+        .toBeDefined();
       const post = (dryRun: boolean) =>
-        fetch(`${running.url}/api/dead-letters/redrive`, { method: 'POST', headers: { 'x-a2a-console': '1', 'content-type': 'application/json' }, body: JSON.stringify({ positions: [dead!.position], dryRun }) }).then((r) => r.json() as Promise<{ results: Array<{ outcome: string }> }>);
+        fetch(`${running.url}/api/dead-letters/redrive`, {
+          method: 'POST',
+          headers: { 'x-a2a-console': '1', 'content-type': 'application/json' },
+          body: JSON.stringify({ positions: [dead!.position], dryRun }),
+        }).then((r) => r.json() as Promise<{ results: Array<{ outcome: string }> }>);
       expect((await post(true)).results.map((r) => r.outcome)).toEqual(['would redrive']);
       fixed = true;
       expect((await post(false)).results.map((r) => r.outcome)).toEqual(['redriven']);
-      await expect.poll(async () => ((await get(`/api/workflows/${workflowId}`)) as Timeline).tasks.find((t) => t.capability === 'parse')?.state, { timeout: 20_000 }).toBe('completed');
+      await expect
+        .poll(async () => ((await get(`/api/workflows/${workflowId}`)) as Timeline).tasks.find((t) => t.capability === 'parse')?.state, { timeout: 20_000 })
+        .toBe('completed');
       const after = (await get('/api/dead-letters')) as Dead[];
       expect(after.filter((d) => d.workflowId === workflowId).map((d) => d.handled)).toEqual([true]);
     });

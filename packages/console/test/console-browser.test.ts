@@ -27,7 +27,12 @@ function publishToDocs(name: string): void {
   copyFileSync(`reports/console-${name}.png`, `docs/console-${name}.png`);
 }
 
-const card = (name: string, ...skills: string[]) => ({ name, description: `${name} agent`, version: '1.0.0', skills: skills.map((id) => ({ id, name: id, tags: [] })) });
+const card = (name: string, ...skills: string[]) => ({
+  name,
+  description: `${name} agent`,
+  version: '1.0.0',
+  skills: skills.map((id) => ({ id, name: id, tags: [] })),
+});
 
 if (skipReason) {
   skippedSuite('[redis-streams] web console in Chromium', skipReason);
@@ -37,7 +42,16 @@ if (skipReason) {
     const keyPrefix = `a2a-console-${randomUUID().slice(0, 8)}:`;
     const transports: Transport[] = [];
     const transport = (extra: Record<string, unknown> = {}): Transport => {
-      const t = createRedisStreamsTransport({ url, keyPrefix, partitions: 2, leaseTtlMs: 3_000, claimMinIdleMs: 3_000, claimIntervalMs: 1_000, blockMs: 200, ...extra });
+      const t = createRedisStreamsTransport({
+        url,
+        keyPrefix,
+        partitions: 2,
+        leaseTtlMs: 3_000,
+        claimMinIdleMs: 3_000,
+        claimIntervalMs: 1_000,
+        blockMs: 200,
+        ...extra,
+      });
       transports.push(t);
       return t;
     };
@@ -111,7 +125,9 @@ if (skipReason) {
       await page.goto(`${console_.url}/workflows?q=${workflowId}`);
       await page.locator(`#workflows a`, { hasText: workflowId }).click({ timeout: 10_000 });
       await page.waitForSelector('#timeline .step');
-      const steps = await page.locator('#timeline .step').evaluateAll((rows) => rows.map((row) => [row.getAttribute('data-capability'), row.getAttribute('data-state'), row.getAttribute('data-attempts')]));
+      const steps = await page
+        .locator('#timeline .step')
+        .evaluateAll((rows) => rows.map((row) => [row.getAttribute('data-capability'), row.getAttribute('data-state'), row.getAttribute('data-attempts')]));
       expect(steps).toEqual([
         ['plan', 'completed', '1'],
         ['research', 'completed', '2'],
@@ -145,7 +161,15 @@ if (skipReason) {
       expect(await page.locator('#dead-letters tr.dead-letter', { hasText: workflowId }).count()).toBe(0);
       const audit = await caller.audit(workflowId);
       expect(audit.some((entry) => entry.type === 'task-request' && entry.envelope.headers?.[redriveHeaders.by] === 'console')).toBe(true);
-      await expect.poll(async () => (await caller.audit(workflowId)).some((e) => e.envelope.kind === 'stream-response' && 'task' in e.envelope.payload && e.envelope.payload.task?.status.state === 'TASK_STATE_COMPLETED'), { timeout: 10_000 }).toBe(true);
+      await expect
+        .poll(
+          async () =>
+            (await caller.audit(workflowId)).some(
+              (e) => e.envelope.kind === 'stream-response' && 'task' in e.envelope.payload && e.envelope.payload.task?.status.state === 'TASK_STATE_COMPLETED',
+            ),
+          { timeout: 10_000 },
+        )
+        .toBe(true);
     });
 
     it('an injected anomaly appears live on the anomalies page', async () => {

@@ -77,7 +77,8 @@ export async function createTransport(config: TransportConfig, options: CreateTr
 function parseConfig(config: TransportConfig): { backend?: string; scheme?: string; settings: Record<string, unknown> } {
   if (typeof config === 'string') {
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(config)?.[1]?.toLowerCase();
-    if (!scheme) throw new InvalidOptionsError('config', 'url', `"${withoutCredentials(config)}" has no scheme; expected e.g. memory://, kafka://, redis://, nats://`);
+    if (!scheme)
+      throw new InvalidOptionsError('config', 'url', `"${withoutCredentials(config)}" has no scheme; expected e.g. memory://, kafka://, redis://, nats://`);
     return { scheme, settings: { url: config } };
   }
   if (typeof config !== 'object' || config === null || typeof config.backend !== 'string') {
@@ -91,7 +92,11 @@ function unknownConfig(config: TransportConfig, candidates: readonly TransportAd
   const schemes = new Set([...bundled.flatMap((entry) => entry.schemes), ...candidates.flatMap((adapter) => adapter.schemes)]);
   const backends = new Set([...bundled.map((entry) => entry.backend), ...candidates.map((adapter) => adapter.backend)]);
   if (typeof config === 'string') {
-    return new InvalidOptionsError('config', 'url', `unknown scheme in "${withoutCredentials(config)}"; use one of ${[...schemes].map((s) => `${s}://`).join(', ')} or register an adapter`);
+    return new InvalidOptionsError(
+      'config',
+      'url',
+      `unknown scheme in "${withoutCredentials(config)}"; use one of ${[...schemes].map((s) => `${s}://`).join(', ')} or register an adapter`,
+    );
   }
   return new InvalidOptionsError('config', 'backend', `"${config.backend}" is not one of ${[...backends].join(', ')}; register an adapter for it`);
 }

@@ -151,7 +151,10 @@ export function decodeEnvelope(bytes: Uint8Array | string): DecodeResult {
   }
   if (typeof json === 'object' && json !== null && 'v' in json && json.v !== ENVELOPE_VERSION) {
     // JSON.stringify, not String(): `{"toString":null}` would make String() throw.
-    return { ok: false, error: new DecodeError(`unsupported envelope version ${typeof json.v === 'object' && json.v !== null ? JSON.stringify(json.v) : String(json.v)}`) };
+    return {
+      ok: false,
+      error: new DecodeError(`unsupported envelope version ${typeof json.v === 'object' && json.v !== null ? JSON.stringify(json.v) : String(json.v)}`),
+    };
   }
   const result = envelopeSchema.safeParse(json);
   if (!result.success) return { ok: false, error: new DecodeError(describeIssues(result.error).join('; '), { cause: result.error }) };

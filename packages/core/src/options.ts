@@ -32,7 +32,9 @@ export function parseOptions<S extends z.ZodType>(scope: string, schema: S, inpu
   if (issue.code === 'unrecognized_keys') {
     // A typo must not be silently dropped: name the key that is not an option.
     const field = [...path, issue.keys[0] ?? ''].join('.');
-    throw new InvalidOptionsError(scope, field, `not an option of this transport${issue.keys.length > 1 ? ` (nor ${issue.keys.slice(1).join(', ')})` : ''}`, { cause: result.error });
+    throw new InvalidOptionsError(scope, field, `not an option of this transport${issue.keys.length > 1 ? ` (nor ${issue.keys.slice(1).join(', ')})` : ''}`, {
+      cause: result.error,
+    });
   }
   const field = path.length ? path.join('.') : '(options)';
   throw new InvalidOptionsError(scope, field, issue.message, { cause: result.error });

@@ -169,10 +169,7 @@ export interface CloseOptions {
   readonly drainTimeoutMs?: number;
 }
 
-export type ReplayFrom =
-  | { readonly beginning: true }
-  | { readonly partition: number; readonly offset: string }
-  | { readonly timestamp: Date | number };
+export type ReplayFrom = { readonly beginning: true } | { readonly partition: number; readonly offset: string } | { readonly timestamp: Date | number };
 
 export interface ReplayOptions {
   /** Default: the beginning. An offset reads that one partition from that offset on. */

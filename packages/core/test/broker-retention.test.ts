@@ -21,7 +21,11 @@ describe('broker retention', () => {
     expect(retentionForTopic(defaults, topics.registry)).toEqual({ maxAgeMs: 3_600_000 });
     expect(retentionForTopic(defaults, topics.control)).toEqual({ maxAgeMs: 3_600_000 });
     expect(retentionForTopic(defaults, topics.replies)).toEqual({ maxAgeMs: 86_400_000 });
-    const custom = brokerRetentionSchema.parse({ maxAgeMs: 60_000, registry: false, topics: { [topics.workflows]: false, [topics.control]: { maxAgeMs: 5_000 } } });
+    const custom = brokerRetentionSchema.parse({
+      maxAgeMs: 60_000,
+      registry: false,
+      topics: { [topics.workflows]: false, [topics.control]: { maxAgeMs: 5_000 } },
+    });
     expect(retentionForTopic(custom, topics.tasks('x'))).toEqual({ maxAgeMs: 60_000 });
     expect(retentionForTopic(custom, topics.registry)).toBe(false);
     expect(retentionForTopic(custom, topics.workflows)).toBe(false);

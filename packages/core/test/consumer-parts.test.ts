@@ -8,7 +8,15 @@ import { DecodeError } from '../src/errors/decode-error.js';
 // The small pieces of the consumer, with exact values: what a handler's verdict returns, what
 // a dead letter holds, how the in-flight budget counts.
 
-const envelope = createEnvelope({ kind: 'message', id: 'm-1', key: 'wf-1', correlationId: 'c-1', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', headers: { tenant: 'acme' }, payload: { messageId: 'm-1', role: 'ROLE_USER', parts: [{ text: 'hi' }] } });
+const envelope = createEnvelope({
+  kind: 'message',
+  id: 'm-1',
+  key: 'wf-1',
+  correlationId: 'c-1',
+  traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+  headers: { tenant: 'acme' },
+  payload: { messageId: 'm-1', role: 'ROLE_USER', parts: [{ text: 'hi' }] },
+});
 const delivery = () => new DeliveryImpl(envelope, 't', 2, '7', 1, new AbortController().signal);
 
 describe('Delivery verdicts', () => {
@@ -39,13 +47,36 @@ describe('Delivery verdicts', () => {
   });
 });
 
-const base: DeadLetterInput = { sourceTopic: 'orders', group: 'g', reason: 'failed after 3 attempts', error: new Error('boom'), attempts: 3, key: 'wf-1', partition: 2, offset: '7' };
+const base: DeadLetterInput = {
+  sourceTopic: 'orders',
+  group: 'g',
+  reason: 'failed after 3 attempts',
+  error: new Error('boom'),
+  attempts: 3,
+  key: 'wf-1',
+  partition: 2,
+  offset: '7',
+};
 
 describe('dead letters', () => {
   it('keep the original id, key, correlation id, traceparent and headers, and say what happened', () => {
     const letter = buildDeadLetter({ ...base, original: envelope as Envelope });
-    expect(letter).toMatchObject({ kind: 'dead-letter', id: 'm-1', key: 'wf-1', correlationId: 'c-1', traceparent: envelope.traceparent, headers: { tenant: 'acme' } });
-    expect(letter.payload).toMatchObject({ reason: 'failed after 3 attempts', error: { name: 'Error', message: 'boom' }, attempts: 3, sourceTopic: 'orders', group: 'g', original: { id: 'm-1' } });
+    expect(letter).toMatchObject({
+      kind: 'dead-letter',
+      id: 'm-1',
+      key: 'wf-1',
+      correlationId: 'c-1',
+      traceparent: envelope.traceparent,
+      headers: { tenant: 'acme' },
+    });
+    expect(letter.payload).toMatchObject({
+      reason: 'failed after 3 attempts',
+      error: { name: 'Error', message: 'boom' },
+      attempts: 3,
+      sourceTopic: 'orders',
+      group: 'g',
+      original: { id: 'm-1' },
+    });
     expect(Number.isNaN(Date.parse((letter.payload as { deadLetteredAt: string }).deadLetteredAt))).toBe(false);
     expect((letter.payload as { raw?: string }).raw).toBeUndefined();
   });
@@ -81,7 +112,14 @@ describe('dead letters', () => {
   });
 });
 
-const rec = (bytes: number, measured?: number) => ({ partition: 0, offset: '0', key: 'k', value: new Uint8Array(bytes), attempt: 1, ...(measured !== undefined ? { bytes: measured } : {}) });
+const rec = (bytes: number, measured?: number) => ({
+  partition: 0,
+  offset: '0',
+  key: 'k',
+  value: new Uint8Array(bytes),
+  attempt: 1,
+  ...(measured !== undefined ? { bytes: measured } : {}),
+});
 
 describe('InFlightBudget', () => {
   it('has room while both the count and the bytes are under their bounds', () => {

@@ -52,12 +52,18 @@ const taskEnvelope = fc.record(
   {
     ...headers,
     kind: fc.constant('task' as const),
-    payload: fc.record({
-      id: nonEmpty(),
-      contextId: anyText(),
-      status: fc.record({ state: fc.constantFrom('TASK_STATE_SUBMITTED' as const, 'TASK_STATE_COMPLETED' as const, 'TASK_STATE_FAILED' as const), message: message }, { requiredKeys: ['state'] }),
-      history: fc.array(message, { maxLength: 2 }),
-    }, { requiredKeys: ['id', 'contextId', 'status'] }),
+    payload: fc.record(
+      {
+        id: nonEmpty(),
+        contextId: anyText(),
+        status: fc.record(
+          { state: fc.constantFrom('TASK_STATE_SUBMITTED' as const, 'TASK_STATE_COMPLETED' as const, 'TASK_STATE_FAILED' as const), message: message },
+          { requiredKeys: ['state'] },
+        ),
+        history: fc.array(message, { maxLength: 2 }),
+      },
+      { requiredKeys: ['id', 'contextId', 'status'] },
+    ),
   },
   { requiredKeys: ['kind', 'key', 'payload'] },
 );
@@ -72,7 +78,11 @@ describe('envelope codec properties', () => {
         expect(decoded.ok ? undefined : decoded.error.message).toBeUndefined();
         expect(decoded).toEqual({ ok: true, envelope });
         // What was sent is what arrives: no field lost, none added.
-        expect(JSON.parse(encodeEnvelope(envelope).toString('utf8'))).toEqual(JSON.parse(JSON.stringify({ v: 1, a2aVersion: '1.0', contentType: 'application/a2a+json', ...input, id: envelope.id, createdAt: envelope.createdAt })));
+        expect(JSON.parse(encodeEnvelope(envelope).toString('utf8'))).toEqual(
+          JSON.parse(
+            JSON.stringify({ v: 1, a2aVersion: '1.0', contentType: 'application/a2a+json', ...input, id: envelope.id, createdAt: envelope.createdAt }),
+          ),
+        );
       }),
       propertyParams(300),
     );
@@ -83,11 +93,17 @@ describe('envelope codec properties', () => {
       fc.uint8Array({ maxLength: 256 }),
       fc.jsonValue({ maxDepth: 4 }).map((v) => Buffer.from(JSON.stringify(v) ?? 'null')),
       // Valid envelopes with one top-level field replaced by any JSON value.
-      fc.tuple(envelopeInput, fc.constantFrom('v', 'id', 'key', 'kind', 'payload', 'createdAt', 'traceparent', 'headers', 'attempt'), fc.jsonValue({ maxDepth: 2 })).map(([input, field, value]) => {
-        const wire = JSON.parse(encodeEnvelope(createEnvelope(input)).toString('utf8')) as Record<string, unknown>;
-        wire[field] = value;
-        return Buffer.from(JSON.stringify(wire));
-      }),
+      fc
+        .tuple(
+          envelopeInput,
+          fc.constantFrom('v', 'id', 'key', 'kind', 'payload', 'createdAt', 'traceparent', 'headers', 'attempt'),
+          fc.jsonValue({ maxDepth: 2 }),
+        )
+        .map(([input, field, value]) => {
+          const wire = JSON.parse(encodeEnvelope(createEnvelope(input)).toString('utf8')) as Record<string, unknown>;
+          wire[field] = value;
+          return Buffer.from(JSON.stringify(wire));
+        }),
       // Valid envelopes cut short or with a byte flipped.
       fc.tuple(envelopeInput, fc.nat(), fc.integer({ min: 1, max: 255 })).map(([input, at, flip]) => {
         const wire = Uint8Array.from(encodeEnvelope(createEnvelope(input)));
@@ -116,12 +132,19 @@ describe('envelope codec properties', () => {
 
   it('a version other than 1 is refused by name, whatever the rest', () => {
     fc.assert(
-      fc.property(envelopeInput, fc.jsonValue({ maxDepth: 1 }).filter((v) => v !== 1), (input, version) => {
-        const wire = { ...JSON.parse(encodeEnvelope(createEnvelope(input)).toString('utf8')), v: version };
-        const result = decodeEnvelope(JSON.stringify(wire));
-        expect(result.ok).toBe(false);
-        if (!result.ok) expect(result.error.message).toContain(`unsupported envelope version ${typeof version === 'object' && version !== null ? JSON.stringify(version) : String(version)}`);
-      }),
+      fc.property(
+        envelopeInput,
+        fc.jsonValue({ maxDepth: 1 }).filter((v) => v !== 1),
+        (input, version) => {
+          const wire = { ...JSON.parse(encodeEnvelope(createEnvelope(input)).toString('utf8')), v: version };
+          const result = decodeEnvelope(JSON.stringify(wire));
+          expect(result.ok).toBe(false);
+          if (!result.ok)
+            expect(result.error.message).toContain(
+              `unsupported envelope version ${typeof version === 'object' && version !== null ? JSON.stringify(version) : String(version)}`,
+            );
+        },
+      ),
       propertyParams(200),
     );
   });

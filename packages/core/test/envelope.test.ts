@@ -13,22 +13,40 @@ describe('envelope', () => {
 
   it('accepts what @a2a-js/sdk toJSON produces, and keeps unknown A2A fields', async () => {
     const { Message, Task, TaskState, Role } = await import('@a2a-js/sdk');
-    const wire = Message.toJSON(Message.fromJSON({ messageId: 'x', contextId: 'c', role: 'ROLE_AGENT', parts: [{ text: 't' }, { raw: 'AAH/', mediaType: 'application/octet-stream' }, { data: { a: 1 } }] }));
+    const wire = Message.toJSON(
+      Message.fromJSON({
+        messageId: 'x',
+        contextId: 'c',
+        role: 'ROLE_AGENT',
+        parts: [{ text: 't' }, { raw: 'AAH/', mediaType: 'application/octet-stream' }, { data: { a: 1 } }],
+      }),
+    );
     expect(Role.ROLE_AGENT).toBe(2);
     const envelope = createEnvelope({ kind: 'message', key: 'c', payload: { ...(wire as object), futureField: 1 } as never });
     expect((envelope.payload as Record<string, unknown>).futureField).toBe(1);
-    const task = Task.toJSON({ id: 't', contextId: 'c', status: { state: TaskState.TASK_STATE_COMPLETED, message: undefined, timestamp: undefined }, artifacts: [], history: [], metadata: undefined });
+    const task = Task.toJSON({
+      id: 't',
+      contextId: 'c',
+      status: { state: TaskState.TASK_STATE_COMPLETED, message: undefined, timestamp: undefined },
+      artifacts: [],
+      history: [],
+      metadata: undefined,
+    });
     expect(createEnvelope({ kind: 'task', key: 'c', payload: task as never }).kind).toBe('task');
   });
 
   it('refuses an invalid envelope with a typed error naming each field', () => {
-    const attempt = (): unknown => createEnvelope({ kind: 'message', key: '', payload: { messageId: 'm', role: 'ROLE_USER', parts: [{ text: 'a', data: 1 }] } } as never);
+    const attempt = (): unknown =>
+      createEnvelope({ kind: 'message', key: '', payload: { messageId: 'm', role: 'ROLE_USER', parts: [{ text: 'a', data: 1 }] } } as never);
     expect(attempt).toThrow(InvalidEnvelopeError);
     try {
       attempt();
     } catch (error) {
       expect(InvalidEnvelopeError.isInstance(error)).toBe(true);
-      expect((error as InvalidEnvelopeError).issues).toEqual([expect.stringMatching(/^key:/), expect.stringMatching(/^payload\.parts\.0: a part holds exactly one/)]);
+      expect((error as InvalidEnvelopeError).issues).toEqual([
+        expect.stringMatching(/^key:/),
+        expect.stringMatching(/^payload\.parts\.0: a part holds exactly one/),
+      ]);
     }
   });
 

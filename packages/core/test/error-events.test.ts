@@ -55,7 +55,16 @@ describe('no silent failures: onError and a log line', () => {
     const d = dispatcher({ settle: () => Promise.reject(new Error('XACK refused')), publishDeadLetter: async () => {} }, () => {}, errors, logger);
     d.push(record(7));
     await until(() => errors.length > 0);
-    expect(errors).toEqual([expect.objectContaining({ kind: 'settle-failed', transport: 'test', topic: 'orders', group: 'billing', partition: 0, error: expect.objectContaining({ message: 'XACK refused' }) })]);
+    expect(errors).toEqual([
+      expect.objectContaining({
+        kind: 'settle-failed',
+        transport: 'test',
+        topic: 'orders',
+        group: 'billing',
+        partition: 0,
+        error: expect.objectContaining({ message: 'XACK refused' }),
+      }),
+    ]);
     expect(logger.lines).toContainEqual(expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ kind: 'settle-failed' }) }));
     await d.drain(1_000);
   });

@@ -7,17 +7,32 @@ const stringified = (value: unknown): number => Buffer.byteLength(JSON.stringify
 
 describe('jsonByteLength', () => {
   it('equals the UTF-8 length of JSON.stringify for any JSON value', () => {
-    fc.assert(fc.property(fc.jsonValue(), (value) => jsonByteLength(value) === stringified(value)), { numRuns: 2_000 });
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => jsonByteLength(value) === stringified(value)),
+      { numRuns: 2_000 },
+    );
   });
 
   it('equals it for unicode, escapes, lone surrogates and control characters', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (text) => jsonByteLength({ text, list: [text] }) === stringified({ text, list: [text] })), { numRuns: 2_000 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (text) => jsonByteLength({ text, list: [text] }) === stringified({ text, list: [text] })),
+      { numRuns: 2_000 },
+    );
   });
 
   it('equals it for long strings, mostly plain with the odd escape, control character, DEL or non-ASCII unit', () => {
-    const unit = fc.oneof({ weight: 20, arbitrary: fc.constant('x') }, fc.constantFrom('"', '\\', '\n', '\u0001', '\u001f', '\u007f', 'é', '€', '\ud800', '\udc00', '😀'));
-    fc.assert(fc.property(fc.string({ unit, minLength: 64, maxLength: 2_000 }), (text) => jsonByteLength(text) === stringified(text)), { numRuns: 2_000 });
-    fc.assert(fc.property(fc.string({ unit: 'binary-ascii', minLength: 64, maxLength: 500 }), (text) => jsonByteLength(text) === stringified(text)), { numRuns: 1_000 });
+    const unit = fc.oneof(
+      { weight: 20, arbitrary: fc.constant('x') },
+      fc.constantFrom('"', '\\', '\n', '\u0001', '\u001f', '\u007f', 'é', '€', '\ud800', '\udc00', '😀'),
+    );
+    fc.assert(
+      fc.property(fc.string({ unit, minLength: 64, maxLength: 2_000 }), (text) => jsonByteLength(text) === stringified(text)),
+      { numRuns: 2_000 },
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary-ascii', minLength: 64, maxLength: 500 }), (text) => jsonByteLength(text) === stringified(text)),
+      { numRuns: 1_000 },
+    );
   });
 
   it('skips what JSON.stringify skips and defers to it for toJSON, dates and class instances', () => {
@@ -36,7 +51,12 @@ describe('jsonByteLength', () => {
   });
 
   it('measures an envelope exactly as its encoding', () => {
-    const envelope = createEnvelope({ kind: 'message', key: 'wf-1', headers: { 'x-é': 'ü "quoted"' }, payload: { messageId: 'm', role: 'ROLE_USER', parts: [{ text: 'x'.repeat(1_024) }] } });
+    const envelope = createEnvelope({
+      kind: 'message',
+      key: 'wf-1',
+      headers: { 'x-é': 'ü "quoted"' },
+      payload: { messageId: 'm', role: 'ROLE_USER', parts: [{ text: 'x'.repeat(1_024) }] },
+    });
     expect(envelopeByteLength(envelope)).toBe(stringified(envelope));
   });
 });

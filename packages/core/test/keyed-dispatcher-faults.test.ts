@@ -20,14 +20,24 @@ const flush = async (): Promise<void> => {
 let offset = 0;
 function record(key: string, text: string, partition = 0): InboundRecord {
   offset += 1;
-  return { partition, offset: String(offset), key, value: createEnvelope({ kind: 'message', key, payload: { role: 'ROLE_USER', messageId: `m${offset}`, parts: [{ text }] } }), attempt: 1 };
+  return {
+    partition,
+    offset: String(offset),
+    key,
+    value: createEnvelope({ kind: 'message', key, payload: { role: 'ROLE_USER', messageId: `m${offset}`, parts: [{ text }] } }),
+    attempt: 1,
+  };
 }
 
 function textOf(delivery: Delivery): string {
   return (delivery.envelope.payload as { parts: Array<{ text: string }> }).parts[0]!.text;
 }
 
-function setup(handler: (d: Delivery) => void | Promise<void>, backend: Partial<DispatcherBackend<InboundRecord>> = {}, extra: { maxAttempts?: number; deadLetterTimeoutMs?: number } = {}) {
+function setup(
+  handler: (d: Delivery) => void | Promise<void>,
+  backend: Partial<DispatcherBackend<InboundRecord>> = {},
+  extra: { maxAttempts?: number; deadLetterTimeoutMs?: number } = {},
+) {
   const clock = new ManualClock();
   const settled: string[] = [];
   const deadLetters: DeadLetterEvent[] = [];

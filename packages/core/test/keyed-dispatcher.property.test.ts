@@ -55,7 +55,13 @@ describe('KeyedDispatcher properties', () => {
         const harness = new DispatcherHarness({ partitions: c.partitions, maxInFlight: c.maxInFlight, retry });
         for (const step of ops) {
           if (step.type === 'publish') {
-            const spec: PublishSpec = { key: `k${step.key % c.keys}`, script: step.script, garbage: step.garbage, priorDeliveries: step.priorDeliveries, deadLetterFailures: step.deadLetterFailures };
+            const spec: PublishSpec = {
+              key: `k${step.key % c.keys}`,
+              script: step.script,
+              garbage: step.garbage,
+              priorDeliveries: step.priorDeliveries,
+              deadLetterFailures: step.deadLetterFailures,
+            };
             harness.publish(spec);
           } else if (step.type === 'advance') harness.advance(step.ms);
           else if (step.type === 'revoke') harness.revoke(step.partition % c.partitions);

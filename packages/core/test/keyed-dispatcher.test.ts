@@ -18,17 +18,40 @@ interface Rec extends InboundRecord {
 
 let offsets = 0;
 function record(key: string, id: string, { partition = 0, attempt = 1, bytes }: { partition?: number; attempt?: number; bytes?: Uint8Array } = {}): Rec {
-  const envelope: EnvelopeInput = { kind: 'message', id, key, headers: { tenant: 'acme' }, payload: { messageId: id, role: 'ROLE_USER', parts: [{ text: id }] } };
+  const envelope: EnvelopeInput = {
+    kind: 'message',
+    id,
+    key,
+    headers: { tenant: 'acme' },
+    payload: { messageId: id, role: 'ROLE_USER', parts: [{ text: id }] },
+  };
   return { partition, offset: String(offsets++), key, value: bytes ?? encodeEnvelope(createEnvelope(envelope)), attempt, id };
 }
 
 function recordingLogger(lines: string[]): Logger {
-  const line = (level: string) => (obj: object, msg?: string) => void lines.push(`${level}: ${msg ?? ''} ${JSON.stringify(obj, (_k, v) => (v instanceof Error ? v.message : v))}`);
+  const line = (level: string) => (obj: object, msg?: string) =>
+    void lines.push(`${level}: ${msg ?? ''} ${JSON.stringify(obj, (_k, v) => (v instanceof Error ? v.message : v))}`);
   const logger: Logger = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error'), child: () => logger };
   return logger;
 }
 
-function setup(handler: MessageHandler, options: { maxRecordBytes?: number; maxInFlight?: number; maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number; deadLetterTopic?: string | false; instrumentation?: Instrumentation; keepAliveMs?: number; publishDeadLetter?: (topic: string, envelope: EnvelopeInput) => Promise<void>; settle?: (r: Rec, s: Settlement) => void | Promise<void>; withRecordAttempt?: boolean; keepAlive?: (records: readonly Rec[]) => void } = {}) {
+function setup(
+  handler: MessageHandler,
+  options: {
+    maxRecordBytes?: number;
+    maxInFlight?: number;
+    maxAttempts?: number;
+    initialDelayMs?: number;
+    maxDelayMs?: number;
+    deadLetterTopic?: string | false;
+    instrumentation?: Instrumentation;
+    keepAliveMs?: number;
+    publishDeadLetter?: (topic: string, envelope: EnvelopeInput) => Promise<void>;
+    settle?: (r: Rec, s: Settlement) => void | Promise<void>;
+    withRecordAttempt?: boolean;
+    keepAlive?: (records: readonly Rec[]) => void;
+  } = {},
+) {
   const clock = new ManualClock(10_000);
   const settled: string[] = [];
   const deadLetters: { topic: string; envelope: EnvelopeInput }[] = [];
@@ -70,8 +93,7 @@ function setup(handler: MessageHandler, options: { maxRecordBytes?: number; maxI
 /** A handler whose deliveries wait until the case releases them. */
 function gate() {
   const waiting = new Map<string, { delivery: Delivery; release: () => void }>();
-  const handler: MessageHandler = (delivery) =>
-    new Promise<void>((resolve) => void waiting.set(delivery.envelope.id, { delivery, release: resolve }));
+  const handler: MessageHandler = (delivery) => new Promise<void>((resolve) => void waiting.set(delivery.envelope.id, { delivery, release: resolve }));
   const release = (id: string, verdict?: (d: Delivery) => void) => {
     const entry = waiting.get(id);
     if (!entry) throw new Error(`${id} is not running`);
@@ -184,9 +206,12 @@ describe('KeyedDispatcher', () => {
   });
 
   it('after maxAttempts writes the dead letter (id, key, headers, reason, error, attempts) and then settles it', async () => {
-    const { dispatcher, settled, deadLetters, clock, flush } = setup(() => {
-      throw new Error('always');
-    }, { maxAttempts: 2, initialDelayMs: 10 });
+    const { dispatcher, settled, deadLetters, clock, flush } = setup(
+      () => {
+        throw new Error('always');
+      },
+      { maxAttempts: 2, initialDelayMs: 10 },
+    );
     dispatcher.push(record('wf', 'd1'));
     await flush();
     clock.advance(10);
@@ -195,7 +220,14 @@ describe('KeyedDispatcher', () => {
     const { topic, envelope } = deadLetters[0]!;
     expect(topic).toBe('orders.dlq');
     expect(envelope).toMatchObject({ kind: 'dead-letter', id: 'd1', key: 'wf', headers: { tenant: 'acme' } });
-    expect(envelope.payload).toMatchObject({ reason: 'failed after 2 attempts', attempts: 2, sourceTopic: 'orders', group: 'g', error: { name: 'Error', message: 'always' }, original: { id: 'd1' } });
+    expect(envelope.payload).toMatchObject({
+      reason: 'failed after 2 attempts',
+      attempts: 2,
+      sourceTopic: 'orders',
+      group: 'g',
+      error: { name: 'Error', message: 'always' },
+      original: { id: 'd1' },
+    });
     expect(settled).toEqual(['d1:dead-lettered']);
     expect(dispatcher.inFlight).toBe(0);
   });
@@ -223,21 +255,24 @@ describe('KeyedDispatcher', () => {
     await flush();
     expect(handled).toEqual(['last-chance']);
     expect(deadLetters.map((d) => d.envelope.id)).toEqual(['loop']);
-    expect((deadLetters[0]!.envelope.payload as { reason: string; attempts: number })).toMatchObject({ reason: 'crash loop', attempts: 4 });
+    expect(deadLetters[0]!.envelope.payload as { reason: string; attempts: number }).toMatchObject({ reason: 'crash loop', attempts: 4 });
     expect(settled.sort()).toEqual(['last-chance:ack', 'loop:dead-lettered']);
   });
 
   it('a dead-letter publish that fails is retried with backoff on the clock; one refused for good is written minimal', async () => {
     let failures = 2;
-    const { dispatcher, deadLetters, settled, clock, flush, logs } = setup(() => {
-      throw new Error('boom');
-    }, {
-      maxAttempts: 1,
-      publishDeadLetter: async (_topic, envelope) => {
-        if (envelope.id === 'retry' && failures-- > 0) throw new Error('dlq down');
-        if (envelope.id === 'refused' && (envelope.payload as { original?: unknown }).original) throw new NonRetryableError('too large');
+    const { dispatcher, deadLetters, settled, clock, flush, logs } = setup(
+      () => {
+        throw new Error('boom');
       },
-    });
+      {
+        maxAttempts: 1,
+        publishDeadLetter: async (_topic, envelope) => {
+          if (envelope.id === 'retry' && failures-- > 0) throw new Error('dlq down');
+          if (envelope.id === 'refused' && (envelope.payload as { original?: unknown }).original) throw new NonRetryableError('too large');
+        },
+      },
+    );
     dispatcher.push(record('k', 'retry'));
     dispatcher.push(record('k2', 'refused'));
     await flush();
@@ -261,9 +296,12 @@ describe('KeyedDispatcher', () => {
   });
 
   it('with deadLetterTopic false a failed message is dropped after logging, and settled', async () => {
-    const { dispatcher, deadLetters, settled, logs, flush } = setup(() => {
-      throw new Error('nope');
-    }, { maxAttempts: 1, deadLetterTopic: false });
+    const { dispatcher, deadLetters, settled, logs, flush } = setup(
+      () => {
+        throw new Error('nope');
+      },
+      { maxAttempts: 1, deadLetterTopic: false },
+    );
     dispatcher.push(record('k', 'drop'));
     await flush();
     expect(deadLetters).toEqual([]);
@@ -281,11 +319,14 @@ describe('KeyedDispatcher', () => {
       onTerm: (e) => void events.push(`term ${e.id}#${e.attempt}`),
       onDeadLetter: (e) => void events.push(`dead-letter ${e.id} after ${e.attempts} to ${e.deadLetterTopic}: ${e.reason}`),
     };
-    const { dispatcher, clock, flush } = setup((d) => {
-      if (d.envelope.id === 'a' && d.attempt === 1) throw new Error('first');
-      if (d.envelope.id === 't') d.term();
-      if (d.envelope.id === 'd') d.nack({ delayMs: 0, error: new Error('never') });
-    }, { instrumentation, maxAttempts: 2 });
+    const { dispatcher, clock, flush } = setup(
+      (d) => {
+        if (d.envelope.id === 'a' && d.attempt === 1) throw new Error('first');
+        if (d.envelope.id === 't') d.term();
+        if (d.envelope.id === 'd') d.nack({ delayMs: 0, error: new Error('never') });
+      },
+      { instrumentation, maxAttempts: 2 },
+    );
     dispatcher.push(record('ka', 'a'));
     dispatcher.push(record('kt', 't'));
     dispatcher.push(record('kd', 'd'));

@@ -70,7 +70,12 @@ interface Member {
   readonly consuming: Set<number>;
 }
 
-type Op = { type: 'join' } | { type: 'leave'; pick: number } | { type: 'crash'; pick: number } | { type: 'cut'; pick: number; ms: number } | { type: 'advance'; ms: number };
+type Op =
+  | { type: 'join' }
+  | { type: 'leave'; pick: number }
+  | { type: 'crash'; pick: number }
+  | { type: 'cut'; pick: number; ms: number }
+  | { type: 'advance'; ms: number };
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ type: fc.constant('join' as const) }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('leave' as const), pick: fc.nat() }) },
@@ -112,7 +117,8 @@ describe('PartitionBalancer properties', () => {
             clock: memberClock,
             logger: silentLogger,
             onAssigned: (p) => {
-              for (const other of members) if (other.id !== id && other.consuming.has(p)) violations.push(`${id} took partition ${p} while ${other.id} still consumed it`);
+              for (const other of members)
+                if (other.id !== id && other.consuming.has(p)) violations.push(`${id} took partition ${p} while ${other.id} still consumed it`);
               consuming.add(p);
             },
             onRevoked: async (p) => {
@@ -148,7 +154,9 @@ describe('PartitionBalancer properties', () => {
         await advance(TTL * 6 + drainMs * 4);
 
         expect(violations).toEqual([]);
-        const ids = live().map((m) => m.id).sort();
+        const ids = live()
+          .map((m) => m.id)
+          .sort();
         for (let p = 0; p < partitions; p += 1) {
           const consumers = members.filter((m) => !m.dead && m.consuming.has(p)).map((m) => m.id);
           expect(consumers, `consumers of partition ${p}`).toEqual([ids[p % ids.length]]);
@@ -197,7 +205,9 @@ describe('PartitionBalancer gap found by the property above with store cuts (clo
           await sleep(memberClock, 1);
           if (consuming.get(p) === state.id) consuming.delete(p);
         },
-      }).start().catch(() => {});
+      })
+        .start()
+        .catch(() => {});
       await flush();
     }
     states[0]!.cutUntil = clock.now() + 801;

@@ -7,7 +7,10 @@ const lifecycle = (connectTimeoutMs = 200): TransportLifecycle => new TransportL
 describe('TransportLifecycle', () => {
   it('a refused connection fails at once, saying how long it actually waited and why', async () => {
     const error = await lifecycle(5_000)
-      .connect(() => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:1')), () => {})
+      .connect(
+        () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:1')),
+        () => {},
+      )
       .catch((e: unknown) => e);
     expect(BrokerUnreachableError.isInstance(error)).toBe(true);
     const unreachable = error as BrokerUnreachableError;

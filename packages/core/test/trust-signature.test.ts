@@ -9,7 +9,8 @@ const input = (text: string, key = 'wf-1'): EnvelopeInput => ({
   headers: { 'a2a-bus.type': 'task-request' },
 });
 
-const withHeaders = (envelope: Envelope, headers: Record<string, string>): Envelope => createEnvelope({ ...envelope, headers: { ...envelope.headers, ...headers } });
+const withHeaders = (envelope: Envelope, headers: Record<string, string>): Envelope =>
+  createEnvelope({ ...envelope, headers: { ...envelope.headers, ...headers } });
 
 describe('signed envelopes', () => {
   it('one envelope: signed, verifies, names its signer', () => {
@@ -50,7 +51,10 @@ describe('signed envelopes', () => {
 
   it('a batch shares one signature; each envelope verifies alone; proofs cannot be moved between envelopes; a changed member fails', () => {
     const keys = generateAgentKeys();
-    const batch = signPrepared([1, 2, 3, 4, 5].map((n) => prepareForSigning(input(`t${n}`, `wf-${n}`), keys)), keys);
+    const batch = signPrepared(
+      [1, 2, 3, 4, 5].map((n) => prepareForSigning(input(`t${n}`, `wf-${n}`), keys)),
+      keys,
+    );
     expect(new Set(batch.map((e) => e.headers![trustHeaders.signature])).size).toBe(1);
     // Checked first, before any member of the batch was verified (later, a proven leaf needs no proof).
     expect(verifyEnvelope(withHeaders(batch[0]!, { [trustHeaders.proof]: batch[1]!.headers![trustHeaders.proof]! })).verified).toBe(false);

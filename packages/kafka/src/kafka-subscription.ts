@@ -162,7 +162,12 @@ export class KafkaSubscription implements Subscription {
       onJoin();
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.reportError('error', payload.restart ? 'consumer-failed' : 'subscription-closed', `kafka consumer crashed (${payload.restart ? 'kafkajs restarts it' : 'restarted by a2a-bus'})`, payload.error);
+      this.reportError(
+        'error',
+        payload.restart ? 'consumer-failed' : 'subscription-closed',
+        `kafka consumer crashed (${payload.restart ? 'kafkajs restarts it' : 'restarted by a2a-bus'})`,
+        payload.error,
+      );
       if (payload.restart || this.closing) return;
       // kafkajs restarts only after retriable errors; a member that joined once keeps trying.
       if (joinedOnce) this.revive();
@@ -219,7 +224,12 @@ export class KafkaSubscription implements Subscription {
       // (signal aborted, acks refused), so a key never runs here and on its next owner at once.
       await Promise.all(partitions.map((partition) => this.dispatcher.revoke(partition, { timeoutMs: budget })));
       const stopped = partitions.filter((partition) => this.dispatcher.isLost(partition));
-      if (stopped.length > 0) this.reportError('warn', 'lease-lost', `handlers on partitions ${stopped.join(',')} still running when the group moved on were stopped (signal aborted, acks refused); their messages run again elsewhere`);
+      if (stopped.length > 0)
+        this.reportError(
+          'warn',
+          'lease-lost',
+          `handlers on partitions ${stopped.join(',')} still running when the group moved on were stopped (signal aborted, acks refused); their messages run again elsewhere`,
+        );
       // The group is preparing the rebalance: this generation may still commit.
       const commit = this.commitFn(true);
       if (commit) await this.commits.flush(commit);
@@ -432,8 +442,20 @@ export class KafkaSubscription implements Subscription {
    * member holds its JoinGroup for running handlers, this keeps the session alive. A
    * heartbeat that reports a rebalance releases blocked batches, so kafkajs goes to rejoin.
    */
-  private reportError(level: 'warn' | 'error', kind: 'settle-failed' | 'consumer-failed' | 'subscription-closed' | 'lease-lost' | 'heartbeat-failed', message: string, error?: unknown): void {
-    reportError(this.deps.events, this.deps.logger, level, { kind, transport: 'kafka', topic: this.topic, group: this.deps.groupId, message, ...(error !== undefined ? { error } : {}) });
+  private reportError(
+    level: 'warn' | 'error',
+    kind: 'settle-failed' | 'consumer-failed' | 'subscription-closed' | 'lease-lost' | 'heartbeat-failed',
+    message: string,
+    error?: unknown,
+  ): void {
+    reportError(this.deps.events, this.deps.logger, level, {
+      kind,
+      transport: 'kafka',
+      topic: this.topic,
+      group: this.deps.groupId,
+      message,
+      ...(error !== undefined ? { error } : {}),
+    });
   }
 
   private async heartbeat(): Promise<void> {

@@ -167,7 +167,11 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
       assertOpen('publish');
       const envelopes = inputs.map((input) => createEnvelope(input));
       if (envelopes.length === 0) return [];
-      const records = envelopes.map((envelope) => ({ key: envelope.key, value: encodeEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'kafka', topic), envelope }));
+      const records = envelopes.map((envelope) => ({
+        key: envelope.key,
+        value: encodeEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'kafka', topic),
+        envelope,
+      }));
       return send(topic, records);
     },
 
@@ -186,24 +190,29 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
       const group = ephemeral ? ephemeralGroupName(options.group) : options.group;
       const groupId = config.groupId(group, topic);
       if (ephemeral) sweepGoneOwners();
-      const subscription = new KafkaSubscription(topic, handler, { ...options, group }, {
-        kafka,
-        admin: getAdmin,
-        groupId,
-        config,
-        logger: logger.child({ topic, group: options.group }),
-        events,
-        partitions,
-        publishDeadLetter: async (deadLetterTopic, envelope) => {
-          await publish(deadLetterTopic, envelope);
+      const subscription = new KafkaSubscription(
+        topic,
+        handler,
+        { ...options, group },
+        {
+          kafka,
+          admin: getAdmin,
+          groupId,
+          config,
+          logger: logger.child({ topic, group: options.group }),
+          events,
+          partitions,
+          publishDeadLetter: async (deadLetterTopic, envelope) => {
+            await publish(deadLetterTopic, envelope);
+          },
+          onClosed: async (closed) => {
+            subscriptions.delete(closed);
+            members.get(groupId)?.delete(closed);
+            // Nothing of an ephemeral group outlives its subscription: no group, no offsets.
+            if (ephemeral) await deleteEphemeralGroup(await getAdmin(), groupId, logger);
+          },
         },
-        onClosed: async (closed) => {
-          subscriptions.delete(closed);
-          members.get(groupId)?.delete(closed);
-          // Nothing of an ephemeral group outlives its subscription: no group, no offsets.
-          if (ephemeral) await deleteEphemeralGroup(await getAdmin(), groupId, logger);
-        },
-      });
+      );
       subscriptions.add(subscription);
       if (!members.has(groupId)) members.set(groupId, new Set());
       members.get(groupId)!.add(subscription);
@@ -261,9 +270,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
         await sweep;
         await Promise.allSettled([...replays].map((reader) => reader.return(undefined)));
         const clients = await Promise.allSettled([producer, admin].filter((client) => client !== undefined));
-        await Promise.all(
-          clients.map((client) => (client.status === 'fulfilled' ? client.value.disconnect().catch(() => undefined) : undefined)),
-        );
+        await Promise.all(clients.map((client) => (client.status === 'fulfilled' ? client.value.disconnect().catch(() => undefined) : undefined)));
       })();
       return closing;
     },

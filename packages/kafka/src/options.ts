@@ -16,7 +16,10 @@ const kafkaOptionsSchema = z
      * `kafka+ssl://user:password@host:port` also turns on TLS and, with credentials, SASL
      * SCRAM-SHA-512 (unless `ssl` / `sasl` are given).
      */
-    url: z.string().regex(/^kafka(\+ssl)?:\/\/[^/]+\/?$/i, 'kafka://host:port[,host:port...] or kafka+ssl://[user:password@]host:port').optional(),
+    url: z
+      .string()
+      .regex(/^kafka(\+ssl)?:\/\/[^/]+\/?$/i, 'kafka://host:port[,host:port...] or kafka+ssl://[user:password@]host:port')
+      .optional(),
     clientId: z.string().min(1).default('a2a-bus'),
     /** Passed to kafkajs as is: `true` or Node TLS options. */
     ssl: z.union([z.boolean(), z.custom<ConnectionOptions>((value) => typeof value === 'object' && value !== null, 'TLS options')]).optional(),
@@ -88,7 +91,12 @@ function splitKafkaUrl(url: string): { tls: boolean; username?: string; password
   if (credentials === undefined) return { tls: ssl !== undefined, hosts };
   const colon = credentials.indexOf(':');
   if (colon === -1) throw new InvalidOptionsError('kafka', 'url', 'credentials must be user:password');
-  return { tls: ssl !== undefined, username: decodeURIComponent(credentials.slice(0, colon)), password: decodeURIComponent(credentials.slice(colon + 1)), hosts };
+  return {
+    tls: ssl !== undefined,
+    username: decodeURIComponent(credentials.slice(0, colon)),
+    password: decodeURIComponent(credentials.slice(colon + 1)),
+    hosts,
+  };
 }
 
 /** `kafka://h1:9092,h2:9092` → `['h1:9092', 'h2:9092']`. */

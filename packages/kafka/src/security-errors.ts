@@ -1,7 +1,8 @@
 import { AuthenticationError, AuthorizationError } from '@a2a-bus/core';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 
-const certificateFailure = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/;
+const certificateFailure =
+  /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/;
 
 /** kafkajs nests the real error: retries exhausted wrap the last one, aggregates hold several. */
 function* chain(error: unknown, depth = 0): Generator<Error> {
@@ -54,10 +55,12 @@ export async function coordinatorRefusal(
     ...kafkaConfig,
     retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 500 },
     logLevel: logLevel.DEBUG,
-    logCreator: () => ({ log }) => {
-      const error = (log as { error?: unknown }).error;
-      if (log.message === 'Tried to find group coordinator' && error instanceof Error) refusal ??= error;
-    },
+    logCreator:
+      () =>
+      ({ log }) => {
+        const error = (log as { error?: unknown }).error;
+        if (log.message === 'Tried to find group coordinator' && error instanceof Error) refusal ??= error;
+      },
   });
   const admin = kafka.admin();
   let timer: NodeJS.Timeout | undefined;

@@ -32,7 +32,9 @@ export async function pinLatestStart(context: PinLatestStartContext): Promise<vo
       const ends = await admin.fetchTopicOffsets(topic);
       if (!context.current()) return;
       await context.commit(
-        ends.filter((end) => partitions.includes(end.partition) && missing.has(end.partition)).map((end) => ({ topic, partition: end.partition, offset: end.high })),
+        ends
+          .filter((end) => partitions.includes(end.partition) && missing.has(end.partition))
+          .map((end) => ({ topic, partition: end.partition, offset: end.high })),
       );
       return;
     } catch (error) {

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 describe('[kafka] key → partition', () => {
   it("agrees with kafkajs's DefaultPartitioner for many keys and partition counts", () => {
     const partitioner = Partitioners.DefaultPartitioner();
-    const metadata = (count: number) => Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
+    const metadata = (count: number) =>
+      Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
     let compared = 0;
     for (let i = 0; i < 20_000; i += 1) {
       const key = i % 4 === 0 ? `ctx-${i}` : i % 4 === 1 ? crypto.randomUUID() : i % 4 === 2 ? `wf/é✓/${i}/${'x'.repeat(i % 37)}` : String(i);

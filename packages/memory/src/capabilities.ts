@@ -7,7 +7,10 @@ export const memoryCapabilities: TransportCapabilities = {
   orderAcrossRedelivery: { support: 'native', note: 'a nack holds its key until the retry; pending entries go first to the next owner' },
   consumerGroups: { support: 'native', note: 'per-group cursors and pending entries' },
   rebalance: { support: 'native', note: 'partition p to member p mod n; hand-over after the old owner drained' },
-  crashRedelivery: { support: 'native', note: 'a member that leaves without draining, or whose handler outlasts ackTimeoutMs, orphans its pending entries; the next owner gets them first' },
+  crashRedelivery: {
+    support: 'native',
+    note: 'a member that leaves without draining, or whose handler outlasts ackTimeoutMs, orphans its pending entries; the next owner gets them first',
+  },
   delayedNack: { support: 'native', note: 'in-process timer on the injectable clock' },
   term: { support: 'native', note: 'settles without redelivery' },
   deadLetter: { support: 'native', note: '<topic>.dlq after maxAttempts, and for undecodable bytes' },

@@ -62,20 +62,25 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
   };
 
   /** `bytes`: the envelope's size, when publishBatch has measured it already. */
-  const append = (topicName: string, envelope: Envelope, bytes = assertEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'memory', topicName)): PublishReceipt => {
+  const append = (
+    topicName: string,
+    envelope: Envelope,
+    bytes = assertEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'memory', topicName),
+  ): PublishReceipt => {
     const topic = topicLog(topicName);
     const partition = partitionForKey(envelope.key, topic.partitions.length);
     const started = reportPublish ? performance.now() : 0;
     const offset = topic.append(partition, envelope.key, envelope, clock.now(), bytes);
-    if (reportPublish) events.onPublish({
-      transport: 'memory',
-      topic: topicName,
-      partition,
-      key: envelope.key,
-      id: envelope.id,
-      bytes,
-      durationMs: performance.now() - started,
-    });
+    if (reportPublish)
+      events.onPublish({
+        transport: 'memory',
+        topic: topicName,
+        partition,
+        key: envelope.key,
+        id: envelope.id,
+        bytes,
+        durationMs: performance.now() - started,
+      });
     return { id: envelope.id, topic: topicName, partition, offset: String(offset) };
   };
 
@@ -217,22 +222,25 @@ class MemorySubscription implements Subscription, GroupMember {
   /** The ack timeout: a member whose handler hangs past it is dropped, like a dead one. */
   private watch(): void {
     const { clock, ackTimeoutMs, logger, events } = this.runtime;
-    this.watchdog = clock.setTimeout(() => {
-      if (this.closing) return;
-      if (this.dispatcher.longestRunningMs() > ackTimeoutMs) {
-        reportError(events, logger, 'warn', {
-          kind: 'subscription-closed',
-          transport: 'memory',
-          topic: this.topic,
-          group: this.group,
-          member: this.id,
-          message: `a handler exceeded the ack timeout (${ackTimeoutMs} ms); member dropped, its messages redelivered`,
-        });
-        void this.close({ drainTimeoutMs: 0 });
-        return;
-      }
-      this.watch();
-    }, Math.max(1, Math.floor(ackTimeoutMs / 4)));
+    this.watchdog = clock.setTimeout(
+      () => {
+        if (this.closing) return;
+        if (this.dispatcher.longestRunningMs() > ackTimeoutMs) {
+          reportError(events, logger, 'warn', {
+            kind: 'subscription-closed',
+            transport: 'memory',
+            topic: this.topic,
+            group: this.group,
+            member: this.id,
+            message: `a handler exceeded the ack timeout (${ackTimeoutMs} ms); member dropped, its messages redelivered`,
+          });
+          void this.close({ drainTimeoutMs: 0 });
+          return;
+        }
+        this.watch();
+      },
+      Math.max(1, Math.floor(ackTimeoutMs / 4)),
+    );
     (this.watchdog as { unref?: () => void } | undefined)?.unref?.(); // a watchdog alone does not keep a process up
   }
 

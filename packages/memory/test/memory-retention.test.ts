@@ -30,13 +30,17 @@ describe('memory log retention', () => {
     const slow = new Map<string, string[]>();
     let slowCount = 0;
     await transport.subscribe('t', (d) => void fast.push(d.envelope.id), { group: 'fast' });
-    await transport.subscribe('t', async (d) => {
-      for (let i = 0; i < 3; i += 1) await flush(); // slower than the fast group: trimming must wait for it
-      const seen = slow.get(d.envelope.key) ?? [];
-      seen.push(d.envelope.id);
-      slow.set(d.envelope.key, seen);
-      slowCount += 1;
-    }, { group: 'slow', maxInFlight: 4 });
+    await transport.subscribe(
+      't',
+      async (d) => {
+        for (let i = 0; i < 3; i += 1) await flush(); // slower than the fast group: trimming must wait for it
+        const seen = slow.get(d.envelope.key) ?? [];
+        seen.push(d.envelope.id);
+        slow.set(d.envelope.key, seen);
+        slowCount += 1;
+      },
+      { group: 'slow', maxInFlight: 4 },
+    );
     const published = new Map<string, string[]>();
     let total = 0;
     let longest = 0;
@@ -56,9 +60,15 @@ describe('memory log retention', () => {
     // 5 000 published over 2 partitions; kept per partition: the limit, plus the records of one
     // batch not yet read by the slow group, plus at most one check interval (ceil(40 / 8) = 5).
     expect(longest).toBeLessThanOrEqual(maxRecords + 100 + 5);
-    await transport.publishBatch('t', Array.from({ length: 20 }, (_, j) => msg(`k${j}`, `tail-${j}`)));
+    await transport.publishBatch(
+      't',
+      Array.from({ length: 20 }, (_, j) => msg(`k${j}`, `tail-${j}`)),
+    );
     await until('the tail to be read', () => slowCount === total + 20);
-    await transport.publishBatch('t', Array.from({ length: 20 }, (_, j) => msg(`k${j}`, `tail2-${j}`)));
+    await transport.publishBatch(
+      't',
+      Array.from({ length: 20 }, (_, j) => msg(`k${j}`, `tail2-${j}`)),
+    );
     for (const length of kept(broker, 't')) expect(length).toBeLessThanOrEqual(maxRecords + 5);
     await transport.close();
   });
@@ -73,21 +83,36 @@ describe('memory log retention', () => {
     });
     const stuck: string[] = [];
     const fast: string[] = [];
-    await transport.subscribe('t', async (d) => {
-      await released;
-      stuck.push(d.envelope.id);
-    }, { group: 'stuck', maxInFlight: 1 });
+    await transport.subscribe(
+      't',
+      async (d) => {
+        await released;
+        stuck.push(d.envelope.id);
+      },
+      { group: 'stuck', maxInFlight: 1 },
+    );
     await transport.subscribe('t', (d) => void fast.push(d.envelope.id), { group: 'fast' });
-    const ids = (await transport.publishBatch('t', Array.from({ length: 300 }, (_, i) => msg('k', `m${i}`)))).map((r) => r.id);
+    const ids = (
+      await transport.publishBatch(
+        't',
+        Array.from({ length: 300 }, (_, i) => msg('k', `m${i}`)),
+      )
+    ).map((r) => r.id);
     await until('the fast group to read everything', () => fast.length === 300);
     // The stuck group's first record is pending: the floor is offset 0, so nothing went.
     expect(kept(broker, 't')).toEqual([300]);
     release();
     await until('the stuck group to read everything', () => stuck.length === 300);
     expect(stuck).toEqual(ids);
-    await transport.publishBatch('t', Array.from({ length: 20 }, (_, i) => msg('k', `n${i}`)));
+    await transport.publishBatch(
+      't',
+      Array.from({ length: 20 }, (_, i) => msg('k', `n${i}`)),
+    );
     await until('both groups to read the tail', () => stuck.length === 320 && fast.length === 320);
-    await transport.publishBatch('t', Array.from({ length: 2 }, (_, i) => msg('k', `o${i}`)));
+    await transport.publishBatch(
+      't',
+      Array.from({ length: 2 }, (_, i) => msg('k', `o${i}`)),
+    );
     expect(kept(broker, 't')[0]).toBeLessThanOrEqual(10 + 2); // check interval ceil(10 / 8) = 2
     await transport.close();
   });
@@ -97,7 +122,12 @@ describe('memory log retention', () => {
     const transport = createMemoryTransport({ broker, clock: new ManualClock(), partitions: 1, retention: { maxRecords: 5 } });
     const away = await transport.subscribe('t', () => {}, { group: 'away' });
     await away.close();
-    const ids = (await transport.publishBatch('t', Array.from({ length: 100 }, (_, i) => msg('k', `m${i}`)))).map((r) => r.id);
+    const ids = (
+      await transport.publishBatch(
+        't',
+        Array.from({ length: 100 }, (_, i) => msg('k', `m${i}`)),
+      )
+    ).map((r) => r.id);
     expect(kept(broker, 't')).toEqual([100]);
     const got: string[] = [];
     await transport.subscribe('t', (d) => void got.push(d.envelope.id), { group: 'away' });
@@ -110,9 +140,17 @@ describe('memory log retention', () => {
     const clock = new ManualClock(10_000);
     const broker = new MemoryBroker();
     const transport = createMemoryTransport({ broker, clock, partitions: 1, retention: { maxAgeMs: 1_000 } });
-    await transport.publishBatch('old', Array.from({ length: 100 }, (_, i) => msg('k', `old${i}`)));
+    await transport.publishBatch(
+      'old',
+      Array.from({ length: 100 }, (_, i) => msg('k', `old${i}`)),
+    );
     clock.advance(2_000);
-    const fresh = (await transport.publishBatch('old', Array.from({ length: 64 }, (_, i) => msg('k', `new${i}`)))).map((r) => r.id);
+    const fresh = (
+      await transport.publishBatch(
+        'old',
+        Array.from({ length: 64 }, (_, i) => msg('k', `new${i}`)),
+      )
+    ).map((r) => r.id);
     // Without a count limit the check runs every 64 appends: the 100 older than 1 s are gone.
     expect(kept(broker, 'old')).toEqual([64]);
     const replayed: string[] = [];
@@ -130,7 +168,10 @@ describe('memory log retention', () => {
     await group.close();
 
     const bytes = createMemoryTransport({ broker, clock, partitions: 1, retention: { maxBytes: 20_000 } });
-    await bytes.publishBatch('big', Array.from({ length: 200 }, (_, i) => msg('k', `${'x'.repeat(1_000)}${i}`)));
+    await bytes.publishBatch(
+      'big',
+      Array.from({ length: 200 }, (_, i) => msg('k', `${'x'.repeat(1_000)}${i}`)),
+    );
     const log = broker.existingTopic('big')!.partitions[0]!;
     expect(log.bytes).toBeLessThanOrEqual(20_000 + 64 * 1_400);
     expect(log.start).toBeGreaterThan(0);

@@ -40,7 +40,11 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ type: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 700 }) }) },
   { weight: 2, arbitrary: fc.record({ type: fc.constant('flush' as const) }) },
 );
-const config = fc.record({ partitions: fc.integer({ min: 1, max: 4 }), maxInFlight: fc.integer({ min: 1, max: 6 }), maxAttempts: fc.integer({ min: 1, max: 4 }) });
+const config = fc.record({
+  partitions: fc.integer({ min: 1, max: 4 }),
+  maxInFlight: fc.integer({ min: 1, max: 6 }),
+  maxAttempts: fc.integer({ min: 1, max: 4 }),
+});
 
 interface Member {
   readonly transport: Transport;
@@ -90,7 +94,14 @@ class GroupSimulation {
     // Retention as tight as it gets (checked on every append, 100 ms of clock): the properties
     // below hold only if trimming never drops a record the group has not acknowledged.
     const retention = { maxRecords: 1, maxAgeMs: 100, topics: { [`${TOPIC}.dlq`]: false as const } };
-    return createMemoryTransport({ broker: this.broker, partitions: this.c.partitions, clock: this.clock, ackTimeoutMs: ACK_TIMEOUT_MS, instrumentation, retention });
+    return createMemoryTransport({
+      broker: this.broker,
+      partitions: this.c.partitions,
+      clock: this.clock,
+      ackTimeoutMs: ACK_TIMEOUT_MS,
+      instrumentation,
+      retention,
+    });
   }
 
   async publish(key: string, script: Step[]): Promise<void> {
@@ -220,8 +231,14 @@ describe('memory transport properties', () => {
           }
           // Dead letters on the topic: one per dead-lettered message, none for the others.
           const dead: string[] = [];
-          for await (const record of sim.broker.existingTopic(`${TOPIC}.dlq`) ? sim.members[0]!.transport.replay(`${TOPIC}.dlq`) : []) dead.push(record.envelope!.id);
-          expect(dead.sort()).toEqual(sim.messages.filter((m) => m.ends[0]!.startsWith('dead-letter')).map((m) => m.id).sort());
+          for await (const record of sim.broker.existingTopic(`${TOPIC}.dlq`) ? sim.members[0]!.transport.replay(`${TOPIC}.dlq`) : [])
+            dead.push(record.envelope!.id);
+          expect(dead.sort()).toEqual(
+            sim.messages
+              .filter((m) => m.ends[0]!.startsWith('dead-letter'))
+              .map((m) => m.id)
+              .sort(),
+          );
           if (process.env.FC_STATS) stats(sim);
         } finally {
           await sim.close();

@@ -11,10 +11,14 @@ describe('memory transport (reference implementation)', () => {
     const clock = new ManualClock(1_000);
     const transport = createMemoryTransport({ broker: new MemoryBroker(), clock });
     const attempts: number[] = [];
-    await transport.subscribe('t', (d) => {
-      attempts.push(d.attempt);
-      if (d.attempt === 1) d.nack({ delayMs: 60_000 });
-    }, { group: 'g' });
+    await transport.subscribe(
+      't',
+      (d) => {
+        attempts.push(d.attempt);
+        if (d.attempt === 1) d.nack({ delayMs: 60_000 });
+      },
+      { group: 'g' },
+    );
     await transport.publish('t', msg('k', 'a'));
     await flush();
     expect(attempts).toEqual([1]);
@@ -32,10 +36,14 @@ describe('memory transport (reference implementation)', () => {
     const broker = new MemoryBroker();
     const transport = createMemoryTransport({ broker, clock });
     const at: number[] = [];
-    await transport.subscribe('t', () => {
-      at.push(clock.now());
-      throw new Error('down');
-    }, { group: 'g', retry: { maxAttempts: 4, initialDelayMs: 100, maxDelayMs: 250, jitter: 0 } });
+    await transport.subscribe(
+      't',
+      () => {
+        at.push(clock.now());
+        throw new Error('down');
+      },
+      { group: 'g', retry: { maxAttempts: 4, initialDelayMs: 100, maxDelayMs: 250, jitter: 0 } },
+    );
     await transport.publish('t', msg('k', 'a'));
     for (let i = 0; i < 20; i += 1) {
       await flush();

@@ -4,11 +4,17 @@ export function natsCapabilities(storage: 'file' | 'memory'): TransportCapabilit
   return {
     durablePublish: { support: 'native', note: `awaits the JetStream PubAck (${storage} storage); Nats-Msg-Id = envelope id deduplicates retries` },
     batchPublish: { support: 'emulated', note: 'publishes pipelined on one connection, resolves when every PubAck arrived' },
-    perKeyOrder: { support: 'emulated', note: 'subject per key-hash partition, one durable pull consumer per partition owned by one member; one message per key in flight' },
-    orderAcrossRedelivery: { support: 'emulated', note: 'nack retries in process holding the key (working() stops AckWait); hand-over naks held messages in order before the lease goes' },
+    perKeyOrder: {
+      support: 'emulated',
+      note: 'subject per key-hash partition, one durable pull consumer per partition owned by one member; one message per key in flight',
+    },
+    orderAcrossRedelivery: {
+      support: 'emulated',
+      note: 'nack retries in process holding the key (working() stops AckWait); hand-over naks held messages in order before the lease goes',
+    },
     consumerGroups: { support: 'emulated', note: 'durable consumers per (group, partition); members share partitions through leases' },
     rebalance: { support: 'emulated', note: 'leases on a JetStream stream with compare-and-set; members nudge each other on join and leave' },
-    crashRedelivery: { support: 'native', note: 'unacked messages come back after ackWaitMs; the dead member\'s leases lapse after leaseTtlMs' },
+    crashRedelivery: { support: 'native', note: "unacked messages come back after ackWaitMs; the dead member's leases lapse after leaseTtlMs" },
     delayedNack: { support: 'emulated', note: 'in-process delay holding the key, working() keeps the message; a crash meanwhile redelivers after AckWait' },
     term: { support: 'native', note: 'JetStream +TERM' },
     deadLetter: { support: 'emulated', note: 'JetStream has no DLQ: the consumer publishes the dead letter to <topic>.dlq, then terms the original' },

@@ -11,9 +11,14 @@ export function ephemeralInactiveThresholdMs(leaseTtlMs: number): number {
 }
 
 /** Removes an ephemeral group's consumers and lease records (its subscription closed). */
-export async function removeEphemeralGroup(jsm: JetStreamManager, names: NatsNames, stream: string, topic: string, group: string, partitions: number): Promise<void> {
-  await Promise.all(
-    Array.from({ length: partitions }, (_, p) => jsm.consumers.delete(stream, names.durable(group, p)).catch(() => false)),
-  );
+export async function removeEphemeralGroup(
+  jsm: JetStreamManager,
+  names: NatsNames,
+  stream: string,
+  topic: string,
+  group: string,
+  partitions: number,
+): Promise<void> {
+  await Promise.all(Array.from({ length: partitions }, (_, p) => jsm.consumers.delete(stream, names.durable(group, p)).catch(() => false)));
   await jsm.streams.purge(names.leaseStream, { filter: `${names.leaseBase(topic, group)}.>` });
 }

@@ -76,7 +76,12 @@ export const defaultNatsServer = 'nats://127.0.0.1:4222';
 
 export function serverList(options: ResolvedNatsOptions): string[] {
   const given = options.servers ?? options.url ?? defaultNatsServer;
-  return Array.isArray(given) ? given : given.split(',').map((s) => s.trim()).filter(Boolean);
+  return Array.isArray(given)
+    ? given
+    : given
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
 }
 
 /** Where to connect and how to log in: credentials out of the URLs, TLS when a URL says `tls://`. */

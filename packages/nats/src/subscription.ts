@@ -102,7 +102,6 @@ export class NatsSubscription implements Subscription {
       // requests each) a loaded machine lets the renewal age past the check between rounds, and
       // the partition churn delayed control messages by seconds (a2a-js CancelTask). Lost
       // leases are caught by the balancer's fence at the next round instead.
-
     };
     this.dispatcher = new KeyedDispatcher<NatsRecord>({
       transport: 'nats',
@@ -222,7 +221,15 @@ export class NatsSubscription implements Subscription {
     this.workers.set(partition, worker);
     const takenOver = this.store.consumeTakeover(partition) || lostBefore;
     worker.loop = this.pullLoop(worker, takenOver).catch((error: unknown) => {
-      reportError(this.context.events, this.logger, 'error', { kind: 'consumer-failed', transport: 'nats', topic: this.topic, group: this.group, partition, message: 'pull loop failed; the partition is not read until it is reassigned', error });
+      reportError(this.context.events, this.logger, 'error', {
+        kind: 'consumer-failed',
+        transport: 'nats',
+        topic: this.topic,
+        group: this.group,
+        partition,
+        message: 'pull loop failed; the partition is not read until it is reassigned',
+        error,
+      });
     });
   }
 

@@ -94,7 +94,11 @@ class NatsTransportImpl implements NatsTransport {
       try {
         envelope = createEnvelope(input);
       } catch (error) {
-        if (InvalidEnvelopeError.isInstance(error)) throw new InvalidEnvelopeError(error.issues.map((issue) => `[${index}] ${issue}`), { cause: error });
+        if (InvalidEnvelopeError.isInstance(error))
+          throw new InvalidEnvelopeError(
+            error.issues.map((issue) => `[${index}] ${issue}`),
+            { cause: error },
+          );
         throw error;
       }
       return { envelope, bytes: encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, 'nats', topic) };
@@ -227,7 +231,15 @@ class NatsTransportImpl implements NatsTransport {
       throw this.authorizationErrorOf(cause) ?? new PublishError('nats', topic, { cause });
     }
     if (this.reportsPublish) {
-      this.events.onPublish({ transport: 'nats', topic, partition, key: envelope.key, id: envelope.id, bytes: bytes.byteLength, durationMs: performance.now() - started });
+      this.events.onPublish({
+        transport: 'nats',
+        topic,
+        partition,
+        key: envelope.key,
+        id: envelope.id,
+        bytes: bytes.byteLength,
+        durationMs: performance.now() - started,
+      });
     }
     return { id: envelope.id, topic, partition, offset: String(seq) };
   }

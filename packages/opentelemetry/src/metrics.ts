@@ -42,16 +42,39 @@ export class BusMetrics {
     const sent = new LocalSums();
     const consumed = new LocalSums();
     const inFlight = new LocalSums();
-    meter.createObservableCounter('messaging.client.sent.messages', { unit: '{message}', description: 'Messages a producer attempted to send' }).addCallback((r) => sent.report(r));
-    meter.createObservableCounter('messaging.client.consumed.messages', { unit: '{message}', description: 'Messages delivered to a handler' }).addCallback((r) => consumed.report(r));
-    meter.createObservableUpDownCounter('a2a_bus.in_flight', { unit: '{message}', description: 'Messages whose handler is running' }).addCallback((r) => inFlight.report(r));
-    const operation = meter.createHistogram('messaging.client.operation.duration', { unit: 's', description: 'Duration of publish operations', advice: { explicitBucketBoundaries: durationBuckets } });
-    const process = meter.createHistogram('messaging.process.duration', { unit: 's', description: 'Duration of handler runs', advice: { explicitBucketBoundaries: durationBuckets } });
-    const bytes = meter.createHistogram('a2a_bus.message.size', { unit: 'By', description: 'Encoded envelope size at publish (0 on memory: nothing is encoded)' });
-    const retries = meter.createCounter('a2a_bus.retries', { unit: '{message}', description: 'Handler failures and nacks: each is retried, or dead-lettered on the last attempt' });
+    meter
+      .createObservableCounter('messaging.client.sent.messages', { unit: '{message}', description: 'Messages a producer attempted to send' })
+      .addCallback((r) => sent.report(r));
+    meter
+      .createObservableCounter('messaging.client.consumed.messages', { unit: '{message}', description: 'Messages delivered to a handler' })
+      .addCallback((r) => consumed.report(r));
+    meter
+      .createObservableUpDownCounter('a2a_bus.in_flight', { unit: '{message}', description: 'Messages whose handler is running' })
+      .addCallback((r) => inFlight.report(r));
+    const operation = meter.createHistogram('messaging.client.operation.duration', {
+      unit: 's',
+      description: 'Duration of publish operations',
+      advice: { explicitBucketBoundaries: durationBuckets },
+    });
+    const process = meter.createHistogram('messaging.process.duration', {
+      unit: 's',
+      description: 'Duration of handler runs',
+      advice: { explicitBucketBoundaries: durationBuckets },
+    });
+    const bytes = meter.createHistogram('a2a_bus.message.size', {
+      unit: 'By',
+      description: 'Encoded envelope size at publish (0 on memory: nothing is encoded)',
+    });
+    const retries = meter.createCounter('a2a_bus.retries', {
+      unit: '{message}',
+      description: 'Handler failures and nacks: each is retried, or dead-lettered on the last attempt',
+    });
     const redeliveries = meter.createCounter('a2a_bus.redeliveries', { unit: '{message}', description: 'Messages handed to a handler again (attempt > 1)' });
     const deadLetters = meter.createCounter('a2a_bus.dead_letters', { unit: '{message}', description: 'Messages written to a dead-letter topic' });
-    const errors = meter.createCounter('a2a_bus.errors', { unit: '{error}', description: 'Failures reported through onError, by error.type (settle-failed, lease-lost, …)' });
+    const errors = meter.createCounter('a2a_bus.errors', {
+      unit: '{error}',
+      description: 'Failures reported through onError, by error.type (settle-failed, lease-lost, …)',
+    });
     this.dispatchDuration = meter.createHistogram('a2a_bus.dispatch.duration', {
       unit: 's',
       description: 'Dispatch to final task state, per capability and outcome (a2a.task.state)',
@@ -76,7 +99,10 @@ export class BusMetrics {
     const groupKey = (e: { transport: string; topic: string; group: string }): string => `${e.transport}\u0000${e.topic}\u0000${e.group}`;
     const settled = (e: { transport: string; topic: string; group: string; handlerMs: number }, settlement: string): void => {
       const key = groupKey(e);
-      process.record(e.handlerMs / 1_000, attributesOf(`${key}\u0000${settlement}`, () => ({ ...consumerAttributes(e), 'a2a_bus.settlement': settlement })));
+      process.record(
+        e.handlerMs / 1_000,
+        attributesOf(`${key}\u0000${settlement}`, () => ({ ...consumerAttributes(e), 'a2a_bus.settlement': settlement })),
+      );
       inFlight.add(key, () => consumerAttributes(e), -1);
     };
     this.instrumentation = {
@@ -85,7 +111,11 @@ export class BusMetrics {
         const attributes = attributesOf(key, () => ({ ...destinationAttributes(e.transport, e.topic), 'messaging.operation.name': 'send' }));
         sent.add(key, () => attributes, 1);
         operation.record(e.durationMs / 1_000, attributes);
-        if (e.bytes > 0) bytes.record(e.bytes, attributesOf(`${key}\u0000size`, () => ({ 'messaging.system': messagingSystem(e.transport), 'messaging.destination.name': e.topic })));
+        if (e.bytes > 0)
+          bytes.record(
+            e.bytes,
+            attributesOf(`${key}\u0000size`, () => ({ 'messaging.system': messagingSystem(e.transport), 'messaging.destination.name': e.topic })),
+          );
       },
       onDeliver(e) {
         const key = groupKey(e);

@@ -51,19 +51,28 @@ export function createBusTelemetry(options: BusTelemetryOptions = {}): BusTeleme
   const buses: AgentBus[] = [];
 
   if (config.metrics) {
-    const lag = meter.createObservableGauge('a2a_bus.consumer.lag', { unit: '{message}', description: 'Records a consumer group has not acknowledged, per partition' });
-    const pending = meter.createObservableGauge('a2a_bus.consumer.pending', { unit: '{message}', description: 'Delivered, unacknowledged records per partition (where the backend tracks it)' });
-    meter.addBatchObservableCallback(async (result) => {
-      for (const { transport, query } of lagSources) {
-        let entries: ConsumerLag[];
-        try {
-          entries = (await transport.inspectLag?.(query)) ?? [];
-        } catch {
-          continue; // a broker hiccup skips one collection
+    const lag = meter.createObservableGauge('a2a_bus.consumer.lag', {
+      unit: '{message}',
+      description: 'Records a consumer group has not acknowledged, per partition',
+    });
+    const pending = meter.createObservableGauge('a2a_bus.consumer.pending', {
+      unit: '{message}',
+      description: 'Delivered, unacknowledged records per partition (where the backend tracks it)',
+    });
+    meter.addBatchObservableCallback(
+      async (result) => {
+        for (const { transport, query } of lagSources) {
+          let entries: ConsumerLag[];
+          try {
+            entries = (await transport.inspectLag?.(query)) ?? [];
+          } catch {
+            continue; // a broker hiccup skips one collection
+          }
+          for (const entry of entries) report(result, transport.backend, entry, lag, pending);
         }
-        for (const entry of entries) report(result, transport.backend, entry, lag, pending);
-      }
-    }, [lag, pending]);
+      },
+      [lag, pending],
+    );
     meter.createObservableGauge('a2a_bus.agents.live', { unit: '{agent}', description: 'Agents the registry sees alive' }).addCallback((result) => {
       for (const bus of buses) result.observe(bus.agents().length, { 'a2a_bus.instance': bus.instanceId });
     });
@@ -77,7 +86,12 @@ export function createBusTelemetry(options: BusTelemetryOptions = {}): BusTeleme
         ...(config.tracing ? { tracer } : {}),
         traceTopic: config.traceTopic ?? defaultTraceTopic,
         ...(busMetrics
-          ? { observe: { published: (topic, envelope) => busMetrics.requestPublished(topic, envelope), received: (topic, delivery) => busMetrics.replyReceived(topic, delivery) } }
+          ? {
+              observe: {
+                published: (topic, envelope) => busMetrics.requestPublished(topic, envelope),
+                received: (topic, delivery) => busMetrics.replyReceived(topic, delivery),
+              },
+            }
           : {}),
       });
     },
@@ -106,4 +120,3 @@ function report(
   result.observe(lag, entry.lag, attributes);
   if (entry.pending !== undefined) result.observe(pending, entry.pending, attributes);
 }
-

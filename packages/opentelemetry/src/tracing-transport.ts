@@ -1,4 +1,12 @@
-import { runtimeHeaders, type Delivery, type EnvelopeInput, type MessageHandler, type PublishReceipt, type SubscribeOptions, type Transport } from '@a2a-bus/core';
+import {
+  runtimeHeaders,
+  type Delivery,
+  type EnvelopeInput,
+  type MessageHandler,
+  type PublishReceipt,
+  type SubscribeOptions,
+  type Transport,
+} from '@a2a-bus/core';
 import { context, type Context, type Span, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { destinationAttributes, envelopeAttributes, errorType } from './attributes.js';
 import { contextFrom, hasSpan, traceparentOf } from './traceparent.js';

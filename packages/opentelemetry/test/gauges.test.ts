@@ -9,7 +9,9 @@ afterAll(() => otel.shutdown());
 
 it('consumer lag and live agents are observed at collection; tracing off leaves envelopes without traceparent', async () => {
   const telemetry = createBusTelemetry({ tracerProvider: otel.tracerProvider, meterProvider: otel.meterProvider, tracing: false });
-  const transport = telemetry.instrument(await createTransport(`memory://gauges-${randomUUID().slice(0, 6)}`, { partitions: 2, instrumentation: telemetry.instrumentation }));
+  const transport = telemetry.instrument(
+    await createTransport(`memory://gauges-${randomUUID().slice(0, 6)}`, { partitions: 2, instrumentation: telemetry.instrumentation }),
+  );
   telemetry.observeLag(transport, { topic: 'orders' });
   const bus = new AgentBus({ transport, namespace: 'gauges' });
   telemetry.observeAgents(bus);
@@ -18,11 +20,16 @@ it('consumer lag and live agents are observed at collection; tracing off leaves 
   let release = (): void => {};
   const held = new Promise<void>((resolve) => (release = resolve));
   const seen: Array<string | undefined> = [];
-  await transport.subscribe('orders', async (d) => {
-    seen.push(d.envelope.traceparent);
-    await held;
-  }, { group: 'billing' });
-  for (let i = 0; i < 5; i += 1) await transport.publish('orders', { kind: 'message', key: 'one-key', payload: { messageId: `m${i}`, role: 'ROLE_USER', parts: [{ text: 'x' }] } });
+  await transport.subscribe(
+    'orders',
+    async (d) => {
+      seen.push(d.envelope.traceparent);
+      await held;
+    },
+    { group: 'billing' },
+  );
+  for (let i = 0; i < 5; i += 1)
+    await transport.publish('orders', { kind: 'message', key: 'one-key', payload: { messageId: `m${i}`, role: 'ROLE_USER', parts: [{ text: 'x' }] } });
   await new Promise((resolve) => setTimeout(resolve, 50));
 
   const group = { 'messaging.destination.name': 'orders', 'messaging.consumer.group.name': 'billing' };

@@ -11,7 +11,10 @@ it('the Prometheus example serves a scrape endpoint whose counters match the fiv
     env: { ...process.env, A2A_BUS_URL: 'memory://prometheus-example', METRICS_PORT: String(43_000 + Math.floor(Math.random() * 900)) },
     timeout: 60_000,
   });
-  expect(out.trim().split('\n')).toEqual(['messaging_client_sent_messages_total a2a.tasks.text.echo 5', 'messaging_client_consumed_messages_total a2a.tasks.text.echo 5']);
+  expect(out.trim().split('\n')).toEqual([
+    'messaging_client_sent_messages_total a2a.tasks.text.echo 5',
+    'messaging_client_consumed_messages_total a2a.tasks.text.echo 5',
+  ]);
 });
 
 it('the package README points at the Prometheus example', () => {

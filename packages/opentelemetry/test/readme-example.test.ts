@@ -13,7 +13,13 @@ it("README's traced-workflow example is the file that runs, and it prints one tr
     env: { ...process.env, A2A_BUS_URL: 'memory://readme-traced' },
     timeout: 60_000,
   });
-  expect(out.trim().split('\n')).toEqual(['1 trace', 'send a2a.tasks.doc.draft', 'process a2a.tasks.doc.draft', 'send a2a.tasks.doc.review', 'process a2a.tasks.doc.review']);
+  expect(out.trim().split('\n')).toEqual([
+    '1 trace',
+    'send a2a.tasks.doc.draft',
+    'process a2a.tasks.doc.draft',
+    'send a2a.tasks.doc.review',
+    'process a2a.tasks.doc.review',
+  ]);
 });
 
 it("the package README's code is an excerpt of that example", () => {

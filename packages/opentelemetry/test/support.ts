@@ -24,7 +24,9 @@ export function inMemoryTelemetry() {
     /** Data points of one metric, by attribute filter. */
     async points(name: string): Promise<Array<DataPoint<number | Histogram>>> {
       const { resourceMetrics } = await reader.collect();
-      return resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics.filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints as Array<DataPoint<number | Histogram>>));
+      return resourceMetrics.scopeMetrics.flatMap((scope) =>
+        scope.metrics.filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints as Array<DataPoint<number | Histogram>>),
+      );
     },
     async shutdown(): Promise<void> {
       await tracerProvider.shutdown();

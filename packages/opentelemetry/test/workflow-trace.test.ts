@@ -14,7 +14,12 @@ const backends: Array<{ name: string; url: string; overrides: Record<string, unk
   { name: 'memory', url: `memory://otel-${randomUUID().slice(0, 6)}`, overrides: {} },
   { name: 'redis-streams', url: redisUrl, overrides: { partitions: 2, blockMs: 200 }, hostPort: new URL(redisUrl).host },
   { name: 'nats', url: natsUrl, overrides: { partitions: 2 }, hostPort: new URL(natsUrl).host },
-  { name: 'kafka', url: `kafka://${kafkaBrokers}`, overrides: { partitions: 2, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 100 }, hostPort: kafkaBrokers.split(',')[0] },
+  {
+    name: 'kafka',
+    url: `kafka://${kafkaBrokers}`,
+    overrides: { partitions: 2, sessionTimeoutMs: 6_000, heartbeatIntervalMs: 500, maxWaitTimeMs: 100 },
+    hostPort: kafkaBrokers.split(',')[0],
+  },
 ];
 
 const otel = inMemoryTelemetry();
@@ -60,7 +65,15 @@ for (const backend of backends) {
         const tasks = (capability: string) => `${namespace}.tasks.${capability}`;
         await waitForSpans(() => spansOf(workflowId).filter((s) => s.name === `process ${tasks('wf.one')}`).length === 1);
         const spans = spansOf(workflowId);
-        if (new Set(spans.map((s) => s.spanContext().traceId)).size !== 1) console.error(spans.map((s) => `${s.spanContext().traceId.slice(0, 6)} ${s.spanContext().spanId.slice(0, 6)} <- ${s.parentSpanContext?.spanId.slice(0, 6)} ${s.name} ${s.attributes["a2a_bus.record.type"]}`).join("\n"));
+        if (new Set(spans.map((s) => s.spanContext().traceId)).size !== 1)
+          console.error(
+            spans
+              .map(
+                (s) =>
+                  `${s.spanContext().traceId.slice(0, 6)} ${s.spanContext().spanId.slice(0, 6)} <- ${s.parentSpanContext?.spanId.slice(0, 6)} ${s.name} ${s.attributes['a2a_bus.record.type']}`,
+              )
+              .join('\n'),
+          );
         expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(1);
         const one = (name: string, attempt?: number): ReadableSpan => {
           const found = spans.filter((s) => s.name === name && (attempt === undefined || s.attributes['messaging.message.delivery_count'] === attempt));
@@ -95,11 +108,22 @@ for (const backend of backends) {
 
         for (const span of [sendOne, sendTwo, sendThree]) {
           expect(span.kind).toBe(SpanKind.PRODUCER);
-          expect(span.attributes).toMatchObject({ 'messaging.operation.type': 'send', 'messaging.system': expect.any(String), 'gen_ai.conversation.id': workflowId, 'a2a.task.id': expect.any(String), 'a2a.message.id': expect.any(String), 'messaging.message.id': expect.any(String) });
+          expect(span.attributes).toMatchObject({
+            'messaging.operation.type': 'send',
+            'messaging.system': expect.any(String),
+            'gen_ai.conversation.id': workflowId,
+            'a2a.task.id': expect.any(String),
+            'a2a.message.id': expect.any(String),
+            'messaging.message.id': expect.any(String),
+          });
         }
         for (const span of [processOne, processTwo, processThree]) {
           expect(span.kind).toBe(SpanKind.CONSUMER);
-          expect(span.attributes).toMatchObject({ 'messaging.operation.type': 'process', 'gen_ai.conversation.id': workflowId, 'messaging.destination.partition.id': expect.any(String) });
+          expect(span.attributes).toMatchObject({
+            'messaging.operation.type': 'process',
+            'gen_ai.conversation.id': workflowId,
+            'messaging.destination.partition.id': expect.any(String),
+          });
           expect(span.attributes['messaging.consumer.group.name']).toMatch(/^agents\.wf\./);
           expect(span.links.map((l) => l.context.spanId)).toHaveLength(1);
         }
@@ -108,7 +132,8 @@ for (const backend of backends) {
         expect(processOne.attributes['a2a.task.id']).toBe(task.id);
         const system = { memory: 'a2a_bus_memory', kafka: 'kafka', 'redis-streams': 'redis_streams', nats: 'nats_jetstream' }[backend.name];
         expect(sendOne.attributes['messaging.system']).toBe(system);
-        if (backend.name === 'kafka') expect(processOne.attributes).toMatchObject({ 'messaging.kafka.message.key': workflowId, 'messaging.kafka.offset': expect.any(Number) });
+        if (backend.name === 'kafka')
+          expect(processOne.attributes).toMatchObject({ 'messaging.kafka.message.key': workflowId, 'messaging.kafka.offset': expect.any(Number) });
 
         // --- metrics: exact counts per task topic.
         const sent = await otel.points('messaging.client.sent.messages');

@@ -65,7 +65,11 @@ export async function connectWithin(client: Redis, url: string, timeoutMs: numbe
   };
   try {
     refused.catch(() => undefined);
-    await lifecycle.connect(() => Promise.race([attempt(), refused]), () => client.disconnect(), (cause) => securityErrorOf(cause, url));
+    await lifecycle.connect(
+      () => Promise.race([attempt(), refused]),
+      () => client.disconnect(),
+      (cause) => securityErrorOf(cause, url),
+    );
   } finally {
     client.off('error', onError);
   }
@@ -73,7 +77,8 @@ export async function connectWithin(client: Redis, url: string, timeoutMs: numbe
 
 const authenticationFailure = /^(WRONGPASS|NOAUTH)\b|invalid username-password|user is disabled/;
 const authorizationFailure = /^NOPERM\b/;
-const certificateFailure = /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/;
+const certificateFailure =
+  /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_HAS_EXPIRED|ERR_TLS_CERT_ALTNAME_INVALID|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)$/;
 
 /**
  * The typed error for a refusal by Redis's ACLs or TLS: `AuthenticationError` for wrong
@@ -87,8 +92,10 @@ export function securityErrorOf(error: unknown, url: string, resource?: string):
   const message = error instanceof Error ? error.message : '';
   const code = (error as { code?: unknown } | null)?.code;
   const address = describeAddress(url);
-  if (authenticationFailure.test(message)) return new AuthenticationError(SCOPE, address, { cause: error, detail: 'the server refused the user name or password' });
-  if (typeof code === 'string' && certificateFailure.test(code)) return new AuthenticationError(SCOPE, address, { cause: error, detail: `the server's TLS certificate does not verify (${code})` });
+  if (authenticationFailure.test(message))
+    return new AuthenticationError(SCOPE, address, { cause: error, detail: 'the server refused the user name or password' });
+  if (typeof code === 'string' && certificateFailure.test(code))
+    return new AuthenticationError(SCOPE, address, { cause: error, detail: `the server's TLS certificate does not verify (${code})` });
   if (authorizationFailure.test(message)) return new AuthorizationError(SCOPE, address, resource ?? 'a key or channel', { cause: error, detail: message });
   return undefined;
 }

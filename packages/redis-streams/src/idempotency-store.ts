@@ -58,4 +58,3 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 export function createRedisIdempotencyStore(options: RedisIdempotencyStoreOptions = {}): RedisIdempotencyStore {
   return new RedisIdempotencyStore(options);
 }
-

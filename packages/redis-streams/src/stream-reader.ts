@@ -276,18 +276,7 @@ export class StreamReader {
     this.blockingClientId ??= Number(await blocking.client('ID'));
     if (this.woken || this.stopping) return;
     const streams = chosen.map((state) => state.stream);
-    const read = blocking.xreadgroupBuffer(
-      'GROUP',
-      group,
-      consumer,
-      'COUNT',
-      count,
-      'BLOCK',
-      block,
-      'STREAMS',
-      ...streams,
-      ...streams.map(() => '>'),
-    );
+    const read = blocking.xreadgroupBuffer('GROUP', group, consumer, 'COUNT', count, 'BLOCK', block, 'STREAMS', ...streams, ...streams.map(() => '>'));
     this.reading = read;
     let reply: Awaited<typeof read>;
     try {

@@ -29,7 +29,9 @@ export function createContext(options: ConformanceOptions, capabilities: Transpo
   const multiplier = options.timeoutMultiplier ?? 1;
   if (typeof options.redeliveryBoundMs !== 'number' || !Number.isFinite(options.redeliveryBoundMs) || options.redeliveryBoundMs < 0) {
     // Without it, a negative check would wait a guess and a lost ack could pass unseen.
-    throw new TypeError(`[${options.name}] conformance: redeliveryBoundMs must be the time an unsettled message takes to be redelivered (ms), got ${String(options.redeliveryBoundMs)}`);
+    throw new TypeError(
+      `[${options.name}] conformance: redeliveryBoundMs must be the time an unsettled message takes to be redelivered (ms), got ${String(options.redeliveryBoundMs)}`,
+    );
   }
   let transports: Transport[] = [];
   let topics: string[] = [];

@@ -8,7 +8,10 @@ export function limitCases(ctx: SuiteContext): void {
     const transport = await ctx.transport();
     const topic = ctx.topic('too-large');
     const huge = textMessage('k', 'x'.repeat(2 * DEFAULT_MAX_ENVELOPE_BYTES));
-    const error = await transport.publish(topic, huge).then(() => undefined, (e: unknown) => e);
+    const error = await transport.publish(topic, huge).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(PayloadTooLargeError.isInstance(error)).toBe(true);
     const tooLarge = error as PayloadTooLargeError;
     expect(tooLarge.limit).toBe(DEFAULT_MAX_ENVELOPE_BYTES);
@@ -17,13 +20,19 @@ export function limitCases(ctx: SuiteContext): void {
     expect(tooLarge.message).toContain(String(DEFAULT_MAX_ENVELOPE_BYTES));
     expect(tooLarge.isRetryable).toBe(false);
     // A batch with one oversized envelope is refused whole; nothing was stored.
-    const batchError = await transport.publishBatch(topic, [textMessage('k', 'fine'), huge]).then(() => undefined, (e: unknown) => e);
+    const batchError = await transport.publishBatch(topic, [textMessage('k', 'fine'), huge]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(PayloadTooLargeError.isInstance(batchError)).toBe(true);
     expect(await replayAll(transport, topic)).toEqual([]);
     // The limit is configurable: a small one refuses what the default accepts.
     const strict = await ctx.transport({ maxEnvelopeBytes: 2_048 });
     const medium = textMessage('k', 'y'.repeat(4_096));
-    const strictError = await strict.publish(topic, medium).then(() => undefined, (e: unknown) => e);
+    const strictError = await strict.publish(topic, medium).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(PayloadTooLargeError.isInstance(strictError)).toBe(true);
     expect((strictError as PayloadTooLargeError).limit).toBe(2_048);
     await transport.publish(topic, medium);
@@ -50,28 +59,38 @@ export function limitCases(ctx: SuiteContext): void {
     expect(deadLetters[0]!.raw).toBeUndefined();
   });
 
-  ctx.test('in-flight bytes are bounded beside the count, nothing dropped', ['backpressure'], async () => {
-    const transport = await ctx.transport();
-    const topic = ctx.topic('inflight-bytes');
-    const messages = Array.from({ length: 24 }, (_, i) => textMessage(`key-${i}`, `${i}:${'b'.repeat(2_000)}`));
-    const size = Math.max(...messages.map((m) => encodeEnvelope(createEnvelope(m)).byteLength));
-    let running = 0;
-    let maxRunning = 0;
-    const done = new Set<string>();
-    // The count alone would let up to 32 run; the bytes allow three records of this size.
-    await ctx.subscribe(transport, topic, async (d) => {
-      running += 1;
-      maxRunning = Math.max(maxRunning, running);
-      await delay(40);
-      running -= 1;
-      done.add(d.envelope.id);
-    }, { group: 'g', maxInFlight: 32, maxInFlightBytes: 3 * size });
-    const receipts = await transport.publishBatch(topic, messages);
-    await waitFor('24 messages', () => done.size >= 24, ctx.ms(30_000));
-    expect(maxRunning).toBeLessThanOrEqual(4);
-    expect(maxRunning).toBeGreaterThanOrEqual(2);
-    expect(receipts.every((r) => done.has(r.id))).toBe(true);
-  }, 60_000);
+  ctx.test(
+    'in-flight bytes are bounded beside the count, nothing dropped',
+    ['backpressure'],
+    async () => {
+      const transport = await ctx.transport();
+      const topic = ctx.topic('inflight-bytes');
+      const messages = Array.from({ length: 24 }, (_, i) => textMessage(`key-${i}`, `${i}:${'b'.repeat(2_000)}`));
+      const size = Math.max(...messages.map((m) => encodeEnvelope(createEnvelope(m)).byteLength));
+      let running = 0;
+      let maxRunning = 0;
+      const done = new Set<string>();
+      // The count alone would let up to 32 run; the bytes allow three records of this size.
+      await ctx.subscribe(
+        transport,
+        topic,
+        async (d) => {
+          running += 1;
+          maxRunning = Math.max(maxRunning, running);
+          await delay(40);
+          running -= 1;
+          done.add(d.envelope.id);
+        },
+        { group: 'g', maxInFlight: 32, maxInFlightBytes: 3 * size },
+      );
+      const receipts = await transport.publishBatch(topic, messages);
+      await waitFor('24 messages', () => done.size >= 24, ctx.ms(30_000));
+      expect(maxRunning).toBeLessThanOrEqual(4);
+      expect(maxRunning).toBeGreaterThanOrEqual(2);
+      expect(receipts.every((r) => done.has(r.id))).toBe(true);
+    },
+    60_000,
+  );
 }
 
 interface DeadLetterSummary {

@@ -85,16 +85,21 @@ export function publishCases(ctx: SuiteContext): void {
     }
   });
 
-  ctx.test('10k parallel publishes, then close: nothing lost', [], async () => {
-    const topic = ctx.topic('ten-k');
-    const publisher = await ctx.transport();
-    const receipts = await Promise.all(Array.from({ length: 10_000 }, (_, i) => publisher.publish(topic, textMessage(`k${i % 50}`, `m${i}`))));
-    await publisher.close();
-    const reader = await ctx.transport();
-    const stored = new Set(await replayAll(reader, topic));
-    expect(stored.size).toBe(10_000);
-    expect(receipts.every((r) => stored.has(r.id))).toBe(true);
-  }, 120_000);
+  ctx.test(
+    '10k parallel publishes, then close: nothing lost',
+    [],
+    async () => {
+      const topic = ctx.topic('ten-k');
+      const publisher = await ctx.transport();
+      const receipts = await Promise.all(Array.from({ length: 10_000 }, (_, i) => publisher.publish(topic, textMessage(`k${i % 50}`, `m${i}`))));
+      await publisher.close();
+      const reader = await ctx.transport();
+      const stored = new Set(await replayAll(reader, topic));
+      expect(stored.size).toBe(10_000);
+      expect(receipts.every((r) => stored.has(r.id))).toBe(true);
+    },
+    120_000,
+  );
 
   ctx.test('batch publish: all delivered, in order per key', ['batchPublish'], async () => {
     const transport = await ctx.transport();
@@ -116,12 +121,18 @@ export function publishCases(ctx: SuiteContext): void {
     const transport = await ctx.transport();
     const topic = ctx.topic('invalid');
     const bad = { kind: 'message', key: 'k', payload: { messageId: '', role: 'ROLE_ROBOT', parts: [] } } as unknown as EnvelopeInput;
-    const error = await transport.publish(topic, bad).then(() => undefined, (e: unknown) => e);
+    const error = await transport.publish(topic, bad).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(InvalidEnvelopeError.isInstance(error)).toBe(true);
     expect((error as InvalidEnvelopeError).issues.join(' ')).toMatch(/payload\.messageId/);
     expect((error as InvalidEnvelopeError).issues.join(' ')).toMatch(/payload\.role/);
     // A batch with one bad envelope is refused whole.
-    const batchError = await transport.publishBatch(topic, [textMessage('k', 'fine'), bad]).then(() => undefined, (e: unknown) => e);
+    const batchError = await transport.publishBatch(topic, [textMessage('k', 'fine'), bad]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(InvalidEnvelopeError.isInstance(batchError)).toBe(true);
     expect(await replayAll(transport, topic)).toEqual([]);
   });

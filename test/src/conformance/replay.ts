@@ -57,21 +57,26 @@ export function replayCases(ctx: SuiteContext): void {
     expect(ids.sort()).toEqual(before.map((r) => r.id).sort());
   });
 
-  ctx.test("replay does not move a group's cursor", ['replayFromOffset', 'consumerGroups'], async () => {
-    const topic = ctx.topic('replay-cursor');
-    const first = await ctx.transport();
-    const seen: string[] = [];
-    const sub = await ctx.subscribe(first, topic, (d) => void seen.push(d.envelope.id), { group: 'live' });
-    const before = await Promise.all(Array.from({ length: 10 }, (_, i) => first.publish(topic, textMessage(`k${i % 2}`, `a${i}`))));
-    await waitFor('the first 10', () => before.every((r) => seen.includes(r.id)), ctx.ms(15_000));
-    await sub.close();
-    const after = await Promise.all(Array.from({ length: 10 }, (_, i) => first.publish(topic, textMessage(`k${i % 2}`, `b${i}`))));
-    expect((await replayAll(first, topic)).length).toBe(20);
-    const second = await ctx.transport();
-    const resumed: string[] = [];
-    await ctx.subscribe(second, topic, (d) => void resumed.push(d.envelope.id), { group: 'live' });
-    await waitFor('the 10 published after', () => after.every((r) => resumed.includes(r.id)), ctx.ms(20_000));
-    await delay(ctx.redeliveryBound());
-    expect(resumed.sort()).toEqual(after.map((r) => r.id).sort());
-  }, 60_000);
+  ctx.test(
+    "replay does not move a group's cursor",
+    ['replayFromOffset', 'consumerGroups'],
+    async () => {
+      const topic = ctx.topic('replay-cursor');
+      const first = await ctx.transport();
+      const seen: string[] = [];
+      const sub = await ctx.subscribe(first, topic, (d) => void seen.push(d.envelope.id), { group: 'live' });
+      const before = await Promise.all(Array.from({ length: 10 }, (_, i) => first.publish(topic, textMessage(`k${i % 2}`, `a${i}`))));
+      await waitFor('the first 10', () => before.every((r) => seen.includes(r.id)), ctx.ms(15_000));
+      await sub.close();
+      const after = await Promise.all(Array.from({ length: 10 }, (_, i) => first.publish(topic, textMessage(`k${i % 2}`, `b${i}`))));
+      expect((await replayAll(first, topic)).length).toBe(20);
+      const second = await ctx.transport();
+      const resumed: string[] = [];
+      await ctx.subscribe(second, topic, (d) => void resumed.push(d.envelope.id), { group: 'live' });
+      await waitFor('the 10 published after', () => after.every((r) => resumed.includes(r.id)), ctx.ms(20_000));
+      await delay(ctx.redeliveryBound());
+      expect(resumed.sort()).toEqual(after.map((r) => r.id).sort());
+    },
+    60_000,
+  );
 }

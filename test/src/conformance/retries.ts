@@ -95,9 +95,14 @@ export function retryCases(ctx: SuiteContext): void {
     const topic = ctx.topic('dlq');
     const attempts: number[] = [];
     const dead: EnvelopeOf<'dead-letter'>[] = [];
-    await ctx.subscribe(transport, `${topic}.dlq`, (d) => {
-      if (d.envelope.kind === 'dead-letter') dead.push(d.envelope);
-    }, { group: 'dlq-reader' });
+    await ctx.subscribe(
+      transport,
+      `${topic}.dlq`,
+      (d) => {
+        if (d.envelope.kind === 'dead-letter') dead.push(d.envelope);
+      },
+      { group: 'dlq-reader' },
+    );
     await ctx.subscribe(
       transport,
       topic,
@@ -126,9 +131,14 @@ export function retryCases(ctx: SuiteContext): void {
     const topic = ctx.topic('garbage');
     const seen: Delivery[] = [];
     const dead: EnvelopeOf<'dead-letter'>[] = [];
-    await ctx.subscribe(transport, `${topic}.dlq`, (d) => {
-      if (d.envelope.kind === 'dead-letter') dead.push(d.envelope);
-    }, { group: 'dlq-reader' });
+    await ctx.subscribe(
+      transport,
+      `${topic}.dlq`,
+      (d) => {
+        if (d.envelope.kind === 'dead-letter') dead.push(d.envelope);
+      },
+      { group: 'dlq-reader' },
+    );
     await ctx.subscribe(transport, topic, (d) => void seen.push(d), { group: 'g' });
     const garbage = Buffer.from([0x7b, 0x22, 0xff, 0x00, 0x01, 0x6e, 0x6f, 0x70, 0x65]);
     await transport.publishRaw(topic, { key: 'k', value: garbage });

@@ -75,7 +75,12 @@ export function agentRuntimeSuite(options: AgentSuiteOptions): void {
       await worker.registerAgent(card('lower', 'text.lower'), { 'text.lower': (ctx) => textOfParts(ctx.message.parts).toLowerCase() });
       const caller = await bus(space);
       await waitFor('both agents in the registry', () => caller.agents().length === 2, ms(10_000));
-      expect(caller.agents().map((a) => a.card.name).sort()).toEqual(['lower', 'upper']);
+      expect(
+        caller
+          .agents()
+          .map((a) => a.card.name)
+          .sort(),
+      ).toEqual(['lower', 'upper']);
       expect(resultText(await caller.dispatch('text.upper', 'MiXeD'))).toBe('MIXED');
       expect(resultText(await caller.dispatch('text.lower', 'MiXeD'))).toBe('mixed');
       await worker.close();
@@ -129,15 +134,32 @@ export function agentRuntimeSuite(options: AgentSuiteOptions): void {
       await worker.registerAgent(card('writer', 'text.write'), {
         'text.write': async (ctx) => {
           await ctx.status('drafting');
-          for (const chunk of ['one ', 'two ', 'three']) await ctx.artifact({ artifactId: 'draft', parts: [{ text: chunk }] }, { append: chunk !== 'one ', lastChunk: chunk === 'three' });
+          for (const chunk of ['one ', 'two ', 'three'])
+            await ctx.artifact({ artifactId: 'draft', parts: [{ text: chunk }] }, { append: chunk !== 'one ', lastChunk: chunk === 'three' });
         },
       });
       const caller = await bus(space);
       await waitFor('the writer', () => caller.agents().length === 1, ms(10_000));
       const events: A2AStreamResponse[] = [];
       for await (const event of caller.dispatchStream('text.write', 'go')) events.push(event);
-      const kinds = events.map((e) => ('task' in e ? `task:${e.task.status.state}` : 'statusUpdate' in e ? `status:${e.statusUpdate.status.state}` : 'artifactUpdate' in e ? 'artifact' : 'message'));
-      expect(kinds).toEqual(['task:TASK_STATE_SUBMITTED', 'status:TASK_STATE_WORKING', 'status:TASK_STATE_WORKING', 'artifact', 'artifact', 'artifact', 'task:TASK_STATE_COMPLETED']);
+      const kinds = events.map((e) =>
+        'task' in e
+          ? `task:${e.task.status.state}`
+          : 'statusUpdate' in e
+            ? `status:${e.statusUpdate.status.state}`
+            : 'artifactUpdate' in e
+              ? 'artifact'
+              : 'message',
+      );
+      expect(kinds).toEqual([
+        'task:TASK_STATE_SUBMITTED',
+        'status:TASK_STATE_WORKING',
+        'status:TASK_STATE_WORKING',
+        'artifact',
+        'artifact',
+        'artifact',
+        'task:TASK_STATE_COMPLETED',
+      ]);
       const last = events.at(-1)!;
       if (!('task' in last)) throw new Error('expected the final task');
       expect(last.task.artifacts?.map((a) => textOfParts(a.parts)).join('')).toBe('one two three');

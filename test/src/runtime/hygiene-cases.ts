@@ -25,7 +25,8 @@ export interface AgentCaseEnv {
 
 /** Logs kept in memory, to check what a component said. */
 function capturingLogger(lines: Array<{ level: string; msg: string; fields: Record<string, unknown> }>): Logger {
-  const at = (level: string) => (fields: unknown, msg?: string) => void lines.push({ level, msg: msg ?? '', fields: (fields ?? {}) as Record<string, unknown> });
+  const at = (level: string) => (fields: unknown, msg?: string) =>
+    void lines.push({ level, msg: msg ?? '', fields: (fields ?? {}) as Record<string, unknown> });
   const logger: Logger = { debug: () => {}, info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
   return logger;
 }
@@ -51,7 +52,14 @@ export function runtimeHygieneCases(env: AgentCaseEnv): void {
       },
     });
     const sender = await env.transport();
-    const foreign = [topics.workflows, topics.registry, runtimeTopics(`other-${space}`).replies, `${topics.replies}.bus-1`, `${topics.replies}.dlq`, topics.tasks('text.echo')];
+    const foreign = [
+      topics.workflows,
+      topics.registry,
+      runtimeTopics(`other-${space}`).replies,
+      `${topics.replies}.bus-1`,
+      `${topics.replies}.dlq`,
+      topics.tasks('text.echo'),
+    ];
     const legit = topics.replies;
     const request = (taskId: string, replyTo: string) => ({
       kind: 'message' as const,
@@ -76,7 +84,8 @@ export function runtimeHygieneCases(env: AgentCaseEnv): void {
           deadLetters.set(payload.original?.correlationId ?? '?', { reason: payload.reason, code: payload.error.code });
         }
       }
-      for await (const record of sender.replay(legit)) if (record.envelope?.kind === 'stream-response' && 'task' in record.envelope.payload) finals.push(record.envelope.payload.task.id);
+      for await (const record of sender.replay(legit))
+        if (record.envelope?.kind === 'stream-response' && 'task' in record.envelope.payload) finals.push(record.envelope.payload.task.id);
       await delay(200);
     }
     expect(ran).toEqual(['legit']);

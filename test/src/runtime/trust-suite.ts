@@ -51,7 +51,13 @@ export function trustedWorkflowSuite(options: TrustSuiteOptions): void {
       const bus = async (keys: AgentKeys): Promise<AgentBus> => {
         const transport = await options.createTransport();
         transports.push(transport);
-        const created = new AgentBus({ transport, namespace, agentTtlMs: 5_000, timeoutMs: options.timeoutMs ?? 20_000, trust: { mode: 'enforce', keys, policy: ids.policy } });
+        const created = new AgentBus({
+          transport,
+          namespace,
+          agentTtlMs: 5_000,
+          timeoutMs: options.timeoutMs ?? 20_000,
+          trust: { mode: 'enforce', keys, policy: ids.policy },
+        });
         buses.push(created);
         await created.start();
         return created;
@@ -68,7 +74,10 @@ export function trustedWorkflowSuite(options: TrustSuiteOptions): void {
         'doc.extract': async (task) => resultText(await task.dispatch('doc.summarize', `ext(${textOfParts(task.message.parts)})`)),
       });
       const caller = await bus(ids.caller);
-      await waitUntil(() => ['doc.extract', 'doc.summarize', 'doc.classify'].every((c) => caller.agents().some((a) => a.capabilities.includes(c))) || undefined, 20_000);
+      await waitUntil(
+        () => ['doc.extract', 'doc.summarize', 'doc.classify'].every((c) => caller.agents().some((a) => a.capabilities.includes(c))) || undefined,
+        20_000,
+      );
 
       const workflowId = `wf-${randomUUID()}`;
       const task = await caller.dispatch('doc.extract', 'report', { workflowId });
@@ -80,7 +89,9 @@ export function trustedWorkflowSuite(options: TrustSuiteOptions): void {
 
       const audit = await waitUntil(async () => {
         const entries = await caller.audit(workflowId);
-        return entries.filter((e) => e.type === 'task-event' && e.envelope.kind === 'stream-response' && 'task' in e.envelope.payload).length >= 3 ? entries : undefined;
+        return entries.filter((e) => e.type === 'task-event' && e.envelope.kind === 'stream-response' && 'task' in e.envelope.payload).length >= 3
+          ? entries
+          : undefined;
       }, 20_000);
       expect(audit.length).toBeGreaterThan(0);
       for (const entry of audit) expect(entry.verified, `${entry.type} ${entry.capability}`).toBe(true);
@@ -90,7 +101,10 @@ export function trustedWorkflowSuite(options: TrustSuiteOptions): void {
         ['doc.summarize', ids.extract.publicKey],
         ['doc.classify', ids.summarize.publicKey],
       ]);
-      const servedBy = { 'doc.extract': ids.extract.publicKey, 'doc.summarize': ids.summarize.publicKey, 'doc.classify': ids.classify.publicKey } as Record<string, string>;
+      const servedBy = { 'doc.extract': ids.extract.publicKey, 'doc.summarize': ids.summarize.publicKey, 'doc.classify': ids.classify.publicKey } as Record<
+        string,
+        string
+      >;
       for (const event of audit.filter((e) => e.type === 'task-event')) expect(event.signer).toBe(servedBy[event.capability!]);
     }, 90_000);
   });

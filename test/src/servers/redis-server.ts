@@ -24,7 +24,24 @@ export async function startRedisServer(options: { firstPort?: number; binary?: s
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--loglevel', 'warning'];
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--appendonly',
+      'yes',
+      '--appendfsync',
+      'always',
+      '--save',
+      '',
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
+    ];
     const started = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     // Never outlive the test process, even when it dies without running afterAll.
     const killOnExit = (): void => void started.kill('SIGKILL');

@@ -18,7 +18,15 @@ export function card(name: string, ...skills: string[]): A2AAgentCard {
 }
 
 /** Runs `count` dispatches of `capability`, `concurrency` at a time, stopping early once `stop()` says so. */
-export async function pump(bus: AgentBus, capability: string, count: number, concurrency: number, text: (i: number) => string = () => 'go', stop: () => boolean = () => false, tolerateFailures = false): Promise<number> {
+export async function pump(
+  bus: AgentBus,
+  capability: string,
+  count: number,
+  concurrency: number,
+  text: (i: number) => string = () => 'go',
+  stop: () => boolean = () => false,
+  tolerateFailures = false,
+): Promise<number> {
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < count && !stop()) {
@@ -60,8 +68,17 @@ export function anomalyFaultSuite(options: AnomalyFaultSuiteOptions): void {
       const detector = new AnomalyDetector({ namespace, tickMs: 0, agent: 'worker-1', onAnomaly: (a) => anomalies.push(a), ...detectorOptions });
       const t = transport({ instrumentation: detector.instrumentation });
       detector.publishTo(t);
-      const bus = new AgentBus({ transport: t, namespace, agentTtlMs: 5_000, timeoutMs: 20_000, retry: { maxAttempts: 10, initialDelayMs: 2, maxDelayMs: 20 } });
-      cleanups.push(() => detector.close(), () => bus.close());
+      const bus = new AgentBus({
+        transport: t,
+        namespace,
+        agentTtlMs: 5_000,
+        timeoutMs: 20_000,
+        retry: { maxAttempts: 10, initialDelayMs: 2, maxDelayMs: 20 },
+      });
+      cleanups.push(
+        () => detector.close(),
+        () => bus.close(),
+      );
       await bus.start();
       return { namespace, anomalies, detector, transport: t, bus };
     };
@@ -82,11 +99,22 @@ export function anomalyFaultSuite(options: AnomalyFaultSuiteOptions): void {
       expect(anomalies).toEqual([]);
       // 10x of the handler time as measured (40-60 ms of work, plus whatever a loaded machine adds).
       slowMs = 10 * Math.max(50, detector.seriesOf('summarize').latency.state().normal);
-      await pump(bus, 'summarize', 120, 8, () => 'go', () => {
-        if (anomalies.length && slowDoneAtDetection < 0) slowDoneAtDetection = slowDone;
-        return anomalies.length > 0;
+      await pump(
+        bus,
+        'summarize',
+        120,
+        8,
+        () => 'go',
+        () => {
+          if (anomalies.length && slowDoneAtDetection < 0) slowDoneAtDetection = slowDone;
+          return anomalies.length > 0;
+        },
+      );
+      expect(anomalies[0], `latency series: ${JSON.stringify(detector.seriesOf('summarize').latency.state())}`).toMatchObject({
+        kind: 'handler-latency',
+        capability: 'summarize',
+        agent: 'worker-1',
       });
-      expect(anomalies[0], `latency series: ${JSON.stringify(detector.seriesOf('summarize').latency.state())}`).toMatchObject({ kind: 'handler-latency', capability: 'summarize', agent: 'worker-1' });
       expect(anomalies[0]!.observed / anomalies[0]!.baseline).toBeGreaterThan(3);
       expect(slowDoneAtDetection).toBeGreaterThan(0);
       expect(slowDoneAtDetection).toBeLessThanOrEqual(48);
@@ -116,10 +144,18 @@ export function anomalyFaultSuite(options: AnomalyFaultSuiteOptions): void {
       storm = true;
       // At 50% failures a task now and then fails all its attempts: that is the storm, not a test failure.
       const retryRate = () => anomalies.find((a) => a.kind === 'retry-rate');
-      await pump(bus, 'translate', 100, 4, () => 'go', () => {
-        if (retryRate() && settledAtDetection < 0) settledAtDetection = stormSettled;
-        return retryRate() !== undefined;
-      }, true);
+      await pump(
+        bus,
+        'translate',
+        100,
+        4,
+        () => 'go',
+        () => {
+          if (retryRate() && settledAtDetection < 0) settledAtDetection = stormSettled;
+          return retryRate() !== undefined;
+        },
+        true,
+      );
       expect(retryRate()).toMatchObject({ kind: 'retry-rate', capability: 'translate' });
       expect(retryRate()!.examples.length).toBeGreaterThan(0);
       expect(settledAtDetection).toBeLessThanOrEqual(60);
@@ -180,10 +216,14 @@ export function anomalyFaultSuite(options: AnomalyFaultSuiteOptions): void {
       cleanups.push(() => watcher.close());
       const seen: Anomaly[] = [];
       watcher.detector.onAnomaly((a) => seen.push(a));
-      const child = spawn(process.execPath, ['--conditions=@a2a-bus/source', '--import', 'tsx', holdingAgent, JSON.stringify(options.spec()), namespace, 'hold', String(ttl)], {
-        cwd: repoRoot,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--conditions=@a2a-bus/source', '--import', 'tsx', holdingAgent, JSON.stringify(options.spec()), namespace, 'hold', String(ttl)],
+        {
+          cwd: repoRoot,
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       cleanups.push(async () => child.kill('SIGKILL'));
       const childInstance = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -219,7 +259,12 @@ export function anomalyFaultSuite(options: AnomalyFaultSuiteOptions): void {
       if (!inspect) throw new Error(`${options.name} has no inspectLag`);
       const topic = `${namespace}.tasks.ingest`;
       const seen: Anomaly[] = [];
-      const detector = new AnomalyDetector({ namespace, tickMs: 0, onAnomaly: (a) => seen.push(a), lag: () => inspect.call(producerTransport, { topic, group: 'agents.ingest' }) });
+      const detector = new AnomalyDetector({
+        namespace,
+        tickMs: 0,
+        onAnomaly: (a) => seen.push(a),
+        lag: () => inspect.call(producerTransport, { topic, group: 'agents.ingest' }),
+      });
       const worker = new AgentBus({ transport: transport(), namespace, agentTtlMs: 5_000 });
       cleanups.push(() => worker.close());
       await worker.registerAgent(card('ingester', 'ingest'), { ingest: () => 'ok' });

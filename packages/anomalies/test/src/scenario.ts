@@ -2,7 +2,16 @@ import type { Anomaly, AnomalyDetector, AnomalyKind } from '@a2a-bus/anomalies';
 
 /** One injected fault: on one capability, from `start` for `durationS` simulated seconds. */
 export interface InjectedFault {
-  readonly kind: 'slowdown' | 'tail-slowdown' | 'retry-storm' | 'payload-spike' | 'dead-letter-burst' | 'redelivery-storm' | 'lag-growth' | 'throughput-collapse' | 'agent-silent';
+  readonly kind:
+    | 'slowdown'
+    | 'tail-slowdown'
+    | 'retry-storm'
+    | 'payload-spike'
+    | 'dead-letter-burst'
+    | 'redelivery-storm'
+    | 'lag-growth'
+    | 'throughput-collapse'
+    | 'agent-silent';
   readonly capability: string;
   readonly start: number;
   readonly durationS: number;
@@ -49,7 +58,12 @@ export interface ScenarioResult {
  * with faults injected per the script. Normal traffic has log-normal latency jitter with rare
  * 20x stalls, ±50% payload sizes with rare 4x ones, 0.5% retries and lag noise.
  */
-export function runScenario(detector: AnomalyDetector, clock: { now: number }, faults: readonly InjectedFault[], options: { capabilities: readonly string[]; ratePerS: number; seconds: number; namespace: string }): ScenarioResult {
+export function runScenario(
+  detector: AnomalyDetector,
+  clock: { now: number },
+  faults: readonly InjectedFault[],
+  options: { capabilities: readonly string[]; ratePerS: number; seconds: number; namespace: string },
+): ScenarioResult {
   const random = seeded(42);
   const gaussian = (): number => Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random());
   const alerts: Anomaly[] = [];
@@ -86,7 +100,17 @@ export function runScenario(detector: AnomalyDetector, clock: { now: number }, f
         const settle = { ...base, key: id, id, attempt, handlerMs };
         if (active(capability, second, 'dead-letter-burst') && random() < 0.2) {
           hooks.onNack!({ ...settle, delayMs: 0, error: new Error('boom') });
-          hooks.onDeadLetter!({ transport: 'sim', topic, partition: 0, key: id, id, group: base.group, attempts: 5, reason: 'failed', deadLetterTopic: `${topic}.dlq` });
+          hooks.onDeadLetter!({
+            transport: 'sim',
+            topic,
+            partition: 0,
+            key: id,
+            id,
+            group: base.group,
+            attempts: 5,
+            reason: 'failed',
+            deadLetterTopic: `${topic}.dlq`,
+          });
           events += 2;
         } else if ((active(capability, second, 'retry-storm') && random() < 0.5) || random() < 0.005) {
           hooks.onNack!({ ...settle, delayMs: 0, error: new Error('flaky') });
@@ -112,7 +136,12 @@ export function runScenario(detector: AnomalyDetector, clock: { now: number }, f
   const graceS = 10;
   const matches = (alert: Anomaly, fault: InjectedFault): boolean => {
     const at = Date.parse(alert.at) / 1_000;
-    return expectedKinds[fault.kind].includes(alert.kind) && alert.capability === fault.capability && at >= fault.start && at <= fault.start + fault.durationS + graceS;
+    return (
+      expectedKinds[fault.kind].includes(alert.kind) &&
+      alert.capability === fault.capability &&
+      at >= fault.start &&
+      at <= fault.start + fault.durationS + graceS
+    );
   };
   const truePositives = alerts.filter((alert) => faults.some((fault) => matches(alert, fault)));
   const detectedFaults = faults.filter((fault) => alerts.some((alert) => matches(alert, fault)));

@@ -22,7 +22,12 @@ export async function busLatency(backend: string, create: () => Deletable, name:
       async (d) => {
         const sent = d.envelope.headers?.sent ?? '0';
         oneWay.push(performance.now() - Number(sent));
-        await responder.publish(`${name}.rep`, { kind: 'message', key: d.envelope.key, headers: { sent }, payload: { messageId: `r-${d.envelope.id}`, role: 'ROLE_AGENT', parts: [{ text: 'ok' }] } });
+        await responder.publish(`${name}.rep`, {
+          kind: 'message',
+          key: d.envelope.key,
+          headers: { sent },
+          payload: { messageId: `r-${d.envelope.id}`, role: 'ROLE_AGENT', parts: [{ text: 'ok' }] },
+        });
       },
       { group: 'responders' },
     );

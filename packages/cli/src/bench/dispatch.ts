@@ -18,7 +18,10 @@ export async function dispatchRoundTrip(
   const callerTransport = await createTransport();
   const worker = new AgentBus({ transport: workerTransport, namespace, audit: false });
   const caller = new AgentBus({ transport: callerTransport, namespace, audit: false });
-  await worker.registerAgent({ name: 'echo', description: 'echo', version: '1', skills: [{ id: 'bench.echo', name: 'echo', tags: [] }] }, { 'bench.echo': () => 'ok' });
+  await worker.registerAgent(
+    { name: 'echo', description: 'echo', version: '1', skills: [{ id: 'bench.echo', name: 'echo', tags: [] }] },
+    { 'bench.echo': () => 'ok' },
+  );
   await caller.start();
   for (let i = 0; i < 200 && !caller.agents().length; i += 1) await new Promise((r) => setTimeout(r, 50));
   progress(`${backend}: dispatch round trip…`);
@@ -33,7 +36,17 @@ export async function dispatchRoundTrip(
   const sequentialSeconds = (performance.now() - started) / 1000;
   samples.sort((a, b) => a - b);
   const rows: BenchRow[] = [
-    { backend, client: 'a2a-bus', scenario: 'dispatch round trip (request→worker→result), sequential', kind: 'dispatch', messages: count, seconds: sequentialSeconds, msgsPerSec: count / sequentialSeconds, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99) },
+    {
+      backend,
+      client: 'a2a-bus',
+      scenario: 'dispatch round trip (request→worker→result), sequential',
+      kind: 'dispatch',
+      messages: count,
+      seconds: sequentialSeconds,
+      msgsPerSec: count / sequentialSeconds,
+      p50Ms: percentile(samples, 50),
+      p99Ms: percentile(samples, 99),
+    },
   ];
   progress(`${backend}: dispatch throughput, 64 in flight…`);
   started = performance.now();
@@ -47,7 +60,15 @@ export async function dispatchRoundTrip(
     }),
   );
   const parallelSeconds = (performance.now() - started) / 1000;
-  rows.push({ backend, client: 'a2a-bus', scenario: 'dispatch round trip, 64 in flight', kind: 'dispatch-parallel', messages: count, seconds: parallelSeconds, msgsPerSec: count / parallelSeconds });
+  rows.push({
+    backend,
+    client: 'a2a-bus',
+    scenario: 'dispatch round trip, 64 in flight',
+    kind: 'dispatch-parallel',
+    messages: count,
+    seconds: parallelSeconds,
+    msgsPerSec: count / parallelSeconds,
+  });
   await caller.close();
   await worker.close();
   await Promise.all([callerTransport.close(), workerTransport.close()]);

@@ -23,7 +23,10 @@ export async function publishBatches(transport: Transport, topic: string, count:
       while (next < count) {
         const from = next;
         next = Math.min(count, next + size);
-        await transport.publishBatch(topic, Array.from({ length: next - from }, (_, j) => busMessage(from + j)));
+        await transport.publishBatch(
+          topic,
+          Array.from({ length: next - from }, (_, j) => busMessage(from + j)),
+        );
       }
     }),
   );
@@ -78,7 +81,11 @@ export const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
  * or by p99 for latency rows), their notes naming how many runs they are the median of.
  * A scenario may return several rows (e.g. one-way and round trip from one run).
  */
-export async function alternate(runs: readonly (() => Promise<BenchRow | BenchRow[]>)[], progress: (line: string) => void, rounds = ROUNDS): Promise<BenchRow[]> {
+export async function alternate(
+  runs: readonly (() => Promise<BenchRow | BenchRow[]>)[],
+  progress: (line: string) => void,
+  rounds = ROUNDS,
+): Promise<BenchRow[]> {
   const results: BenchRow[][][] = runs.map(() => []);
   for (let round = 0; round < rounds; round += 1) {
     const order = runs.map((_, i) => i);
@@ -117,7 +124,26 @@ export async function waitUntil(check: () => boolean, what: string, ms = SCENARI
 }
 
 /** Sorted samples → a latency row. */
-export function latencyRow(backend: string, client: string, scenario: string, samples: readonly number[], seconds: number, note?: string, kind: 'one-way' | 'round-trip' = 'one-way'): BenchRow {
+export function latencyRow(
+  backend: string,
+  client: string,
+  scenario: string,
+  samples: readonly number[],
+  seconds: number,
+  note?: string,
+  kind: 'one-way' | 'round-trip' = 'one-way',
+): BenchRow {
   const sorted = [...samples].sort((a, b) => a - b);
-  return { backend, client, scenario, kind, messages: samples.length, seconds, msgsPerSec: samples.length / seconds, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), ...(note ? { note } : {}) };
+  return {
+    backend,
+    client,
+    scenario,
+    kind,
+    messages: samples.length,
+    seconds,
+    msgsPerSec: samples.length / seconds,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    ...(note ? { note } : {}),
+  };
 }

@@ -37,7 +37,10 @@ async function busTransport(): Promise<Transport> {
 async function idleAgent(): Promise<Stop> {
   const transport = await busTransport();
   const bus = new AgentBus({ transport, namespace: `idle-${id}`, audit: false });
-  await bus.registerAgent({ name: 'idle', description: 'idle', version: '1', skills: [{ id: 'idle.echo', name: 'echo', tags: [] }] }, { 'idle.echo': () => 'ok' });
+  await bus.registerAgent(
+    { name: 'idle', description: 'idle', version: '1', skills: [{ id: 'idle.echo', name: 'echo', tags: [] }] },
+    { 'idle.echo': () => 'ok' },
+  );
   await bus.start();
   return async () => {
     await bus.close();

@@ -12,27 +12,42 @@ export const idleClients: readonly { backend: string; client: string; what: stri
   { backend: 'redis-streams', client: 'a2a-bus', what: 'AgentBus + 1 registered agent' },
   { backend: 'nats', client: 'raw @nats-io/jetstream', what: 'one durable pull consumer, consume() defaults' },
   { backend: 'nats', client: 'a2a-bus', what: 'AgentBus + 1 registered agent (4 subscriptions × 8 partitions, a pull every fetchExpiresMs 1000 each)' },
-  { backend: 'nats', client: 'a2a-bus (fetchExpiresMs 10000)', what: 'the same, pulls expire after 10 s (a revoked partition waits that long to move)', options: { fetchExpiresMs: 10_000 } },
+  {
+    backend: 'nats',
+    client: 'a2a-bus (fetchExpiresMs 10000)',
+    what: 'the same, pulls expire after 10 s (a revoked partition waits that long to move)',
+    options: { fetchExpiresMs: 10_000 },
+  },
   { backend: 'kafka', client: 'raw kafkajs', what: 'one group consumer, consumer.run() on a 3-partition topic' },
   { backend: 'kafka', client: 'raw kafkajs (patched timer)', what: 'the same, RequestQueue 1 ms re-arm removed (kafkajs-timer-patch.ts)' },
   { backend: 'kafka', client: 'raw @platformatic/kafka', what: 'one group consumer, consume() stream on a 3-partition topic' },
   { backend: 'kafka', client: 'a2a-bus', what: 'AgentBus + 1 registered agent (4 consumer groups, fetch long-poll maxWaitTimeMs 500)' },
   { backend: 'kafka', client: 'a2a-bus (patched kafkajs timer)', what: 'the same, kafkajs RequestQueue 1 ms re-arm removed' },
-  { backend: 'kafka', client: 'a2a-bus (patched timer, maxWaitTimeMs 5000)', what: 'the same, fetch long-poll 5 s (kafkajs default)', options: { maxWaitTimeMs: 5_000 } },
+  {
+    backend: 'kafka',
+    client: 'a2a-bus (patched timer, maxWaitTimeMs 5000)',
+    what: 'the same, fetch long-poll 5 s (kafkajs default)',
+    options: { maxWaitTimeMs: 5_000 },
+  },
 ];
 
 const childPath = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './idle-child.ts' : './idle-child.js', import.meta.url));
 
 function measure(backend: string, client: string, options: Record<string, unknown> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [...process.execArgv, childPath, backend, client, String(SECONDS), JSON.stringify(options)], { timeout: (SECONDS + 90) * 1_000 }, (error, stdout, stderr) => {
-      const line = stdout.trim().split('\n').pop() ?? '';
-      try {
-        resolve((JSON.parse(line) as { cpuPercent: number }).cpuPercent);
-      } catch {
-        reject(new Error(`idle ${backend} ${client}: ${error?.message ?? 'no result'} ${stderr.slice(-400)}`));
-      }
-    });
+    execFile(
+      process.execPath,
+      [...process.execArgv, childPath, backend, client, String(SECONDS), JSON.stringify(options)],
+      { timeout: (SECONDS + 90) * 1_000 },
+      (error, stdout, stderr) => {
+        const line = stdout.trim().split('\n').pop() ?? '';
+        try {
+          resolve((JSON.parse(line) as { cpuPercent: number }).cpuPercent);
+        } catch {
+          reject(new Error(`idle ${backend} ${client}: ${error?.message ?? 'no result'} ${stderr.slice(-400)}`));
+        }
+      },
+    );
   });
 }
 
@@ -49,6 +64,18 @@ export const suite: BenchSuite = async (progress) => {
       progress(String(result.reason));
       return [];
     }
-    return [{ backend: c.backend, client: c.client, kind: 'idle', scenario: `idle agent process, ${SECONDS} s`, messages: 0, seconds: SECONDS, msgsPerSec: Number.NaN, cpuPercent: result.value, note: `${c.what}; load average ${load} while measured` }];
+    return [
+      {
+        backend: c.backend,
+        client: c.client,
+        kind: 'idle',
+        scenario: `idle agent process, ${SECONDS} s`,
+        messages: 0,
+        seconds: SECONDS,
+        msgsPerSec: Number.NaN,
+        cpuPercent: result.value,
+        note: `${c.what}; load average ${load} while measured`,
+      },
+    ];
   });
 };

@@ -21,7 +21,14 @@ type Deletable = Transport & { deleteTopic?(topic: string): Promise<void> };
  * grown after gc, divided by the messages held. Consumer and publisher share this process
  * (the publisher's garbage is collected before measuring).
  */
-export async function memoryPerInFlight(backend: string, create: () => Deletable | Promise<Deletable>, payloadBytes = 1_024, maxInFlight = 2_048, extraNote?: string, keys = maxInFlight): Promise<BenchRow> {
+export async function memoryPerInFlight(
+  backend: string,
+  create: () => Deletable | Promise<Deletable>,
+  payloadBytes = 1_024,
+  maxInFlight = 2_048,
+  extraNote?: string,
+  keys = maxInFlight,
+): Promise<BenchRow> {
   const topic = `mem-${Math.random().toString(36).slice(2, 10)}`;
   const consumer = await create();
   const publisher = await create();
@@ -43,7 +50,11 @@ export async function memoryPerInFlight(backend: string, create: () => Deletable
     // One key per message (the default): every held message has its handler running, so
     // `started` counts them. With fewer keys, `keys` handlers run and the rest wait in their
     // key's lane; then all `maxInFlight` are assumed held once intake stops growing.
-    for (let i = 0; i < maxInFlight; i += 256) await publisher.publishBatch(topic, Array.from({ length: Math.min(256, maxInFlight - i) }, (_, j) => busMessage(i + j, keys, payloadBytes)));
+    for (let i = 0; i < maxInFlight; i += 256)
+      await publisher.publishBatch(
+        topic,
+        Array.from({ length: Math.min(256, maxInFlight - i) }, (_, j) => busMessage(i + j, keys, payloadBytes)),
+      );
     await deadline(
       (async () => {
         let seen = -1;

@@ -39,7 +39,11 @@ export async function kafkajsThroughput(ctx: KafkaBenchContext, count: number, v
   const topic = await ctx.topic('kjs-tp');
   const kafka = new kafkajs.Kafka({ brokers: ctx.brokers, logLevel: kafkajs.logLevel.NOTHING });
   const idempotent = variant.sendsInFlight === 1;
-  const producer = kafka.producer({ idempotent, maxInFlightRequests: idempotent ? 1 : variant.sendsInFlight, createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({
+    idempotent,
+    maxInFlightRequests: idempotent ? 1 : variant.sendsInFlight,
+    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+  });
   const consumer = kafka.consumer({ groupId: `bench-raw-${randomUUID()}`, maxWaitTimeInMs: ctx.maxWaitTimeMs });
   await Promise.all([producer.connect(), consumer.connect()]);
   try {
@@ -75,7 +79,16 @@ export async function kafkajsThroughput(ctx: KafkaBenchContext, count: number, v
     );
     await waitUntil(() => consumed >= count, 'raw kafkajs consumer');
     const seconds = (performance.now() - started) / 1_000;
-    return { backend: 'kafka', client: 'raw kafkajs', kind: 'throughput', scenario: 'publish→consume→ack 1 KiB', messages: count, seconds, msgsPerSec: count / seconds, note: describe(ctx, variant) };
+    return {
+      backend: 'kafka',
+      client: 'raw kafkajs',
+      kind: 'throughput',
+      scenario: 'publish→consume→ack 1 KiB',
+      messages: count,
+      seconds,
+      msgsPerSec: count / seconds,
+      note: describe(ctx, variant),
+    };
   } finally {
     await consumer.disconnect();
     await producer.disconnect();
@@ -103,7 +116,11 @@ export async function kafkajsLatency(ctx: KafkaBenchContext, rounds: number): Pr
       eachMessage: async ({ message }) => {
         const request = JSON.parse(message.value!.toString()) as { messageId: string };
         oneWay.push(performance.now() - sentAt);
-        await producer.send({ topic: replies, acks: -1, messages: [{ key: message.key, value: JSON.stringify({ messageId: request.messageId, role: 'ROLE_AGENT', parts: [{ text: 'ok' }] }) }] });
+        await producer.send({
+          topic: replies,
+          acks: -1,
+          messages: [{ key: message.key, value: JSON.stringify({ messageId: request.messageId, role: 'ROLE_AGENT', parts: [{ text: 'ok' }] }) }],
+        });
       },
     });
     await caller.run({

@@ -54,7 +54,16 @@ export async function platformaticThroughput(ctx: KafkaBenchContext, count: numb
     const seconds = (performance.now() - started) / 1_000;
     await stream.close();
     const note = `${ctx.partitions} partitions, idempotent producer acks=all, send() of ${ctx.chunk} × ${sendsInFlight} in flight; stream 'data' events, maxWaitTime ${ctx.maxWaitTimeMs}, autocommit ${AUTOCOMMIT_MS} ms; JSON.stringify/parse`;
-    return { backend: 'kafka', client: 'raw @platformatic/kafka', kind: 'throughput', scenario: 'publish→consume→ack 1 KiB', messages: count, seconds, msgsPerSec: count / seconds, note };
+    return {
+      backend: 'kafka',
+      client: 'raw @platformatic/kafka',
+      kind: 'throughput',
+      scenario: 'publish→consume→ack 1 KiB',
+      messages: count,
+      seconds,
+      msgsPerSec: count / seconds,
+      note,
+    };
   } finally {
     await consumer.close(true);
     await producer.close();
@@ -75,7 +84,9 @@ export async function platformaticLatency(ctx: KafkaBenchContext, rounds: number
     serverStream.on('data', (message) => {
       const request = JSON.parse(message.value) as { messageId: string };
       oneWay.push(performance.now() - sentAt);
-      void producer.send({ messages: [{ topic: replies, key: message.key, value: JSON.stringify({ messageId: request.messageId, role: 'ROLE_AGENT', parts: [{ text: 'ok' }] }) }] });
+      void producer.send({
+        messages: [{ topic: replies, key: message.key, value: JSON.stringify({ messageId: request.messageId, role: 'ROLE_AGENT', parts: [{ text: 'ok' }] }) }],
+      });
     });
     const callerStream = await caller.consume(streamOptions(replies));
     callerStream.on('data', (message) => {

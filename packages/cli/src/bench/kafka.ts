@@ -32,15 +32,29 @@ export async function busThroughput(count: number, mode: 'batch' | 'concurrent')
     await bus.subscribe(topic, () => void (handled += 1), { group: 'bench', maxInFlight: 1_024 });
     const started = performance.now();
     if (mode === 'batch') {
-      for (let i = 0; i < count; i += CHUNK) await bus.publishBatch(topic, Array.from({ length: Math.min(CHUNK, count - i) }, (_, j) => busMessage(i + j)));
+      for (let i = 0; i < count; i += CHUNK)
+        await bus.publishBatch(
+          topic,
+          Array.from({ length: Math.min(CHUNK, count - i) }, (_, j) => busMessage(i + j)),
+        );
     } else {
       const window = 2_000;
-      for (let i = 0; i < count; i += window) await Promise.all(Array.from({ length: Math.min(window, count - i) }, (_, j) => bus.publish(topic, busMessage(i + j))));
+      for (let i = 0; i < count; i += window)
+        await Promise.all(Array.from({ length: Math.min(window, count - i) }, (_, j) => bus.publish(topic, busMessage(i + j))));
     }
     await waitUntil(() => handled >= count, 'a2a-bus handler');
     const seconds = (performance.now() - started) / 1_000;
     const how = mode === 'batch' ? `publishBatch() of ${CHUNK}` : 'publish() × 2000 concurrent (coalesced by the producer)';
-    return { backend: 'kafka', client: 'a2a-bus', kind: 'throughput', scenario: 'publish→consume→ack 1 KiB', messages: count, seconds, msgsPerSec: count / seconds, note: `${PARTITIONS} partitions, ${how}, maxInFlight 1024, maxWaitTimeMs ${MAX_WAIT_MS}` };
+    return {
+      backend: 'kafka',
+      client: 'a2a-bus',
+      kind: 'throughput',
+      scenario: 'publish→consume→ack 1 KiB',
+      messages: count,
+      seconds,
+      msgsPerSec: count / seconds,
+      note: `${PARTITIONS} partitions, ${how}, maxInFlight 1024, maxWaitTimeMs ${MAX_WAIT_MS}`,
+    };
   } finally {
     await bus.deleteTopic(topic).catch(() => undefined);
     await bus.close();
@@ -59,7 +73,11 @@ async function busLatency(rounds: number): Promise<BenchRow[]> {
       `${name}-req`,
       async (d) => {
         oneWay.push(performance.now() - sentAt);
-        await bus.publish(`${name}-rep`, { kind: 'message', key: d.envelope.key, payload: { messageId: `r-${d.envelope.id}`, role: 'ROLE_AGENT', parts: [{ text: 'ok' }] } });
+        await bus.publish(`${name}-rep`, {
+          kind: 'message',
+          key: d.envelope.key,
+          payload: { messageId: `r-${d.envelope.id}`, role: 'ROLE_AGENT', parts: [{ text: 'ok' }] },
+        });
       },
       { group: 'srv' },
     );
@@ -112,10 +130,17 @@ export const suite: BenchSuite = async (progress) => {
       ],
       progress,
     );
-    rows.push(...(await alternate([() => kafkajsLatency(ctx, LATENCY_ROUNDS), () => platformaticLatency(ctx, LATENCY_ROUNDS), () => busLatency(LATENCY_ROUNDS)], progress)));
+    rows.push(
+      ...(await alternate(
+        [() => kafkajsLatency(ctx, LATENCY_ROUNDS), () => platformaticLatency(ctx, LATENCY_ROUNDS), () => busLatency(LATENCY_ROUNDS)],
+        progress,
+      )),
+    );
     rows.push(await memoryPerInFlight('kafka', busTransport));
     rows.push(await memoryPerInFlight('kafka', busTransport, 1_024, 2_048, undefined, 64));
-    rows.push(...(await dispatchRoundTrip('kafka', () => createKafkaTransport({ brokers, partitions: PARTITIONS, maxWaitTimeMs: 20 }), progress, LATENCY_ROUNDS)));
+    rows.push(
+      ...(await dispatchRoundTrip('kafka', () => createKafkaTransport({ brokers, partitions: PARTITIONS, maxWaitTimeMs: 20 }), progress, LATENCY_ROUNDS)),
+    );
     return rows;
   } finally {
     const client = await admin.admin().catch(() => undefined);

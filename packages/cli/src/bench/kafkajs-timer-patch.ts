@@ -17,10 +17,13 @@ export function patchKafkajsRequestQueueTimer(): void {
     if (this.throttleCheckTimeoutId) return;
     const throttledFor = this.throttledUntil - Date.now();
     if (this.pending.length === 0 && throttledFor <= 0) return;
-    this.throttleCheckTimeoutId = setTimeout(() => {
-      this.throttleCheckTimeoutId = null;
-      this.checkPendingRequests();
-    }, Math.max(throttledFor, 10));
+    this.throttleCheckTimeoutId = setTimeout(
+      () => {
+        this.throttleCheckTimeoutId = null;
+        this.checkPendingRequests();
+      },
+      Math.max(throttledFor, 10),
+    );
   };
 }
 

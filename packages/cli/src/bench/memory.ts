@@ -18,10 +18,14 @@ async function throughput(transport: Transport, count: number, keys: number, pre
   let handled = 0;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
-  await transport.subscribe(topic, () => {
-    handled += 1;
-    if (handled === count) resolveDone();
-  }, { group: 'bench', maxInFlight: 4096 });
+  await transport.subscribe(
+    topic,
+    () => {
+      handled += 1;
+      if (handled === count) resolveDone();
+    },
+    { group: 'bench', maxInFlight: 4096 },
+  );
   const inputs = Array.from({ length: keys }, (_, k) => message(`key-${k}`));
   const envelopes = prebuilt ? Array.from({ length: count }, (_, i) => createEnvelope(inputs[i % keys]!)) : [];
   const started = performance.now();
@@ -66,10 +70,14 @@ export const suite: BenchSuite = async (progress) => {
     const samples: number[] = [];
     let sentAt = 0;
     let resolveOne!: () => void;
-    await transport.subscribe('latency', () => {
-      samples.push(performance.now() - sentAt);
-      resolveOne();
-    }, { group: 'bench' });
+    await transport.subscribe(
+      'latency',
+      () => {
+        samples.push(performance.now() - sentAt);
+        resolveOne();
+      },
+      { group: 'bench' },
+    );
     progress('memory: one-way latency…');
     const n = Math.min(20_000, count);
     const started = performance.now();
@@ -81,12 +89,32 @@ export const suite: BenchSuite = async (progress) => {
     }
     const seconds = (performance.now() - started) / 1000;
     samples.sort((a, b) => a - b);
-    rows.push({ backend: 'memory', client: 'a2a-bus', kind: 'one-way', scenario: 'one-way publish→handler, 1 KiB', messages: n, seconds, msgsPerSec: n / seconds, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99) });
+    rows.push({
+      backend: 'memory',
+      client: 'a2a-bus',
+      kind: 'one-way',
+      scenario: 'one-way publish→handler, 1 KiB',
+      messages: n,
+      seconds,
+      msgsPerSec: n / seconds,
+      p50Ms: percentile(samples, 50),
+      p99Ms: percentile(samples, 99),
+    });
     await transport.close();
   }
 
-  rows.push(await memoryPerInFlight('memory', () => createMemoryTransport({ broker: sharedBroker, partitions: 8 }), 1_024, 2_048, 'in memory the payload is shared by reference with the publisher (never copied): this is the per-message overhead'));
-  rows.push(await memoryPerInFlight('memory', () => createMemoryTransport({ broker: sharedBroker, partitions: 8 }), 1_024, 2_048, 'payload shared by reference', 64));
+  rows.push(
+    await memoryPerInFlight(
+      'memory',
+      () => createMemoryTransport({ broker: sharedBroker, partitions: 8 }),
+      1_024,
+      2_048,
+      'in memory the payload is shared by reference with the publisher (never copied): this is the per-message overhead',
+    ),
+  );
+  rows.push(
+    await memoryPerInFlight('memory', () => createMemoryTransport({ broker: sharedBroker, partitions: 8 }), 1_024, 2_048, 'payload shared by reference', 64),
+  );
   rows.push(...(await dispatchRoundTrip('memory', () => createMemoryTransport({ broker: sharedBroker, partitions: 4 }), progress, Math.min(5_000, count))));
   return rows;
 };

@@ -89,7 +89,10 @@ export async function rawLatency(raw: NatsRaw, count: number, partitions: number
         oneWay.push(performance.now() - Number(sent));
         m.ack();
         const headers = m.headers!;
-        void raw.js.publish(`${replies}.0`, JSON.stringify({ messageId: request.messageId, role: 'ROLE_AGENT', parts: [{ text: 'ok' }] }), { headers, msgID: `r-${request.messageId}-${sent}` });
+        void raw.js.publish(`${replies}.0`, JSON.stringify({ messageId: request.messageId, role: 'ROLE_AGENT', parts: [{ text: 'ok' }] }), {
+          headers,
+          msgID: `r-${request.messageId}-${sent}`,
+        });
       },
     });
     const listen = await (await raw.js.consumers.get(`bench_raw_rep_${id}`, 'c')).consume({

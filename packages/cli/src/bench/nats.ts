@@ -31,7 +31,16 @@ export async function busThroughput(count: number, mode: 'publish' | 'batch' = '
     else await pipelined(count, WINDOW, (i) => transport.publish(topic, busMessage(i)));
     await deadline(done, 'a2a-bus throughput');
     const seconds = (performance.now() - started) / 1_000;
-    return { backend: 'nats', client: 'a2a-bus', kind: 'throughput', scenario: 'publish→consume→ack 1 KiB', messages: count, seconds, msgsPerSec: count / seconds, note: `${PARTITIONS} partitions, ${mode === 'batch' ? 'publishBatch() of 500 × 2 in flight' : `publish() × ${WINDOW} concurrent`}, maxInFlight 1024` };
+    return {
+      backend: 'nats',
+      client: 'a2a-bus',
+      kind: 'throughput',
+      scenario: 'publish→consume→ack 1 KiB',
+      messages: count,
+      seconds,
+      msgsPerSec: count / seconds,
+      note: `${PARTITIONS} partitions, ${mode === 'batch' ? 'publishBatch() of 500 × 2 in flight' : `publish() × ${WINDOW} concurrent`}, maxInFlight 1024`,
+    };
   } finally {
     await transport.deleteTopic(topic).catch(() => undefined);
     await transport.close({ drainTimeoutMs: 1_000 });
@@ -45,10 +54,23 @@ export const suite: BenchSuite = async (progress) => {
     await rawThroughput(raw, 2_000, PARTITIONS, 'explicit');
     await busThroughput(2_000);
     const rows = await alternate(
-      [() => rawThroughput(raw, THROUGHPUT_MESSAGES, PARTITIONS, 'explicit'), () => rawThroughput(raw, THROUGHPUT_MESSAGES, PARTITIONS, 'all'), () => busThroughput(THROUGHPUT_MESSAGES), () => busThroughput(THROUGHPUT_MESSAGES, 'batch')],
+      [
+        () => rawThroughput(raw, THROUGHPUT_MESSAGES, PARTITIONS, 'explicit'),
+        () => rawThroughput(raw, THROUGHPUT_MESSAGES, PARTITIONS, 'all'),
+        () => busThroughput(THROUGHPUT_MESSAGES),
+        () => busThroughput(THROUGHPUT_MESSAGES, 'batch'),
+      ],
       progress,
     );
-    rows.push(...(await alternate([() => rawLatency(raw, LATENCY_MESSAGES, PARTITIONS), () => busLatency('nats', busTransport, `bench.lat.${randomUUID().slice(0, 8)}`, LATENCY_MESSAGES, `${PARTITIONS} partitions`)], progress)));
+    rows.push(
+      ...(await alternate(
+        [
+          () => rawLatency(raw, LATENCY_MESSAGES, PARTITIONS),
+          () => busLatency('nats', busTransport, `bench.lat.${randomUUID().slice(0, 8)}`, LATENCY_MESSAGES, `${PARTITIONS} partitions`),
+        ],
+        progress,
+      )),
+    );
     rows.push(await memoryPerInFlight('nats', busTransport));
     rows.push(await memoryPerInFlight('nats', busTransport, 1_024, 2_048, undefined, 64));
     rows.push(...(await dispatchRoundTrip('nats', busTransport, progress, LATENCY_MESSAGES)));

@@ -29,7 +29,18 @@ export function rawConsumer(url: string, streams: string[], group: string, onMes
   let handled = 0;
   const done = (async () => {
     while (!stopped && handled < count) {
-      const reply = (await reader.xreadgroup('GROUP', group, 'c', 'COUNT', READ_COUNT, 'BLOCK', 100, 'STREAMS', ...streams, ...streams.map(() => '>'))) as ReadReply;
+      const reply = (await reader.xreadgroup(
+        'GROUP',
+        group,
+        'c',
+        'COUNT',
+        READ_COUNT,
+        'BLOCK',
+        100,
+        'STREAMS',
+        ...streams,
+        ...streams.map(() => '>'),
+      )) as ReadReply;
       for (const [stream, entries] of reply ?? []) {
         for (const [, fields] of entries) onMessage(fields);
         const ack = acker.xack(stream, group, ...entries.map(([id]) => id));
@@ -68,7 +79,8 @@ export async function rawThroughput(url: string, keyPrefix: string, count: numbe
       Array.from({ length: PIPELINES_IN_FLIGHT }, async () => {
         while (next < count) {
           const pipeline = publisher.pipeline();
-          for (const end = Math.min(count, next + PIPELINE); next < end; next += 1) pipeline.xadd(streams[next % partitions]!, '*', 'k', `wf-${next % 64}`, 'v', rawJson(next));
+          for (const end = Math.min(count, next + PIPELINE); next < end; next += 1)
+            pipeline.xadd(streams[next % partitions]!, '*', 'k', `wf-${next % 64}`, 'v', rawJson(next));
           await pipeline.exec();
         }
       }),

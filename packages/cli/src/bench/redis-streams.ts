@@ -66,7 +66,10 @@ export const suite: BenchSuite = async (progress) => {
   );
   rows.push(
     ...(await alternate(
-      [() => rawLatency(url, keyPrefix, LATENCY_MESSAGES, PARTITIONS), () => busLatency('redis-streams', () => busTransport(), `lat-${randomUUID().slice(0, 8)}`, LATENCY_MESSAGES, `${PARTITIONS} partitions`)],
+      [
+        () => rawLatency(url, keyPrefix, LATENCY_MESSAGES, PARTITIONS),
+        () => busLatency('redis-streams', () => busTransport(), `lat-${randomUUID().slice(0, 8)}`, LATENCY_MESSAGES, `${PARTITIONS} partitions`),
+      ],
       progress,
     )),
   );

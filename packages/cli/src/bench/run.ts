@@ -48,8 +48,25 @@ export function renderTable(rows: readonly BenchRow[]): string {
   const header = ['backend', 'client', 'scenario', 'messages', 'seconds', 'msg/s', 'p50 ms', 'p99 ms', 'other', 'target', 'note'];
   const body = rows.map((r) => {
     const rate = Number.isFinite(r.msgsPerSec) ? Math.round(r.msgsPerSec).toLocaleString('en-US') : '';
-    const other = r.cpuPercent !== undefined ? `${r.cpuPercent.toFixed(2)}% CPU` : r.bytesPerMessage !== undefined ? `${(r.bytesPerMessage / 1_024).toFixed(1)} KiB/msg` : '';
-    return [r.backend, r.client, r.scenario, String(r.messages), fmt(r.seconds), rate, fmt(r.p50Ms, 3), fmt(r.p99Ms, 3), other, targetStatus(r, rows), r.note ?? ''];
+    const other =
+      r.cpuPercent !== undefined
+        ? `${r.cpuPercent.toFixed(2)}% CPU`
+        : r.bytesPerMessage !== undefined
+          ? `${(r.bytesPerMessage / 1_024).toFixed(1)} KiB/msg`
+          : '';
+    return [
+      r.backend,
+      r.client,
+      r.scenario,
+      String(r.messages),
+      fmt(r.seconds),
+      rate,
+      fmt(r.p50Ms, 3),
+      fmt(r.p99Ms, 3),
+      other,
+      targetStatus(r, rows),
+      r.note ?? '',
+    ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;

@@ -17,7 +17,10 @@ export async function renderScalingChart(backend: string, machine: string, point
     encoding: { x: { field: 'label', type: 'ordinal', sort: null, title: null, axis: { labelAngle: 0 } } },
     layer: [
       { mark: { type: 'bar', color: '#4c78a8', opacity: 0.8 }, encoding: { y: { field: 'msgsPerSec', type: 'quantitative', title: 'msg/s' } } },
-      { mark: { type: 'line', color: '#e45756', point: true }, encoding: { y: { field: 'p99Ms', type: 'quantitative', title: 'p99 ms (line)', axis: { titleColor: '#e45756' } } } },
+      {
+        mark: { type: 'line', color: '#e45756', point: true },
+        encoding: { y: { field: 'p99Ms', type: 'quantitative', title: 'p99 ms (line)', axis: { titleColor: '#e45756' } } },
+      },
     ],
     resolve: { scale: { y: 'independent' } },
   });

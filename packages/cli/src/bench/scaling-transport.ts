@@ -9,11 +9,24 @@ export const scalingBackends = ['redis-streams', 'nats', 'kafka'] as const;
 export async function scalingTransport(backend: string, partitions: number, namespace: string): Promise<Deletable> {
   switch (backend) {
     case 'redis-streams':
-      return (await import('@a2a-bus/redis-streams')).createRedisStreamsTransport({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', keyPrefix: `a2a-scale-${namespace}:`, partitions, readCount: 500 });
+      return (await import('@a2a-bus/redis-streams')).createRedisStreamsTransport({
+        url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        keyPrefix: `a2a-scale-${namespace}:`,
+        partitions,
+        readCount: 500,
+      });
     case 'nats':
-      return (await import('@a2a-bus/nats')).createNatsTransport({ url: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', streamPrefix: `scale${namespace}`, partitions });
+      return (await import('@a2a-bus/nats')).createNatsTransport({
+        url: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
+        streamPrefix: `scale${namespace}`,
+        partitions,
+      });
     case 'kafka':
-      return (await import('@a2a-bus/kafka')).createKafkaTransport({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(','), partitions, maxWaitTimeMs: 100 });
+      return (await import('@a2a-bus/kafka')).createKafkaTransport({
+        brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(','),
+        partitions,
+        maxWaitTimeMs: 100,
+      });
     default:
       throw new Error(`bench --scaling: no backend "${backend}" (one of ${scalingBackends.join(', ')})`);
   }

@@ -81,7 +81,9 @@ async function runPoint(backend: string, shape: Shape): Promise<{ messages: numb
   const topic = `scale-${namespace}`;
   const messages = Math.max(200, Math.min(MESSAGES, Math.floor(BYTES_BUDGET / shape.payloadBytes)));
   const publisher = await scalingTransport(backend, shape.partitions, namespace);
-  const workers = Array.from({ length: shape.workers }, () => startWorker({ backend, partitions: shape.partitions, namespace, topic, maxInFlight: shape.maxInFlight }));
+  const workers = Array.from({ length: shape.workers }, () =>
+    startWorker({ backend, partitions: shape.partitions, namespace, topic, maxInFlight: shape.maxInFlight }),
+  );
   try {
     await publisher.connect();
     await Promise.all(workers.map((w) => w.ready));
@@ -93,7 +95,10 @@ async function runPoint(backend: string, shape: Shape): Promise<{ messages: numb
       Array.from({ length: WINDOW }, async () => {
         while (next < messages) {
           const i = next++;
-          await publisher.publish(topic, busMessage(inputs[i % shape.keys]!, shape.keys, shape.payloadBytes, { sent: String(performance.timeOrigin + performance.now()) }));
+          await publisher.publish(
+            topic,
+            busMessage(inputs[i % shape.keys]!, shape.keys, shape.payloadBytes, { sent: String(performance.timeOrigin + performance.now()) }),
+          );
         }
       }),
     );
@@ -103,7 +108,13 @@ async function runPoint(backend: string, shape: Shape): Promise<{ messages: numb
     const seconds = (performance.now() - started) / 1_000;
     const handled = Math.min(messages, total());
     const samples = (await Promise.all(workers.map((w) => w.report()))).flat().sort((a, b) => a - b);
-    return { messages: handled, msgsPerSec: handled / seconds, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99), ...(handled < messages ? { note: `stopped after ${POINT_TIMEOUT_MS / 1_000} s: ${handled} of ${messages} handled` } : {}) };
+    return {
+      messages: handled,
+      msgsPerSec: handled / seconds,
+      p50Ms: percentile(samples, 50),
+      p99Ms: percentile(samples, 99),
+      ...(handled < messages ? { note: `stopped after ${POINT_TIMEOUT_MS / 1_000} s: ${handled} of ${messages} handled` } : {}),
+    };
   } finally {
     for (const w of workers) w.child.connected && w.child.send({ type: 'stop' });
     await Promise.all(workers.map((w) => new Promise((resolve) => (w.child.exitCode !== null ? resolve(undefined) : w.child.once('exit', resolve)))));
@@ -114,7 +125,12 @@ async function runPoint(backend: string, shape: Shape): Promise<{ messages: numb
 
 function label(dimension: ScalingPoint['dimension'], value: number): string {
   if (dimension === 'payload') return sizeLabel(value);
-  const unit = { workers: value === 1 ? 'worker' : 'workers', partitions: value === 1 ? 'partition' : 'partitions', keys: value === 1 ? 'key' : 'keys', maxInFlight: 'in flight' }[dimension];
+  const unit = {
+    workers: value === 1 ? 'worker' : 'workers',
+    partitions: value === 1 ? 'partition' : 'partitions',
+    keys: value === 1 ? 'key' : 'keys',
+    maxInFlight: 'in flight',
+  }[dimension];
   return `${value.toLocaleString('en-US')} ${unit}`;
 }
 
@@ -131,7 +147,9 @@ export async function runScaling(backend: string, print: (line: string) => void)
         return { messages: 0, msgsPerSec: Number.NaN, p50Ms: Number.NaN, p99Ms: Number.NaN };
       });
       const point: ScalingPoint = { dimension, value, label: label(dimension, value), ...result };
-      print(`  … ${point.label}: ${Math.round(point.msgsPerSec).toLocaleString('en-US')} msg/s, p99 ${point.p99Ms.toFixed(1)} ms${point.note ? ` (${point.note})` : ''}`);
+      print(
+        `  … ${point.label}: ${Math.round(point.msgsPerSec).toLocaleString('en-US')} msg/s, p99 ${point.p99Ms.toFixed(1)} ms${point.note ? ` (${point.note})` : ''}`,
+      );
       points.push(point);
     }
   }
@@ -142,17 +160,24 @@ export async function runScaling(backend: string, print: (line: string) => void)
     print(`  … memory per in-flight message, ${sizeLabel(payloadBytes)}: ${Math.round(row.bytesPerMessage!)} bytes`);
     memory.push(row);
   }
-  const table = renderScalingTable(backend, machine, points, memory.map((r) => ({ payload: sizeLabel(r.payloadBytes!), bytes: r.bytesPerMessage! })));
+  const table = renderScalingTable(
+    backend,
+    machine,
+    points,
+    memory.map((r) => ({ payload: sizeLabel(r.payloadBytes!), bytes: r.bytesPerMessage! })),
+  );
   print('');
   print(table);
   await mkdir('reports', { recursive: true });
   const stem = join('reports', `scaling-${backend}`);
   await writeFile(`${stem}.md`, `${table}\n`);
   await writeFile(`${stem}.json`, `${JSON.stringify({ backend, machine, load: loadavg(), base, points, memory }, null, 2)}\n`);
-  const chart = await import('./scaling-chart.js').then((m) => m.renderScalingChart(backend, machine, points)).catch((error: unknown) => {
-    print(`chart not drawn: ${error instanceof Error ? error.message : String(error)}`);
-    return undefined;
-  });
+  const chart = await import('./scaling-chart.js')
+    .then((m) => m.renderScalingChart(backend, machine, points))
+    .catch((error: unknown) => {
+      print(`chart not drawn: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    });
   if (chart) await writeFile(`${stem}.png`, chart);
   print(`wrote ${stem}.md, ${stem}.json${chart ? `, ${stem}.png` : ''}`);
   return 0;
@@ -164,7 +189,10 @@ function renderScalingTable(backend: string, machine: string, points: readonly S
     '',
     '| varies | value | messages | msg/s | p50 ms | p99 ms | note |',
     '|---|---|---|---|---|---|---|',
-    ...points.map((p) => `| ${p.dimension} | ${p.label} | ${p.messages} | ${Math.round(p.msgsPerSec).toLocaleString('en-US')} | ${p.p50Ms.toFixed(1)} | ${p.p99Ms.toFixed(1)} | ${p.note ?? ''} |`),
+    ...points.map(
+      (p) =>
+        `| ${p.dimension} | ${p.label} | ${p.messages} | ${Math.round(p.msgsPerSec).toLocaleString('en-US')} | ${p.p50Ms.toFixed(1)} | ${p.p99Ms.toFixed(1)} | ${p.note ?? ''} |`,
+    ),
     '',
     '| memory per in-flight message | bytes held | × payload |',
     '|---|---|---|',

@@ -8,7 +8,12 @@ import type { BenchRow } from './types.js';
  * agent pays in per-process broker state; the median of `runs` cold cycles, each in a fresh
  * namespace.
  */
-export async function startToFirstAnswer(backend: string, createTransport: () => Transport | Promise<Transport>, progress: (line: string) => void, runs = 3): Promise<BenchRow> {
+export async function startToFirstAnswer(
+  backend: string,
+  createTransport: () => Transport | Promise<Transport>,
+  progress: (line: string) => void,
+  runs = 3,
+): Promise<BenchRow> {
   progress(`${backend}: start → first dispatch answered → closed…`);
   const samples: number[] = [];
   for (let run = 0; run < runs; run += 1) {

@@ -43,7 +43,11 @@ export function targetStatus(row: BenchRow, rows: readonly BenchRow[]): string {
       const raw = bestRaw(row, rows);
       if (!raw) return 'no raw row';
       const ratio = row.msgsPerSec / raw.msgsPerSec;
-      return verdict(ratio >= TARGETS.throughputRatio, `${pct(ratio)} of ${raw.client} ≥ 90%`, `${(TARGETS.throughputRatio * 100 - ratio * 100).toFixed(0)} points`);
+      return verdict(
+        ratio >= TARGETS.throughputRatio,
+        `${pct(ratio)} of ${raw.client} ≥ 90%`,
+        `${(TARGETS.throughputRatio * 100 - ratio * 100).toFixed(0)} points`,
+      );
     }
     case 'one-way': {
       const raw = bestRaw(row, rows);

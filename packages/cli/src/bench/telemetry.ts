@@ -18,7 +18,13 @@ const allTargets = [
   { backend: 'memory', url: 'memory://bench-otel', overrides: { partitions: 4 }, messages: 50_000, dispatches: 5_000 },
   { backend: 'redis-streams', url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', overrides: { partitions: 4 }, messages: 20_000, dispatches: 2_000 },
   { backend: 'nats', url: process.env.NATS_URL ?? 'nats://127.0.0.1:4222', overrides: { partitions: 4 }, messages: 5_000, dispatches: 1_000 },
-  { backend: 'kafka', url: `kafka://${process.env.KAFKA_BROKERS ?? '127.0.0.1:19092'}`, overrides: { partitions: 4, maxWaitTimeMs: 20 }, messages: 10_000, dispatches: 1_000 },
+  {
+    backend: 'kafka',
+    url: `kafka://${process.env.KAFKA_BROKERS ?? '127.0.0.1:19092'}`,
+    overrides: { partitions: 4, maxWaitTimeMs: 20 },
+    messages: 10_000,
+    dispatches: 1_000,
+  },
 ];
 const targets = process.env.OTEL_BENCH_ONLY ? allTargets.filter((t) => t.backend === process.env.OTEL_BENCH_ONLY) : allTargets;
 const WINDOW = 256;
@@ -62,10 +68,14 @@ async function throughput(open: () => Promise<Transport>, count: number): Promis
     let handled = 0;
     let finished = (): void => {};
     const done = new Promise<void>((resolve) => (finished = resolve));
-    await transport.subscribe(topic, () => {
-      handled += 1;
-      if (handled === count) finished();
-    }, { group: 'bench', maxInFlight: 1_024 });
+    await transport.subscribe(
+      topic,
+      () => {
+        handled += 1;
+        if (handled === count) finished();
+      },
+      { group: 'bench', maxInFlight: 1_024 },
+    );
     const started = performance.now();
     await pipelined(count, WINDOW, (i) => transport.publish(topic, message(i)));
     await deadline(done, 'telemetry throughput', 120_000);
@@ -97,7 +107,16 @@ export const suite: BenchSuite = async (progress) => {
     for (const mode of modes) {
       const rate = target.messages / best[mode];
       const note = mode === 'off' ? 'telemetry off' : `${((rate / off) * 100).toFixed(0)}% of off's throughput (target ≥ 90%)`;
-      rows.push({ backend: target.backend, client: modeLabels[mode], scenario, kind: 'info', messages: target.messages, seconds: best[mode], msgsPerSec: rate, note });
+      rows.push({
+        backend: target.backend,
+        client: modeLabels[mode],
+        scenario,
+        kind: 'info',
+        messages: target.messages,
+        seconds: best[mode],
+        msgsPerSec: rate,
+        note,
+      });
     }
     for (const mode of modes) {
       try {

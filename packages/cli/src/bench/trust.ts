@@ -30,7 +30,15 @@ function signingCost(progress: (line: string) => void): BenchRow {
     if (!verifyEnvelope(signEnvelope(input, keys)).verified) throw new Error('signature did not verify');
   }
   const seconds = (performance.now() - started) / 1000;
-  return { backend: 'memory', client: 'a2a-bus', scenario: 'trust: sign + verify one 1 KiB envelope (Ed25519)', messages: n, seconds, msgsPerSec: n / seconds, p50Ms: (seconds * 1000) / n };
+  return {
+    backend: 'memory',
+    client: 'a2a-bus',
+    scenario: 'trust: sign + verify one 1 KiB envelope (Ed25519)',
+    messages: n,
+    seconds,
+    msgsPerSec: n / seconds,
+    p50Ms: (seconds * 1000) / n,
+  };
 }
 
 async function compare(backend: string, createTransport: () => Transport, count: number, progress: (line: string) => void): Promise<BenchRow[]> {
@@ -48,7 +56,15 @@ async function compare(backend: string, createTransport: () => Transport, count:
   const loss = `${(((off - on) / off) * 100).toFixed(0)}% fewer dispatches/s than trust off`;
   return [
     { backend, client: 'a2a-bus', scenario: 'dispatch, 64 in flight, trust off', messages: total, seconds: seconds.off, msgsPerSec: off },
-    { backend, client: 'a2a-bus', scenario: 'dispatch, 64 in flight, trust enforce (signed + verified)', messages: total, seconds: seconds.enforce, msgsPerSec: on, note: loss },
+    {
+      backend,
+      client: 'a2a-bus',
+      scenario: 'dispatch, 64 in flight, trust enforce (signed + verified)',
+      messages: total,
+      seconds: seconds.enforce,
+      msgsPerSec: on,
+      note: loss,
+    },
   ];
 }
 
@@ -63,7 +79,10 @@ async function dispatchThroughput(createTransport: () => Transport, mode: 'off' 
   const worker = new AgentBus({ transport: transports[0]!, namespace, trust: trust(workerKeys) });
   const caller = new AgentBus({ transport: transports[1]!, namespace, trust: trust(callerKeys) });
   try {
-    await worker.registerAgent({ name: 'echo', description: 'echo', version: '1', skills: [{ id: 'bench.echo', name: 'echo', tags: [] }] }, { 'bench.echo': () => 'ok' });
+    await worker.registerAgent(
+      { name: 'echo', description: 'echo', version: '1', skills: [{ id: 'bench.echo', name: 'echo', tags: [] }] },
+      { 'bench.echo': () => 'ok' },
+    );
     await caller.start();
     for (let i = 0; i < 200 && !caller.agents().length; i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
     for (let i = 0; i < 100; i += 1) await caller.dispatch('bench.echo', 'warm-up', { workflowId: `w${i % 32}` });

@@ -7,7 +7,10 @@ export function register(program: Command): void {
     .command('bench')
     .description('benchmarks, raw clients beside a2a-bus (run with node --expose-gc for memory figures)')
     .argument('[backends...]', 'memory kafka redis-streams nats idle (default: all)')
-    .option('--scaling', 'throughput and p99 vs worker processes, partitions, payload, keys and in-flight limit (one backend, default redis-streams); writes reports/scaling-<backend>.{md,json,png}')
+    .option(
+      '--scaling',
+      'throughput and p99 vs worker processes, partitions, payload, keys and in-flight limit (one backend, default redis-streams); writes reports/scaling-<backend>.{md,json,png}',
+    )
     .action(async (backends: string[], options: { scaling?: boolean }) => {
       const print = (line: string): void => void process.stdout.write(`${line}\n`);
       if (options.scaling) {

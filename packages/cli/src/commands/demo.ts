@@ -53,8 +53,12 @@ async function demo(flags: DemoFlags): Promise<number> {
   const lost = summary.workflows - summary.completed - summary.failed;
   print('');
   print('── summary ─────────────────────────────────────────');
-  print(`workflows completed     ${summary.completed}/${summary.workflows}  (${summary.failed} failed for good — every 100th document is poisoned on purpose — and ${lost} lost)`);
-  print(`step order verified     ${summary.orderVerified}/${summary.workflows} workflows${summary.orderViolations.length ? `  ✗ ${summary.orderViolations.slice(0, 3).join('; ')}` : ''}`);
+  print(
+    `workflows completed     ${summary.completed}/${summary.workflows}  (${summary.failed} failed for good — every 100th document is poisoned on purpose — and ${lost} lost)`,
+  );
+  print(
+    `step order verified     ${summary.orderVerified}/${summary.workflows} workflows${summary.orderViolations.length ? `  ✗ ${summary.orderViolations.slice(0, 3).join('; ')}` : ''}`,
+  );
   print(`retries                 ${summary.retries}  (redeliveries ${summary.redeliveries})`);
   print(`dead letters            ${summary.deadLetters}`);
   print(`workflow latency        p50 ${summary.p50Ms.toFixed(1)} ms · p99 ${summary.p99Ms.toFixed(1)} ms`);

@@ -29,7 +29,13 @@ export function register(program: Command): void {
     .option('--log-level <level>', 'library log level, to stderr', 'error')
     .action(async (flags: GatewayFlags) => {
       const url = flags.url ?? (flags.backend ? defaultUrls[flags.backend]! : (process.env.A2A_BUS_URL ?? defaultUrls.memory!));
-      const stop = await runGateway({ url, port: flags.port, host: flags.host, logger: stderrLogger(flags.logLevel), print: (line) => void process.stdout.write(`${line}\n`) });
+      const stop = await runGateway({
+        url,
+        port: flags.port,
+        host: flags.host,
+        logger: stderrLogger(flags.logLevel),
+        print: (line) => void process.stdout.write(`${line}\n`),
+      });
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -7,16 +7,19 @@ export function register(program: Command): void {
   withConnectionOptions(
     program
       .command('lag')
-      .description("consumer lag per group and partition: acknowledged position, end, lag, pending, redelivered, oldest unacked age")
+      .description('consumer lag per group and partition: acknowledged position, end, lag, pending, redelivered, oldest unacked age')
       .option('--group <group>', 'only this group (as passed to subscribe, e.g. agents.doc.extract)')
-      .option('--topic <topic>', "only this topic (default: every topic of the namespace)")
+      .option('--topic <topic>', 'only this topic (default: every topic of the namespace)')
       .option('--all-topics', 'every topic the backend has, not only the namespace', false),
   ).action(async (flags: Record<string, unknown> & { group?: string; topic?: string; allTopics: boolean }) => {
     const { namespace, json } = connectionOf(flags);
     const out = createOutput(json);
     const entries = await withTransport(flags, async (transport) => {
       if (!transport.inspectLag || transport.capabilities.lag.support === 'none') throw new Error(`${transport.backend} cannot report consumer lag`);
-      return transport.inspectLag({ ...(flags.group !== undefined ? { group: flags.group } : {}), ...(flags.topic !== undefined ? { topic: flags.topic } : {}) });
+      return transport.inspectLag({
+        ...(flags.group !== undefined ? { group: flags.group } : {}),
+        ...(flags.topic !== undefined ? { topic: flags.topic } : {}),
+      });
     });
     const inNamespace = entries.filter((entry) => flags.allTopics || flags.topic !== undefined || entry.topic.startsWith(`${namespace}.`));
     for (const entry of inNamespace) out.row({ ...entry });

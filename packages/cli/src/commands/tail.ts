@@ -48,7 +48,9 @@ export function register(program: Command): void {
     const print = (summary: RecordSummary, record: object): boolean => {
       if (flags.limit !== undefined && printed >= flags.limit) return false;
       printed += 1;
-      const line = json ? JSON.stringify({ ...summary, record }) : `${streamingRow(summary as unknown as Record<string, unknown>, columns)}${summary.error ? `  ✗ ${summary.error}` : ''}`;
+      const line = json
+        ? JSON.stringify({ ...summary, record })
+        : `${streamingRow(summary as unknown as Record<string, unknown>, columns)}${summary.error ? `  ✗ ${summary.error}` : ''}`;
       process.stdout.write(`${line}\n`);
       return true;
     };
@@ -67,7 +69,14 @@ export function register(program: Command): void {
               await pastDone;
               if (flags.key !== undefined && delivery.envelope.key !== flags.key) return;
               if (seen.has(`${delivery.partition}/${delivery.offset}`)) return;
-              const record: ReplayRecord = { topic, partition: delivery.partition, offset: delivery.offset, timestamp: Date.now(), key: delivery.envelope.key, envelope: delivery.envelope };
+              const record: ReplayRecord = {
+                topic,
+                partition: delivery.partition,
+                offset: delivery.offset,
+                timestamp: Date.now(),
+                key: delivery.envelope.key,
+                envelope: delivery.envelope,
+              };
               print(summarizeRecord(record), delivery.envelope);
               if (flags.limit !== undefined && printed >= flags.limit) stop();
             },

@@ -166,7 +166,12 @@ async function verifyOrder(transport: Transport, topic: string, workflows: numbe
       seenTasks.add(`req:${taskId}`);
       requests.set(envelope.key, [...(requests.get(envelope.key) ?? []), capability]);
     }
-    if (envelope.kind === 'stream-response' && 'task' in envelope.payload && envelope.payload.task.status.state === 'TASK_STATE_COMPLETED' && !seenTasks.has(`done:${taskId}`)) {
+    if (
+      envelope.kind === 'stream-response' &&
+      'task' in envelope.payload &&
+      envelope.payload.task.status.state === 'TASK_STATE_COMPLETED' &&
+      !seenTasks.has(`done:${taskId}`)
+    ) {
       seenTasks.add(`done:${taskId}`);
       completions.set(envelope.key, [...(completions.get(envelope.key) ?? []), capability]);
     }

@@ -36,7 +36,11 @@ export async function countRedis(url: string, keyPrefix: string, namespace: stri
     const kinds: Record<string, number> = {};
     for (const key of keys) {
       if (/\}:\d+$/.test(key)) continue;
-      const kind = key.slice(keyPrefix.length).replace(namespace, 'ns').replace(/~eph\.[^:]+/, '~eph').replace(/:\d+$/, ':n');
+      const kind = key
+        .slice(keyPrefix.length)
+        .replace(namespace, 'ns')
+        .replace(/~eph\.[^:]+/, '~eph')
+        .replace(/:\d+$/, ':n');
       kinds[kind] = (kinds[kind] ?? 0) + 1;
     }
     const objects = keys.length - streams;

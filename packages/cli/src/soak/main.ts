@@ -42,7 +42,9 @@ function countObjects(): Promise<ObjectCount> {
 
 const workerScript = fileURLToPath(new URL('./worker.ts', import.meta.url));
 function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--conditions=@a2a-bus/source', '--import', 'tsx', workerScript, JSON.stringify({ url, namespace })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--conditions=@a2a-bus/source', '--import', 'tsx', workerScript, JSON.stringify({ url, namespace })], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve(child));
     child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready`)));
@@ -99,7 +101,14 @@ const sample = async (): Promise<void> => {
   (globalThis as { gc?: () => void }).gc?.();
   const memory = process.memoryUsage();
   const objects = await countObjects().catch(() => ({ total: Number.NaN, detail: {} }));
-  const entry = { t: Date.now() - started, rss: memory.rss / 1_048_576, heap: memory.heapUsed / 1_048_576, handles: process.getActiveResourcesInfo().length, objects: objects.total, completed };
+  const entry = {
+    t: Date.now() - started,
+    rss: memory.rss / 1_048_576,
+    heap: memory.heapUsed / 1_048_576,
+    handles: process.getActiveResourcesInfo().length,
+    objects: objects.total,
+    completed,
+  };
   samples.push(entry);
   console.log(
     `${(entry.t / 1000).toFixed(0).padStart(5)} s  rss ${entry.rss.toFixed(1)} MiB  heap ${entry.heap.toFixed(1)} MiB  handles ${entry.handles}  broker objects ${entry.objects} ${JSON.stringify(objects.detail)}  dispatched ${completed} (failed ${failed}, worker restarts ${restarts})`,
@@ -124,9 +133,29 @@ const series = steady.length >= 2 ? steady : samples;
 const t = series.map((s) => s.t);
 console.log('');
 console.log(`slopes per hour over ${(((series.at(-1)?.t ?? 0) - (series[0]?.t ?? 0)) / 60_000).toFixed(1)} min of samples (${series.length}):`);
-console.log(`  rss            ${slopePerHour(t, series.map((s) => s.rss)).toFixed(1)} MiB/h`);
-console.log(`  heap           ${slopePerHour(t, series.map((s) => s.heap)).toFixed(1)} MiB/h`);
-console.log(`  open handles   ${slopePerHour(t, series.map((s) => s.handles)).toFixed(1)} /h`);
-console.log(`  broker objects ${slopePerHour(t, series.map((s) => s.objects)).toFixed(1)} /h`);
+console.log(
+  `  rss            ${slopePerHour(
+    t,
+    series.map((s) => s.rss),
+  ).toFixed(1)} MiB/h`,
+);
+console.log(
+  `  heap           ${slopePerHour(
+    t,
+    series.map((s) => s.heap),
+  ).toFixed(1)} MiB/h`,
+);
+console.log(
+  `  open handles   ${slopePerHour(
+    t,
+    series.map((s) => s.handles),
+  ).toFixed(1)} /h`,
+);
+console.log(
+  `  broker objects ${slopePerHour(
+    t,
+    series.map((s) => s.objects),
+  ).toFixed(1)} /h`,
+);
 console.log(`  dispatched     ${completed} in ${minutes} min (${(completed / (minutes * 60)).toFixed(1)}/s), failed ${failed}, worker restarts ${restarts}`);
 process.exit(0);

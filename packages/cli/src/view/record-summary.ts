@@ -22,7 +22,16 @@ export function summarizeRecord(record: ReplayRecord): RecordSummary {
   const base = { time: new Date(record.timestamp).toISOString(), partition: record.partition, offset: record.offset, key: record.key };
   const { envelope } = record;
   if (!envelope) {
-    const none = { kind: 'undecodable', type: undefined, taskId: undefined, capability: undefined, state: undefined, attempt: undefined, bytes: undefined, id: undefined };
+    const none = {
+      kind: 'undecodable',
+      type: undefined,
+      taskId: undefined,
+      capability: undefined,
+      state: undefined,
+      attempt: undefined,
+      bytes: undefined,
+      id: undefined,
+    };
     return { ...base, ...none, error: record.error?.message ?? 'undecodable' };
   }
   return { ...base, ...describeEnvelope(envelope) };

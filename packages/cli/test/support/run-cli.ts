@@ -48,6 +48,7 @@ export function jsonLines(stdout: string): Array<Record<string, unknown>> {
 /** Runs and fails with the process's stderr unless it exited 0. */
 export async function cliOk(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
   const result = await runCli(args, env);
-  if (result.code !== 0) throw new Error(`a2a-bus ${args.join(' ')} exited ${result.code}:\n--- stderr ---\n${result.stderr}\n--- stdout ---\n${result.stdout}`);
+  if (result.code !== 0)
+    throw new Error(`a2a-bus ${args.join(' ')} exited ${result.code}:\n--- stderr ---\n${result.stderr}\n--- stdout ---\n${result.stdout}`);
   return result;
 }

@@ -73,14 +73,12 @@ export async function startScenario(url: string, names: ScenarioNames = {}): Pro
   const failedTaskId = names.failedTaskId ?? `task-bad-${randomUUID().slice(0, 6)}`;
   const completedTaskId = names.completedTaskId ?? randomUUID();
   await caller.dispatch('ops.extract', 'a document', { workflowId: completedWorkflow, taskId: completedTaskId, timeoutMs: 30_000 });
-  await caller
-    .dispatch('ops.flaky', 'try this', { workflowId: failedWorkflow, taskId: failedTaskId, timeoutMs: 30_000 })
-    .then(
-      () => Promise.reject(new Error('ops.flaky should have failed')),
-      (error: unknown) => {
-        if (!TaskError.isInstance(error)) throw error;
-      },
-    );
+  await caller.dispatch('ops.flaky', 'try this', { workflowId: failedWorkflow, taskId: failedTaskId, timeoutMs: 30_000 }).then(
+    () => Promise.reject(new Error('ops.flaky should have failed')),
+    (error: unknown) => {
+      if (!TaskError.isInstance(error)) throw error;
+    },
+  );
   // The request is dead-lettered just after its caller learned it failed: wait for it.
   const deadLetterTopic = `${namespace}.tasks.ops.flaky.dlq`;
   for (const deadline = Date.now() + 20_000; ; ) {

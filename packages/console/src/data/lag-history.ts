@@ -57,7 +57,9 @@ export class LagHistory {
     this.sampling = true;
     try {
       const series: Record<string, number> = {};
-      const rounds = await Promise.all(this.capabilities().map((capability) => read({ topic: `${this.namespace}.tasks.${capability}`, group: `agents.${capability}` })));
+      const rounds = await Promise.all(
+        this.capabilities().map((capability) => read({ topic: `${this.namespace}.tasks.${capability}`, group: `agents.${capability}` })),
+      );
       for (const entry of rounds.flat()) series[`${entry.group} · ${entry.topic} · p${entry.partition}`] = entry.lag;
       this.points.push({ at: now, series });
       while (this.points.length && this.points[0]!.at < now - this.windowMs) this.points.shift();

@@ -55,7 +55,15 @@ export function buildTimeline(workflowId: string, entries: readonly AuditEntry[]
     if (!entry.taskId) return undefined;
     let known = tasks.get(entry.taskId);
     if (!known) {
-      known = { taskId: entry.taskId, capability: entry.capability ?? '?', requestedMs: at, endMs: undefined, attempts: [], state: 'submitted', deadLetterMs: undefined };
+      known = {
+        taskId: entry.taskId,
+        capability: entry.capability ?? '?',
+        requestedMs: at,
+        endMs: undefined,
+        attempts: [],
+        state: 'submitted',
+        deadLetterMs: undefined,
+      };
       tasks.set(entry.taskId, known);
     }
     return known;

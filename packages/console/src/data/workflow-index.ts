@@ -63,7 +63,14 @@ export class WorkflowIndex {
     const rows: WorkflowRow[] = [];
     for (const [workflowId, entry] of this.workflows) {
       if (needle && !workflowId.toLowerCase().includes(needle) && ![...entry.capabilities].some((c) => c.toLowerCase().includes(needle))) continue;
-      rows.push({ workflowId, firstAt: entry.firstAt, lastAt: entry.lastAt, capabilities: [...entry.capabilities], steps: entry.steps, status: entry.open.size ? 'running' : entry.status });
+      rows.push({
+        workflowId,
+        firstAt: entry.firstAt,
+        lastAt: entry.lastAt,
+        capabilities: [...entry.capabilities],
+        steps: entry.steps,
+        status: entry.open.size ? 'running' : entry.status,
+      });
     }
     return rows.sort((a, b) => b.lastAt - a.lastAt).slice(0, limit);
   }

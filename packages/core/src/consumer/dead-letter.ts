@@ -58,6 +58,9 @@ export function buildMinimalDeadLetter(input: DeadLetterInput): EnvelopeInput {
   return {
     ...full,
     key: full.key.length > 256 ? `${full.key.slice(0, 200)}…#${full.key.length}` : full.key,
-    payload: { ...payload, reason: `${input.reason} (original left out: it could not be written; it was at ${input.sourceTopic}/${input.partition}/${input.offset})` },
+    payload: {
+      ...payload,
+      reason: `${input.reason} (original left out: it could not be written; it was at ${input.sourceTopic}/${input.partition}/${input.offset})`,
+    },
   };
 }

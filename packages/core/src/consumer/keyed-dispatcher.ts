@@ -133,7 +133,10 @@ export class KeyedDispatcher<R extends InboundRecord> {
       this.dropQueued(lane);
     }
     this.lanes.detach(partition);
-    this.options.logger.warn({ topic: this.options.topic, group: this.options.group, partition, running, reason }, 'partition lost: its handlers are aborted and their settlements refused');
+    this.options.logger.warn(
+      { topic: this.options.topic, group: this.options.group, partition, running, reason },
+      'partition lost: its handlers are aborted and their settlements refused',
+    );
   }
 
   /** Whether the partition was lost (and not assigned again since). */
@@ -372,12 +375,16 @@ export class KeyedDispatcher<R extends InboundRecord> {
     if (this.abort.signal.aborted) return false;
     if (!this.stillHolds(record.partition)) {
       // Fenced: another member may own the partition now. The settlement is refused; the record is its.
-      options.logger.warn({ topic: options.topic, partition: record.partition, offset: record.offset, outcome: outcome.type }, 'settlement refused: the partition was lost while the handler ran');
+      options.logger.warn(
+        { topic: options.topic, partition: record.partition, offset: record.offset, outcome: outcome.type },
+        'settlement refused: the partition was lost while the handler ran',
+      );
       return false;
     }
     const handlerMs = base ? performance.now() - started : 0;
     if (outcome.type === 'ack' || outcome.type === 'term') {
-      if (outcome.type === 'term') options.logger.debug({ id: envelope.id, partition: record.partition, reason: outcome.reason }, 'terminated: never redelivered');
+      if (outcome.type === 'term')
+        options.logger.debug({ id: envelope.id, partition: record.partition, reason: outcome.reason }, 'terminated: never redelivered');
       if (base) (outcome.type === 'ack' ? options.events.onAck : options.events.onTerm)({ ...base, handlerMs });
       const pending = this.settle(record, outcome.type);
       return pending ? pending.then(() => true) : true;
@@ -477,7 +484,15 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   private reportError(level: 'warn' | 'error', kind: BusErrorKind, message: string, error: unknown, partition?: number): void {
     const { options } = this;
-    reportError(options.events, options.logger, level, { kind, transport: options.transport, topic: options.topic, group: options.group, message, error, ...(partition !== undefined ? { partition } : {}) });
+    reportError(options.events, options.logger, level, {
+      kind,
+      transport: options.transport,
+      topic: options.topic,
+      group: options.group,
+      message,
+      error,
+      ...(partition !== undefined ? { partition } : {}),
+    });
   }
 
   private scheduleKeepAlive(everyMs: number): void {

@@ -10,11 +10,10 @@ export class AuthenticationError extends A2ABusError {
   readonly address: string;
 
   constructor(scope: string, address: string, options: { cause?: unknown; detail?: string } = {}) {
-    super(
-      AuthenticationError.code,
-      formatMessage(scope, `authentication failed at ${address}${options.detail ? `: ${options.detail}` : ''}`),
-      { cause: options.cause, isRetryable: false },
-    );
+    super(AuthenticationError.code, formatMessage(scope, `authentication failed at ${address}${options.detail ? `: ${options.detail}` : ''}`), {
+      cause: options.cause,
+      isRetryable: false,
+    });
     this.address = address;
   }
 

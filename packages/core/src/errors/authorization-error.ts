@@ -11,11 +11,10 @@ export class AuthorizationError extends A2ABusError {
   readonly resource: string;
 
   constructor(scope: string, address: string, resource: string, options: { cause?: unknown; detail?: string } = {}) {
-    super(
-      AuthorizationError.code,
-      formatMessage(scope, `not authorized on ${resource} at ${address}${options.detail ? `: ${options.detail}` : ''}`),
-      { cause: options.cause, isRetryable: false },
-    );
+    super(AuthorizationError.code, formatMessage(scope, `not authorized on ${resource} at ${address}${options.detail ? `: ${options.detail}` : ''}`), {
+      cause: options.cause,
+      isRetryable: false,
+    });
     this.address = address;
     this.resource = resource;
   }

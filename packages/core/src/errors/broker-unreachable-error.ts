@@ -13,9 +13,7 @@ export class BrokerUnreachableError extends A2ABusError {
   constructor(scope: string, address: string, timeoutMs: number, options: { cause?: unknown; waitedMs?: number } = {}) {
     const waitedMs = options.waitedMs ?? timeoutMs;
     const reason =
-      waitedMs >= timeoutMs
-        ? `no answer within ${timeoutMs} ms`
-        : `failed after ${waitedMs} ms (limit ${timeoutMs} ms)${describeCause(options.cause)}`;
+      waitedMs >= timeoutMs ? `no answer within ${timeoutMs} ms` : `failed after ${waitedMs} ms (limit ${timeoutMs} ms)${describeCause(options.cause)}`;
     super(BrokerUnreachableError.code, formatMessage(scope, `cannot reach ${address}: ${reason}`), { cause: options.cause, isRetryable: true });
     this.address = address;
     this.waitedMs = waitedMs;

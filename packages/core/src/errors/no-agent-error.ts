@@ -6,7 +6,10 @@ export class NoAgentError extends A2ABusError {
   readonly capability: string;
 
   constructor(capability: string) {
-    super(NoAgentError.code, formatMessage('runtime', `no live agent serves "${capability}"; start one, or dispatch with { whenNoAgent: 'enqueue' } to wait for it`));
+    super(
+      NoAgentError.code,
+      formatMessage('runtime', `no live agent serves "${capability}"; start one, or dispatch with { whenNoAgent: 'enqueue' } to wait for it`),
+    );
     this.capability = capability;
   }
 

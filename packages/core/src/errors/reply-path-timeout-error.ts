@@ -6,7 +6,9 @@ export class ReplyPathTimeoutError extends A2ABusError {
   readonly topic: string;
 
   constructor(topic: string, timeoutMs: number) {
-    super(ReplyPathTimeoutError.code, formatMessage('runtime', `the reply subscription on ${topic} was not live within ${timeoutMs} ms`), { isRetryable: true });
+    super(ReplyPathTimeoutError.code, formatMessage('runtime', `the reply subscription on ${topic} was not live within ${timeoutMs} ms`), {
+      isRetryable: true,
+    });
     this.topic = topic;
   }
 

@@ -25,7 +25,10 @@ import { verifyEnvelope } from '../trust/signature.js';
 const agentBusOptionsSchema = z.object({
   transport: z.custom<Transport>((value) => typeof value === 'object' && value !== null && 'subscribe' in value, 'a Transport'),
   /** Topic prefix; buses that share one share agents. */
-  namespace: z.string().regex(/^[\w.-]+$/).default('a2a'),
+  namespace: z
+    .string()
+    .regex(/^[\w.-]+$/)
+    .default('a2a'),
   /** This process's id on the bus (replies come to it). Unique per running instance. */
   instanceId: z.string().regex(INSTANCE_ID_PATTERN, 'letters, digits, _ : - (at most 200)').optional(),
   logger: z.custom<Logger>((value) => typeof value === 'object' && value !== null, 'a logger').optional(),
@@ -163,10 +166,13 @@ export class AgentBus {
       // would be missed. A probe that comes back proves the cursor is in place.
       await this.replyProbe.await(this.options.timeoutMs);
       this.assertOpen();
-      this.heartbeat = setInterval(() => {
-        void this.announceAll('agent-heartbeat');
-        this.reportDropouts();
-      }, Math.max(50, Math.floor(this.options.agentTtlMs / 3)));
+      this.heartbeat = setInterval(
+        () => {
+          void this.announceAll('agent-heartbeat');
+          this.reportDropouts();
+        },
+        Math.max(50, Math.floor(this.options.agentTtlMs / 3)),
+      );
     })();
     return this.started;
   }
@@ -268,7 +274,12 @@ export class AgentBus {
       namespace: this.options.namespace,
       allowsReplyTo: (replyTo) => this.topics.isReplyTopic(replyTo),
       refuse: (delivery, reason, error) =>
-        refuseRequest({ transport: this.transport, topic: this.topics.tasks(capability), group: `agents.${capability}`, logger: this.logger }, delivery, reason, error),
+        refuseRequest(
+          { transport: this.transport, topic: this.topics.tasks(capability), group: `agents.${capability}`, logger: this.logger },
+          delivery,
+          reason,
+          error,
+        ),
       dispatchChild: (parent, child, message, timeoutMs) => {
         parent.children += 1;
         return this.dispatch(child, message, {
@@ -310,7 +321,9 @@ export class AgentBus {
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     void pending.result.finally(() => options.signal?.removeEventListener('abort', onAbort)).catch(() => {});
-    pending.accept({ task: { id: taskId, contextId: workflowId, status: { state: 'TASK_STATE_SUBMITTED', timestamp: new Date().toISOString() }, history: [request] } });
+    pending.accept({
+      task: { id: taskId, contextId: workflowId, status: { state: 'TASK_STATE_SUBMITTED', timestamp: new Date().toISOString() }, history: [request] },
+    });
 
     const envelope: EnvelopeInput = {
       kind: 'message',
@@ -409,7 +422,13 @@ export class AgentBus {
 
   private async announceAll(type: RuntimeRecordType): Promise<void> {
     await Promise.all(this.announcements.map((a) => this.announce(a, type))).catch((error: unknown) => {
-      this.reportError({ kind: 'heartbeat-failed', transport: 'runtime', message: 'agent heartbeat failed; other buses may drop these agents', error, topic: this.topics.registry });
+      this.reportError({
+        kind: 'heartbeat-failed',
+        transport: 'runtime',
+        message: 'agent heartbeat failed; other buses may drop these agents',
+        error,
+        topic: this.topics.registry,
+      });
     });
   }
 
@@ -423,13 +442,16 @@ export class AgentBus {
       kind: 'agent-card',
       key: announcement.instanceId,
       payload: announcement.card,
-      headers: { [runtimeHeaders.type]: type, [runtimeHeaders.instance]: announcement.instanceId, [runtimeHeaders.inFlight]: String(this.inFlight(announcement.card)) },
+      headers: {
+        [runtimeHeaders.type]: type,
+        [runtimeHeaders.instance]: announcement.instanceId,
+        [runtimeHeaders.inFlight]: String(this.inFlight(announcement.card)),
+      },
     });
     await this.transport.publish(this.topics.registry, envelope);
     // This bus knows its own agents at once; others learn them from the log.
     this.registry.observe(envelope);
   }
-
 }
 
 function auditEntry(envelope: Envelope): AuditEntry {

@@ -32,7 +32,9 @@ export function markInterrupted(entries: AuditEntry[]): AuditEntry[] {
     const task = entry.taskId;
     if (!task || entry.type !== 'task-event') return;
     const payload = entry.envelope.payload as { task?: { status?: { state?: string } } };
-    const ended = (payload.task?.status?.state !== undefined && isFinal(payload.task.status.state as A2ATaskState)) || entry.envelope.headers?.[runtimeHeaders.attemptEnd] !== undefined;
+    const ended =
+      (payload.task?.status?.state !== undefined && isFinal(payload.task.status.state as A2ATaskState)) ||
+      entry.envelope.headers?.[runtimeHeaders.attemptEnd] !== undefined;
     if (ended) {
       open.delete(task);
       return;

@@ -93,7 +93,12 @@ export type RedriveOutcome = 'would redrive' | 'redriven' | 'skipped: no decodab
  * second: a crash between the two redrives it again next time (at-least-once), never loses
  * it. What `a2a-bus dlq redrive` and the console's redrive both do.
  */
-export async function redriveDeadLetter(transport: Transport, namespace: string, entry: DeadLetterEntry, options: { by: string; dryRun?: boolean }): Promise<RedriveOutcome> {
+export async function redriveDeadLetter(
+  transport: Transport,
+  namespace: string,
+  entry: DeadLetterEntry,
+  options: { by: string; dryRun?: boolean },
+): Promise<RedriveOutcome> {
   if (entry.handled) return 'skipped: already handled';
   const at = new Date();
   const envelope = redrivenEnvelope(entry.envelope, entry.position, options.by, at);

@@ -153,7 +153,9 @@ export class CapabilityWorker {
         throw error;
       }
       deps.logger.warn({ err: error, taskId: request.taskId, attempt: delivery.attempt }, 'task attempt failed; retrying');
-      await deps.emit(request, statusEvent(taskRef(request), 'working', agentText(`attempt ${delivery.attempt} failed: ${reason}; retrying`)), { attemptEnd: 'retry' });
+      await deps.emit(request, statusEvent(taskRef(request), 'working', agentText(`attempt ${delivery.attempt} failed: ${reason}; retrying`)), {
+        attemptEnd: 'retry',
+      });
       throw error;
     } finally {
       this.running.delete(request.taskId);

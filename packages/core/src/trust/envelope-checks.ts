@@ -39,7 +39,8 @@ export function checkEnvelope(
   const status = verifyEnvelope(envelope);
   if (!status.verified) return new UntrustedEnvelopeError('signature', `envelope ${envelope.id}: ${status.reason}`);
   const signer = status.signer!;
-  if (!policy.knows(signer)) return new UntrustedEnvelopeError('unknown-signer', `envelope ${envelope.id} is signed by ${signer}, a key the policy does not name`);
+  if (!policy.knows(signer))
+    return new UntrustedEnvelopeError('unknown-signer', `envelope ${envelope.id} is signed by ${signer}, a key the policy does not name`);
   switch (role.role) {
     case 'tasks':
       // Whatever its headers say: a worker runs anything on its task topic that names a task.
@@ -48,7 +49,10 @@ export function checkEnvelope(
       }
       // The topic is not signed, the capability header is: a request copied to another task topic is refused.
       if (envelope.headers?.[runtimeHeaders.capability] !== role.capability) {
-        return new UntrustedEnvelopeError('dispatch', `request ${envelope.id} was signed for ${envelope.headers?.[runtimeHeaders.capability] ?? '(no capability)'}, not ${role.capability}`);
+        return new UntrustedEnvelopeError(
+          'dispatch',
+          `request ${envelope.id} was signed for ${envelope.headers?.[runtimeHeaders.capability] ?? '(no capability)'}, not ${role.capability}`,
+        );
       }
       return undefined;
     case 'replies': {
@@ -94,7 +98,10 @@ export class ReplayGuard {
   check(envelope: Envelope, now = Date.now()): UntrustedEnvelopeError | undefined {
     const created = Date.parse(envelope.createdAt);
     if (created < now - this.maxAgeMs) {
-      return new UntrustedEnvelopeError('replay', `envelope ${envelope.id} was created at ${envelope.createdAt}, before the replay window of ${this.maxAgeMs} ms`);
+      return new UntrustedEnvelopeError(
+        'replay',
+        `envelope ${envelope.id} was created at ${envelope.createdAt}, before the replay window of ${this.maxAgeMs} ms`,
+      );
     }
     if (this.handled.has(envelope.id)) return new UntrustedEnvelopeError('replay', `envelope ${envelope.id} was already handled here`);
     return undefined;

@@ -43,7 +43,11 @@ export function merkleRoot(leaves: readonly Buffer[]): { root: Buffer; proofs: s
  * reached (undefined when stopped early), every node met (computed and siblings, base64url),
  * or `malformed`.
  */
-export function foldProof(leaf: Buffer, proof: string, known?: ReadonlySet<string>): { malformed: true } | { malformed: false; root: Buffer | undefined; nodes: string[] } {
+export function foldProof(
+  leaf: Buffer,
+  proof: string,
+  known?: ReadonlySet<string>,
+): { malformed: true } | { malformed: false; root: Buffer | undefined; nodes: string[] } {
   const [indexText, ...siblings] = proof.split('.');
   if (!indexText || !/^\d{1,9}$/.test(indexText) || siblings.length > 32) return { malformed: true };
   let index = Number(indexText);

@@ -21,7 +21,12 @@ export const trustOptionsSchema = z
     /** `off`: nothing signed or checked. `warn`: sign, verify, log failures, deliver anyway. `enforce`: sign, verify, dead-letter failures. */
     mode: z.enum(['off', 'warn', 'enforce']).default('off'),
     /** This instance's key pair. Default: a new one per bus (its public key is then `bus.publicKey`). */
-    keys: z.custom<AgentKeys>((value) => typeof value === 'object' && value !== null && 'publicKey' in value && 'privateKey' in value, 'AgentKeys (generateAgentKeys())').optional(),
+    keys: z
+      .custom<AgentKeys>(
+        (value) => typeof value === 'object' && value !== null && 'publicKey' in value && 'privateKey' in value,
+        'AgentKeys (generateAgentKeys())',
+      )
+      .optional(),
     policy: trustPolicySchema.default({ serve: {}, dispatch: {} }),
     /**
      * An envelope created longer ago than this is refused as a replay (beyond any dedup
