@@ -111,10 +111,15 @@ export async function replayAll(transport: Transport, topic: string): Promise<st
 
 /** Waits until the group's members hold every partition between them, none twice. */
 export async function waitForAssignment(subscriptions: readonly Subscription[], partitions: number, timeoutMs: number): Promise<void> {
+  // Every member holds a share (when there are enough partitions to go round): a balancer that
+  // has given all partitions to the first member and not yet to the one that just joined is
+  // not settled, and a case that publishes then would find its second member idle.
+  const everyoneHolds = subscriptions.length <= partitions;
   await waitFor(
     `${subscriptions.length} members to share ${partitions} partitions`,
     () => {
       const held = subscriptions.flatMap((s) => [...s.assignedPartitions()]);
+      if (everyoneHolds && subscriptions.some((s) => s.assignedPartitions().length === 0)) return false;
       return held.length === partitions && new Set(held).size === partitions;
     },
     timeoutMs,
