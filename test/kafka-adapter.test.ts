@@ -133,6 +133,39 @@ describe.skipIf(skipReason)(`[kafka] adapter${skipReason ? ` — skipped: ${skip
     await expectCommitted(client, 'g', name, 0, 3);
   });
 
+  it('after a crash, the next member runs only what was not handled: offsets acked past the commit ride in its metadata', async () => {
+    const first = transport();
+    const name = topic('ahead');
+    const handled: string[] = [];
+    const sub = await first.subscribe(
+      name,
+      (d) => {
+        if (textOf(d) === 'stuck') return new Promise<void>(() => {}); // offset 0 never settles
+        handled.push(textOf(d));
+      },
+      { group: 'g' },
+    );
+    // One partition: offset 0 (key a) hangs, 1..5 (other keys) are handled and acked.
+    await first.publishBatch(name, [textMessage('a', 'stuck'), ...[1, 2, 3, 4, 5].map((i) => textMessage(`k${i}`, `done-${i}`))]);
+    await waitFor('the five after the stuck one', () => handled.length === 5, 10_000);
+    const admin = await first.admin();
+    const metadata = async (): Promise<string | null | undefined> =>
+      (await admin.fetchOffsets({ groupId: `g.${name}`, topics: [name] }))[0]?.partitions.find((p) => p.partition === 0)?.metadata;
+    const deadline = Date.now() + 10_000;
+    while (!(await metadata())) {
+      if (Date.now() > deadline) throw new Error('no commit named the five handled past offset 0');
+      await delay(100);
+    }
+    expect((await committed(first, 'g', name)).get(0)).toBeLessThanOrEqual(0);
+    await sub.close({ drainTimeoutMs: 0 }); // crash: the stuck one was never acked
+    const next: string[] = [];
+    await transport().subscribe(name, (d) => void next.push(textOf(d)), { group: 'g' });
+    await waitFor('the stuck one at the next member', () => next.includes('stuck'), 15_000);
+    await delay(1_000); // anything handled twice would have arrived by now
+    expect(next).toEqual(['stuck']);
+    await expectCommitted(first, 'g', name, 0, 6);
+  });
+
   it('a crashed member commits nothing more; the next one gets its messages (attempt restarts at 1)', async () => {
     const first = transport();
     const name = topic('crash');

@@ -27,6 +27,9 @@ class PrefixModel {
     }
     return this.position === before ? undefined : this.position;
   }
+  get settledAhead(): bigint[] {
+    return this.entries.filter((e) => e.offset >= this.position && e.settled).map((e) => e.offset);
+  }
   get outstanding(): number {
     return this.entries.filter((e) => e.offset >= this.position).length;
   }
@@ -65,6 +68,7 @@ describe('AckedPrefix properties', () => {
           }
           expect(prefix.commitPosition).toBe(model.position);
           expect(prefix.outstanding).toBe(model.outstanding);
+          expect(prefix.settledAhead()).toEqual(model.settledAhead);
         }
       }),
       propertyParams(1_000),

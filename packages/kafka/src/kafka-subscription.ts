@@ -13,6 +13,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { isGenerationOver, isMembershipError } from './kafka-errors.js';
 import { OffsetCommitter, type CommitFn } from './offset-committer.js';
 import type { KafkaConfig } from './options.js';
+import { decodeSettledAhead, encodeSettledAhead } from './settled-ahead.js';
 import { pinLatestStart } from './start-position.js';
 
 export interface KafkaSubscriptionDeps {
@@ -38,7 +39,12 @@ interface KafkaRecord extends InboundRecord {
 interface PartitionState {
   readonly prefix: AckedPrefix;
   lastTracked: bigint;
+  /** Offsets the previous owner handled beyond its commit (commit metadata): settled here without running. */
+  readonly handledBefore: Set<bigint>;
 }
+
+/** How long a join waits for the committed offsets' metadata before handing everything out again. */
+const settledAheadFetchMs = 5_000;
 
 const emptyValue = new Uint8Array(0);
 
@@ -89,6 +95,8 @@ export class KafkaSubscription implements Subscription {
   private stallTimer: NodeJS.Timeout | undefined;
   /** The generation this member knows it lost (stall past the session, unknown member): nothing of it starts or settles. */
   private lostEpoch = -1;
+  /** Per partition, what the previous owners handled beyond the committed offset; fetched on each join. */
+  private handledBefore: Promise<Map<number, Set<bigint>>> = Promise.resolve(new Map());
 
   constructor(topic: string, handler: MessageHandler, options: SubscribeOptions, deps: KafkaSubscriptionDeps) {
     this.topic = topic;
@@ -158,6 +166,7 @@ export class KafkaSubscription implements Subscription {
       for (const partition of this.assigned) this.dispatcher.assign(partition);
       this.lastTick = Date.now();
       if (this.startFrom === 'latest') this.pinning = this.pinStart(this.epoch);
+      this.handledBefore = this.fetchHandledBefore();
       this.deps.logger.debug({ assigned: this.assigned, epoch: this.epoch }, 'joined group');
       onJoin();
     });
@@ -309,11 +318,23 @@ export class KafkaSubscription implements Subscription {
     const epoch = this.epoch;
     let state = this.states.get(partition);
     if (!state) {
+      const handledBefore = (await this.handledBefore).get(partition) ?? new Set<bigint>();
+      if (!this.live(epoch) || !payload.isRunning()) return;
       const first = BigInt(batch.messages[0]!.offset);
-      state = { prefix: new AckedPrefix(first), lastTracked: first - 1n };
+      state = { prefix: new AckedPrefix(first), lastTracked: first - 1n, handledBefore };
       this.states.set(partition, state);
     }
     for (const message of batch.messages) {
+      const offset = BigInt(message.offset);
+      if (offset <= state.lastTracked) continue; // fetched twice (kafkajs refetch): handed out already
+      if (state.handledBefore.delete(offset)) {
+        // Handled by the previous owner past its commit: settled here, not run twice.
+        if (!this.live(epoch)) return;
+        state.prefix.track(offset);
+        state.lastTracked = offset;
+        this.settleOffset(partition, state, offset);
+        continue;
+      }
       for (;;) {
         // Not resolved when we stop here: the next owner (maybe us) reads the rest again.
         if (!this.live(epoch) || !payload.isRunning()) return;
@@ -321,8 +342,6 @@ export class KafkaSubscription implements Subscription {
         if (this.dispatcher.capacity > 0) break;
         await this.waitForRoom();
       }
-      const offset = BigInt(message.offset);
-      if (offset <= state.lastTracked) continue; // fetched twice (kafkajs refetch): handed out already
       state.prefix.track(offset);
       state.lastTracked = offset;
       this.dispatcher.push({
@@ -377,10 +396,49 @@ export class KafkaSubscription implements Subscription {
   private settle(record: KafkaRecord): void {
     if (this.frozen || record.epoch !== this.epoch) return;
     const state = this.states.get(record.partition);
-    if (!state) return;
-    const position = state.prefix.settle(BigInt(record.offset));
-    if (position === undefined) return;
-    this.commits.mark(record.partition, position, () => this.commitFn());
+    if (state) this.settleOffset(record.partition, state, BigInt(record.offset));
+  }
+
+  /**
+   * Settles one offset and schedules a commit, also when the position did not move: the
+   * commit's metadata then records the offsets settled ahead of it (see settled-ahead.ts).
+   */
+  private settleOffset(partition: number, state: PartitionState, offset: bigint): void {
+    if (this.frozen) return;
+    state.prefix.settle(offset);
+    this.commits.mark(partition, state.prefix.commitPosition, () => this.commitFn());
+  }
+
+  /** What the group's committed offsets say was handled ahead of them, per partition (empty when that cannot be read in time). */
+  private async fetchHandledBefore(): Promise<Map<number, Set<bigint>>> {
+    const handled = new Map<number, Set<bigint>>();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const fetched = (async () => {
+        const admin = await this.deps.admin();
+        return admin.fetchOffsets({ groupId: this.deps.groupId, topics: [this.topic] });
+      })();
+      const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), settledAheadFetchMs)));
+      const offsets = await Promise.race([fetched, timeout]);
+      if (!offsets) {
+        fetched.catch(() => undefined);
+        this.deps.logger.warn(
+          { topic: this.topic },
+          `committed offsets not read within ${settledAheadFetchMs} ms; messages handled past the last commit may run again`,
+        );
+        return handled;
+      }
+      for (const { partition, offset, metadata } of offsets.find((t) => t.topic === this.topic)?.partitions ?? []) {
+        if (Number(offset) < 0) continue;
+        const ahead = decodeSettledAhead(BigInt(offset), metadata);
+        if (ahead.size > 0) handled.set(partition, ahead);
+      }
+    } catch (error) {
+      this.deps.logger.warn({ err: error, topic: this.topic }, 'committed offsets could not be read; messages handled past the last commit may run again');
+    } finally {
+      clearTimeout(timer);
+    }
+    return handled;
   }
 
   /**
@@ -391,7 +449,21 @@ export class KafkaSubscription implements Subscription {
   private commitFn(whileReleasing = false): CommitFn | undefined {
     const payload = this.payload;
     if (this.frozen || !payload || (this.released && !whileReleasing)) return undefined;
-    return (partitions) => payload.commitOffsetsIfNecessary({ topics: [{ topic: this.topic, partitions: [...partitions] }] });
+    return (partitions) =>
+      payload.commitOffsetsIfNecessary({
+        topics: [
+          {
+            topic: this.topic,
+            // kafkajs passes `metadata` through to OffsetCommit (its Offsets type omits it).
+            partitions: partitions.map(({ partition, offset }) => ({ partition, offset, metadata: this.settledAheadMetadata(partition, BigInt(offset)) })),
+          },
+        ],
+      });
+  }
+
+  private settledAheadMetadata(partition: number, position: bigint): string | null {
+    const state = this.states.get(partition);
+    return state ? encodeSettledAhead(position, state.prefix.settledAhead()) : null;
   }
 
   /**

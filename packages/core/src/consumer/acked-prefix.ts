@@ -32,7 +32,7 @@ export class AckedPrefix {
    * never make a later message count as handled.
    */
   settle(offset: bigint): bigint | undefined {
-    if (offset < this.position || this.tracked.length === this.head || offset > this.tracked[this.tracked.length - 1]!) return undefined;
+    if (offset < this.position || !this.isTracked(offset)) return undefined;
     this.settled.add(offset);
     let moved = false;
     while (this.head < this.tracked.length && this.settled.delete(this.tracked[this.head]!)) {
@@ -47,9 +47,32 @@ export class AckedPrefix {
     return moved ? this.position : undefined;
   }
 
+  /** Whether `offset` is one of the open tracked offsets (binary search: they are ascending). */
+  private isTracked(offset: bigint): boolean {
+    let low = this.head;
+    let high = this.tracked.length - 1;
+    while (low <= high) {
+      const mid = (low + high) >>> 1;
+      const at = this.tracked[mid]!;
+      if (at === offset) return true;
+      if (at < offset) low = mid + 1;
+      else high = mid - 1;
+    }
+    return false;
+  }
+
   /** The position to commit: the offset after the last message of the settled prefix. */
   get commitPosition(): bigint {
     return this.position;
+  }
+
+  /**
+   * Offsets settled beyond the prefix, ascending: handled, but not covered by the commit
+   * position because a message before them is still unsettled. A log that can store them
+   * beside the commit (Kafka's commit metadata) spares them a second run after a hand-over.
+   */
+  settledAhead(): bigint[] {
+    return [...this.settled].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   /** Messages handed out and not yet inside the settled prefix. */
