@@ -19,11 +19,20 @@ const keepAliveMs = 60_000;
  * it is kafkajs's default factory, with `write` holding those two requests until the
  * subscription of that group said it let go.
  */
-export function gatedSocketFactory(gate: GroupGate): ISocketFactory {
-  return ({ host, port, ssl, onConnect }) => {
+export function gatedSocketFactory(gate: GroupGate): GatedSockets {
+  const open = new Set<Socket>();
+  let closed = false;
+  const factory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
     const socket: Socket = ssl
       ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...(typeof ssl === 'object' ? ssl : {}) }, onConnect)
       : netConnect({ host, port }, onConnect);
+    if (closed) {
+      // A kafkajs retry after close: fail it at once, so its retry loop ends instead of waiting.
+      process.nextTick(() => socket.destroy(new Error('the a2a-bus transport is closed')));
+      return socket;
+    }
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
     socket.setKeepAlive(true, keepAliveMs);
     const write = socket.write.bind(socket) as (chunk: unknown, encoding?: BufferEncoding) => boolean;
     socket.write = ((chunk: unknown, encoding?: BufferEncoding) => {
@@ -38,6 +47,27 @@ export function gatedSocketFactory(gate: GroupGate): ISocketFactory {
     }) as Socket['write'];
     return socket;
   };
+  return {
+    factory,
+    destroyAll() {
+      closed = true;
+      // With an error: kafkajs notices only 'error' or 'end' and then clears its request timers.
+      for (const socket of open) socket.destroy(new Error('the a2a-bus transport is closed'));
+      open.clear();
+    },
+  };
+}
+
+/** kafkajs's socket factory with the membership gate, and a way to end every socket it opened. */
+export interface GatedSockets {
+  readonly factory: ISocketFactory;
+  /**
+   * Destroys every socket still open and fails any opened later. For close(): kafkajs's
+   * `disconnect()` leaves a connection that is still waiting for its first answer (a listener
+   * that accepts and never answers) open until its 30 s request timeout, and retries after it,
+   * which keeps the process alive long after close.
+   */
+  destroyAll(): void;
 }
 
 /**

@@ -51,11 +51,12 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
     ...(config.sasl ? { sasl: config.sasl } : {}),
     connectionTimeout: Math.min(config.connectTimeoutMs, 3_000),
   };
+  const sockets = gatedSocketFactory((groupId) => {
+    const waits = [...(members.get(groupId) ?? [])].map((member) => member.beforeMembershipChange()).filter((wait) => wait !== undefined);
+    return waits.length > 0 ? Promise.all(waits).then(() => undefined) : undefined;
+  });
   const kafka = new Kafka({
-    socketFactory: gatedSocketFactory((groupId) => {
-      const waits = [...(members.get(groupId) ?? [])].map((member) => member.beforeMembershipChange()).filter((wait) => wait !== undefined);
-      return waits.length > 0 ? Promise.all(waits).then(() => undefined) : undefined;
-    }),
+    socketFactory: sockets.factory,
     clientId: config.clientId,
     brokers: config.brokers,
     ...(config.ssl !== undefined ? { ssl: config.ssl } : {}),
@@ -271,6 +272,8 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
         await Promise.allSettled([...replays].map((reader) => reader.return(undefined)));
         const clients = await Promise.allSettled([producer, admin].filter((client) => client !== undefined));
         await Promise.all(clients.map((client) => (client.status === 'fulfilled' ? client.value.disconnect().catch(() => undefined) : undefined)));
+        // What disconnect() left behind: connections of a failed connect still waiting for an answer.
+        sockets.destroyAll();
       })();
       return closing;
     },

@@ -1,3 +1,5 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { Socket } from 'node:net';
 import { AuthenticationError } from '@a2a-bus/core';
 import { TransportLifecycle } from '@a2a-bus/core/adapter';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
@@ -42,17 +44,50 @@ export async function connectNats(options: ResolvedNatsOptions): Promise<NatsCli
     const js = jetstream(nc, { timeout: options.requestTimeoutMs });
     return { nc, js, jsm };
   };
-  // A connection that comes up after we gave up is closed, not left reconnecting forever.
-  return lifecycle.connect(
-    attempt,
-    (late) => {
-      void late.then(
-        (clients) => clients.nc.close(),
-        () => nc?.close(),
-      );
+  // nats.js gives up on a server that accepts TCP and never sends its INFO, but leaves that
+  // socket open (and the process alive) until the server hangs up: the sockets dialed to our
+  // servers during the attempt are watched, and those that never received a byte are ended.
+  const dialed = watchDialedSockets(servers);
+  try {
+    // A connection that comes up after we gave up is closed, not left reconnecting forever.
+    return await lifecycle.connect(
+      attempt,
+      (late) => {
+        dialed.endSilent();
+        void late.then(
+          (clients) => clients.nc.close(),
+          () => nc?.close(),
+        );
+      },
+      (cause) => authenticationErrorOf(cause, address),
+    );
+  } finally {
+    dialed.stop();
+  }
+}
+
+/** Client sockets opened to `servers` while watched (Node's `net.client.socket` diagnostics channel). */
+function watchDialedSockets(servers: readonly string[]): { endSilent(): void; stop(): void } {
+  const ports = new Set(servers.map((server) => Number(/:(\d+)$/.exec(server)?.[1] ?? 4222)));
+  const sockets = new Set<Socket>();
+  const onSocket = (message: unknown): void => {
+    const socket = (message as { socket?: Socket }).socket;
+    if (socket) sockets.add(socket);
+  };
+  subscribe('net.client.socket', onSocket);
+  return {
+    endSilent() {
+      for (const socket of sockets) {
+        // Only ours: to one of our servers' ports, and not a byte received (no INFO ever came).
+        const port = socket.remotePort; // undefined while still connecting
+        if (!socket.destroyed && socket.bytesRead === 0 && (port === undefined || ports.has(port))) socket.destroy();
+      }
+      sockets.clear();
     },
-    (cause) => authenticationErrorOf(cause, address),
-  );
+    stop() {
+      unsubscribe('net.client.socket', onSocket);
+    },
+  };
 }
 
 const certificateFailure =
