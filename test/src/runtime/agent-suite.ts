@@ -128,6 +128,31 @@ export function agentRuntimeSuite(options: AgentSuiteOptions): void {
       expect(served.size).toBeGreaterThanOrEqual(2);
     }, 90_000);
 
+    test('a worker that has just registered gets work within 2 s, while the first one is busy', async () => {
+      const space = ns();
+      const firstStart = new Map<string, number>();
+      const slow =
+        (name: string): TaskHandler =>
+        async () => {
+          if (!firstStart.has(name)) firstStart.set(name, Date.now());
+          await delay(200);
+          return name;
+        };
+      // Two at a time each: the first worker alone needs about 6 s for the backlog below.
+      const first = await bus(space, { maxInFlight: 2 });
+      await first.registerAgent(card('slow', 'text.slow'), { 'text.slow': slow('first') });
+      const caller = await bus(space);
+      await waitFor('the first worker live', () => caller.agents().length === 1, ms(10_000));
+      const backlog = Array.from({ length: 60 }, (_, i) => caller.dispatch('text.slow', `t${i}`, { workflowId: `wf-${i}` }));
+      await waitFor('the first worker busy', () => firstStart.has('first'), ms(10_000));
+      const second = await bus(space, { maxInFlight: 2 });
+      await second.registerAgent(card('slow', 'text.slow'), { 'text.slow': slow('second') });
+      const registeredAt = Date.now();
+      await waitFor('the second worker to get work', () => firstStart.has('second'), ms(10_000));
+      expect(firstStart.get('second')! - registeredAt).toBeLessThan(2_000);
+      await Promise.all(backlog);
+    }, 90_000);
+
     test('streams status updates and artifact chunks, then the final task', async () => {
       const space = ns();
       const worker = await bus(space);
