@@ -1,8 +1,10 @@
-import type { SubscribeOptions, Transport, TransportCapabilities } from '@a2a-bus/core';
+import type { Instrumentation, SubscribeOptions, Transport, TransportCapabilities } from '@a2a-bus/core';
 
 /** Common transport options a case sets for itself (limits), merged over the factory's own. */
 export interface TransportOverrides {
   readonly maxEnvelopeBytes?: number;
+  /** Hooks a case listens on (dead letters, errors); the factory merges them like any option. */
+  readonly instrumentation?: Instrumentation;
 }
 
 export interface ConformanceOptions {

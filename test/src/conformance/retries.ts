@@ -1,4 +1,4 @@
-import type { Delivery, EnvelopeOf } from '@a2a-bus/core';
+import type { DeadLetterEvent, Delivery, EnvelopeOf } from '@a2a-bus/core';
 import { expect } from 'vitest';
 import { delay, textMessage, textOf, waitFor, type SuiteContext } from './context.js';
 
@@ -124,6 +124,56 @@ export function retryCases(ctx: SuiteContext): void {
     expect(letter.headers).toEqual({ tenant: 'acme' });
     expect(letter.payload).toMatchObject({ attempts: 3, sourceTopic: topic, group: 'g', error: { message: 'boom' } });
     expect(letter.payload.original).toMatchObject({ id: 'dlq-1', correlationId: 'c-1', headers: { tenant: 'acme' } });
+  });
+
+  /**
+   * A dead letter the backend refuses: first without the original (its minimal form), and
+   * when even that is refused, logged and let go. Either way the key moves on at once; a
+   * poison message never blocks its key (on Kafka its partition) beyond the retry policy.
+   * The limit here is the transport's own envelope size limit, so every backend refuses alike.
+   */
+  const unwritableDeadLetter = async (errorBytes: number): Promise<{ handled: string[]; events: DeadLetterEvent[]; dead: EnvelopeOf<'dead-letter'>[] }> => {
+    const events: DeadLetterEvent[] = [];
+    const transport = await ctx.transport({ maxEnvelopeBytes: 2_048, instrumentation: { onDeadLetter: (event) => void events.push(event) } });
+    const topic = ctx.topic('dlq-refused');
+    const handled: string[] = [];
+    await ctx.subscribe(
+      transport,
+      topic,
+      (d) => {
+        handled.push(textOf(d).slice(0, 6));
+        if (textOf(d).startsWith('poison')) throw new Error('e'.repeat(errorBytes));
+      },
+      { group: 'g', retry: { maxAttempts: 1 } },
+    );
+    // Fits by itself (about 1.6 KB); its dead letter, with the original inside, does not.
+    await transport.publish(topic, textMessage('k', `poison${'p'.repeat(1_300)}`));
+    await transport.publish(topic, textMessage('k', 'after'));
+    await waitFor('the next message of the same key', () => handled.includes('after'), ctx.ms(15_000));
+    await delay(ctx.redeliveryBound()); // the poison is not redelivered meanwhile
+    const dead: EnvelopeOf<'dead-letter'>[] = [];
+    for await (const record of transport.replay(`${topic}.dlq`)) if (record.envelope?.kind === 'dead-letter') dead.push(record.envelope);
+    return { handled, events, dead };
+  };
+
+  ctx.test('a dead letter too large for the topic is written in its minimal form; the key moves on', ['deadLetter'], async () => {
+    const { handled, events, dead } = await unwritableDeadLetter(100);
+    expect(handled).toEqual(['poison', 'after']);
+    expect(events).toHaveLength(1);
+    expect(events[0]!.written).toBeUndefined();
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.payload.original).toBeUndefined();
+    expect(dead[0]!.payload.reason).toContain('original left out');
+    expect(dead[0]!.payload.error.message).toBe('e'.repeat(100));
+  });
+
+  ctx.test('a dead letter that cannot be written at all is reported (written: false) and let go; the key moves on', ['deadLetter'], async () => {
+    // An error message larger than the limit: even the minimal form is refused.
+    const { handled, events, dead } = await unwritableDeadLetter(4_096);
+    expect(handled).toEqual(['poison', 'after']);
+    expect(events).toHaveLength(1);
+    expect(events[0]!.written).toBe(false);
+    expect(dead).toEqual([]);
   });
 
   ctx.test('undecodable bytes are dead-lettered with the reason and the consumer goes on', ['deadLetter'], async () => {
