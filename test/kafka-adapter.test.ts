@@ -166,6 +166,30 @@ describe.skipIf(skipReason)(`[kafka] adapter${skipReason ? ` — skipped: ${skip
     await expectCommitted(first, 'g', name, 0, 6);
   });
 
+  it('a stuck message holds its partition at maxOutstandingPerPartition behind it (bounded memory); the rest follows once it settles', async () => {
+    const client = transport({ maxOutstandingPerPartition: 20 });
+    const name = topic('outstanding');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const handled: string[] = [];
+    await client.subscribe(
+      name,
+      async (d) => {
+        if (textOf(d) === 'stuck') await gate;
+        handled.push(textOf(d));
+      },
+      { group: 'g' },
+    );
+    await client.publishBatch(name, [textMessage('a', 'stuck'), ...Array.from({ length: 100 }, (_, i) => textMessage(`k${i}`, `m${i}`))]);
+    // 20 outstanding: the stuck one and the 19 behind it, handled but not committable.
+    await waitFor('the 19 within the bound', () => handled.length >= 19, 10_000);
+    await delay(1_000);
+    expect(handled).toHaveLength(19);
+    release();
+    await waitFor('everything once the stuck one settled', () => handled.length === 101, 15_000);
+    await expectCommitted(client, 'g', name, 0, 101);
+  });
+
   it('a crashed member commits nothing more; the next one gets its messages (attempt restarts at 1)', async () => {
     const first = transport();
     const name = topic('crash');

@@ -41,6 +41,8 @@ interface PartitionState {
   lastTracked: bigint;
   /** Offsets the previous owner handled beyond its commit (commit metadata): settled here without running. */
   readonly handledBefore: Set<bigint>;
+  /** Set while the partition waits for its oldest message to settle (`maxOutstandingPerPartition`). */
+  wakeWhenSettled?: () => void;
 }
 
 /** How long a join waits for the committed offsets' metadata before handing everything out again. */
@@ -339,6 +341,10 @@ export class KafkaSubscription implements Subscription {
         // Not resolved when we stop here: the next owner (maybe us) reads the rest again.
         if (!this.live(epoch) || !payload.isRunning()) return;
         if (this.membershipError !== undefined) throw this.membershipError;
+        if (state.prefix.outstanding >= this.deps.config.maxOutstandingPerPartition) {
+          await this.waitForOldestToSettle(state);
+          continue;
+        }
         if (this.dispatcher.capacity > 0) break;
         await this.waitForRoom();
       }
@@ -388,6 +394,22 @@ export class KafkaSubscription implements Subscription {
     }
   }
 
+  /** Blocks this partition's batch until its settled prefix moves (or the batch must end); heartbeats meanwhile. */
+  private async waitForOldestToSettle(state: PartitionState): Promise<void> {
+    let unblock!: () => void;
+    const unblocked = new Promise<void>((resolve) => (unblock = resolve));
+    this.blocked.add(unblock);
+    state.wakeWhenSettled = unblock;
+    this.startTimers();
+    try {
+      await unblocked;
+    } finally {
+      state.wakeWhenSettled = undefined;
+      this.blocked.delete(unblock);
+      if (this.blocked.size === 0 && !this.releasing) this.stopTimers();
+    }
+  }
+
   private unblockAll(): void {
     for (const unblock of this.blocked) unblock();
     this.blocked.clear();
@@ -405,7 +427,7 @@ export class KafkaSubscription implements Subscription {
    */
   private settleOffset(partition: number, state: PartitionState, offset: bigint): void {
     if (this.frozen) return;
-    state.prefix.settle(offset);
+    if (state.prefix.settle(offset) !== undefined) state.wakeWhenSettled?.();
     this.commits.mark(partition, state.prefix.commitPosition, () => this.commitFn());
   }
 

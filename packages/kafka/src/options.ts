@@ -44,6 +44,14 @@ const kafkaOptionsSchema = z
     /** Committed offsets are flushed at most this often while a batch is in progress (and at its end). */
     commitIntervalMs: z.int().min(0).default(200),
     /**
+     * Messages of one partition handed out past its oldest unsettled one. A Kafka commit
+     * cannot pass a message still running (a stuck key, a long retry), so what is handled
+     * behind it is tracked in memory until it settles; past this many the partition pauses
+     * (other partitions go on) until the oldest settles. Bounds that memory and what a crash
+     * would hand out again.
+     */
+    maxOutstandingPerPartition: z.int().min(1).default(10_000),
+    /**
      * The Kafka consumer group id of an a2a-bus group on a topic. a2a-bus groups are per
      * topic; one Kafka group spanning topics would rebalance all of them on every join.
      * Default `<group>.<topic>`.
