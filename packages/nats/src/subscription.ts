@@ -43,6 +43,14 @@ interface PartitionWorker {
   fetch: ConsumerMessages | undefined;
   loop: Promise<void>;
   readonly held: Map<number, NatsRecord>;
+  consumer?: Consumer;
+  /**
+   * The consumer's delivery sequence as far as this worker saw it: read before its first pull,
+   * then the highest of what it received. Undefined when unknown (pulls then end by expiring).
+   */
+  lastDelivery?: number;
+  /** Resolves when the open pull was ended and everything delivered for it is held (see endPull). */
+  ending?: Promise<void>;
 }
 
 export interface SubscriptionContext {
@@ -180,20 +188,30 @@ export class NatsSubscription implements Subscription {
     for (const worker of workers) worker.stopping = true;
     const abandon = drainTimeoutMs <= 0;
     // An ephemeral group has no other member to hand a message to: its open pull requests
-    // are cut now rather than left to expire (what arrives meanwhile dies with the group).
+    // are cut now (what arrives meanwhile dies with the group). A durable group's are ended
+    // without losing what is already on its way (see endPull).
     if (abandon || this.ephemeral) for (const worker of workers) worker.fetch?.stop();
+    else for (const worker of workers) this.endPull(worker);
     this.releaseCapacityWaiters();
     const draining = this.dispatcher.drain(drainTimeoutMs);
-    // Leases stay renewed while handlers drain (they may take longer than a lease lasts).
-    await this.balancer.stop({ release: false, renewUntil: draining });
-    const drained = await draining;
-    if (!abandon) await Promise.all(workers.map((worker) => worker.loop));
-    // Hand back what was held (queued, waiting for a retry, abandoned) in partition order,
-    // so the next owner gets it first and at once instead of after AckWait.
-    for (const worker of workers) this.handBack(worker);
-    this.workers.clear();
-    if (!drained) this.logger.warn({ drainTimeoutMs }, 'handlers still running at close were abandoned; their messages were handed back');
-    await this.context.clients.nc.flush().catch(() => undefined);
+    let handedOver!: () => void;
+    const handOver = new Promise<void>((resolve) => (handedOver = resolve));
+    // Leases stay renewed while handlers drain (they may take longer than a lease lasts) and
+    // until what was held went back.
+    const leasesKept = this.balancer.stop({ release: false, renewUntil: Promise.all([draining, handOver]) });
+    try {
+      const drained = await draining;
+      if (!abandon) await Promise.all(workers.flatMap((worker) => [worker.loop, worker.ending]));
+      // Hand back what was held (queued, waiting for a retry, abandoned) in partition order,
+      // so the next owner gets it first and at once instead of after AckWait.
+      for (const worker of workers) this.handBack(worker);
+      this.workers.clear();
+      if (!drained) this.logger.warn({ drainTimeoutMs }, 'handlers still running at close were abandoned; their messages were handed back');
+      await this.context.clients.nc.flush().catch(() => undefined);
+    } finally {
+      handedOver();
+      await leasesKept;
+    }
     this.nudges?.unsubscribe();
     await Promise.all(
       this.balancer.assigned.map((partition) =>
@@ -242,9 +260,10 @@ export class NatsSubscription implements Subscription {
     const worker = this.workers.get(partition);
     if (!worker) return;
     worker.stopping = true;
+    this.endPull(worker);
     this.releaseCapacityWaiters();
     if (this.stopped) return; // close() takes care of it
-    await Promise.all([worker.loop, this.dispatcher.revoke(partition)]);
+    await Promise.all([worker.loop, worker.ending, this.dispatcher.revoke(partition)]);
     this.handBack(worker);
     if (this.workers.get(partition) === worker) this.workers.delete(partition);
     await this.context.clients.nc.flush().catch(() => undefined);
@@ -267,6 +286,49 @@ export class NatsSubscription implements Subscription {
     this.releaseCapacityWaiters();
   }
 
+  /**
+   * Ends the partition's open pull request now instead of letting it expire (up to
+   * `fetchExpiresMs`): its inbox is drained — UNSUB, then a flush, with messages already on
+   * their way still delivered (kept, to be handed back in order) — and the server drops a
+   * pull request nobody listens to any more. A message the server sent in the instant its
+   * UNSUB was processed reaches nobody; the consumer's delivery sequence tells. Then, before
+   * anything is handed back, those are fetched again once AckWait brought them back (with a
+   * pull left to expire), so every message delivered is held here and handed back in sequence
+   * order (JetStream puts expired messages ahead of nak'd ones: handing back first would let
+   * a later message of a key overtake an earlier one). Without the sequence, the pull is left
+   * to expire as before. `worker.ending` resolves when everything delivered is held.
+   */
+  private endPull(worker: PartitionWorker): void {
+    const fetch = worker.fetch;
+    const inbox = (fetch as unknown as { sub?: { drain(): Promise<void>; isClosed(): boolean } } | undefined)?.sub;
+    const { consumer } = worker;
+    if (!fetch || !consumer || worker.lastDelivery === undefined || typeof inbox?.drain !== 'function' || worker.ending) return;
+    worker.ending = (async () => {
+      try {
+        if (!inbox.isClosed()) await inbox.drain();
+      } catch {
+        // closed meanwhile (the pull ended by itself, or the connection closed)
+      }
+      fetch.stop();
+      const info = await consumer.info().catch(() => undefined);
+      const delivered = info?.delivered.consumer_seq ?? Number.POSITIVE_INFINITY;
+      const lost = delivered - worker.lastDelivery!;
+      if (lost <= 0) return;
+      this.logger.debug(
+        { partition: worker.partition, delivered, seen: worker.lastDelivery },
+        'deliveries went to the ended pull; fetching them again after AckWait',
+      );
+      await sleep(systemClock, this.context.options.ackWaitMs + 200);
+      const options: FetchMessages & ConsumeCallback = {
+        max_messages: Number.isFinite(lost) ? lost + worker.held.size : 1_000,
+        expires: this.context.options.fetchExpiresMs,
+        callback: (message) => this.receive(worker, message),
+      };
+      const again = await consumer.fetch(options).catch(() => undefined);
+      await again?.closed();
+    })();
+  }
+
   private handBack(worker: PartitionWorker): void {
     this.flushSettlements();
     const seqs = [...worker.held.keys()].sort((a, b) => a - b);
@@ -278,6 +340,9 @@ export class NatsSubscription implements Subscription {
     const consumer = await this.consumerFor(worker);
     if (!consumer) return;
     if (takenOver) await this.awaitDeadOwnersMessages(worker, consumer);
+    worker.consumer = consumer;
+    // Where deliveries stand before our first pull: endPull compares against it.
+    worker.lastDelivery = (await consumer.info().catch(() => undefined))?.delivered.consumer_seq;
     let failures = 0;
     let othersWaiting = false;
     while (!worker.stopping) {
@@ -298,6 +363,7 @@ export class NatsSubscription implements Subscription {
         };
         const messages = await consumer.fetch(options);
         worker.fetch = messages;
+        if (worker.stopping) this.endPull(worker); // stopped while the pull was being opened
         const ended = await messages.closed();
         if (ended instanceof Error) throw ended;
         failures = 0;
@@ -373,6 +439,7 @@ export class NatsSubscription implements Subscription {
   }
 
   private receive(worker: PartitionWorker, message: JsMsg): void {
+    if (worker.lastDelivery !== undefined) worker.lastDelivery = Math.max(worker.lastDelivery, message.info.deliverySequence);
     const held = worker.held.get(message.seq);
     if (held) {
       // AckWait ran out while we held it (a long pause): keep our copy, answer through the new delivery.
