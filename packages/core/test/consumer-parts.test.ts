@@ -157,6 +157,22 @@ describe('InFlightBudget', () => {
     expect(big.capacity).toBe(1); // one record always fits
   });
 
+  it('moves the average record size an eighth of the way towards each new record', () => {
+    const budget = new InFlightBudget(1_000, 10_000, 400);
+    budget.add(rec(100));
+    budget.add(rec(500)); // 100 + (500 - 100) / 8 = 150
+    expect(budget.capacity).toBe(62); // 9400 left / 150
+    budget.add(rec(150)); // stays 150
+    expect(budget.capacity).toBe(61); // 9250 / 150
+  });
+
+  it('holding more than the count bound (an adapter pushed past it) leaves a capacity of 0, never below', () => {
+    const budget = new InFlightBudget(2, 1_000_000, 100);
+    for (let i = 0; i < 3; i += 1) budget.add(rec(10));
+    expect(budget.hasRoom()).toBe(false);
+    expect(budget.capacity).toBe(0);
+  });
+
   it('counts measured bytes for records held decoded, and the byte length otherwise', () => {
     expect(recordBytes(rec(12))).toBe(12);
     expect(recordBytes(rec(12, 40))).toBe(40);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { backoff } from '../src/consumer/backoff.js';
-import { KeyedDispatcher, type InboundRecord, type Settlement } from '../src/consumer/keyed-dispatcher.js';
+import { KeyedDispatcher, type DispatcherBackend, type InboundRecord, type Settlement } from '../src/consumer/keyed-dispatcher.js';
 import { createEnvelope, encodeEnvelope, type EnvelopeInput } from '../src/envelope.js';
 import { NonRetryableError } from '../src/errors/non-retryable-error.js';
-import { safeInstrumentation, type Instrumentation } from '../src/instrumentation.js';
+import { safeInstrumentation, type DeadLetterEvent, type Instrumentation } from '../src/instrumentation.js';
 import type { Logger } from '../src/logger.js';
 import type { Delivery, MessageHandler } from '../src/transport.js';
 
@@ -50,9 +50,13 @@ function setup(
     settle?: (r: Rec, s: Settlement) => void | Promise<void>;
     withRecordAttempt?: boolean;
     keepAlive?: (records: readonly Rec[]) => void;
+    /** Overrides of the recording backend. */
+    backend?: Partial<DispatcherBackend<Rec>>;
+    deadLetterTimeoutMs?: number;
+    clock?: ManualClock;
   } = {},
 ) {
-  const clock = new ManualClock(10_000);
+  const clock = options.clock ?? new ManualClock(10_000);
   const settled: string[] = [];
   const deadLetters: { topic: string; envelope: EnvelopeInput }[] = [];
   const attemptsRecorded: string[] = [];
@@ -77,12 +81,14 @@ function setup(
         deadLetters.push({ topic, envelope });
       },
       ...(options.keepAlive ? { keepAlive: options.keepAlive } : {}),
+      ...options.backend,
     },
     events: safeInstrumentation(options.instrumentation, logger),
     logger,
     clock,
     ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
     ...(options.maxRecordBytes ? { maxRecordBytes: options.maxRecordBytes } : {}),
+    ...(options.deadLetterTimeoutMs !== undefined ? { deadLetterTimeoutMs: options.deadLetterTimeoutMs } : {}),
   });
   const flush = async (): Promise<void> => {
     for (let i = 0; i < 3; i += 1) await new Promise((resolve) => setImmediate(resolve));
@@ -574,5 +580,526 @@ describe('KeyedDispatcher', () => {
     expect(deadLetters.map((d) => d.envelope.id)).toEqual([`orders/0/${big.offset}`]);
     expect((deadLetters[0]!.envelope.payload as { reason: string }).reason).toMatch(/301/);
     expect(settled).toEqual(['big:dead-lettered', 'small:ack']);
+  });
+});
+
+describe('KeyedDispatcher, losing and giving up partitions', () => {
+  it('a lost partition drops its queued records at once (attempt not counted), refuses new ones, and leaves other partitions alone', async () => {
+    const g = gate();
+    const { dispatcher, settled, attemptsRecorded, logs, flush } = setup(g.handler);
+    dispatcher.push(record('j', 'idle0', { partition: 0 }));
+    await flush();
+    g.release('idle0'); // its lane stays, idle
+    await flush();
+    dispatcher.push(record('k', 'run0', { partition: 0 }));
+    dispatcher.push(record('k', 'queued0', { partition: 0, attempt: 2 }));
+    dispatcher.push(record('k', 'run1', { partition: 1 }));
+    dispatcher.push(record('k', 'queued1', { partition: 1 }));
+    await flush();
+    dispatcher.lose(0, 'session expired');
+    expect(dispatcher.inFlight).toBe(3); // run0 (fenced, still running), run1, queued1
+    expect(attemptsRecorded).toEqual(['queued0:1']);
+    dispatcher.push(record('k', 'late0', { partition: 0 }));
+    expect(dispatcher.inFlight).toBe(3);
+    const lostLines = () => logs.filter((l) => l.startsWith('warn: partition lost: its handlers are aborted and their settlements refused'));
+    expect(lostLines()).toHaveLength(1);
+    expect(lostLines()[0]).toContain('"partition":0,"running":1,"reason":"session expired"');
+    dispatcher.lose(0, 'again'); // lost already: nothing more to do
+    expect(lostLines()).toHaveLength(1);
+    g.release('run0', (d) => expect(d.ack()).toBe(false));
+    await flush();
+    expect(settled).toEqual(['idle0:ack']);
+    const refused = logs.filter((l) => l.startsWith('warn: settlement refused: the partition was lost while the handler ran'));
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toContain('{"topic":"orders","partition":0,');
+    expect(refused[0]).toContain('"outcome":"ack"');
+    g.release('run1');
+    await flush();
+    g.release('queued1');
+    await flush();
+    expect(settled).toEqual(['idle0:ack', 'run1:ack', 'queued1:ack']);
+    expect(dispatcher.inFlight).toBe(0);
+  });
+
+  it('a lost partition cuts its retry waits short, and only its own', async () => {
+    const seen: string[] = [];
+    const { dispatcher, settled, clock, flush } = setup((d) => {
+      seen.push(`${d.envelope.id}#${d.attempt}`);
+      if (d.attempt === 1) d.nack({ delayMs: 1_000 });
+    });
+    dispatcher.push(record('k', 'p1', { partition: 1 }));
+    dispatcher.push(record('k', 'p2', { partition: 2 }));
+    expect(dispatcher.inFlight).toBe(2);
+    dispatcher.lose(1, 'lease lapsed');
+    await flush();
+    expect(dispatcher.inFlight).toBe(1); // p1 let go at once, p2 still waits for its retry
+    expect(seen).toEqual(['p1#1', 'p2#1']);
+    clock.advance(1_000);
+    await flush();
+    expect(seen).toEqual(['p1#1', 'p2#1', 'p2#2']);
+    expect(settled).toEqual(['p2:ack']);
+  });
+
+  it('a partition assigned again while its handler runs keeps that handler fenced by a later loss', async () => {
+    const g = gate();
+    const { dispatcher, flush } = setup(g.handler);
+    dispatcher.push(record('k', 'a'));
+    await flush();
+    const { signal } = g.waiting.get('a')!.delivery;
+    dispatcher.assign(0); // the rebalance kept it here
+    dispatcher.lose(0, 'lease lapsed');
+    expect(signal.aborted).toBe(true);
+    expect(dispatcher.isLost(0)).toBe(true);
+  });
+
+  it('revoking a lost partition does not wait for its stale handlers', async () => {
+    const g = gate();
+    const { dispatcher, flush } = setup(g.handler);
+    dispatcher.push(record('k', 'stale'));
+    await flush();
+    dispatcher.lose(0, 'lease lapsed');
+    let revoked = false;
+    void dispatcher.revoke(0).then(() => (revoked = true));
+    await flush();
+    expect(revoked).toBe(true);
+  });
+
+  it('a revoke whose handlers finish within the budget keeps their acks and leaves no timer; one past it says so', async () => {
+    const g = gate();
+    const { dispatcher, settled, clock, logs, flush } = setup(g.handler);
+    dispatcher.push(record('k', 'quick', { partition: 1 }));
+    await flush();
+    const revoking = dispatcher.revoke(1, { timeoutMs: 1_000 });
+    clock.advance(500);
+    g.release('quick');
+    await revoking;
+    expect(settled).toEqual(['quick:ack']);
+    expect(dispatcher.isLost(1)).toBe(false);
+    expect(clock.pending).toBe(0);
+    dispatcher.push(record('k', 'slow', { partition: 2 }));
+    await flush();
+    const slow = dispatcher.revoke(2, { timeoutMs: 1_000 });
+    clock.advance(1_000);
+    await slow;
+    expect(dispatcher.isLost(2)).toBe(true);
+    expect(logs.some((l) => l.includes('"reason":"handlers still running 1000 ms after the partition was revoked"'))).toBe(true);
+  });
+
+  it('a revoke without a budget waits as long as its handlers run, on a clock that treats a missing delay like Node does', async () => {
+    // Node's setTimeout runs a callback with no (or a NaN) delay after 1 ms: the revoke must not arm one.
+    class NodeLikeClock extends ManualClock {
+      override setTimeout(callback: () => void, ms: number): unknown {
+        return super.setTimeout(callback, Number.isFinite(ms) && ms >= 1 ? ms : 1);
+      }
+    }
+    const g = gate();
+    const { dispatcher, settled, clock, flush } = setup(g.handler, { clock: new NodeLikeClock(10_000) });
+    dispatcher.push(record('k', 'long'));
+    await flush();
+    let revoked = false;
+    const revoking = dispatcher.revoke(0).then(() => (revoked = true));
+    clock.advance(5_000);
+    await flush();
+    expect(revoked).toBe(false);
+    expect(dispatcher.isLost(0)).toBe(false);
+    g.release('long');
+    await revoking;
+    expect(settled).toEqual(['long:ack']);
+  });
+
+  it('a record of a partition the backend no longer holds never starts: the partition is lost', async () => {
+    const handled: string[] = [];
+    const { dispatcher, settled, logs, flush } = setup((d) => void handled.push(d.envelope.id), { backend: { holds: (p) => p !== 3 } });
+    dispatcher.push(record('k', 'gone', { partition: 3 }));
+    dispatcher.push(record('k', 'here', { partition: 4 }));
+    await flush();
+    expect(handled).toEqual(['here']);
+    expect(settled).toEqual(['here:ack']);
+    expect(dispatcher.inFlight).toBe(0);
+    expect(dispatcher.isLost(3)).toBe(true);
+    expect(logs.some((l) => l.includes('"partition":3') && l.includes('"reason":"lease or session no longer current"'))).toBe(true);
+  });
+
+  it('after the dispatcher abandoned a hung handler, revoking its partition does not wait for it', async () => {
+    const g = gate();
+    const { dispatcher, flush } = setup(g.handler);
+    dispatcher.push(record('k', 'hung'));
+    await flush();
+    await expect(dispatcher.drain(0)).resolves.toBe(false);
+    let revoked = false;
+    void dispatcher.revoke(0).then(() => (revoked = true));
+    await flush();
+    expect(revoked).toBe(true);
+    expect(dispatcher.longestRunningMs()).toBe(0);
+  });
+});
+
+describe('KeyedDispatcher, room and draining', () => {
+  it('drain wakes a fetcher waiting for room at once, even with a handler still running', async () => {
+    const g = gate();
+    const { dispatcher, flush } = setup(g.handler, { maxInFlight: 1 });
+    dispatcher.push(record('k', 'running'));
+    await flush();
+    let ready = false;
+    void dispatcher.whenReady().then(() => (ready = true));
+    void dispatcher.drain(1_000);
+    await flush();
+    expect(ready).toBe(true);
+    g.release('running');
+  });
+
+  it('drain cuts a retry wait short: it finishes at once, the record unsettled, no timer left', async () => {
+    const { dispatcher, settled, clock, flush } = setup((d) => void d.nack({ delayMs: 60_000 }));
+    dispatcher.push(record('k', 'waiting'));
+    await flush();
+    let drained: boolean | undefined;
+    void dispatcher.drain(1_000).then((result) => (drained = result));
+    await flush();
+    expect(drained).toBe(true);
+    expect(settled).toEqual([]);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('a drain that finishes in time leaves no timer behind', async () => {
+    const g = gate();
+    const { dispatcher, clock, flush } = setup(g.handler);
+    dispatcher.push(record('k', 'a'));
+    await flush();
+    const draining = dispatcher.drain(5_000);
+    g.release('a');
+    await expect(draining).resolves.toBe(true);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('a fetcher is woken only when there is room again, also when more than the bound was pushed', async () => {
+    const g = gate();
+    const { dispatcher, flush } = setup(g.handler, { maxInFlight: 1 });
+    dispatcher.push(record('k', 'a1'));
+    dispatcher.push(record('k', 'a2')); // the adapter's fetch returned more than it asked for
+    await flush();
+    let ready = false;
+    void dispatcher.whenReady().then(() => (ready = true));
+    g.release('a1');
+    await flush();
+    expect(dispatcher.inFlight).toBe(1);
+    expect(ready).toBe(false);
+    g.release('a2');
+    await flush();
+    expect(ready).toBe(true);
+  });
+
+  it('a revoke that drops queued records wakes a fetcher when that makes room, but not before', async () => {
+    const g = gate();
+    const { dispatcher, flush } = setup(g.handler, { maxInFlight: 2 });
+    dispatcher.push(record('k', 'a1', { partition: 1 }));
+    dispatcher.push(record('k', 'a2', { partition: 1 }));
+    dispatcher.push(record('k', 'a3', { partition: 1 }));
+    await flush();
+    let ready = false;
+    void dispatcher.whenReady().then(() => (ready = true));
+    const revoking = dispatcher.revoke(1); // drops a2 and a3: one record held, one free
+    await flush();
+    expect(dispatcher.inFlight).toBe(1);
+    expect(ready).toBe(true);
+    g.release('a1');
+    await revoking;
+    const full = setup(g.handler, { maxInFlight: 1 });
+    full.dispatcher.push(record('k', 'b1', { partition: 1 }));
+    full.dispatcher.push(record('k', 'b2', { partition: 1 }));
+    full.dispatcher.push(record('k', 'b3', { partition: 1 }));
+    await full.flush();
+    let fullReady = false;
+    void full.dispatcher.whenReady().then(() => (fullReady = true));
+    const fullRevoking = full.dispatcher.revoke(1); // drops b2 and b3: still one held, the bound
+    await full.flush();
+    expect(fullReady).toBe(false);
+    g.release('b1');
+    await fullRevoking;
+    expect(fullReady).toBe(true);
+  });
+
+  it('without keepAlive on the backend, keepAliveMs starts no timer', () => {
+    const { clock } = setup(() => {}, { keepAliveMs: 1_000 });
+    expect(clock.pending).toBe(0);
+  });
+});
+
+describe('KeyedDispatcher, handlers and verdicts', () => {
+  it('a handler that returns a value that is no promise (the verdict it gave) settles inline', () => {
+    const { dispatcher, settled } = setup(((d: Delivery) => d.ack()) as unknown as MessageHandler);
+    dispatcher.push(record('k', 'inline'));
+    expect(settled).toEqual(['inline:ack']);
+  });
+
+  it('an asynchronous handler that rejects without a verdict fails with its own error', async () => {
+    const { dispatcher, deadLetters, flush } = setup(
+      async () => {
+        throw new Error('async boom');
+      },
+      { maxAttempts: 1 },
+    );
+    dispatcher.push(record('k', 'rejects'));
+    await flush();
+    expect(deadLetters[0]!.envelope.payload).toMatchObject({ error: { name: 'Error', message: 'async boom' } });
+  });
+
+  it('a nack is retried also when the backend keeps no attempt count', async () => {
+    const seen: number[] = [];
+    const { dispatcher, settled, clock, flush } = setup(
+      (d) => {
+        seen.push(d.attempt);
+        if (d.attempt === 1) d.nack({ delayMs: 10 });
+      },
+      { withRecordAttempt: false },
+    );
+    dispatcher.push(record('k', 'r'));
+    clock.advance(10);
+    await flush();
+    expect(seen).toEqual([1, 2]);
+    expect(settled).toEqual(['r:ack']);
+  });
+
+  it('a term is logged at debug with its reason; an ack is not', async () => {
+    const { dispatcher, logs, flush } = setup((d) => {
+      if (d.envelope.id === 'poison') d.term('bad input');
+    });
+    dispatcher.push(record('k', 'fine'));
+    dispatcher.push(record('k', 'poison'));
+    await flush();
+    const terms = logs.filter((l) => l.startsWith('debug: terminated: never redelivered'));
+    expect(terms).toEqual(['debug: terminated: never redelivered {"id":"poison","partition":0,"reason":"bad input"}']);
+  });
+
+  it('a successful settle reports nothing', async () => {
+    const errors: unknown[] = [];
+    const { dispatcher, settled, logs, flush } = setup(() => {}, { instrumentation: { onError: (e) => void errors.push(e) } });
+    dispatcher.push(record('k', 'ok'));
+    dispatcher.push(record('k', 'ok-async'));
+    await flush();
+    expect(settled).toEqual(['ok:ack', 'ok-async:ack']);
+    expect(errors).toEqual([]);
+    expect(logs.filter((l) => l.startsWith('warn') || l.startsWith('error'))).toEqual([]);
+  });
+
+  it('a backend call that throws inside a lane is reported as consumer-failed; the lane lets go of its records and its key goes on later', async () => {
+    const errors: { kind: string; partition?: number }[] = [];
+    for (const asynchronous of [false, true]) {
+      errors.length = 0;
+      const handled: string[] = [];
+      const { dispatcher, settled, flush } = setup(
+        (d) => {
+          handled.push(d.envelope.id);
+          if (d.envelope.id !== 'k1') return;
+          if (!asynchronous) return void d.nack();
+          return Promise.resolve().then(() => void d.nack());
+        },
+        {
+          instrumentation: { onError: (e) => void errors.push(e) },
+          backend: {
+            recordAttempt: () => {
+              throw new Error('pending list gone');
+            },
+          },
+        },
+      );
+      dispatcher.push(record('k', 'k1', { partition: 2 }));
+      dispatcher.push(record('k', 'k2', { partition: 2 }));
+      dispatcher.push(record('j', 'j1', { partition: 2 }));
+      await flush();
+      // A synchronous handler failed its lane before k2 was pushed; an asynchronous one with k2 queued behind it.
+      const after = asynchronous ? [] : ['k2:ack'];
+      expect(handled).toEqual(asynchronous ? ['k1', 'j1'] : ['k1', 'k2', 'j1']);
+      expect(settled).toEqual([...after, 'j1:ack']);
+      expect(dispatcher.inFlight).toBe(0);
+      expect(errors).toEqual([
+        expect.objectContaining({ kind: 'consumer-failed', partition: 2, message: 'dispatcher lane failed; its records are left for redelivery' }),
+      ]);
+      dispatcher.push(record('k', 'k3', { partition: 2 }));
+      await flush();
+      expect(settled).toEqual([...after, 'j1:ack', 'k3:ack']);
+    }
+  });
+});
+
+describe('KeyedDispatcher, dead letters', () => {
+  it('a record of exactly maxRecordBytes is handled; one byte more is too large, said so in the reason', async () => {
+    const handled: string[] = [];
+    const fits = record('k', 'fits');
+    const limit = (fits.value as Uint8Array).byteLength;
+    const { dispatcher, deadLetters, flush } = setup((d) => void handled.push(d.envelope.id), { maxRecordBytes: limit });
+    dispatcher.push(fits);
+    dispatcher.push(record('k', 'big', { bytes: new Uint8Array(limit + 1) }));
+    await flush();
+    expect(handled).toEqual(['fits']);
+    expect((deadLetters[0]!.envelope.payload as { reason: string }).reason).toBe(
+      `too large: [a2a-bus] [unit] envelope of ${limit + 1} bytes on orders exceeds the limit of ${limit} bytes (maxEnvelopeBytes)`,
+    );
+  });
+
+  it('a crash-loop dead letter says how often the record was delivered', async () => {
+    const { dispatcher, deadLetters, flush } = setup(() => {}, { maxAttempts: 3 });
+    dispatcher.push(record('k', 'loop', { attempt: 4 }));
+    await flush();
+    expect(deadLetters[0]!.envelope.payload).toMatchObject({
+      error: { name: 'Error', message: 'delivered 4 times, more than maxAttempts (3), without being settled' },
+    });
+  });
+
+  it('reports a written dead letter with where it went, and an undecodable one by where it was', async () => {
+    const events: DeadLetterEvent[] = [];
+    const { dispatcher, flush } = setup(
+      () => {
+        throw new Error('no');
+      },
+      { maxAttempts: 1, instrumentation: { onDeadLetter: (e) => void events.push(e) } },
+    );
+    dispatcher.push(record('wf', 'failed', { partition: 1 }));
+    const garbage = record('raw-key', 'ignored', { partition: 1, bytes: Uint8Array.from([0x7b, 0xff]) });
+    dispatcher.push(garbage);
+    await flush();
+    expect(events[0]).toEqual({
+      id: 'failed',
+      key: 'wf',
+      reason: 'failed after 1 attempts',
+      transport: 'unit',
+      topic: 'orders',
+      partition: 1,
+      group: 'g',
+      attempts: 1,
+      deadLetterTopic: 'orders.dlq',
+    });
+    expect(events[1]).toMatchObject({ id: `orders/1/${garbage.offset}`, key: 'raw-key', deadLetterTopic: 'orders.dlq' });
+    expect(events[1]!.reason).toMatch(/^undecodable: /);
+    expect(events[1]).not.toHaveProperty('written');
+  });
+
+  it('with deadLetterTopic false the drop is reported as not written, and logged with its id and reason', async () => {
+    const events: DeadLetterEvent[] = [];
+    const { dispatcher, logs, flush } = setup(
+      () => {
+        throw new Error('nope');
+      },
+      { maxAttempts: 1, deadLetterTopic: false, instrumentation: { onDeadLetter: (e) => void events.push(e) } },
+    );
+    dispatcher.push(record('k', 'drop'));
+    await flush();
+    expect(events).toEqual([
+      {
+        id: 'drop',
+        key: 'k',
+        reason: 'failed after 1 attempts',
+        transport: 'unit',
+        topic: 'orders',
+        partition: 0,
+        group: 'g',
+        attempts: 1,
+        deadLetterTopic: '',
+        written: false,
+      },
+    ]);
+    expect(logs).toContain('error: message dropped: no dead-letter topic {"err":"nope","id":"drop","reason":"failed after 1 attempts"}');
+  });
+
+  it('a dead letter that keeps failing is tried until exactly deadLetterTimeoutMs, then once minimal, then logged in full and let go', async () => {
+    const tries: string[] = [];
+    const errors: { kind: string; message: string }[] = [];
+    const events: DeadLetterEvent[] = [];
+    const { dispatcher, clock, settled, logs, flush } = setup(
+      () => {
+        throw new Error('handler failed');
+      },
+      {
+        maxAttempts: 1,
+        deadLetterTimeoutMs: 300,
+        instrumentation: { onError: (e) => void errors.push(e), onDeadLetter: (e) => void events.push(e) },
+        publishDeadLetter: async (_topic, envelope) => {
+          const minimal = (envelope.payload as { original?: unknown }).original === undefined;
+          tries.push(`${clock.now() - 10_000}${minimal ? ' minimal' : ''}`);
+          throw new Error('dlq down');
+        },
+      },
+    );
+    dispatcher.push(record('k', 'x'));
+    await flush();
+    clock.advance(100);
+    await flush();
+    clock.advance(200);
+    await flush();
+    expect(tries).toEqual(['0', '100', '300', '300 minimal']);
+    expect(errors.map((e) => [e.kind, e.message])).toEqual([
+      ['dead-letter-failed', 'dead-letter publish failed; retrying (id x, to orders.dlq)'],
+      ['dead-letter-failed', 'dead-letter publish failed; retrying (id x, to orders.dlq)'],
+      ['dead-letter-failed', 'dead letter not written in time; trying its minimal form once (id x, to orders.dlq)'],
+      ['dead-letter-failed', 'dead letter could not be written; logged instead and the message let go so its key is not blocked (id x, to orders.dlq)'],
+    ]);
+    const logged = logs.find((l) => l.startsWith('error: the dead letter that could not be written'));
+    expect(logged).toContain('"key":"k"');
+    expect(logged).toContain('"kind":"dead-letter","id":"x"');
+    expect(logged).toContain('"original":{');
+    expect(events).toEqual([expect.objectContaining({ id: 'x', key: 'k', reason: 'failed after 1 attempts', written: false })]);
+    expect(settled).toEqual(['x:dead-lettered']);
+  });
+
+  it('a dead letter refused for good says it goes minimal', async () => {
+    const errors: { message: string }[] = [];
+    const { dispatcher, deadLetters, flush } = setup(
+      () => {
+        throw new Error('handler failed');
+      },
+      {
+        maxAttempts: 1,
+        instrumentation: { onError: (e) => void errors.push(e) },
+        publishDeadLetter: async (_topic, envelope) => {
+          if ((envelope.payload as { original?: unknown }).original) throw new NonRetryableError('too large for the topic');
+        },
+      },
+    );
+    dispatcher.push(record('k', 'r'));
+    await flush();
+    expect(errors.map((e) => e.message)).toEqual(['dead letter refused; writing its minimal form (id r, to orders.dlq)']);
+    expect(deadLetters).toHaveLength(1);
+  });
+
+  it('a dead letter being retried stops once the partition is revoked, the dispatcher drains, or the backend no longer holds it', async () => {
+    for (const end of ['revoke', 'drain', 'holds'] as const) {
+      let publishes = 0;
+      let holds = true;
+      const errors: { kind: string }[] = [];
+      const events: DeadLetterEvent[] = [];
+      const { dispatcher, clock, settled, flush } = setup(
+        () => {
+          throw new Error('handler failed');
+        },
+        {
+          maxAttempts: 1,
+          instrumentation: { onError: (e) => void errors.push(e), onDeadLetter: (e) => void events.push(e) },
+          publishDeadLetter: async () => {
+            publishes += 1;
+            throw new Error('dlq down');
+          },
+          backend: { holds: () => holds },
+        },
+      );
+      dispatcher.push(record('k', 'x'));
+      await flush();
+      expect(publishes).toBe(1);
+      let ended = false;
+      if (end === 'revoke') void dispatcher.revoke(0).then(() => (ended = true));
+      else if (end === 'drain') void dispatcher.drain(60_000).then(() => (ended = true));
+      else holds = false;
+      await flush();
+      clock.advance(100); // the retry's wait ends: ownership is checked before trying again
+      await flush();
+      expect(publishes, end).toBe(1);
+      if (end !== 'holds') expect(ended, end).toBe(true);
+      else expect(dispatcher.isLost(0)).toBe(true);
+      expect(settled, end).toEqual([]);
+      expect(events, end).toEqual([]);
+      expect(
+        errors.filter((e) => e.kind !== 'dead-letter-failed'),
+        end,
+      ).toEqual([]);
+      expect(dispatcher.inFlight, end).toBe(0);
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
-import { PartitionBalancer, type LeaseStore } from '../src/consumer/partition-balancer.js';
-import { silentLogger } from '../src/logger.js';
+import { PartitionBalancer, type LeaseStore, type PartitionBalancerOptions } from '../src/consumer/partition-balancer.js';
+import { silentLogger, type Logger } from '../src/logger.js';
 
 /** Leases and members with expiry on a manual clock; `failing` makes every call throw. */
 class FakeLeaseStore implements LeaseStore {
@@ -176,5 +176,454 @@ describe('PartitionBalancer', () => {
     finishDrain();
     await stopping;
     expect(store.leases.size).toBe(0);
+  });
+});
+
+/** A logger that keeps what it was given. */
+function capturingLogger(): Logger & { lines: Array<{ level: string; fields: Record<string, unknown>; message: string | undefined }> } {
+  const lines: Array<{ level: string; fields: Record<string, unknown>; message: string | undefined }> = [];
+  const at = (level: string) => (fields: object, message?: string) => void lines.push({ level, fields: fields as Record<string, unknown>, message });
+  const logger = { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
+  return logger;
+}
+
+type ErrorEvent = Parameters<NonNullable<PartitionBalancerOptions['onError']>>[0];
+
+/** One member 'a' on a 1 s lease renewed every 200 ms, recording what it is told. */
+function single(store: LeaseStore, clock: ManualClock, options: Partial<PartitionBalancerOptions> = {}) {
+  const lost: string[] = [];
+  const errors: ErrorEvent[] = [];
+  const logger = capturingLogger();
+  const balancer = new PartitionBalancer({
+    store,
+    member: 'a',
+    partitions: 2,
+    leaseTtlMs: 1_000,
+    intervalMs: 200,
+    clock,
+    logger,
+    onAssigned: () => {},
+    onRevoked: async () => {},
+    onLost: (p, reason) => void lost.push(`${p}: ${reason}`),
+    onError: (event) => void errors.push(event),
+    ...options,
+  });
+  return { balancer, lost, errors, logger };
+}
+
+/** A promise the case resolves or rejects when it wants. */
+function deferred() {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+describe('PartitionBalancer, case by case', () => {
+  it('holds a partition while its lease was renewed at most 80% of the TTL ago, by its own clock', async () => {
+    const clock = new ManualClock(5_000);
+    const store = new FakeLeaseStore(clock);
+    const { balancer, lost, errors } = single(store, clock);
+    await balancer.start();
+    expect(balancer.holds(0)).toBe(true);
+    expect(balancer.holds(2)).toBe(false); // not a partition of its
+    clock.jump(800); // no timer ran: the lease is exactly 800 ms old
+    expect(balancer.holds(0)).toBe(true);
+    expect(lost).toEqual([]);
+    clock.jump(1);
+    expect(balancer.holds(0)).toBe(false);
+    expect(lost).toEqual(['0: lease not renewed in time']);
+    expect(errors).toEqual([{ kind: 'lease-lost', message: 'partition lost (lease not renewed in time); its handlers are stopped', partition: 0 }]);
+    expect(balancer.assigned).toEqual([1]);
+    expect(balancer.holds(0)).toBe(false); // asked again: lost once, not twice
+    expect(lost).toHaveLength(1);
+    await balancer.stop({ release: false });
+  });
+
+  it('fences a partition at the first round past 80% of the TTL, not at it', async () => {
+    const clock = new ManualClock(5_000);
+    const store = new FakeLeaseStore(clock);
+    const { balancer, lost, errors, logger } = single(store, clock);
+    await balancer.start();
+    store.failing = true;
+    await rounds(clock, 4); // renewed at 5000, now 5800: 800 ms, still ours
+    expect(logger.lines.filter((l) => l.level === 'warn')).toEqual(
+      Array.from({ length: 4 }, () => ({
+        level: 'warn',
+        fields: { err: new Error('store unreachable'), partition: undefined, member: 'a' },
+        message: 'rebalance round failed: heartbeat and lease renewal did not go through',
+      })),
+    );
+    expect(balancer.assigned).toEqual([0, 1]);
+    expect(lost).toEqual([]);
+    await rounds(clock, 1);
+    expect(balancer.assigned).toEqual([]);
+    expect(lost).toEqual(['0: lease not renewed in time', '1: lease not renewed in time']);
+    const failed = errors.filter((e) => e.kind === 'heartbeat-failed');
+    expect(failed).toHaveLength(5);
+    expect(failed[0]).toEqual({
+      kind: 'heartbeat-failed',
+      message: 'rebalance round failed: heartbeat and lease renewal did not go through',
+      error: new Error('store unreachable'),
+    });
+    store.failing = false;
+    await balancer.stop();
+  });
+
+  it('logs a lost lease with the partition and the member', async () => {
+    const clock = new ManualClock(5_000);
+    const store = new FakeLeaseStore(clock);
+    const { balancer, logger } = single(store, clock);
+    await balancer.start();
+    clock.jump(900);
+    balancer.holds(1);
+    expect(logger.lines.filter((l) => l.level === 'warn')).toEqual([
+      {
+        level: 'warn',
+        fields: { kind: 'lease-lost', partition: 1, member: 'a' },
+        message: 'partition lost (lease not renewed in time); its handlers are stopped',
+      },
+    ]);
+    await balancer.stop({ release: false });
+  });
+
+  it('takes its target from the sorted member list, and counts itself when the store does not list it yet', async () => {
+    const clock = new ManualClock();
+    const taken = (name: string, listed: string[]) => {
+      const store: LeaseStore = { heartbeat: async () => [...listed], leave: async () => {}, acquire: async () => true, release: async () => {} };
+      return new PartitionBalancer({
+        store,
+        member: name,
+        partitions: 6,
+        leaseTtlMs: 1_000,
+        intervalMs: 200,
+        clock,
+        logger: silentLogger,
+        onAssigned: () => {},
+        onRevoked: async () => {},
+      });
+    };
+    const unsorted = taken('a', ['b', 'a']);
+    await unsorted.start();
+    expect(unsorted.assigned).toEqual([0, 2, 4]);
+    const unlistedFirst = taken('a', ['c']);
+    await unlistedFirst.start();
+    expect(unlistedFirst.assigned).toEqual([0, 2, 4]);
+    const unlistedLast = taken('z', ['c']);
+    await unlistedLast.start();
+    expect(unlistedLast.assigned).toEqual([1, 3, 5]);
+    for (const b of [unsorted, unlistedFirst, unlistedLast]) await b.stop();
+  });
+
+  it('lists its partitions in numeric order', async () => {
+    const clock = new ManualClock();
+    const store = new FakeLeaseStore(clock);
+    const { balancer } = single(store, clock, { partitions: 12 });
+    await balancer.start();
+    expect(balancer.assigned).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    await balancer.stop();
+  });
+
+  it('after stop it holds nothing, leaves no timer behind, and a later nudge neither rejoins nor takes a lease', async () => {
+    const clock = new ManualClock();
+    const store = new FakeLeaseStore(clock);
+    const { balancer } = single(store, clock);
+    await balancer.start();
+    await rounds(clock, 2);
+    await balancer.stop();
+    expect(balancer.assigned).toEqual([]);
+    expect(balancer.holds(0)).toBe(false);
+    expect(clock.pending).toBe(0);
+    expect([...store.members.keys()]).toEqual([]);
+    expect(store.leases.size).toBe(0);
+    await balancer.nudge(); // a join announced after the stop
+    await rounds(clock, 3);
+    expect([...store.members.keys()]).toEqual([]);
+    expect(store.leases.size).toBe(0);
+    expect(balancer.assigned).toEqual([]);
+  });
+
+  it('stopped while its first round waits for the store: takes no lease, assigns nothing, leaves no timer', async () => {
+    const clock = new ManualClock();
+    const store = new FakeLeaseStore(clock);
+    const answer = deferred();
+    const gated: LeaseStore = {
+      heartbeat: async (m, ttl) => {
+        await answer.promise;
+        return store.heartbeat(m, ttl);
+      },
+      leave: (m) => store.leave(m),
+      acquire: (p, m, ttl) => store.acquire(p, m, ttl),
+      release: (p, m) => store.release(p, m),
+    };
+    const assigned: number[] = [];
+    const { balancer } = single(gated, clock, { onAssigned: (p) => void assigned.push(p) });
+    const starting = balancer.start();
+    await flush(); // the heartbeat is on its way
+    const stopping = balancer.stop();
+    answer.resolve();
+    await starting;
+    await stopping;
+    expect(assigned).toEqual([]);
+    expect(store.leases.size).toBe(0);
+    expect(clock.pending).toBe(0);
+    await rounds(clock, 3);
+    expect(assigned).toEqual([]);
+    expect(store.leases.size).toBe(0);
+  });
+
+  it('stopped while a timed round is on its way: no round runs after the stop', async () => {
+    const clock = new ManualClock();
+    const store = new FakeLeaseStore(clock);
+    let heartbeats = 0;
+    let gate: ReturnType<typeof deferred> | undefined;
+    const counted: LeaseStore = {
+      heartbeat: async (m, ttl) => {
+        heartbeats += 1;
+        if (gate) await gate.promise;
+        return store.heartbeat(m, ttl);
+      },
+      leave: (m) => store.leave(m),
+      acquire: (p, m, ttl) => store.acquire(p, m, ttl),
+      release: (p, m) => store.release(p, m),
+    };
+    const { balancer } = single(counted, clock);
+    await balancer.start();
+    gate = deferred();
+    clock.advance(200); // the timer's round waits for its heartbeat
+    await flush();
+    expect(heartbeats).toBe(2);
+    const stopping = balancer.stop();
+    gate.resolve();
+    await stopping;
+    expect(clock.pending).toBe(0);
+    await rounds(clock, 5);
+    expect(heartbeats).toBe(2);
+    expect([...store.members.keys()]).toEqual([]);
+    expect(store.leases.size).toBe(0);
+  });
+
+  it('on stop, a partition drained first is released at once while the others keep their renewed leases', async () => {
+    const clock = new ManualClock(5_000);
+    const store = new FakeLeaseStore(clock);
+    const slow = deferred();
+    const { balancer, lost } = single(store, clock, { onRevoked: (p) => (p === 1 ? slow.promise : Promise.resolve()) });
+    await balancer.start();
+    const stopping = balancer.stop();
+    await flush();
+    expect(store.leases.has(0)).toBe(false);
+    await rounds(clock, 10); // 2 s, twice the TTL
+    expect(store.leases.has(0)).toBe(false); // not taken back by the renewals
+    expect(store.leases.get(1)).toMatchObject({ member: 'a' });
+    expect(store.leases.get(1)!.until).toBeGreaterThan(clock.now());
+    expect(balancer.holds(1)).toBe(true); // its handlers may still settle
+    expect(lost).toEqual([]);
+    slow.resolve();
+    await stopping;
+    expect(store.leases.size).toBe(0);
+    expect([...store.members.keys()]).toEqual([]);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('a nudge runs a round at once: a partition goes to a new member without waiting for the interval', async () => {
+    const clock = new ManualClock();
+    const store = new FakeLeaseStore(clock);
+    const consuming = new Map<number, string>();
+    const a = member('a', store, clock, consuming);
+    const b = member('b', store, clock, consuming);
+    await a.start();
+    await b.start(); // b is live, but a still holds every lease
+    expect(b.assigned).toEqual([]);
+    await a.nudge();
+    await flush();
+    expect(a.assigned).toEqual([0, 2, 4]);
+    await b.nudge();
+    expect(b.assigned).toEqual([1, 3, 5]);
+    await a.stop();
+    await b.stop();
+  });
+
+  it('a partition handed over keeps its lease renewed while its handlers drain, then is released at once', async () => {
+    const clock = new ManualClock(5_000);
+    const store = new FakeLeaseStore(clock);
+    const drain = deferred();
+    const a = single(store, clock, { onRevoked: (p) => (p === 1 ? drain.promise : Promise.resolve()) });
+    const b = single(store, clock, { member: 'b' });
+    await a.balancer.start();
+    await b.balancer.start();
+    await rounds(clock, 1); // a hands partition 1 over; its handlers drain
+    expect(a.balancer.assigned).toEqual([0]);
+    await rounds(clock, 10); // 2 s, twice the TTL
+    expect(store.leases.get(1)).toMatchObject({ member: 'a' });
+    expect(b.balancer.assigned).toEqual([]);
+    expect(a.balancer.holds(1)).toBe(true); // its handlers may still settle
+    expect(a.lost).toEqual([]);
+    drain.resolve();
+    await flush();
+    expect(store.leases.has(1)).toBe(false); // released, not left to lapse
+    expect(a.balancer.holds(1)).toBe(false);
+    await rounds(clock, 1);
+    expect(b.balancer.assigned).toEqual([1]);
+    await a.balancer.stop();
+    await b.balancer.stop();
+  });
+
+  it('logs at debug each partition it takes and each it hands over', async () => {
+    const clock = new ManualClock();
+    const store = new FakeLeaseStore(clock);
+    const a = single(store, clock);
+    const b = single(store, clock, { member: 'b' });
+    await a.balancer.start();
+    await b.balancer.start();
+    await rounds(clock, 1);
+    expect(a.logger.lines.filter((l) => l.level === 'debug')).toEqual([
+      { level: 'debug', fields: { partition: 0, member: 'a' }, message: 'partition assigned' },
+      { level: 'debug', fields: { partition: 1, member: 'a' }, message: 'partition assigned' },
+      { level: 'debug', fields: { partition: 1, member: 'a' }, message: 'partition handed over' },
+    ]);
+    await a.balancer.stop();
+    await b.balancer.stop();
+  });
+
+  it('a partition being handed over whose lease went to another member is held no more', async () => {
+    const clock = new ManualClock(5_000);
+    const store = new FakeLeaseStore(clock);
+    const drain = deferred();
+    const a = single(store, clock, { onRevoked: (p) => (p === 1 ? drain.promise : Promise.resolve()) });
+    const b = single(store, clock, { member: 'b' });
+    await a.balancer.start();
+    await b.balancer.start();
+    await rounds(clock, 1);
+    expect(a.balancer.holds(1)).toBe(true);
+    store.leases.set(1, { member: 'c', until: clock.now() + 60_000 }); // the store gave it away
+    await rounds(clock, 5);
+    expect(a.balancer.holds(1)).toBe(false);
+    expect(a.lost).toEqual([]); // no longer its own partition: nothing to stop twice
+    drain.resolve();
+    await flush();
+    expect(store.leases.get(1)).toMatchObject({ member: 'c' }); // the release leaves c's lease alone
+    await a.balancer.stop();
+    await b.balancer.stop();
+  });
+
+  it('a partition whose onAssigned fails is given back at once and taken again on a later round', async () => {
+    const clock = new ManualClock();
+    const store = new FakeLeaseStore(clock);
+    let refuse = true;
+    const { balancer, logger } = single(store, clock, {
+      onAssigned: (p) => {
+        if (p === 1 && refuse) throw new Error('cannot subscribe');
+      },
+    });
+    await balancer.start();
+    expect(balancer.assigned).toEqual([0]);
+    expect(balancer.holds(1)).toBe(false);
+    expect(store.leases.has(1)).toBe(false);
+    expect(logger.lines.filter((l) => l.level === 'warn')).toEqual([
+      { level: 'warn', fields: { err: new Error('cannot subscribe'), partition: 1, member: 'a' }, message: 'partition round failed' },
+    ]);
+    refuse = false;
+    await rounds(clock, 1);
+    expect(balancer.assigned).toEqual([0, 1]);
+    expect(balancer.holds(1)).toBe(true);
+    await balancer.stop();
+  });
+
+  it('one partition whose lease call fails does not hold the others back', async () => {
+    const clock = new ManualClock();
+    const store = new FakeLeaseStore(clock);
+    const flaky: LeaseStore = {
+      heartbeat: (m, ttl) => store.heartbeat(m, ttl),
+      leave: (m) => store.leave(m),
+      acquire: async (p, m, ttl) => {
+        if (p === 0) throw new Error('slot moved');
+        return store.acquire(p, m, ttl);
+      },
+      release: (p, m) => store.release(p, m),
+    };
+    const { balancer, logger } = single(flaky, clock, { partitions: 3 });
+    await balancer.start();
+    expect(balancer.assigned).toEqual([1, 2]);
+    expect(logger.lines.filter((l) => l.level === 'warn').map((l) => [l.message, l.fields.partition])).toEqual([['partition round failed', 0]]);
+    await balancer.stop();
+  });
+
+  it('a lease another member holds now is lost at the next round, and taken again once free', async () => {
+    const clock = new ManualClock(5_000);
+    const store = new FakeLeaseStore(clock);
+    const { balancer, lost, errors } = single(store, clock);
+    await balancer.start();
+    store.leases.set(0, { member: 'b', until: clock.now() + 500 }); // our renewal was recent, yet b has it
+    await rounds(clock, 1);
+    expect(lost).toEqual(['0: lease taken by another member']);
+    expect(errors).toEqual([{ kind: 'lease-lost', message: 'partition lost (lease taken by another member); its handlers are stopped', partition: 0 }]);
+    expect(balancer.assigned).toEqual([1]);
+    expect(balancer.holds(0)).toBe(false);
+    await rounds(clock, 3); // b's lease lapses
+    expect(balancer.assigned).toEqual([0, 1]);
+    await balancer.stop();
+  });
+
+  it('a revoke that fails after a lost lease is logged, and the partition can be taken again', async () => {
+    const clock = new ManualClock(5_000);
+    const store = new FakeLeaseStore(clock);
+    const failing = deferred();
+    let revokes = 0;
+    const { balancer, logger } = single(store, clock, { onRevoked: (p) => (p === 0 && revokes++ === 0 ? failing.promise : Promise.resolve()) });
+    await balancer.start();
+    clock.jump(900);
+    expect(balancer.holds(0)).toBe(false);
+    failing.reject(new Error('consumer crashed'));
+    await flush();
+    expect(logger.lines.filter((l) => l.message === 'revoke after a lost lease failed')).toEqual([
+      { level: 'warn', fields: { err: new Error('consumer crashed'), partition: 0, member: 'a' }, message: 'revoke after a lost lease failed' },
+    ]);
+    await rounds(clock, 1);
+    expect(balancer.assigned).toEqual([0, 1]);
+    await balancer.stop();
+  });
+
+  it('a hand-over whose revoke fails is logged, and its lease is left to lapse for the next owner', async () => {
+    const clock = new ManualClock(5_000);
+    const store = new FakeLeaseStore(clock);
+    const failing = single(store, clock, {
+      onRevoked: (p) => (p === 1 ? Promise.reject(new Error('drain failed')) : Promise.resolve()),
+    });
+    const b = single(store, clock, { member: 'b' });
+    await failing.balancer.start();
+    await b.balancer.start();
+    await rounds(clock, 1);
+    expect(failing.balancer.assigned).toEqual([0]);
+    expect(failing.logger.lines.filter((l) => l.message === 'hand-over failed').map((l) => l.fields)).toEqual([
+      { err: new Error('drain failed'), partition: 1, member: 'a' },
+    ]);
+    expect(store.leases.get(1)).toMatchObject({ member: 'a' }); // not released: its handlers may still run
+    await rounds(clock, 6);
+    expect(b.balancer.assigned).toEqual([1]);
+    await failing.balancer.stop();
+    await b.balancer.stop();
+  });
+
+  it('stop goes on when the store refuses the release or the leave, and logs each', async () => {
+    const clock = new ManualClock();
+    const store = new FakeLeaseStore(clock);
+    const refusing: LeaseStore = {
+      heartbeat: (m, ttl) => store.heartbeat(m, ttl),
+      leave: async () => Promise.reject(new Error('leave refused')),
+      acquire: (p, m, ttl) => store.acquire(p, m, ttl),
+      release: async () => Promise.reject(new Error('release refused')),
+    };
+    const { balancer, logger } = single(refusing, clock);
+    await balancer.start();
+    await balancer.stop();
+    expect(balancer.assigned).toEqual([]);
+    expect(logger.lines.filter((l) => l.level === 'warn')).toEqual([
+      { level: 'warn', fields: { err: new Error('release refused'), partition: 0, member: 'a' }, message: 'release failed' },
+      { level: 'warn', fields: { err: new Error('release refused'), partition: 1, member: 'a' }, message: 'release failed' },
+      { level: 'warn', fields: { err: new Error('leave refused'), partition: undefined, member: 'a' }, message: 'leave failed' },
+    ]);
   });
 });
