@@ -607,6 +607,21 @@ describe('PartitionBalancer, case by case', () => {
     await b.balancer.stop();
   });
 
+  it('a revoke that fails at stop leaves that lease to lapse; the other partitions are released and the member leaves', async () => {
+    const clock = new ManualClock();
+    const store = new FakeLeaseStore(clock);
+    const { balancer, logger } = single(store, clock, {
+      onRevoked: (p) => (p === 0 ? Promise.reject(new Error('drain failed')) : Promise.resolve()),
+    });
+    await balancer.start();
+    expect(balancer.assigned).toEqual([0, 1]);
+    await balancer.stop();
+    expect(store.leases.get(0)).toMatchObject({ member: 'a' }); // its handlers may still run: not released
+    expect(store.leases.has(1)).toBe(false);
+    expect(store.members.has('a')).toBe(false); // gone from the group at once, not after its TTL
+    expect(logger.lines.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual(['revoke at stop failed; its lease is left to expire']);
+  });
+
   it('stop goes on when the store refuses the release or the leave, and logs each', async () => {
     const clock = new ManualClock();
     const store = new FakeLeaseStore(clock);

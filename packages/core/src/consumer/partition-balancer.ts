@@ -134,7 +134,14 @@ export class PartitionBalancer {
       }
       await Promise.all(
         [...this.owned].map(async (partition) => {
-          await this.options.onRevoked(partition);
+          try {
+            await this.options.onRevoked(partition);
+          } catch (error) {
+            // Not released: its lease lapses after the TTL. The others and the leave go on.
+            this.warn(error, partition, 'revoke at stop failed; its lease is left to expire');
+            draining.delete(partition);
+            return;
+          }
           draining.delete(partition);
           await store.release(partition, member).catch((error: unknown) => this.warn(error, partition, 'release failed'));
         }),
