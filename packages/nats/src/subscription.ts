@@ -304,11 +304,9 @@ export class NatsSubscription implements Subscription {
     const { consumer } = worker;
     if (!fetch || !consumer || worker.lastDelivery === undefined || typeof inbox?.drain !== 'function' || worker.ending) return;
     worker.ending = (async () => {
-      try {
-        if (!inbox.isClosed()) await inbox.drain();
-      } catch {
-        // closed meanwhile (the pull ended by itself, or the connection closed)
-      }
+      // Bounded like the pull itself: a drain's flush waits for a reconnect while the server is away.
+      const { fetchExpiresMs } = this.context.options;
+      if (!inbox.isClosed()) await Promise.race([inbox.drain().catch(() => undefined), sleep(systemClock, fetchExpiresMs)]);
       fetch.stop();
       const info = await consumer.info().catch(() => undefined);
       const delivered = info?.delivered.consumer_seq ?? Number.POSITIVE_INFINITY;
