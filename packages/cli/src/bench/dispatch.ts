@@ -12,6 +12,8 @@ export async function dispatchRoundTrip(
   createTransport: () => Transport | Promise<Transport>,
   progress: (line: string) => void,
   count: number,
+  /** The hello-agents row runs with the backend's default options (what the README program uses); defaults to `createTransport`. */
+  createDefaultTransport: () => Transport | Promise<Transport> = createTransport,
 ): Promise<BenchRow[]> {
   const namespace = `bench-${Math.random().toString(36).slice(2, 8)}`;
   const workerTransport = await createTransport();
@@ -72,6 +74,6 @@ export async function dispatchRoundTrip(
   await caller.close();
   await worker.close();
   await Promise.all([callerTransport.close(), workerTransport.close()]);
-  rows.push(await startToFirstAnswer(backend, createTransport, progress));
+  rows.push(await startToFirstAnswer(backend, createDefaultTransport, progress));
   return rows;
 }

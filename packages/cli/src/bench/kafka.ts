@@ -139,7 +139,13 @@ export const suite: BenchSuite = async (progress) => {
     rows.push(await memoryPerInFlight('kafka', busTransport));
     rows.push(await memoryPerInFlight('kafka', busTransport, 1_024, 2_048, undefined, 64));
     rows.push(
-      ...(await dispatchRoundTrip('kafka', () => createKafkaTransport({ brokers, partitions: PARTITIONS, maxWaitTimeMs: 20 }), progress, LATENCY_ROUNDS)),
+      ...(await dispatchRoundTrip(
+        'kafka',
+        () => createKafkaTransport({ brokers, partitions: PARTITIONS, maxWaitTimeMs: 20 }),
+        progress,
+        LATENCY_ROUNDS,
+        () => createKafkaTransport({ brokers }),
+      )),
     );
     return rows;
   } finally {
