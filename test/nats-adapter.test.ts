@@ -315,6 +315,38 @@ process.stdout.write('joined\\n');
   }, 40_000);
 });
 
+describe.skipIf(skip)('nats adapter after a member process was killed long ago', () => {
+  it('a member that starts later takes the partitions of one killed long ago at once, without watching its record for a lease first', async () => {
+    const topic = topicName('stale');
+    const leaseTtlMs = 6_000;
+    const options = { ...fast, leaseTtlMs };
+    const moduleUrl = import.meta.resolve('@a2a-bus/nats');
+    const script = join(await mkdtemp(join(tmpdir(), 'a2a-nats-stale-')), 'member.mts');
+    await writeFile(
+      script,
+      `import { createNatsTransport } from ${JSON.stringify(moduleUrl)};
+const t = createNatsTransport(${JSON.stringify(options)});
+const s = await t.subscribe(${JSON.stringify(topic)}, async () => {}, { group: 'g' });
+while (s.assignedPartitions().length < ${options.partitions}) await new Promise((r) => setTimeout(r, 50));
+process.stdout.write('holds all\\n');
+`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: import.meta.dirname, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await until(() => out.includes('holds all'), 20_000);
+    child.kill('SIGKILL');
+    // Its member record and leases are now older than a lease on the server's clock.
+    await new Promise((resolve) => setTimeout(resolve, leaseTtlMs + 1_000));
+    const started = Date.now();
+    const member = await transport(options).subscribe(topic, async () => {}, { group: 'g' });
+    await until(() => member.assignedPartitions().length === options.partitions, 20_000);
+    // Before: a new process counted the dead member alive until it had watched its record for
+    // a whole lease (6 s here); now the server's timestamps say it is gone.
+    expect(Date.now() - started).toBeLessThan(leaseTtlMs / 2);
+  }, 60_000);
+});
+
 describe.skipIf(skip)('nats adapter on a server it restarts', () => {
   let server: NatsServerHandle;
   beforeAll(async () => {

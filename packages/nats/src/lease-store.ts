@@ -18,6 +18,8 @@ interface MemberRecord {
 interface Stored<T> {
   readonly seq: number;
   readonly value: T;
+  /** When the server stored it (server clock, ms). */
+  readonly storedAt: number;
 }
 
 /**
@@ -27,11 +29,17 @@ interface Stored<T> {
  *
  * Expiry needs no synchronised clocks: a record counts as expired when this process has
  * seen it unchanged for the TTL its writer declared (Kubernetes leader election works the
- * same way). Holders rewrite their records every round, so only dead members' records
- * stand still.
+ * same way), or when the server stored it more than that TTL before it stored this
+ * member's own latest heartbeat — both times on the server's clock, so a process that has
+ * just started does not have to watch every dead member's record for a TTL first (with
+ * SIGKILLed members' records piling up, freshly restarted workers used to count them all
+ * as alive and leave partitions to nobody). Holders rewrite their records every round, so
+ * only dead members' records stand still.
  */
 export class NatsLeaseStore implements LeaseStore {
   private readonly observed = new Map<string, { seq: number; at: number }>();
+  /** The server's time when it stored our latest heartbeat, and our clock then: the server's "now", estimated. */
+  private serverTime: { readonly server: number; readonly local: number } | undefined;
   private readonly takenOver = new Set<number>();
   /**
    * Members whose own record stood still for its TTL: dead (or stalled, and then fenced by
@@ -68,20 +76,38 @@ export class NatsLeaseStore implements LeaseStore {
     await this.put(this.memberSubject(member), { member, ttlMs, alive: true }, requestBudget(ttlMs));
     const info = await this.jsm.streams.info(this.stream, { subjects_filter: `${this.base}.m.*` });
     const subjects = Object.keys(info.state.subjects ?? {});
-    const live = await Promise.all(
-      subjects.map(async (subject) => {
-        const record = await this.get<MemberRecord>(subject);
-        if (!record?.value.alive) return undefined;
-        if (record.value.member === member) return member;
-        if (!this.expired(subject, record.seq, record.value.ttlMs)) {
-          this.dead.delete(record.value.member);
-          return record.value.member;
-        }
-        this.dead.add(record.value.member);
-        return undefined;
-      }),
-    );
+    const records = await Promise.all(subjects.map(async (subject) => ({ subject, record: await this.get<MemberRecord>(subject) })));
+    const own = records.find(({ record }) => record?.value.member === member)?.record;
+    if (own) this.serverTime = { server: own.storedAt, local: this.clock.now() };
+    this.forgetLongGone(records);
+    const live = records.map(({ subject, record }) => {
+      if (!record?.value.alive) return undefined;
+      if (record.value.member === member) return member;
+      if (!this.expired(subject, record.seq, record.value.ttlMs, record.storedAt)) {
+        this.dead.delete(record.value.member);
+        return record.value.member;
+      }
+      this.dead.add(record.value.member);
+      return undefined;
+    });
     return live.filter((m): m is string => m !== undefined);
+  }
+
+  /**
+   * Purges the records of members gone for ten TTLs (at least a minute) on the server's clock:
+   * every round reads each member record, and a SIGKILLed member's record would otherwise stay
+   * until the lease stream's max age. A member that was only stalled writes its record again
+   * on its next heartbeat.
+   */
+  private forgetLongGone(records: ReadonlyArray<{ subject: string; record: Stored<MemberRecord> | undefined }>): void {
+    const server = this.serverTime;
+    if (!server) return;
+    const now = server.server + (this.clock.now() - server.local);
+    for (const { subject, record } of records) {
+      if (!record || now - record.storedAt < Math.max(60_000, 10 * record.value.ttlMs)) continue;
+      this.observed.delete(subject);
+      void this.jsm.streams.purge(this.stream, { filter: subject }).catch(() => undefined);
+    }
   }
 
   async leave(member: string): Promise<void> {
@@ -96,7 +122,7 @@ export class NatsLeaseStore implements LeaseStore {
     if (!current) return this.compareAndSet(subject, mine, 0, budget);
     const { holder } = current.value;
     if (holder === member || holder === '') return this.compareAndSet(subject, mine, current.seq, budget);
-    const lapsed = this.expired(subject, current.seq, current.value.ttlMs);
+    const lapsed = this.expired(subject, current.seq, current.value.ttlMs, current.storedAt);
     if (!lapsed && !this.dead.has(holder)) return false;
     const taken = await this.compareAndSet(subject, mine, current.seq, budget);
     if (taken) this.takenOver.add(partition);
@@ -118,14 +144,14 @@ export class NatsLeaseStore implements LeaseStore {
     return this.takenOver.delete(partition);
   }
 
-  private expired(subject: string, seq: number, ttlMs: number): boolean {
+  private expired(subject: string, seq: number, ttlMs: number, storedAt: number): boolean {
     const now = this.clock.now();
     const seen = this.observed.get(subject);
-    if (!seen || seen.seq !== seq) {
-      this.observed.set(subject, { seq, at: now });
-      return false;
-    }
-    return now - seen.at >= ttlMs;
+    if (!seen || seen.seq !== seq) this.observed.set(subject, { seq, at: now });
+    else if (now - seen.at >= ttlMs) return true;
+    // On the server's clock: stored more than the TTL before the server's "now".
+    const server = this.serverTime;
+    return server !== undefined && server.server + (now - server.local) - storedAt >= ttlMs;
   }
 
   private memberSubject(member: string): string {
@@ -139,7 +165,7 @@ export class NatsLeaseStore implements LeaseStore {
   private async get<T>(subject: string): Promise<Stored<T> | undefined> {
     const message = await this.jsm.streams.getMessage(this.stream, { last_by_subj: subject });
     if (!message) return undefined;
-    return { seq: message.seq, value: message.json<T>() };
+    return { seq: message.seq, value: message.json<T>(), storedAt: message.time.getTime() };
   }
 
   private async put(subject: string, value: object, timeout?: number): Promise<void> {
