@@ -13,6 +13,8 @@ const suites: Record<string, () => Promise<{ suite: BenchSuite }>> = {
   telemetry: () => import('./telemetry.js'),
   /** Not in the default set: `pnpm bench gateway` (the A2A HTTP gateway beside a plain @a2a-js/sdk server). */
   gateway: () => import('./gateway.js'),
+  /** Not in the default set: `pnpm bench trust` (dispatches with signed envelopes enforced beside trust off). */
+  trust: () => import('./trust.js'),
 };
 
 async function loadSuite(backend: string): Promise<BenchSuite | undefined> {
