@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createKafkaTransport } from '@a2a-bus/kafka';
+import { createKafkaTransport, type KafkaTransport } from '@a2a-bus/kafka';
 import { ConfigResourceTypes } from 'kafkajs';
 import { afterAll, expect, it } from 'vitest';
 import { textMessage } from './src/conformance/context.js';
 import { requireBroker, skippedSuite } from './src/index.js';
+import { ageRetentionCases } from './src/retention-cases.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
 const [host, port] = brokers[0]!.split(':');
@@ -19,22 +20,25 @@ else {
     partitions: 1,
     retention: { topics: { [`${ns}.keep-all`]: false, [`${ns}.short`]: { maxAgeMs: 60_000 } } },
   });
-  // retention.ms, segment.ms (undefined: not set on the topic) per topic, as documented.
-  const expected: Record<string, [string, string | undefined]> = {
-    [`${ns}.tasks.echo`]: [String(7 * DAY), String(DAY)],
-    [`${ns}.workflows`]: [String(7 * DAY), String(DAY)],
-    [`${ns}.registry`]: [String(HOUR), String(HOUR)],
-    [`${ns}.control`]: [String(HOUR), String(HOUR)],
-    [`${ns}.replies`]: [String(DAY), String(DAY)],
-    [`${ns}.keep-all`]: ['-1', undefined],
-    [`${ns}.short`]: ['60000', '60000'],
+  // segment.ms per topic (undefined: not set on the topic), as documented; retention.ms is
+  // always -1: the transport trims, the broker must not delete what a group has not committed.
+  const expected: Record<string, string | undefined> = {
+    [`${ns}.tasks.echo`]: String(DAY),
+    [`${ns}.workflows`]: String(DAY),
+    [`${ns}.registry`]: String(HOUR),
+    [`${ns}.control`]: String(HOUR),
+    [`${ns}.replies`]: String(DAY),
+    [`${ns}.keep-all`]: undefined,
+    [`${ns}.short`]: '60000',
   };
+  const trimmed: string[] = [];
+  const transports: KafkaTransport[] = [transport];
   afterAll(async () => {
-    await Promise.allSettled(Object.keys(expected).map((topic) => transport.deleteTopic(topic)));
-    await transport.close({ drainTimeoutMs: 0 });
+    await Promise.allSettled([...Object.keys(expected), ...trimmed].map((topic) => transport.deleteTopic(topic)));
+    await Promise.all(transports.map((t) => t.close({ drainTimeoutMs: 0 })));
   });
 
-  it('[kafka] topics are created with the documented retention (describeConfigs): delete policy, retention.ms, segment.ms', async () => {
+  it('[kafka] topics are created with the documented configs (describeConfigs): delete policy, no broker age limit, segment.ms', async () => {
     for (const topic of Object.keys(expected)) await transport.publish(topic, textMessage('k', 'x'));
     const admin = await transport.admin();
     const { resources } = await admin.describeConfigs({
@@ -47,7 +51,6 @@ else {
     });
     for (const resource of resources) {
       const config = new Map(resource.configEntries.map((entry) => [entry.configName, entry]));
-      const [retentionMs, segmentMs] = expected[resource.resourceName]!;
       expect({
         topic: resource.resourceName,
         policy: config.get('cleanup.policy')?.configValue,
@@ -55,12 +58,33 @@ else {
         // A value set on the topic is not a default; segment.ms unset falls back to the broker's.
         segmentMs: config.get('segment.ms')?.isDefault ? undefined : config.get('segment.ms')?.configValue,
         timestamps: config.get('message.timestamp.type')?.configValue,
-      }).toEqual({ topic: resource.resourceName, policy: 'delete', retentionMs, segmentMs, timestamps: 'LogAppendTime' });
+      }).toEqual({
+        topic: resource.resourceName,
+        policy: 'delete',
+        retentionMs: '-1',
+        segmentMs: expected[resource.resourceName],
+        timestamps: 'LogAppendTime',
+      });
     }
     expect(resources).toHaveLength(Object.keys(expected).length);
   }, 60_000);
 
   it('[kafka] a bad retention option is refused naming the field', () => {
     expect(() => createKafkaTransport({ brokers, retention: { maxAgeMs: 5 } })).toThrow(/retention\.maxAgeMs/);
+    expect(() => createKafkaTransport({ brokers, retention: { intervalMs: 5 } })).toThrow(/retention\.intervalMs/);
+  });
+
+  ageRetentionCases({
+    name: 'kafka',
+    transport: () => {
+      const t = createKafkaTransport({ brokers, partitions: 2, retention: { maxAgeMs: 1_000, intervalMs: 200 } });
+      transports.push(t);
+      return t;
+    },
+    stored: async (topic) => {
+      const offsets = await (await transport.admin()).fetchTopicOffsets(topic);
+      return offsets.reduce((sum, { high, low }) => sum + Number(high) - Number(low), 0);
+    },
+    cleanup: (topic) => void trimmed.push(topic),
   });
 }

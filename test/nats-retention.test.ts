@@ -5,8 +5,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 // White-box: where a topic's stream lives is internal to the adapter.
 import { NatsNames } from '../packages/nats/src/names.js';
-import { delay, textMessage, waitFor } from './src/conformance/context.js';
+import { textMessage } from './src/conformance/context.js';
 import { requireBroker, skippedSuite } from './src/index.js';
+import { ageRetentionCases } from './src/retention-cases.js';
 
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const skipReason = await requireBroker('NATS', new URL(url).hostname, Number(new URL(url).port || 4222));
@@ -37,22 +38,19 @@ else {
     return t;
   };
 
-  it('[nats] streams get the documented max_age: 7 days, registry/control 1 h, replies 1 day, overrides per topic, never a count limit', async () => {
+  it('[nats] streams get no max_age and no count limit (the transport trims by age, never what a consumer has not acked); duplicate window within the age limit', async () => {
     const t = transport({ retention: { topics: { [`${ns}.keep-all`]: false, [`${ns}.short`]: { maxAgeMs: 5_000 } } } });
-    const expected: Record<string, number> = {
-      [`${ns}.tasks.echo`]: 7 * 86_400_000,
-      [`${ns}.workflows`]: 7 * 86_400_000,
-      [`${ns}.registry`]: 3_600_000,
-      [`${ns}.control`]: 3_600_000,
-      [`${ns}.replies`]: 86_400_000,
-      [`${ns}.keep-all`]: 0,
+    const windows: Record<string, number> = {
+      [`${ns}.tasks.echo`]: 120_000,
+      [`${ns}.registry`]: 120_000,
+      [`${ns}.keep-all`]: 120_000,
       [`${ns}.short`]: 5_000,
     };
-    for (const topic of Object.keys(expected)) {
+    for (const topic of Object.keys(windows)) {
       topics.push(topic);
       await t.publish(topic, textMessage('k', 'x'));
     }
-    for (const [topic, maxAgeMs] of Object.entries(expected)) {
+    for (const [topic, windowMs] of Object.entries(windows)) {
       const { config } = await jsm.streams.info(names.stream(topic));
       expect({
         topic,
@@ -60,65 +58,19 @@ else {
         maxMsgs: config.max_msgs,
         perSubject: config.max_msgs_per_subject,
         maxBytes: config.max_bytes,
-      }).toEqual({
-        topic,
-        maxAgeMs,
-        maxMsgs: -1,
-        perSubject: -1,
-        maxBytes: -1,
-      });
-      // JetStream refuses a duplicate window longer than max_age.
-      if (maxAgeMs > 0) expect(config.duplicate_window).toBeLessThanOrEqual(config.max_age);
+        windowMs: config.duplicate_window / nanosPerMs,
+      }).toEqual({ topic, maxAgeMs: 0, maxMsgs: -1, perSubject: -1, maxBytes: -1, windowMs });
     }
   }, 60_000);
 
-  it('[nats] with a short max_age a long run stays bounded while a live group gets every message', async () => {
-    const topic = `${ns}.bounded`;
-    topics.push(topic);
-    const t = transport({ retention: { topics: { [topic]: { maxAgeMs: 1_000 } } } });
-    const got = new Set<string>();
-    await t.subscribe(topic, (d) => void got.add(d.envelope.id), { group: 'live' });
-    const stream = names.stream(topic);
-    let published = 0;
-    let largest = 0;
-    for (let round = 0; round < 30; round += 1) {
-      await t.publishBatch(
-        topic,
-        Array.from({ length: 20 }, (_, j) => textMessage(`k${j % 5}`, `m${round}-${j}`)),
-      );
-      published += 20;
-      await delay(150);
-      largest = Math.max(largest, (await jsm.streams.info(stream)).state.messages);
-    }
-    await waitFor('the live group to get every message', () => got.size === published, 30_000);
-    // ~130 messages a second for ~5 s; with a 1 s max_age the stream holds a couple of seconds' worth.
-    expect(published).toBe(600);
-    console.info(`[nats] retention run: ${published} published, at most ${largest} in the stream (max_age 1 s)`);
-    expect(largest).toBeLessThan(published / 2);
-    let left = -1;
-    for (let tries = 0; tries < 100 && left !== 0; tries += 1) {
-      await delay(100);
-      left = (await jsm.streams.info(stream)).state.messages;
-    }
-    expect(left).toBe(0); // nothing left once every record is older than max_age
-  }, 90_000);
+  it('[nats] a bad retention option is refused naming the field', () => {
+    expect(() => createNatsTransport({ url, retention: { intervalMs: 5 } })).toThrow(/retention\.intervalMs/);
+  });
 
-  it('[nats] as documented, max_age deletes what a group has not read yet: a group away longer than max_age misses it', async () => {
-    const topic = `${ns}.away`;
-    topics.push(topic);
-    const t = transport({ retention: { topics: { [topic]: { maxAgeMs: 1_000 } } } });
-    const away = await t.subscribe(topic, () => {}, { group: 'away' });
-    await away.close();
-    await t.publishBatch(
-      topic,
-      Array.from({ length: 10 }, (_, j) => textMessage(`k${j}`, `old${j}`)),
-    );
-    await delay(2_500);
-    const fresh = await t.publish(topic, textMessage('k', 'fresh'));
-    const got: string[] = [];
-    await t.subscribe(topic, (d) => void got.push(d.envelope.id), { group: 'away' });
-    await waitFor('the fresh record', () => got.includes(fresh.id), 15_000);
-    await delay(300);
-    expect(got).toEqual([fresh.id]);
-  }, 30_000);
+  ageRetentionCases({
+    name: 'nats',
+    transport: () => transport({ retention: { maxAgeMs: 1_000, intervalMs: 200 } }),
+    stored: async (topic) => (await jsm.streams.info(names.stream(topic))).state.messages,
+    cleanup: (topic) => void topics.push(topic),
+  });
 }

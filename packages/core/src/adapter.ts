@@ -24,3 +24,4 @@ export {
   type TopicRetention,
   type RuntimeTopicRole,
 } from './broker-retention.js';
+export { RetentionTrimmer, type RetentionTrimmerOptions, type TrimRound } from './retention-trimmer.js';

@@ -6,7 +6,7 @@ const HOUR_MS = 3_600_000;
 
 const topicRetentionSchema = z
   .object({
-    /** Records older than this are deleted by the broker, read or not. */
+    /** Records older than this are deleted once every group reading the topic has acknowledged them. */
     maxAgeMs: z.int().min(1_000),
   })
   .strict();
@@ -24,6 +24,7 @@ export type RuntimeTopicRole = 'registry' | 'control' | 'replies';
  */
 export const DEFAULT_BROKER_RETENTION = {
   maxAgeMs: 7 * DAY_MS,
+  intervalMs: 60_000,
   registry: { maxAgeMs: HOUR_MS },
   control: { maxAgeMs: HOUR_MS },
   replies: { maxAgeMs: DAY_MS },
@@ -32,10 +33,12 @@ export const DEFAULT_BROKER_RETENTION = {
 const roleRetention = z.union([z.literal(false), topicRetentionSchema]);
 
 /**
- * Retention of the topics (Kafka topics, NATS streams) an adapter creates, applied by the
- * broker by age regardless of acknowledgements: it is an upper bound on how long a record
- * waits for a consumer, and on how far `replay` and `audit()` reach back. `topics` sets one
- * topic (exact name) apart; `false` keeps everything. Fixed when a topic is created.
+ * Retention of the topics (Kafka topics, NATS streams) an adapter writes to, by age: every
+ * `intervalMs` the transport deletes the records older than the topic's `maxAgeMs` that
+ * every group reading the topic has acknowledged (`RetentionTrimmer`). A record a group has
+ * not acknowledged stays, however old; how far `replay` and `audit()` reach back is the age
+ * limit, or further where a group lags. `topics` sets one topic (exact name) apart; `false`
+ * keeps everything.
  */
 export const brokerRetentionSchema = z
   .union([
@@ -43,6 +46,8 @@ export const brokerRetentionSchema = z
     z
       .object({
         maxAgeMs: z.int().min(1_000).default(DEFAULT_BROKER_RETENTION.maxAgeMs),
+        /** How often the transport trims the topics it wrote to. */
+        intervalMs: z.int().min(100).default(DEFAULT_BROKER_RETENTION.intervalMs),
         /** The namespace's registry topic (agent announcements and heartbeats). */
         registry: roleRetention.default(DEFAULT_BROKER_RETENTION.registry),
         /** The namespace's control topic (cancel requests). */

@@ -50,6 +50,7 @@ export interface DeadLetterEvent extends MessageEventBase {
  * - `agent-lost`: an agent stopped heartbeating and dropped out of the registry.
  * - `subscription-closed`: a watchdog or crash closed a subscription (e.g. a handler past its ack timeout).
  * - `consumer-failed`: a consume loop failed; what it held is left for redelivery.
+ * - `retention-failed`: a retention round failed; old records stay until a round succeeds.
  */
 export type BusErrorKind =
   | 'settle-failed'
@@ -58,7 +59,8 @@ export type BusErrorKind =
   | 'dead-letter-failed'
   | 'agent-lost'
   | 'subscription-closed'
-  | 'consumer-failed';
+  | 'consumer-failed'
+  | 'retention-failed';
 
 export interface BusErrorEvent {
   readonly kind: BusErrorKind;
@@ -92,7 +94,7 @@ export interface Instrumentation {
   onError?(event: BusErrorEvent): void;
 }
 
-type Events = Required<Instrumentation>;
+export type Events = Required<Instrumentation>;
 
 const silentHooks = new WeakSet<object>();
 

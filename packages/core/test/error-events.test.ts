@@ -7,14 +7,7 @@ import { createEnvelope } from '../src/envelope.js';
 import { safeInstrumentation, type BusErrorEvent } from '../src/instrumentation.js';
 import type { Logger } from '../src/logger.js';
 import { defaultRetryPolicy, type MessageHandler } from '../src/transport.js';
-
-/** A logger that keeps what it was given. */
-function capturingLogger(): Logger & { lines: Array<{ level: string; fields: Record<string, unknown>; message: string | undefined }> } {
-  const lines: Array<{ level: string; fields: Record<string, unknown>; message: string | undefined }> = [];
-  const at = (level: string) => (fields: object, message?: string) => void lines.push({ level, fields: fields as Record<string, unknown>, message });
-  const logger = { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
-  return logger;
-}
+import { recordingLogger } from './support/recording-logger.js';
 
 function record(offset: number): InboundRecord {
   const envelope = createEnvelope({ kind: 'message', key: `k${offset}`, payload: { messageId: `m${offset}`, role: 'ROLE_USER', parts: [{ text: 'x' }] } });
@@ -51,7 +44,7 @@ const until = async (check: () => boolean): Promise<void> => {
 describe('no silent failures: onError and a log line', () => {
   it('a failed settle (commit / XACK) is reported as settle-failed, at warn', async () => {
     const errors: BusErrorEvent[] = [];
-    const logger = capturingLogger();
+    const logger = recordingLogger();
     const d = dispatcher({ settle: () => Promise.reject(new Error('XACK refused')), publishDeadLetter: async () => {} }, () => {}, errors, logger);
     d.push(record(7));
     await until(() => errors.length > 0);
@@ -71,7 +64,7 @@ describe('no silent failures: onError and a log line', () => {
 
   it('a failed dead-letter write is reported as dead-letter-failed, at error, and retried until it lands', async () => {
     const errors: BusErrorEvent[] = [];
-    const logger = capturingLogger();
+    const logger = recordingLogger();
     let refusals = 1;
     const written: string[] = [];
     const d = dispatcher(
@@ -110,7 +103,7 @@ describe('no silent failures: onError and a log line', () => {
       },
       () => held,
       errors,
-      capturingLogger(),
+      recordingLogger(),
       20,
     );
     d.push(record(3));
@@ -148,7 +141,7 @@ describe('no silent failures: onError and a log line', () => {
       intervalMs: 200,
       onAssigned: () => {},
       onRevoked: async () => {},
-      logger: capturingLogger(),
+      logger: recordingLogger(),
       clock,
       onError: (event) => void reported.push(event),
     });

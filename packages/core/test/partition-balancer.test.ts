@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { PartitionBalancer, type LeaseStore, type PartitionBalancerOptions } from '../src/consumer/partition-balancer.js';
-import { silentLogger, type Logger } from '../src/logger.js';
+import { silentLogger } from '../src/logger.js';
+import { recordingLogger } from './support/recording-logger.js';
 
 /** Leases and members with expiry on a manual clock; `failing` makes every call throw. */
 class FakeLeaseStore implements LeaseStore {
@@ -179,21 +180,13 @@ describe('PartitionBalancer', () => {
   });
 });
 
-/** A logger that keeps what it was given. */
-function capturingLogger(): Logger & { lines: Array<{ level: string; fields: Record<string, unknown>; message: string | undefined }> } {
-  const lines: Array<{ level: string; fields: Record<string, unknown>; message: string | undefined }> = [];
-  const at = (level: string) => (fields: object, message?: string) => void lines.push({ level, fields: fields as Record<string, unknown>, message });
-  const logger = { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: () => logger };
-  return logger;
-}
-
 type ErrorEvent = Parameters<NonNullable<PartitionBalancerOptions['onError']>>[0];
 
 /** One member 'a' on a 1 s lease renewed every 200 ms, recording what it is told. */
 function single(store: LeaseStore, clock: ManualClock, options: Partial<PartitionBalancerOptions> = {}) {
   const lost: string[] = [];
   const errors: ErrorEvent[] = [];
-  const logger = capturingLogger();
+  const logger = recordingLogger();
   const balancer = new PartitionBalancer({
     store,
     member: 'a',

@@ -9,11 +9,12 @@ import {
   type ReplayRecord,
   type Transport,
 } from '@a2a-bus/core';
-import { encodeEnvelopeWithin, ephemeralGroupName, partitionForKey, safeInstrumentation, TransportLifecycle } from '@a2a-bus/core/adapter';
+import { encodeEnvelopeWithin, ephemeralGroupName, partitionForKey, RetentionTrimmer, safeInstrumentation, TransportLifecycle } from '@a2a-bus/core/adapter';
 import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkajs';
 import { kafkaCapabilities } from './capabilities.js';
 import { gatedSocketFactory } from './group-gate.js';
 import { deleteEphemeralGroup, sweepEphemeralGroups } from './ephemeral-groups.js';
+import { trimKafkaTopics } from './retention.js';
 import { KafkaSubscription } from './kafka-subscription.js';
 import { kafkaLag } from './lag.js';
 import { kafkaLogCreator } from './log-creator.js';
@@ -113,6 +114,13 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
     return producer;
   };
   const topics = new TopicRegistry(getAdmin, { partitions: config.partitions, replicationFactor: config.replicationFactor, retention: config.retention });
+  const retention = new RetentionTrimmer({
+    retention: config.retention,
+    trim: async (targets, now) => trimKafkaTopics(await getAdmin(), targets, now),
+    logger,
+    events,
+    transport: 'kafka',
+  });
   const discardProducer = (): void => {
     const failed = producer;
     producer = undefined;
@@ -131,6 +139,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
     let outgoing: OutgoingRecord[];
     try {
       const partitions = await topics.ensure(topic);
+      retention.add(topic);
       outgoing = records.map(({ key, value }) => ({ topic, key, value, partition: partitionForKey(key, partitions) }));
       offsets = await batcher.sendAll(outgoing);
     } catch (cause) {
@@ -251,6 +260,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
       assertOpen('delete a topic');
       const client = await getAdmin();
       topics.forget(topic);
+      retention.forget(topic);
       if (!(await client.listTopics()).includes(topic)) return;
       await client.deleteTopics({ topics: [topic] });
     },
@@ -269,6 +279,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
       closing ??= (async () => {
         await Promise.all([...subscriptions].map((subscription) => subscription.close(closeOptions)));
         await sweep;
+        await retention.close();
         await Promise.allSettled([...replays].map((reader) => reader.return(undefined)));
         const clients = await Promise.allSettled([producer, admin].filter((client) => client !== undefined));
         await Promise.all(clients.map((client) => (client.status === 'fulfilled' ? client.value.disconnect().catch(() => undefined) : undefined)));

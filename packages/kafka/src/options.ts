@@ -62,10 +62,11 @@ const kafkaOptionsSchema = z
     /** How long one publish may retry before it rejects with `PublishError`. */
     publishTimeoutMs: z.int().min(100).default(30_000),
     /**
-     * `retention.ms` of the topics a2a-bus creates (`cleanup.policy=delete`): 7 days, the
-     * registry and control topics 1 hour, the reply topic 1 day; `topics` sets one topic
-     * apart, `false` keeps all (-1). The broker deletes by age whether groups committed or
-     * not: an upper bound on a record's wait and on how far `replay`/`audit()` reach.
+     * Age retention of the topics a2a-bus writes to: 7 days, the registry and control topics
+     * 1 hour, the reply topic 1 day; `topics` sets one topic apart, `false` keeps all. Every
+     * `intervalMs` (1 min) records past the age are deleted (DeleteRecords) up to the lowest
+     * offset any consumer group committed, so nothing a group has not committed is deleted;
+     * topics are created with `retention.ms` -1 for that.
      */
     retention: brokerRetentionSchema,
   })

@@ -11,17 +11,17 @@ const DAY_MS = 86_400_000;
 
 /**
  * Configs of a topic a2a-bus creates: broker append time (replay by timestamp means "when
- * the broker stored it"), deletion by age. Kafka deletes whole segments once their newest
- * record is older than `retention.ms`, so segments roll at least daily (or each retention
- * period, if shorter): a record is gone within retention + one segment + the broker's
- * retention check interval (5 min by default).
+ * the broker stored it") and no age limit of the broker's own (`retention.ms` -1), which would
+ * delete records whether groups committed them or not: the transport's `RetentionTrimmer`
+ * deletes them instead (`trimKafkaTopics`). Kafka frees whole segments below the log start
+ * offset, so segments roll at least daily (or each retention period, if shorter).
  */
 export function topicConfigEntries(topic: string, retention: BrokerRetention): { name: string; value: string }[] {
   const limits = retentionForTopic(retention, topic);
   const entries = [
     { name: 'message.timestamp.type', value: 'LogAppendTime' },
     { name: 'cleanup.policy', value: 'delete' },
-    { name: 'retention.ms', value: limits ? String(limits.maxAgeMs) : '-1' },
+    { name: 'retention.ms', value: '-1' },
   ];
   if (limits) entries.push({ name: 'segment.ms', value: String(Math.min(limits.maxAgeMs, DAY_MS)) });
   return entries;

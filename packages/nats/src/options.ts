@@ -59,10 +59,12 @@ export const natsTransportOptionsSchema = z
     /** Time allowed for a JetStream API request or PubAck. */
     requestTimeoutMs: z.int().min(100).default(10_000),
     /**
-     * `max_age` of the topic streams a2a-bus creates: 7 days, the registry and control
+     * Age retention of the topic streams a2a-bus writes to: 7 days, the registry and control
      * streams 1 hour, the reply stream 1 day; `topics` sets one topic apart, `false` keeps
-     * all. Limits retention deletes by age whether consumers acked or not: it is an upper
-     * bound on a record's wait and on how far `replay`/`audit()` reach. No count limit.
+     * all. Every `intervalMs` (1 min) messages past the age are purged up to the lowest
+     * sequence any consumer still needs (its ack floor, while it has anything pending), so
+     * nothing a consumer has not acknowledged is deleted; streams get no `max_age` for that.
+     * No count limit.
      */
     retention: brokerRetentionSchema,
   })

@@ -90,7 +90,7 @@ export class TopicRegistry {
     const existing = await this.lookup(topic);
     if (existing) return info(readPartitions(existing, this.options.partitions));
     const retention = retentionForTopic(this.options.retention, topic);
-    // JetStream refuses a duplicate window longer than max_age.
+    // Nothing survives the age limit to be deduplicated against.
     const duplicateWindowMs = retention ? Math.min(this.options.duplicateWindowMs, retention.maxAgeMs) : this.options.duplicateWindowMs;
     try {
       await this.jsm.streams.add({
@@ -100,8 +100,10 @@ export class TopicRegistry {
         storage: this.options.storage === 'file' ? StorageType.File : StorageType.Memory,
         retention: RetentionPolicy.Limits,
         discard: DiscardPolicy.Old,
-        // By age only, never by count: a count limit would drop unread task requests under load.
-        max_age: retention ? nanos(retention.maxAgeMs) : 0,
+        // No limit of the server's own: max_age would delete what consumers have not acked, a
+        // count limit unread task requests under load. The transport's RetentionTrimmer
+        // purges by age up to what every consumer acked (trimNatsStreams).
+        max_age: 0,
         duplicate_window: nanos(duplicateWindowMs),
         num_replicas: 1,
       });

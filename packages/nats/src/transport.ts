@@ -22,7 +22,15 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@a2a-bus/core';
-import { encodeEnvelopeWithin, ephemeralGroupName, parseOptions, partitionForKey, isSilentHook, safeInstrumentation } from '@a2a-bus/core/adapter';
+import {
+  encodeEnvelopeWithin,
+  ephemeralGroupName,
+  parseOptions,
+  partitionForKey,
+  isSilentHook,
+  RetentionTrimmer,
+  safeInstrumentation,
+} from '@a2a-bus/core/adapter';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import { natsCapabilities } from './capabilities.js';
 import { connectNats, type NatsClients } from './connection.js';
@@ -32,6 +40,7 @@ import { NatsNames } from './names.js';
 import { connectTarget, natsTransportOptionsSchema, type NatsTransportOptions, type ResolvedNatsOptions } from './options.js';
 import { PubAcks } from './pub-acks.js';
 import { replayTopic } from './replay.js';
+import { trimNatsStreams } from './retention.js';
 import { KEY_HEADER, NatsSubscription } from './subscription.js';
 import { TopicRegistry, isNotFound, type TopicInfo } from './topics.js';
 
@@ -59,6 +68,8 @@ class NatsTransportImpl implements NatsTransport {
   private readonly reportsPublish: boolean;
   private readonly retrying: { timeout: number; retries: number };
   private closing: Promise<void> | undefined;
+  /** Deletes old messages of the streams written to, once every consumer acked them. */
+  private readonly retention: RetentionTrimmer;
 
   constructor(options: ResolvedNatsOptions) {
     this.options = options;
@@ -71,6 +82,13 @@ class NatsTransportImpl implements NatsTransport {
     this.retrying = { timeout: attemptMs, retries: Math.max(1, Math.floor(options.requestTimeoutMs / attemptMs)) };
     this.names = new NatsNames(options.streamPrefix);
     this.capabilities = natsCapabilities(options.storage);
+    this.retention = new RetentionTrimmer({
+      retention: options.retention,
+      trim: async (targets, now) => trimNatsStreams((await this.ready('trim')).clients.jsm, this.names, targets, now),
+      logger: this.logger,
+      events: this.events,
+      transport: 'nats',
+    });
   }
 
   async connect(): Promise<void> {
@@ -109,6 +127,7 @@ class NatsTransportImpl implements NatsTransport {
   async publishRaw(topic: string, record: RawRecord): Promise<void> {
     const { clients, topics } = await this.ready('publish');
     const { partitions } = await topics.ensure(topic);
+    this.retention.add(topic);
     const partition = partitionForKey(record.key, partitions);
     const h = natsHeaders();
     h.set(KEY_HEADER, record.key);
@@ -163,6 +182,7 @@ class NatsTransportImpl implements NatsTransport {
   async deleteTopic(topic: string): Promise<void> {
     const { clients, topics } = await this.ready('delete a topic');
     await topics.forget(topic);
+    this.retention.forget(topic);
     await clients.jsm.streams.delete(this.names.stream(topic)).catch((error: unknown) => {
       if (!isNotFound(error)) throw error;
     });
@@ -184,6 +204,7 @@ class NatsTransportImpl implements NatsTransport {
 
   private async shutdown(options: CloseOptions): Promise<void> {
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close(options)));
+    await this.retention.close();
     const connected = await this.connecting?.catch(() => undefined);
     if (!connected) return;
     await connected.clients.nc.drain().catch(() => connected.clients.nc.close());
@@ -215,6 +236,7 @@ class NatsTransportImpl implements NatsTransport {
     } catch (cause) {
       throw new PublishError('nats', topic, { cause });
     }
+    this.retention.add(topic);
     return Promise.all(envelopes.map((envelope) => this.sendOne(connected, topic, info, envelope)));
   }
 
@@ -267,6 +289,7 @@ class NatsTransportImpl implements NatsTransport {
     const bytes = encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, 'nats', topic);
     const { clients, topics } = await this.ready('publish');
     const { partitions } = await topics.ensure(topic);
+    this.retention.add(topic);
     const partition = partitionForKey(envelope.key, partitions);
     const h = natsHeaders();
     h.set(KEY_HEADER, envelope.key);
