@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentBus, createTransport, type AuditEntry, type Logger } from '@a2a-bus/core';
@@ -34,6 +34,7 @@ export async function runChaos(options: ChaosOptions, logger: Logger, print: (li
   const longMs = options.longMs ?? defaults.longMs;
   const namespace = `chaos-${options.seed}-${randomUUID().slice(0, 6)}`;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), `a2a-bus-chaos-${options.backend}-`));
+  mkdirSync(dir, { recursive: true });
   const inProcess = options.backend === 'memory';
   const broker = options.url || inProcess ? undefined : await startOwnBroker(options.backend, options.port);
   const url = options.url ?? broker?.url ?? sharedBrokerUrl(options.backend, namespace);
