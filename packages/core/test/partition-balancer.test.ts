@@ -560,6 +560,58 @@ describe('PartitionBalancer, case by case', () => {
     await balancer.stop();
   });
 
+  it('a failed round is tried again after 250 ms, then 500 ms, ..., not a whole interval later (a broker restart ends before the leases run out)', async () => {
+    const clock = new ManualClock(0);
+    const store = new FakeLeaseStore(clock);
+    const heartbeats: number[] = [];
+    const counting: LeaseStore = {
+      heartbeat: (member, ttl) => {
+        heartbeats.push(clock.now());
+        return store.heartbeat(member, ttl);
+      },
+      leave: (m) => store.leave(m),
+      acquire: (p, m, ttl) => store.acquire(p, m, ttl),
+      release: (p, m) => store.release(p, m),
+    };
+    // A 4 s lease renewed every 2 s: waiting a whole interval after a failed round would fence it.
+    const { balancer, lost } = single(counting, clock, { leaseTtlMs: 4_000, intervalMs: 2_000 });
+    await balancer.start();
+    store.failing = true;
+    for (let t = 0; t < 2_500; t += 50) {
+      clock.advance(50);
+      await flush();
+    }
+    store.failing = false; // back at 2.5 s; the lease (renewed at 0) is fenced past 3.2 s
+    for (let t = 2_500; t < 5_000; t += 50) {
+      clock.advance(50);
+      await flush();
+    }
+    expect(heartbeats).toEqual([0, 2_000, 2_250, 2_750, 4_750]); // then every interval again
+    expect(lost).toEqual([]);
+    expect(balancer.assigned).toEqual([0, 1]);
+    await balancer.stop();
+  });
+
+  it('a round hanging on a slow store does not hold back the fence: the lease is given up on time', async () => {
+    const clock = new ManualClock(0);
+    const store = new FakeLeaseStore(clock);
+    let hang = false;
+    const slow: LeaseStore = {
+      heartbeat: (member, ttl) => (hang ? new Promise<string[]>(() => {}) : store.heartbeat(member, ttl)),
+      leave: (m) => store.leave(m),
+      acquire: (p, m, ttl) => store.acquire(p, m, ttl),
+      release: (p, m) => store.release(p, m),
+    };
+    const { balancer, lost } = single(slow, clock);
+    await balancer.start();
+    hang = true;
+    await rounds(clock, 4); // 800 ms since the last renewal: not yet past 0.8 of the 1 s lease
+    expect(lost).toEqual([]);
+    await rounds(clock, 1);
+    expect(lost).toEqual(['0: lease not renewed in time', '1: lease not renewed in time']);
+    expect(balancer.assigned).toEqual([]);
+  });
+
   it('a revoke that fails after a lost lease is logged, and the partition can be taken again', async () => {
     const clock = new ManualClock(5_000);
     const store = new FakeLeaseStore(clock);
@@ -574,7 +626,8 @@ describe('PartitionBalancer, case by case', () => {
     expect(logger.lines.filter((l) => l.message === 'revoke after a lost lease failed')).toEqual([
       { level: 'warn', fields: { err: new Error('consumer crashed'), partition: 0, member: 'a' }, message: 'revoke after a lost lease failed' },
     ]);
-    await rounds(clock, 1);
+    // The stall (900 ms of a 1 s lease) fences partition 1 as well once the timers run again.
+    await rounds(clock, 2);
     expect(balancer.assigned).toEqual([0, 1]);
     await balancer.stop();
   });

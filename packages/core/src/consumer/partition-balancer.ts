@@ -51,6 +51,9 @@ export interface PartitionBalancerOptions {
  * handlers finished, and takes one only when the previous owner released it or its lease
  * lapsed, so two members never run the same key at once.
  */
+/** First retry after a failed round; doubles while rounds keep failing, up to the interval. */
+const RETRY_AFTER_FAILED_ROUND_MS = 250;
+
 export class PartitionBalancer {
   private readonly owned = new Set<number>();
   private readonly releasing = new Map<number, Promise<void>>();
@@ -60,6 +63,8 @@ export class PartitionBalancer {
   private readonly renewedAt = new Map<number, number>();
   private timer: unknown;
   private ticking: Promise<void> | undefined;
+  /** Rounds failed in a row: the next one comes sooner (see `schedule`). */
+  private failedRounds = 0;
   private stopped = false;
   private readonly options: PartitionBalancerOptions;
 
@@ -153,17 +158,40 @@ export class PartitionBalancer {
     }
   }
 
+  /**
+   * The next round `intervalMs` after the last one ended, sooner after a failed one (250 ms,
+   * doubling up to the interval): a store that was away for a moment (a broker restart) is
+   * back before the leases run out. While a round still waits on a slow store, the timer
+   * keeps firing to fence: a lease not renewed in time is given up on time, not when that
+   * round ends.
+   */
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = this.options.clock.setTimeout(() => {
-      void this.tick().finally(() => this.schedule());
-    }, this.options.intervalMs);
+    const { intervalMs, clock } = this.options;
+    const delay = this.failedRounds > 0 ? Math.min(intervalMs, RETRY_AFTER_FAILED_ROUND_MS * 2 ** (this.failedRounds - 1)) : intervalMs;
+    clock.clearTimeout(this.timer);
+    this.timer = clock.setTimeout(() => {
+      if (this.stopped) return;
+      if (this.ticking) {
+        void this.fence();
+        this.schedule();
+        return;
+      }
+      const round = this.tick();
+      // Fences go on meanwhile if the round hangs; when it ends, the next is timed from then.
+      this.schedule();
+      void round.finally(() => this.schedule());
+    }, delay);
   }
 
   private tick(): Promise<void> {
     this.ticking ??= this.fence()
       .then(() => this.round())
+      .then(() => {
+        this.failedRounds = 0;
+      })
       .catch((error: unknown) => {
+        this.failedRounds += 1;
         this.warn(error, undefined, 'rebalance round failed: heartbeat and lease renewal did not go through');
         this.options.onError?.({ kind: 'heartbeat-failed', message: 'rebalance round failed: heartbeat and lease renewal did not go through', error });
       })
