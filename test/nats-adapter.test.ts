@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { BrokerUnreachableError, InvalidOptionsError, type Delivery, type EnvelopeInput, type Transport } from '@a2a-bus/core';
 import { adapter, createNatsTransport, type NatsTransportOptions } from '@a2a-bus/nats';
 // White-box: subject-token encoding is internal to the adapter.
-import { fromToken, toToken } from '../packages/nats/src/names.js';
+import { fromToken, NatsNames, toToken } from '../packages/nats/src/names.js';
+import { connect, createInbox } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireBroker } from './src/env.js';
 import { startNatsServer, type NatsServerHandle } from './src/servers/nats-server.js';
@@ -166,6 +167,48 @@ describe.skipIf(skip)('nats adapter', () => {
     await until(() => done.size === 20);
     expect(Math.max(...[...started].map((i) => done.get(i)!))).toBeGreaterThanOrEqual(2);
     expect(survivor.assignedPartitions()).toEqual([0, 1, 2, 3]);
+  });
+
+  it('a delivery that went to a pull nobody reads (a pull re-sent on reconnect) is waited for: a later message of its key does not overtake it', async () => {
+    const topic = topicName('astray');
+    const publisher = transport({ partitions: 1 });
+    const handled: string[] = [];
+    let releaseFirst!: () => void;
+    const first = new Promise<void>((resolve) => (releaseFirst = resolve));
+    let busy = false;
+    // One slot: while 'a' runs, the member has no pull open, so the stray pull below gets 'k' #1.
+    await transport({ partitions: 1 }).subscribe(
+      topic,
+      async (d) => {
+        if (d.envelope.key === 'a') {
+          busy = true;
+          await first;
+        }
+        handled.push(`${d.envelope.key}${n(d)}#${d.attempt}`);
+      },
+      { group: 'g', maxInFlight: 1 },
+    );
+    await publisher.publish(topic, message('a', 0));
+    await until(() => busy);
+    // A pull request on the group's consumer whose answer nobody acts on: what a client that
+    // re-sends a pull on reconnect, after its fetch gave up, leaves behind.
+    const names = new NatsNames(fast.streamPrefix!);
+    const raw = await connect({ servers: url });
+    const stray: string[] = [];
+    const inbox = raw.subscribe(createInbox(), { callback: (_e, m) => void stray.push(m.subject) });
+    raw.publish(`$JS.API.CONSUMER.MSG.NEXT.${names.stream(topic)}.${names.durable('g', 0)}`, JSON.stringify({ batch: 1, expires: 20_000_000_000 }), {
+      reply: inbox.getSubject(),
+    });
+    await raw.flush();
+    await publisher.publish(topic, message('k', 1));
+    await until(() => stray.length === 1);
+    inbox.unsubscribe();
+    await raw.close();
+    await publisher.publish(topic, message('k', 2));
+    releaseFirst();
+    await until(() => handled.length >= 3, 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 2_000)); // past AckWait: nothing more comes
+    expect(handled).toEqual(['a0#1', 'k1#2', 'k2#1']);
   });
 
   it('keeps a long handler’s message past AckWait (working) and retries nack(delay) no earlier than asked', async () => {

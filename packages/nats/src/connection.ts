@@ -5,11 +5,14 @@ import { TransportLifecycle } from '@a2a-bus/core/adapter';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { connectTarget, type ResolvedNatsOptions } from './options.js';
+import { requestBudget } from './lease-store.js';
 
 export interface NatsClients {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
+  /** For the lease store: requests bounded like its writes (`requestBudget`), not by `requestTimeoutMs`. */
+  readonly leaseJsm: JetStreamManager;
 }
 
 /**
@@ -42,7 +45,8 @@ export async function connectNats(options: ResolvedNatsOptions): Promise<NatsCli
     });
     const jsm = await jetstreamManager(nc, { timeout: options.requestTimeoutMs });
     const js = jetstream(nc, { timeout: options.requestTimeoutMs });
-    return { nc, js, jsm };
+    const leaseJsm = await jetstreamManager(nc, { timeout: Math.min(options.requestTimeoutMs, requestBudget(options.leaseTtlMs)), checkAPI: false });
+    return { nc, js, jsm, leaseJsm };
   };
   // nats.js gives up on a server that accepts TCP and never sends its INFO, but leaves that
   // socket open (and the process alive) until the server hangs up: the sockets dialed to our

@@ -15,6 +15,19 @@ interface MemberRecord {
   readonly alive: boolean;
 }
 
+/** A partition taken from a holder whose lease lapsed. */
+export interface Takeover {
+  /**
+   * By when (our clock) the holder had stopped keeping its messages alive: it renews its
+   * leases and calls `working()` on what it holds in the same rhythm, so no later than one
+   * renewal interval (a third of its TTL) after its last lease write, plus a slow round.
+   */
+  readonly holderQuietAt: number;
+}
+
+/** How late a holder's renewal round may run behind its interval. */
+const HOLDER_ROUND_SLACK_MS = 1_000;
+
 interface Stored<T> {
   readonly seq: number;
   readonly value: T;
@@ -40,7 +53,8 @@ export class NatsLeaseStore implements LeaseStore {
   private readonly observed = new Map<string, { seq: number; at: number }>();
   /** The server's time when it stored our latest heartbeat, and our clock then: the server's "now", estimated. */
   private serverTime: { readonly server: number; readonly local: number } | undefined;
-  private readonly takenOver = new Set<number>();
+  /** Partitions taken from a holder whose lease lapsed: when it went quiet, on our clock. */
+  private readonly takenOver = new Map<number, Takeover>();
   /**
    * Members whose own record stood still for its TTL: dead (or stalled, and then fenced by
    * their own clock). Their leases were renewed in the same rounds as that record, so they
@@ -125,7 +139,7 @@ export class NatsLeaseStore implements LeaseStore {
     const lapsed = this.expired(subject, current.seq, current.value.ttlMs, current.storedAt);
     if (!lapsed && !this.dead.has(holder)) return false;
     const taken = await this.compareAndSet(subject, mine, current.seq, budget);
-    if (taken) this.takenOver.add(partition);
+    if (taken) this.takenOver.set(partition, { holderQuietAt: this.localTime(current.storedAt) + current.value.ttlMs / 3 + HOLDER_ROUND_SLACK_MS });
     return taken;
   }
 
@@ -137,11 +151,20 @@ export class NatsLeaseStore implements LeaseStore {
   }
 
   /**
-   * True once after this member took `partition` from a holder whose lease lapsed (it
-   * died without handing its unacked messages back, so they return only after AckWait).
+   * Once after this member took `partition` from a holder whose lease lapsed (it died
+   * without handing its unacked messages back, so they return only after AckWait): when the
+   * holder went quiet. It kept its messages alive (`working()`) until then at the latest.
    */
-  consumeTakeover(partition: number): boolean {
-    return this.takenOver.delete(partition);
+  consumeTakeover(partition: number): Takeover | undefined {
+    const takeover = this.takenOver.get(partition);
+    this.takenOver.delete(partition);
+    return takeover;
+  }
+
+  /** A time on the server's clock as our clock had it (the same when no heartbeat told us yet). */
+  private localTime(serverMs: number): number {
+    const server = this.serverTime;
+    return server ? serverMs - server.server + server.local : serverMs;
   }
 
   private expired(subject: string, seq: number, ttlMs: number, storedAt: number): boolean {
@@ -184,12 +207,13 @@ export class NatsLeaseStore implements LeaseStore {
 }
 
 /**
- * How long one lease write may wait for its PubAck: half the lease (at least a second), so a
- * write lost in a server restart is retried by a later round before the lease runs out,
- * instead of hanging for the client's request timeout and fencing every partition meanwhile.
+ * How long one lease write may wait for its PubAck: a quarter of the lease (at least a
+ * second), so a write lost in a server restart (sent while JetStream was still recovering)
+ * is retried by a later round — which comes sooner after a failed one — before the lease runs
+ * out, instead of hanging for the client's request timeout and fencing every partition.
  */
-function requestBudget(ttlMs: number): number {
-  return Math.max(1_000, Math.floor(ttlMs / 2));
+export function requestBudget(ttlMs: number): number {
+  return Math.max(1_000, Math.floor(ttlMs / 4));
 }
 
 /** JetStream error 10071: wrong last sequence (someone else wrote first). */

@@ -22,7 +22,7 @@ import type { ConsumeCallback, Consumer, ConsumerMessages, FetchMessages, JsMsg 
 import { nuid, type Subscription as NatsSub } from '@nats-io/transport-node';
 import type { NatsClients } from './connection.js';
 import { ensureDurableConsumer } from './durable-consumer.js';
-import { NatsLeaseStore } from './lease-store.js';
+import { NatsLeaseStore, type Takeover } from './lease-store.js';
 import { ephemeralInactiveThresholdMs, removeEphemeralGroup } from './ephemeral-consumers.js';
 import type { NatsNames } from './names.js';
 import type { ResolvedNatsOptions } from './options.js';
@@ -51,6 +51,17 @@ interface PartitionWorker {
   lastDelivery?: number;
   /** Resolves when the open pull was ended and everything delivered for it is held (see endPull). */
   ending?: Promise<void>;
+  /**
+   * Deliveries that went to a pull request nobody listens to any more (a gap in the delivery
+   * sequence: a pull sent again on reconnect after its fetch had given up) and are not back
+   * yet. While there are any, what arrives is parked, not dispatched (see recoverLost).
+   */
+  missing: number;
+  /** When the latest gap was seen: those deliveries come back AckWait after it. */
+  missingSince: number;
+  readonly parked: NatsRecord[];
+  /** The lease was lost: whatever is in flight is the next owner's. */
+  lost: boolean;
 }
 
 export interface SubscriptionContext {
@@ -129,7 +140,7 @@ export class NatsSubscription implements Subscription {
     });
     this.store = new NatsLeaseStore({
       js: clients.js,
-      jsm: clients.jsm,
+      jsm: clients.leaseJsm,
       stream: names.leaseStream,
       base: names.leaseBase(topic, options.group),
       clock: systemClock,
@@ -235,9 +246,20 @@ export class NatsSubscription implements Subscription {
     // so wait for them like for a dead owner's, or later messages of their keys overtake them.
     const lostBefore = this.dispatcher.isLost(partition);
     this.dispatcher.assign(partition);
-    const worker: PartitionWorker = { partition, stopping: false, fetch: undefined, loop: Promise.resolve(), held: new Map() };
+    const worker: PartitionWorker = {
+      partition,
+      stopping: false,
+      fetch: undefined,
+      loop: Promise.resolve(),
+      held: new Map(),
+      missing: 0,
+      missingSince: 0,
+      parked: [],
+      lost: false,
+    };
     this.workers.set(partition, worker);
-    const takenOver = this.store.consumeTakeover(partition) || lostBefore;
+    // Our own stale deliveries were kept alive until we lost the partition: now, at the latest.
+    const takenOver = this.store.consumeTakeover(partition) ?? (lostBefore ? { holderQuietAt: Date.now() } : undefined);
     worker.loop = this.pullLoop(worker, takenOver).catch((error: unknown) => {
       reportError(this.context.events, this.logger, 'error', {
         kind: 'consumer-failed',
@@ -279,8 +301,10 @@ export class NatsSubscription implements Subscription {
     const worker = this.workers.get(partition);
     if (worker) {
       worker.stopping = true;
+      worker.lost = true;
       worker.fetch?.stop();
       worker.held.clear();
+      worker.parked.length = 0;
     }
     this.dispatcher.lose(partition, reason);
     this.releaseCapacityWaiters();
@@ -302,6 +326,8 @@ export class NatsSubscription implements Subscription {
     const fetch = worker.fetch;
     const inbox = (fetch as unknown as { sub?: { drain(): Promise<void>; isClosed(): boolean } } | undefined)?.sub;
     const { consumer } = worker;
+    // Recovering lost deliveries: the pull loop fetches them before it ends, and revoke waits for it.
+    if (worker.missing > 0) return;
     if (!fetch || !consumer || worker.lastDelivery === undefined || typeof inbox?.drain !== 'function' || worker.ending) return;
     worker.ending = (async () => {
       // Bounded like the pull itself: a drain's flush waits for a reconnect while the server is away.
@@ -334,16 +360,20 @@ export class NatsSubscription implements Subscription {
     worker.held.clear();
   }
 
-  private async pullLoop(worker: PartitionWorker, takenOver: boolean): Promise<void> {
+  private async pullLoop(worker: PartitionWorker, takenOver: Takeover | undefined): Promise<void> {
     const consumer = await this.consumerFor(worker);
     if (!consumer) return;
-    if (takenOver) await this.awaitDeadOwnersMessages(worker, consumer);
+    if (takenOver) await this.awaitDeadOwnersMessages(worker, consumer, takenOver);
     worker.consumer = consumer;
     // Where deliveries stand before our first pull: endPull compares against it.
     worker.lastDelivery = (await consumer.info().catch(() => undefined))?.delivered.consumer_seq;
     let failures = 0;
     let othersWaiting = false;
     while (!worker.stopping) {
+      if (worker.missing > 0 || worker.parked.length > 0) {
+        await this.recoverLost(worker, consumer);
+        continue;
+      }
       const batch = await this.reserve(worker);
       if (batch === 0) continue;
       let received = 0;
@@ -379,6 +409,8 @@ export class NatsSubscription implements Subscription {
       // idle partition re-reserving at once would starve one that has messages.
       if (received === 0 && othersWaiting) await new Promise((resolve) => setImmediate(resolve));
     }
+    // Stopped with deliveries astray: get them back before anything is handed back.
+    if (worker.missing > 0 && !worker.lost) await this.recoverLost(worker, consumer);
   }
 
   private async consumerFor(worker: PartitionWorker): Promise<Consumer | undefined> {
@@ -396,20 +428,65 @@ export class NatsSubscription implements Subscription {
   /**
    * The previous owner died holding messages: they come back only when their AckWait runs
    * out. Fetching before then would hand us later messages of the same keys first, so wait
-   * until nothing is pending or AckWait has passed (expired messages are redelivered first).
+   * until nothing is pending or AckWait has passed since the last thing that could have
+   * restarted it: the last delivery (`last_active`), or the holder's last `working()` on
+   * what it held, no later than when it went quiet (expired messages are redelivered first).
+   * Its last delivery alone is not enough: a message it had held for a while was kept alive
+   * past it, and a later message of the same key, never delivered, would come first.
    */
-  private async awaitDeadOwnersMessages(worker: PartitionWorker, consumer: Consumer): Promise<void> {
+  private async awaitDeadOwnersMessages(worker: PartitionWorker, consumer: Consumer, takeover: Takeover): Promise<void> {
     const { ackWaitMs } = this.context.options;
     let until = Date.now() + ackWaitMs + 200;
     while (!worker.stopping && Date.now() < until) {
       const info = await consumer.info().catch(() => undefined);
       if (info && info.num_ack_pending === 0) return;
-      // Nothing was delivered to the dead owner after its last delivery: its messages are
-      // redeliverable AckWait after that, often well before AckWait from now.
       const lastActive = Date.parse(String(info?.delivered?.last_active ?? ''));
-      if (Number.isFinite(lastActive)) until = Math.min(until, lastActive + ackWaitMs + 200);
+      if (Number.isFinite(lastActive)) until = Math.min(until, Math.max(lastActive, takeover.holderQuietAt) + ackWaitMs + 200);
       await sleep(systemClock, 100);
     }
+  }
+
+  /**
+   * Some deliveries went to a pull request nobody listens to (seen as a gap in the delivery
+   * sequence): they come back only once their AckWait ran out, and dispatching what came
+   * after them meanwhile would let a later message of a key overtake an earlier one. So what
+   * arrives is parked (kept alive, not run); once AckWait has passed since the gap they are
+   * first in line (JetStream redelivers before it delivers anything new): fetched, then
+   * everything parked goes to the dispatcher in sequence order. Finished even when the
+   * partition is being revoked, so the hand-back is in order; not when the lease was lost.
+   */
+  private async recoverLost(worker: PartitionWorker, consumer: Consumer): Promise<void> {
+    const { ackWaitMs, fetchExpiresMs } = this.context.options;
+    this.logger.warn(
+      { partition: worker.partition, missing: worker.missing },
+      'deliveries went to a pull nobody listens to (reconnect); holding what came after them until they are back',
+    );
+    // Parked messages are not the dispatcher's yet: keep them alive here meanwhile.
+    const until = worker.missingSince + ackWaitMs + 200;
+    while (worker.missing > 0 && !worker.lost && Date.now() < until) {
+      for (const record of worker.parked) record.message.working();
+      await sleep(systemClock, Math.min(until - Date.now(), Math.max(100, Math.floor(ackWaitMs / 3))));
+    }
+    if (worker.lost) return;
+    if (worker.missing > 0) {
+      const options: FetchMessages & ConsumeCallback = {
+        max_messages: worker.missing,
+        expires: fetchExpiresMs,
+        callback: (message) => this.receive(worker, message),
+      };
+      const again = await consumer.fetch(options).catch(() => undefined);
+      await again?.closed();
+    }
+    if (worker.missing > 0) this.logger.warn({ partition: worker.partition, missing: worker.missing }, 'lost deliveries did not all come back; going on');
+    worker.missing = 0;
+    this.releaseParked(worker);
+  }
+
+  /** Dispatches what was parked during a recovery, in sequence order (or keeps it held while stopping). */
+  private releaseParked(worker: PartitionWorker): void {
+    const parked = worker.parked.splice(0).sort((a, b) => a.seq - b.seq);
+    if (worker.stopping || worker.lost) return; // held: handed back in order
+    for (const record of parked) if (worker.held.get(record.seq) === record) this.dispatcher.push(record);
   }
 
   /** How many messages this partition may fetch now; waits while all slots are taken. */
@@ -437,7 +514,16 @@ export class NatsSubscription implements Subscription {
   }
 
   private receive(worker: PartitionWorker, message: JsMsg): void {
-    if (worker.lastDelivery !== undefined) worker.lastDelivery = Math.max(worker.lastDelivery, message.info.deliverySequence);
+    const delivery = message.info.deliverySequence;
+    if (worker.lastDelivery !== undefined) {
+      // Every delivery of this (group, partition) consumer comes to us, the lease holder, in
+      // sequence: a gap means some went to a pull request nobody listens to any more.
+      if (delivery > worker.lastDelivery + 1 && !worker.stopping) {
+        worker.missing += delivery - worker.lastDelivery - 1;
+        worker.missingSince = Date.now();
+      }
+      worker.lastDelivery = Math.max(worker.lastDelivery, delivery);
+    }
     const held = worker.held.get(message.seq);
     if (held) {
       // AckWait ran out while we held it (a long pause): keep our copy, answer through the new delivery.
@@ -456,7 +542,14 @@ export class NatsSubscription implements Subscription {
     worker.held.set(message.seq, record);
     // While stopping, arrivals are only kept, to be nak'd with the rest in sequence order:
     // a nak now would put them ahead of earlier held messages in the redelivery queue.
-    if (!worker.stopping) this.dispatcher.push(record);
+    if (worker.stopping) return;
+    if (worker.missing > 0 || worker.parked.length > 0) {
+      // A redelivery we did not hold is one of those that went astray, back.
+      if (message.info.deliveryCount > 1 && worker.missing > 0) worker.missing -= 1;
+      worker.parked.push(record);
+      return;
+    }
+    this.dispatcher.push(record);
   }
 
   private settle(record: NatsRecord, settlement: Settlement): void {
