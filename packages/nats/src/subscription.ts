@@ -30,6 +30,13 @@ import type { TopicInfo } from './topics.js';
 
 export const KEY_HEADER = 'A2A-Key';
 
+/**
+ * Most redeliveries a partition fetches and orders at once after a takeover (JetStream's
+ * `max_ack_pending` of our consumers is 1 000 at least; a dead member held at most its own
+ * in-flight limit, plus deliveries that went astray).
+ */
+const MAX_RECOVERED_AT_ONCE = 1_000;
+
 /** A fetched message as the dispatcher sees it; `message` is the newest delivery's handle. */
 export interface NatsRecord extends InboundRecord {
   readonly seq: number;
@@ -62,6 +69,8 @@ interface PartitionWorker {
   readonly parked: NatsRecord[];
   /** The lease was lost: whatever is in flight is the next owner's. */
   lost: boolean;
+  /** When this member last received a message of the partition or kept its messages alive (`working()`). */
+  activeAt: number;
 }
 
 export interface SubscriptionContext {
@@ -85,6 +94,8 @@ export class NatsSubscription implements Subscription {
   readonly group: string;
   private readonly member = nuid.next();
   private readonly workers = new Map<number, PartitionWorker>();
+  /** Partitions lost (lease lapsed): when we last kept their messages alive, for when they come back. */
+  private readonly quietSince = new Map<number, number>();
   private readonly consumers = new Map<number, Consumer>();
   private readonly dispatcher: KeyedDispatcher<NatsRecord>;
   private readonly balancer: PartitionBalancer;
@@ -256,10 +267,13 @@ export class NatsSubscription implements Subscription {
       missingSince: 0,
       parked: [],
       lost: false,
+      activeAt: Date.now(),
     };
     this.workers.set(partition, worker);
-    // Our own stale deliveries were kept alive until we lost the partition: now, at the latest.
-    const takenOver = this.store.consumeTakeover(partition) ?? (lostBefore ? { holderQuietAt: Date.now() } : undefined);
+    // Lost earlier: our own stale deliveries were kept alive until we last touched them.
+    const quietAt = this.quietSince.get(partition);
+    this.quietSince.delete(partition);
+    const takenOver = this.store.consumeTakeover(partition) ?? (lostBefore ? { holderQuietAt: quietAt ?? Date.now() } : undefined);
     worker.loop = this.pullLoop(worker, takenOver).catch((error: unknown) => {
       reportError(this.context.events, this.logger, 'error', {
         kind: 'consumer-failed',
@@ -300,6 +314,7 @@ export class NatsSubscription implements Subscription {
   private lose(partition: number, reason: string): void {
     const worker = this.workers.get(partition);
     if (worker) {
+      this.quietSince.set(partition, worker.activeAt);
       worker.stopping = true;
       worker.lost = true;
       worker.fetch?.stop();
@@ -363,7 +378,16 @@ export class NatsSubscription implements Subscription {
   private async pullLoop(worker: PartitionWorker, takenOver: Takeover | undefined): Promise<void> {
     const consumer = await this.consumerFor(worker);
     if (!consumer) return;
-    if (takenOver) await this.awaitDeadOwnersMessages(worker, consumer, takenOver);
+    if (takenOver) {
+      // JetStream redelivers expired messages in the order they expired, not in sequence
+      // order: fetch the dead owner's all at once (they come before anything new) and
+      // dispatch them in sequence order, like deliveries that went astray (recoverLost).
+      const pending = await this.awaitDeadOwnersMessages(worker, consumer, takenOver);
+      if (pending > 0) {
+        worker.missing = Math.min(pending, MAX_RECOVERED_AT_ONCE);
+        worker.missingSince = 0; // due now
+      }
+    }
     worker.consumer = consumer;
     // Where deliveries stand before our first pull: endPull compares against it.
     worker.lastDelivery = (await consumer.info().catch(() => undefined))?.delivered.consumer_seq;
@@ -430,20 +454,24 @@ export class NatsSubscription implements Subscription {
    * out. Fetching before then would hand us later messages of the same keys first, so wait
    * until nothing is pending or AckWait has passed since the last thing that could have
    * restarted it: the last delivery (`last_active`), or the holder's last `working()` on
-   * what it held, no later than when it went quiet (expired messages are redelivered first).
-   * Its last delivery alone is not enough: a message it had held for a while was kept alive
-   * past it, and a later message of the same key, never delivered, would come first.
+   * what it held, no later than when it went quiet. Its last delivery alone is not enough: a
+   * message it had held for a while was kept alive past it, and a later message of the same
+   * key, never delivered, would come first. Returns how many are still pending then.
    */
-  private async awaitDeadOwnersMessages(worker: PartitionWorker, consumer: Consumer, takeover: Takeover): Promise<void> {
+  private async awaitDeadOwnersMessages(worker: PartitionWorker, consumer: Consumer, takeover: Takeover): Promise<number> {
     const { ackWaitMs } = this.context.options;
     let until = Date.now() + ackWaitMs + 200;
-    while (!worker.stopping && Date.now() < until) {
+    let pending = 0;
+    do {
       const info = await consumer.info().catch(() => undefined);
-      if (info && info.num_ack_pending === 0) return;
+      if (info) pending = info.num_ack_pending;
+      if (info && pending === 0) return 0;
       const lastActive = Date.parse(String(info?.delivered?.last_active ?? ''));
       if (Number.isFinite(lastActive)) until = Math.min(until, Math.max(lastActive, takeover.holderQuietAt) + ackWaitMs + 200);
-      await sleep(systemClock, 100);
-    }
+      if (Date.now() >= until) break;
+      await sleep(systemClock, Math.min(100, until - Date.now()));
+    } while (!worker.stopping);
+    return pending;
   }
 
   /**
@@ -457,13 +485,15 @@ export class NatsSubscription implements Subscription {
    */
   private async recoverLost(worker: PartitionWorker, consumer: Consumer): Promise<void> {
     const { ackWaitMs, fetchExpiresMs } = this.context.options;
-    this.logger.warn(
-      { partition: worker.partition, missing: worker.missing },
-      'deliveries went to a pull nobody listens to (reconnect); holding what came after them until they are back',
-    );
+    if (worker.missingSince > 0)
+      this.logger.warn(
+        { partition: worker.partition, missing: worker.missing },
+        'deliveries went to a pull nobody listens to (reconnect); holding what came after them until they are back',
+      );
     // Parked messages are not the dispatcher's yet: keep them alive here meanwhile.
     const until = worker.missingSince + ackWaitMs + 200;
     while (worker.missing > 0 && !worker.lost && Date.now() < until) {
+      worker.activeAt = Date.now();
       for (const record of worker.parked) record.message.working();
       await sleep(systemClock, Math.min(until - Date.now(), Math.max(100, Math.floor(ackWaitMs / 3))));
     }
@@ -515,6 +545,7 @@ export class NatsSubscription implements Subscription {
 
   private receive(worker: PartitionWorker, message: JsMsg): void {
     const delivery = message.info.deliverySequence;
+    worker.activeAt = Date.now();
     if (worker.lastDelivery !== undefined) {
       // Every delivery of this (group, partition) consumer comes to us, the lease holder, in
       // sequence: a gap means some went to a pull request nobody listens to any more.
@@ -575,7 +606,12 @@ export class NatsSubscription implements Subscription {
 
   /** Tells JetStream we are still on every held message, so AckWait does not redeliver it. */
   private keepAlive(): void {
-    for (const worker of this.workers.values()) for (const record of worker.held.values()) record.message.working();
+    const now = Date.now();
+    for (const worker of this.workers.values()) {
+      if (worker.lost || worker.held.size === 0) continue;
+      worker.activeAt = now;
+      for (const record of worker.held.values()) record.message.working();
+    }
   }
 
   private nudgeOthers(): void {
