@@ -128,10 +128,10 @@ export class NatsSubscription implements Subscription {
       settle: (record, settlement) => this.settle(record, settlement),
       publishDeadLetter: (deadLetterTopic, envelope) => context.publishDeadLetter(deadLetterTopic, envelope, options.group),
       keepAlive: () => this.keepAlive(),
-      // No per-record lease check (`holds`) here yet: with NATS lease rounds (several JetStream
-      // requests each) a loaded machine lets the renewal age past the check between rounds, and
-      // the partition churn delayed control messages by seconds (a2a-js CancelTask). Lost
-      // leases are caught by the balancer's fence at the next round instead.
+      // Checked before each record starts: a member woken from a pause past its lease stops
+      // at once, before the balancer's next round, instead of starting work someone else owns.
+      // The same bound the balancer fences on, so it costs no partition a round would keep.
+      holds: (partition) => this.balancer.holds(partition),
     };
     this.dispatcher = new KeyedDispatcher<NatsRecord>({
       transport: 'nats',
@@ -383,7 +383,8 @@ export class NatsSubscription implements Subscription {
       // order: fetch the dead owner's all at once (they come before anything new) and
       // dispatch them in sequence order, like deliveries that went astray (recoverLost).
       const pending = await this.awaitDeadOwnersMessages(worker, consumer, takenOver);
-      if (pending > 0) {
+      // Revoked meanwhile: they are not ours to fetch (each fetch would count as a delivery).
+      if (pending > 0 && !worker.stopping) {
         worker.missing = Math.min(pending, MAX_RECOVERED_AT_ONCE);
         worker.missingSince = 0; // due now
       }
@@ -433,8 +434,10 @@ export class NatsSubscription implements Subscription {
       // idle partition re-reserving at once would starve one that has messages.
       if (received === 0 && othersWaiting) await new Promise((resolve) => setImmediate(resolve));
     }
-    // Stopped with deliveries astray: get them back before anything is handed back.
-    if (worker.missing > 0 && !worker.lost) await this.recoverLost(worker, consumer);
+    // Stopped with deliveries astray: get them back before anything is handed back. (A
+    // takeover's pending ones not fetched yet stay where they are, for the next owner.)
+    if (worker.missing > 0 && worker.missingSince > 0 && !worker.lost) await this.recoverLost(worker, consumer);
+    else worker.missing = 0;
   }
 
   private async consumerFor(worker: PartitionWorker): Promise<Consumer | undefined> {
