@@ -37,6 +37,9 @@ export const KEY_HEADER = 'A2A-Key';
  */
 const MAX_RECOVERED_AT_ONCE = 1_000;
 
+/** How long past its expiry a pull request may stay open before the loop gives up on it (see `ended`). */
+const FETCH_GRACE_MS = 2_000;
+
 /** A fetched message as the dispatcher sees it; `message` is the newest delivery's handle. */
 export interface NatsRecord extends InboundRecord {
   readonly seq: number;
@@ -296,7 +299,8 @@ export class NatsSubscription implements Subscription {
     const worker = this.workers.get(partition);
     if (!worker) return;
     worker.stopping = true;
-    this.endPull(worker);
+    // A lost partition's deliveries are the next owner's: nothing to end gracefully or fetch again.
+    if (!worker.lost) this.endPull(worker);
     this.releaseCapacityWaiters();
     if (this.stopped) return; // close() takes care of it
     await Promise.all([worker.loop, worker.ending, this.dispatcher.revoke(partition)]);
@@ -364,8 +368,28 @@ export class NatsSubscription implements Subscription {
         callback: (message) => this.receive(worker, message),
       };
       const again = await consumer.fetch(options).catch(() => undefined);
-      await again?.closed();
+      if (again) await this.ended(again);
     })();
+  }
+
+  /**
+   * When a pull request has ended, bounded: nats.js sends a fetch's pull again after a
+   * reconnect and stops watching its heartbeats while disconnected, so a fetch caught in a
+   * broker restart can stay open long past its expiry. Past `fetchExpiresMs` + a grace it is
+   * stopped; its error (if any) is the result, as from `closed()`.
+   */
+  private async ended(messages: ConsumerMessages): Promise<void | Error> {
+    const boundMs = this.context.options.fetchExpiresMs + FETCH_GRACE_MS;
+    const overdue = Symbol('overdue');
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const result = await Promise.race([messages.closed(), new Promise<typeof overdue>((resolve) => (timer = setTimeout(() => resolve(overdue), boundMs)))]);
+      if (result !== overdue) return result;
+      messages.stop();
+      return new Error(`pull request still open ${boundMs} ms after it was sent`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private handBack(worker: PartitionWorker): void {
@@ -417,7 +441,7 @@ export class NatsSubscription implements Subscription {
         const messages = await consumer.fetch(options);
         worker.fetch = messages;
         if (worker.stopping) this.endPull(worker); // stopped while the pull was being opened
-        const ended = await messages.closed();
+        const ended = await this.ended(messages);
         if (ended instanceof Error) throw ended;
         failures = 0;
       } catch (error) {
@@ -508,7 +532,7 @@ export class NatsSubscription implements Subscription {
         callback: (message) => this.receive(worker, message),
       };
       const again = await consumer.fetch(options).catch(() => undefined);
-      await again?.closed();
+      if (again) await this.ended(again);
     }
     if (worker.missing > 0) this.logger.warn({ partition: worker.partition, missing: worker.missing }, 'lost deliveries did not all come back; going on');
     worker.missing = 0;
