@@ -144,6 +144,12 @@ export class CapabilityWorker {
       await this.finish(request, state, artifacts, message);
     } catch (error) {
       if (cancel.signal.aborted) return await this.finish(request, 'canceled', artifacts, agentText('canceled'));
+      if (delivery.signal.aborted) {
+        // Given up (the partition was lost or the member is closing): another member runs the
+        // task now. Not a failed attempt — no 'failed' answer, no retry event — the record is theirs.
+        deps.logger.info({ taskId: request.taskId, attempt: delivery.attempt }, 'task attempt given up: its delivery went to another member');
+        throw error;
+      }
       const reason = error instanceof Error ? error.message : String(error);
       if (TaskRejectedError.isInstance(error)) return await this.finish(request, 'rejected', artifacts, agentText(reason), delivery);
       if (NonRetryableError.isInstance(error)) return await this.finish(request, 'failed', artifacts, agentText(reason), delivery);
