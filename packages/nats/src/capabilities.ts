@@ -14,7 +14,10 @@ export function natsCapabilities(storage: 'file' | 'memory'): TransportCapabilit
     },
     consumerGroups: { support: 'emulated', note: 'durable consumers per (group, partition); members share partitions through leases' },
     rebalance: { support: 'emulated', note: 'leases on a JetStream stream with compare-and-set; members nudge each other on join and leave' },
-    crashRedelivery: { support: 'native', note: "unacked messages come back after ackWaitMs; the dead member's leases lapse after leaseTtlMs" },
+    crashRedelivery: {
+      support: 'native',
+      note: "unacked messages come back after ackWaitMs; the dead member's leases lapse after leaseTtlMs; the next owner fetches them all first and runs them in sequence order",
+    },
     delayedNack: { support: 'emulated', note: 'in-process delay holding the key, working() keeps the message; a crash meanwhile redelivers after AckWait' },
     term: { support: 'native', note: 'JetStream +TERM' },
     deadLetter: { support: 'emulated', note: 'JetStream has no DLQ: the consumer publishes the dead letter to <topic>.dlq, then terms the original' },
