@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryTransport, MemoryBroker } from '../../memory/src/index.js';
-import type { A2AAgentCard, A2AMessage, A2AStreamResponse, A2ATask } from '../src/a2a/schema.js';
+import type { A2AMessage, A2AStreamResponse, A2ATask } from '../src/a2a/schema.js';
 import { createEnvelope, type Envelope, type EnvelopeInput } from '../src/envelope.js';
 import {
   AgentBus,
@@ -20,13 +20,7 @@ import { CapabilityWorker, type TaskHandler } from '../src/runtime/worker.js';
 import type { Logger } from '../src/logger.js';
 import type { MessageHandler, SubscribeOptions, Subscription, Transport } from '../src/transport.js';
 import { recordingLogger } from './support/recording-logger.js';
-
-const card = (name: string, ...skills: string[]): A2AAgentCard => ({
-  name,
-  description: `${name} agent`,
-  version: '1.0.0',
-  skills: skills.map((id) => ({ id, name: id, tags: [] })),
-});
+import { card } from './support/runtime-fixtures.js';
 
 /** Polls `check` until it holds (the bound only keeps a broken case from hanging). */
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 4_000): Promise<void> {

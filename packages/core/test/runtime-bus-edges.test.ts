@@ -1,25 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryTransport, MemoryBroker } from '../../memory/src/index.js';
-import type { A2AAgentCard } from '../src/a2a/schema.js';
 import { AgentBus, type AgentBusOptions, TaskError, TransportClosedError } from '../src/index.js';
 import { textOfParts } from '../src/runtime/a2a.js';
 import type { TaskHandler } from '../src/runtime/worker.js';
 import type { SubscribeOptions, Subscription, Transport } from '../src/transport.js';
+import { card, useCleanup } from './support/runtime-fixtures.js';
 
-const card = (name: string, ...skills: string[]): A2AAgentCard => ({
-  name,
-  description: `${name} agent`,
-  version: '1.0.0',
-  skills: skills.map((id) => ({ id, name: id, tags: [] })),
-});
 const echo: TaskHandler = (ctx) => `echo:${textOfParts(ctx.message.parts)}`;
 
-let cleanup: Array<() => Promise<unknown>> = [];
-
-afterEach(async () => {
-  for (const step of cleanup.reverse()) await step().catch(() => {});
-  cleanup = [];
-});
+const cleanup = useCleanup();
 
 interface Watched {
   readonly transport: Transport;

@@ -1,24 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryTransport, MemoryBroker } from '../../memory/src/index.js';
-import type { A2AAgentCard } from '../src/a2a/schema.js';
 import type { EnvelopeInput } from '../src/envelope.js';
 import { AgentBus, type AgentBusOptions, TaskError, TransportClosedError } from '../src/index.js';
 import { runtimeHeaders } from '../src/runtime/topics.js';
 import type { Transport } from '../src/transport.js';
+import { card, useCleanup } from './support/runtime-fixtures.js';
 
-const card = (name: string, ...skills: string[]): A2AAgentCard => ({
-  name,
-  description: `${name} agent`,
-  version: '1.0.0',
-  skills: skills.map((id) => ({ id, name: id, tags: [] })),
-});
-
-let cleanup: Array<() => Promise<unknown>> = [];
-
-afterEach(async () => {
-  for (const step of cleanup.reverse()) await step().catch(() => {});
-  cleanup = [];
-});
+const cleanup = useCleanup();
 
 /** A memory transport whose publishes a case can watch (and act on) as they happen. */
 function watched(onPublish: (topic: string, envelope: EnvelopeInput) => void = () => {}) {

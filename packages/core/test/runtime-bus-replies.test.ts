@@ -1,24 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryTransport, MemoryBroker } from '../../memory/src/index.js';
-import type { A2AAgentCard } from '../src/a2a/schema.js';
 import { AgentBus, TransportClosedError } from '../src/index.js';
 import { userText } from '../src/runtime/a2a.js';
 import { runtimeHeaders } from '../src/runtime/topics.js';
 import type { Transport } from '../src/transport.js';
+import { card, useCleanup } from './support/runtime-fixtures.js';
 
-const card = (name: string, ...skills: string[]): A2AAgentCard => ({
-  name,
-  description: `${name} agent`,
-  version: '1.0.0',
-  skills: skills.map((id) => ({ id, name: id, tags: [] })),
-});
-
-let cleanup: Array<() => Promise<unknown>> = [];
-
-afterEach(async () => {
-  for (const step of cleanup.reverse()) await step().catch(() => {});
-  cleanup = [];
-});
+const cleanup = useCleanup();
 
 function memory(broker: MemoryBroker): Transport {
   const transport = createMemoryTransport({ broker, partitions: 1 });

@@ -7,6 +7,7 @@ import { runtimeHeaders } from '../src/runtime/topics.js';
 import type { Delivery, MessageHandler, ReplayOptions, ReplayRecord, SubscribeOptions, Transport } from '../src/transport.js';
 import { trustHeaders } from '../src/trust/signature.js';
 import { recordingLogger } from './support/recording-logger.js';
+import { card } from './support/runtime-fixtures.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const TTL = 1_000;
@@ -17,13 +18,6 @@ beforeEach(() => {
 });
 afterEach(() => {
   vi.useRealTimers();
-});
-
-const card = (name: string, ...skills: string[]): A2AAgentCard => ({
-  name,
-  description: `${name} agent`,
-  version: '1.0.0',
-  skills: skills.map((id) => ({ id, name: id, tags: [] })),
 });
 
 function announcement(
