@@ -12,5 +12,6 @@ if (skipReason) {
     name: 'nats',
     createTransport: () => createNatsTransport({ url, partitions: 4, streamPrefix: 'a2aruntime', ackWaitMs: 2_000, leaseTtlMs: 2_000 }),
     timeoutMultiplier: 2,
+    countsDeliveries: false, // see AgentSuiteOptions: an in-process close does not spend a NATS delivery
   });
 }

@@ -72,6 +72,8 @@ export async function runChaos(options: ChaosOptions, logger: Logger, print: (li
 
     let finished = 0;
     let failed = 0;
+    /** Workflows with a round that failed: their audit is always read (the verifier looks for the dead letter). */
+    const failedWorkflows = new Set<number>();
     let next = 0;
     const runWorkflow = async (n: number): Promise<void> => {
       const wf = `wf-${n}`;
@@ -99,7 +101,10 @@ export async function runChaos(options: ChaosOptions, logger: Logger, print: (li
               reason = describe(error);
             }
             journal.append({ ev: 'result', wf, round, task, state, ...(reason ? { reason } : {}), at: now() });
-            if (state !== 'completed') failed += 1;
+            if (state !== 'completed') {
+              failed += 1;
+              failedWorkflows.add(n);
+            }
           })(),
         );
       }
@@ -159,7 +164,7 @@ export async function runChaos(options: ChaosOptions, logger: Logger, print: (li
     print(`  all ${options.workflows} workflows finished after ${((now() - started) / 1000).toFixed(1)} s; stopping workers`);
     await fleet.stopAll();
 
-    const sample = auditSample(options, plan.poison, plan.long);
+    const sample = [...new Set([...auditSample(options, plan.poison, plan.long), ...failedWorkflows])];
     print(`  reading audit() of ${sample.length} workflows`);
     for (const n of sample) audits.set(`wf-${n}`, await driver.audit(`wf-${n}`));
   } finally {

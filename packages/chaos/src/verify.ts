@@ -76,18 +76,22 @@ export function verifyRun(options: VerifyOptions): Verdict {
       }
       continue;
     }
-    if (request.poison && result && result.line.state === 'failed') {
+    // Invariant 1 allows "failed with a reason and a dead letter": the poison requests, and a
+    // request whose holders were killed more than maxAttempts times (the crash-loop guard).
+    const crashLoop = !request.poison && result?.line.state === 'failed' && /crash loop/.test(result.line.reason ?? '');
+    if ((request.poison || crashLoop) && result && result.line.state === 'failed') {
       deadLettered += 1;
       const reason = result.line.reason ?? 'no reason';
       const short = reason.replace(/^.*?: /, '').slice(0, 60);
       deadLetterReasons.set(short, (deadLetterReasons.get(short) ?? 0) + 1);
       const audit = options.audits.get(request.wf);
-      const last = chain[chain.length - 1]!;
-      if (audit && !audit.some((e) => e.type === 'dead-letter' && e.taskId === last.task)) {
+      // The poison fails at the last step; a crash loop at whichever step its holders died in.
+      const failedAt = request.poison ? [chain[chain.length - 1]!] : chain;
+      if (audit && !audit.some((e) => e.type === 'dead-letter' && failedAt.some((step) => step.task === e.taskId))) {
         violations.push({
           invariant: 1,
           workflow: request.wf,
-          what: `${request.task} failed (${reason}) but ${last.task} has no dead letter`,
+          what: `${request.task} failed (${reason}) but ${failedAt.map((step) => step.task).join(' / ')} has no dead letter`,
           lines: [result.where],
         });
       }

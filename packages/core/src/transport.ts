@@ -149,6 +149,39 @@ export interface SubscribeOptions {
    * cursors nobody resumes (replies, cancels, announcements); never for work.
    */
   readonly ephemeral?: boolean;
+  /**
+   * Told of each message of this subscription the transport dead-lettered (or dropped, with
+   * `deadLetterTopic: false`) because no handler settled it: retries exhausted, a crash loop,
+   * undecodable or oversized bytes. Called after the dead letter is written and before the
+   * record is settled, so a crash in between tells it again on redelivery. For the
+   * subscriber's own follow-up: the agent runtime answers the request's caller. A hook that
+   * throws or takes longer than the dead-letter timeout is reported (`dead-letter-failed`)
+   * and does not hold the record.
+   */
+  readonly onDeadLetter?: (notice: DeadLetterNotice) => void | Promise<void>;
+}
+
+/** Why the transport dead-lettered a message (`DeadLetterNotice.cause`). */
+export type DeadLetterCause = 'exhausted' | 'crash-loop' | 'undecodable' | 'too-large';
+
+export interface DeadLetterNotice {
+  /**
+   * `exhausted`: the handler failed `maxAttempts` times. `crash-loop`: delivered more than
+   * `maxAttempts` times without a verdict (its holders kept dying; the handler never saw the
+   * last delivery). `undecodable` / `too-large`: bytes no handler could be given.
+   */
+  readonly cause: DeadLetterCause;
+  /** The reason written into the dead letter. */
+  readonly reason: string;
+  /** The message, when it could be decoded. */
+  readonly envelope?: Envelope;
+  readonly partition: number;
+  readonly offset: string;
+  /** Deliveries counted, as the backend knows them. */
+  readonly attempts: number;
+  /** Where the dead letter went; `false` when it was dropped (no topic, or it could not be written). */
+  readonly deadLetterTopic: string | false;
+  readonly error: unknown;
 }
 
 export interface Subscription {

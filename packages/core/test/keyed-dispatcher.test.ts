@@ -6,7 +6,7 @@ import { createEnvelope, encodeEnvelope, type EnvelopeInput } from '../src/envel
 import { NonRetryableError } from '../src/errors/non-retryable-error.js';
 import { safeInstrumentation, type DeadLetterEvent, type Instrumentation } from '../src/instrumentation.js';
 import type { Logger } from '../src/logger.js';
-import type { Delivery, MessageHandler } from '../src/transport.js';
+import type { DeadLetterNotice, Delivery, MessageHandler } from '../src/transport.js';
 
 // KeyedDispatcher on its own: a ManualClock, a backend that records what it is asked, and
 // handlers written per case. The property tests (keyed-dispatcher.property.test.ts) cover
@@ -54,6 +54,7 @@ function setup(
     backend?: Partial<DispatcherBackend<Rec>>;
     deadLetterTimeoutMs?: number;
     clock?: ManualClock;
+    onDeadLetter?: (notice: DeadLetterNotice) => void | Promise<void>;
   } = {},
 ) {
   const clock = options.clock ?? new ManualClock(10_000);
@@ -89,6 +90,7 @@ function setup(
     ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
     ...(options.maxRecordBytes ? { maxRecordBytes: options.maxRecordBytes } : {}),
     ...(options.deadLetterTimeoutMs !== undefined ? { deadLetterTimeoutMs: options.deadLetterTimeoutMs } : {}),
+    ...(options.onDeadLetter ? { onDeadLetter: options.onDeadLetter } : {}),
   });
   const flush = async (): Promise<void> => {
     for (let i = 0; i < 3; i += 1) await new Promise((resolve) => setImmediate(resolve));
@@ -263,6 +265,67 @@ describe('KeyedDispatcher', () => {
     expect(deadLetters.map((d) => d.envelope.id)).toEqual(['loop']);
     expect(deadLetters[0]!.envelope.payload as { reason: string; attempts: number }).toMatchObject({ reason: 'crash loop', attempts: 4 });
     expect(settled.sort()).toEqual(['last-chance:ack', 'loop:dead-lettered']);
+  });
+
+  it('onDeadLetter hears each dead letter with its cause, after it is written and before the record is settled', async () => {
+    const notices: string[] = [];
+    let settledWhenTold: string[] = [];
+    const { dispatcher, settled, deadLetters, flush } = setup(
+      (d) => {
+        if (d.envelope.id === 'fails') throw new Error('boom');
+      },
+      {
+        maxAttempts: 1,
+        onDeadLetter: (n) => {
+          settledWhenTold = [...settled];
+          notices.push(`${n.envelope?.id ?? n.offset}:${n.cause}:${n.reason}:${n.attempts}:${n.deadLetterTopic}:${n.partition}:${deadLetters.length}`);
+        },
+      },
+    );
+    dispatcher.push(record('k', 'loop', { attempt: 2 }));
+    await flush();
+    expect(notices).toEqual(['loop:crash-loop:crash loop:2:orders.dlq:0:1']);
+    expect(settledWhenTold).toEqual([]);
+    expect(settled).toEqual(['loop:dead-lettered']);
+    dispatcher.push(record('k', 'fails'));
+    dispatcher.push(record('k3', 'bad', { partition: 1, bytes: new TextEncoder().encode('{') }));
+    await flush();
+    expect(
+      notices
+        .slice(1)
+        .map((n) => n.replace(/:\d+$/, ''))
+        .sort(),
+    ).toEqual([
+      expect.stringMatching(/^\d+:undecodable:undecodable: \[a2a-bus\] cannot decode envelope: not JSON:1:orders\.dlq:1$/),
+      'fails:exhausted:failed after 1 attempts:1:orders.dlq:0',
+    ]);
+  });
+
+  it('an onDeadLetter hook that throws or hangs is reported and does not hold the record', async () => {
+    const errors: string[] = [];
+    const clock = new ManualClock(0);
+    const { dispatcher, settled, flush } = setup(() => {}, {
+      clock,
+      maxAttempts: 1,
+      deadLetterTimeoutMs: 1_000,
+      instrumentation: { onError: (e) => void errors.push(`${e.kind}: ${e.message}: ${e.error instanceof Error ? e.error.message : ''}`) },
+      onDeadLetter: (n) => {
+        if (n.envelope?.id === 'throws') throw new Error('hook broke');
+        return new Promise<void>(() => {});
+      },
+    });
+    dispatcher.push(record('k', 'throws', { attempt: 2 }));
+    dispatcher.push(record('k2', 'hangs', { attempt: 2 }));
+    await flush();
+    expect(settled).toEqual(['throws:dead-lettered']);
+    expect(errors).toEqual(['dead-letter-failed: onDeadLetter hook failed for throws: hook broke']);
+    clock.advance(999);
+    await flush();
+    expect(settled).toEqual(['throws:dead-lettered']);
+    clock.advance(1);
+    await flush();
+    expect(settled).toEqual(['throws:dead-lettered', 'hangs:dead-lettered']);
+    expect(errors[1]).toBe('dead-letter-failed: onDeadLetter hook failed for hangs: onDeadLetter did not finish within 1000 ms');
   });
 
   it('a dead-letter publish that fails is retried with backoff on the clock; one refused for good is written minimal', async () => {

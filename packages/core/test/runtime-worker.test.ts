@@ -6,7 +6,7 @@ import { textOfParts } from '../src/runtime/a2a.js';
 import { MemoryIdempotencyStore } from '../src/runtime/idempotency.js';
 import { runtimeHeaders } from '../src/runtime/topics.js';
 import { CapabilityWorker, type EventMarks, type TaskContext, type TaskHandler, type TaskRequest, textArtifact } from '../src/runtime/worker.js';
-import type { Delivery } from '../src/transport.js';
+import type { DeadLetterNotice, Delivery } from '../src/transport.js';
 import { recordingLogger } from './support/recording-logger.js';
 
 interface Emitted {
@@ -534,6 +534,60 @@ describe('CapabilityWorker: failures', () => {
     );
     await expect(h.worker.onDelivery(delivery(request(), 5))).rejects.toThrow('boom');
     expect(messageText(finalOf(h.emitted))).toBe('failed after 5 attempts: boom');
+  });
+});
+
+describe('CapabilityWorker: a request the transport dead-lettered', () => {
+  const notice = (
+    cause: DeadLetterNotice['cause'],
+    envelope: Envelope | undefined,
+    deadLetterTopic: string | false = 'ns.tasks.cap.dlq',
+  ): DeadLetterNotice => ({
+    cause,
+    reason: cause,
+    ...(envelope ? { envelope } : {}),
+    partition: 0,
+    offset: '7',
+    attempts: 4,
+    deadLetterTopic,
+    error: new Error('x'),
+  });
+
+  it('a crash loop: the caller gets a failed task naming the deliveries and where the request went; nothing runs', async () => {
+    const handler = vi.fn();
+    const h = harness(handler);
+    await h.worker.onDeadLetter(notice('crash-loop', request()));
+    expect(handler).not.toHaveBeenCalled();
+    const task = finalOf(h.emitted);
+    expect(h.emitted).toHaveLength(1);
+    expect(task).toMatchObject({ id: 'task-1', contextId: 'wf-1', status: { state: 'TASK_STATE_FAILED' } });
+    expect(messageText(task)).toBe('crash loop: delivered 4 times and never answered (dead-lettered to ns.tasks.cap.dlq)');
+    expect(h.logger.lines.some((l) => l.message === 'task dead-lettered as a crash loop; answering its caller')).toBe(true);
+    expect(await h.store.get('task-1')).toBeUndefined();
+    await h.worker.onDeadLetter(notice('crash-loop', request(), false));
+    expect(messageText(finalOf(h.emitted))).toMatch(/never answered \(dropped\)$/);
+  });
+
+  it('a crash loop of a task that completed before its holder died: the stored answer, marked', async () => {
+    const store = new MemoryIdempotencyStore();
+    const done = { id: 'task-1', contextId: 'wf-1', status: { state: 'TASK_STATE_COMPLETED' } } as A2ATask;
+    await store.set('task-1', done);
+    const h = harness(vi.fn(), { store });
+    await h.worker.onDeadLetter(notice('crash-loop', request()));
+    expect(h.emitted).toEqual([{ request: expect.objectContaining({ taskId: 'task-1' }), event: { task: done }, marks: { servedFromStore: true } }]);
+  });
+
+  it('answers nothing for other causes, undecoded bytes, non-requests or a foreign reply topic', async () => {
+    const h = harness(vi.fn());
+    await h.worker.onDeadLetter(notice('exhausted', request())); // the last attempt answered already
+    await h.worker.onDeadLetter(notice('undecodable', undefined));
+    await h.worker.onDeadLetter(notice('crash-loop', undefined));
+    await h.worker.onDeadLetter(
+      notice('crash-loop', request({ payload: { messageId: 'm2', role: 'ROLE_USER', parts: [{ text: 'no task' }] } } as Partial<EnvelopeInput>, null)),
+    );
+    await h.worker.onDeadLetter(notice('crash-loop', request({ replyTo: 'other.replies' })));
+    expect(h.emitted).toEqual([]);
+    expect(h.replyChecks).toEqual(['other.replies']);
   });
 });
 

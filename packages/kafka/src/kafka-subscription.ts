@@ -131,6 +131,7 @@ export class KafkaSubscription implements Subscription {
       maxRecordBytes: config.maxEnvelopeBytes,
       retry: { ...defaultRetryPolicy, ...options.retry },
       deadLetterTopic: options.deadLetterTopic ?? `${topic}.dlq`,
+      onDeadLetter: options.onDeadLetter,
       backend: {
         settle: (record) => this.settle(record),
         publishDeadLetter: deps.publishDeadLetter,

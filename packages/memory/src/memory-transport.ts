@@ -196,6 +196,7 @@ class MemorySubscription implements Subscription, GroupMember {
       maxRecordBytes: runtime.maxEnvelopeBytes,
       retry: { ...defaultRetryPolicy, ...options.retry },
       deadLetterTopic: options.deadLetterTopic ?? `${log.name}.dlq`,
+      onDeadLetter: options.onDeadLetter,
       backend: {
         settle: (record) => {
           this.state.pending[record.partition]!.delete(record.stored.offset);

@@ -146,6 +146,7 @@ export class NatsSubscription implements Subscription {
       maxRecordBytes: transportOptions.maxEnvelopeBytes,
       retry: { ...defaultRetryPolicy, ...options.retry },
       deadLetterTopic: options.deadLetterTopic ?? `${topic}.dlq`,
+      onDeadLetter: options.onDeadLetter,
       backend,
       events: context.events,
       logger: this.logger,

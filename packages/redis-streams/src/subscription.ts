@@ -80,6 +80,7 @@ export class RedisStreamsSubscription implements Subscription {
       maxRecordBytes: transportOptions.maxEnvelopeBytes,
       retry: { ...defaultRetryPolicy, ...options.retry },
       deadLetterTopic: options.deadLetterTopic ?? `${this.topic}.dlq`,
+      onDeadLetter: options.onDeadLetter,
       backend: {
         settle: (record, settlement) => this.settle(record, settlement),
         publishDeadLetter: async (topic, envelope) => {

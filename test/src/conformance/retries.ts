@@ -1,4 +1,4 @@
-import type { DeadLetterEvent, Delivery, EnvelopeOf } from '@a2a-bus/core';
+import type { DeadLetterEvent, DeadLetterNotice, Delivery, EnvelopeOf } from '@a2a-bus/core';
 import { expect } from 'vitest';
 import { delay, textMessage, textOf, waitFor, type SuiteContext } from './context.js';
 
@@ -95,6 +95,7 @@ export function retryCases(ctx: SuiteContext): void {
     const topic = ctx.topic('dlq');
     const attempts: number[] = [];
     const dead: EnvelopeOf<'dead-letter'>[] = [];
+    const notices: DeadLetterNotice[] = [];
     await ctx.subscribe(
       transport,
       `${topic}.dlq`,
@@ -110,7 +111,7 @@ export function retryCases(ctx: SuiteContext): void {
         attempts.push(d.attempt);
         throw new Error('boom');
       },
-      { group: 'g', retry: { maxAttempts: 3, initialDelayMs: 10 } },
+      { group: 'g', retry: { maxAttempts: 3, initialDelayMs: 10 }, onDeadLetter: (notice) => void notices.push(notice) },
     );
     const sent = textMessage('wf-dlq', 'always fails', { id: 'dlq-1', correlationId: 'c-1', headers: { tenant: 'acme' } });
     await transport.publish(topic, sent);
@@ -124,6 +125,11 @@ export function retryCases(ctx: SuiteContext): void {
     expect(letter.headers).toEqual({ tenant: 'acme' });
     expect(letter.payload).toMatchObject({ attempts: 3, sourceTopic: topic, group: 'g', error: { message: 'boom' } });
     expect(letter.payload.original).toMatchObject({ id: 'dlq-1', correlationId: 'c-1', headers: { tenant: 'acme' } });
+    // The subscriber is told too (the agent runtime answers callers through it), once.
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatchObject({ cause: 'exhausted', reason: 'failed after 3 attempts', attempts: 3, deadLetterTopic: `${topic}.dlq` });
+    expect(notices[0]!.envelope).toMatchObject({ id: 'dlq-1', key: 'wf-dlq' });
+    expect((notices[0]!.error as Error).message).toBe('boom');
   });
 
   /**
@@ -132,8 +138,11 @@ export function retryCases(ctx: SuiteContext): void {
    * poison message never blocks its key (on Kafka its partition) beyond the retry policy.
    * The limit here is the transport's own envelope size limit, so every backend refuses alike.
    */
-  const unwritableDeadLetter = async (errorBytes: number): Promise<{ handled: string[]; events: DeadLetterEvent[]; dead: EnvelopeOf<'dead-letter'>[] }> => {
+  const unwritableDeadLetter = async (
+    errorBytes: number,
+  ): Promise<{ handled: string[]; events: DeadLetterEvent[]; dead: EnvelopeOf<'dead-letter'>[]; notices: DeadLetterNotice[] }> => {
     const events: DeadLetterEvent[] = [];
+    const notices: DeadLetterNotice[] = [];
     const transport = await ctx.transport({ maxEnvelopeBytes: 2_048, instrumentation: { onDeadLetter: (event) => void events.push(event) } });
     const topic = ctx.topic('dlq-refused');
     const handled: string[] = [];
@@ -144,7 +153,7 @@ export function retryCases(ctx: SuiteContext): void {
         handled.push(textOf(d).slice(0, 6));
         if (textOf(d).startsWith('poison')) throw new Error('e'.repeat(errorBytes));
       },
-      { group: 'g', retry: { maxAttempts: 1 } },
+      { group: 'g', retry: { maxAttempts: 1 }, onDeadLetter: (notice) => void notices.push(notice) },
     );
     // Fits by itself (about 1.6 KB); its dead letter, with the original inside, does not.
     await transport.publish(topic, textMessage('k', `poison${'p'.repeat(1_300)}`));
@@ -153,7 +162,7 @@ export function retryCases(ctx: SuiteContext): void {
     await delay(ctx.redeliveryBound()); // the poison is not redelivered meanwhile
     const dead: EnvelopeOf<'dead-letter'>[] = [];
     for await (const record of transport.replay(`${topic}.dlq`)) if (record.envelope?.kind === 'dead-letter') dead.push(record.envelope);
-    return { handled, events, dead };
+    return { handled, events, dead, notices };
   };
 
   ctx.test('a dead letter too large for the topic is written in its minimal form; the key moves on', ['deadLetter'], async () => {
@@ -169,11 +178,12 @@ export function retryCases(ctx: SuiteContext): void {
 
   ctx.test('a dead letter that cannot be written at all is reported (written: false) and let go; the key moves on', ['deadLetter'], async () => {
     // An error message larger than the limit: even the minimal form is refused.
-    const { handled, events, dead } = await unwritableDeadLetter(4_096);
+    const { handled, events, dead, notices } = await unwritableDeadLetter(4_096);
     expect(handled).toEqual(['poison', 'after']);
     expect(events).toHaveLength(1);
     expect(events[0]!.written).toBe(false);
     expect(dead).toEqual([]);
+    expect(notices.map((n) => [n.cause, n.deadLetterTopic])).toEqual([['exhausted', false]]);
   });
 
   ctx.test('undecodable bytes are dead-lettered with the reason and the consumer goes on', ['deadLetter'], async () => {
@@ -189,7 +199,8 @@ export function retryCases(ctx: SuiteContext): void {
       },
       { group: 'dlq-reader' },
     );
-    await ctx.subscribe(transport, topic, (d) => void seen.push(d), { group: 'g' });
+    const notices: DeadLetterNotice[] = [];
+    await ctx.subscribe(transport, topic, (d) => void seen.push(d), { group: 'g', onDeadLetter: (notice) => void notices.push(notice) });
     const garbage = Buffer.from([0x7b, 0x22, 0xff, 0x00, 0x01, 0x6e, 0x6f, 0x70, 0x65]);
     await transport.publishRaw(topic, { key: 'k', value: garbage });
     await transport.publishRaw(topic, { key: 'k', value: Buffer.from(JSON.stringify({ v: 1, id: 'x', kind: 'message', payload: {} })) });
@@ -200,5 +211,9 @@ export function retryCases(ctx: SuiteContext): void {
     expect(dead[0]!.payload.reason).toMatch(/undecodable: .*not JSON/);
     expect(Buffer.from(dead[0]!.payload.raw!, 'base64').equals(garbage)).toBe(true);
     expect(dead[1]!.payload.reason).toMatch(/undecodable: .*key/);
+    expect(notices.map((n) => [n.cause, n.envelope, n.deadLetterTopic])).toEqual([
+      ['undecodable', undefined, `${topic}.dlq`],
+      ['undecodable', undefined, `${topic}.dlq`],
+    ]);
   });
 }

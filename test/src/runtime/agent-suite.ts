@@ -24,6 +24,16 @@ export interface AgentSuiteOptions {
   /** A new independent client per call: one call stands for one process. */
   readonly createTransport: () => Transport | Promise<Transport>;
   readonly timeoutMultiplier?: number;
+  /**
+   * Whether a transport closed without draining (this suite's stand-in for a dead process)
+   * spends a delivery of what it held, so a request whose holders keep dying ends as a crash
+   * loop. Memory and Redis: yes. Kafka keeps no delivery count. NATS: a killed process does
+   * (the server redelivers after AckWait with the count raised), but after an in-process close,
+   * which hands its messages back with a nak while its pull is still open, nats-server 2.9
+   * delivers the next copy with a count of 1 (observed: consumer_seq 2, num_redelivered 0);
+   * the chaos harness checks NATS with real SIGKILLs. Default true.
+   */
+  readonly countsDeliveries?: boolean;
 }
 
 function card(name: string, ...skills: string[]): A2AAgentCard {
@@ -383,6 +393,46 @@ export function agentRuntimeSuite(options: AgentSuiteOptions): void {
       expect(resultText(await result)).toBe('finished elsewhere');
       expect(attemptsSeen.length).toBeGreaterThanOrEqual(1);
     }, 90_000);
+
+    if (options.countsDeliveries !== false) {
+      test('a task whose workers keep dying is answered "failed" as a crash loop, not left to time out', async () => {
+        const space = ns();
+        const doomedTransport = await options.createTransport();
+        transports.push(doomedTransport);
+        const once = { retry: { maxAttempts: 1 } };
+        const doomed = new AgentBus({ transport: doomedTransport, namespace: space, agentTtlMs: ms(3_000), ...once });
+        buses.push(doomed);
+        let doomedGotIt = false;
+        await doomed.registerAgent(card('worker', 'job.loop'), {
+          'job.loop': () => {
+            doomedGotIt = true;
+            return new Promise<string>(() => {}); // hangs until the process dies
+          },
+        });
+        const caller = await bus(space);
+        await waitFor('the doomed worker', () => caller.agents().length === 1, ms(10_000));
+        const started = performance.now();
+        const result = caller.dispatch('job.loop', 'kills its workers', { workflowId: 'wf-loop', timeoutMs: ms(60_000) }).catch((e: unknown) => e);
+        await waitFor('the doomed worker to take the task', () => doomedGotIt, ms(15_000));
+        await doomedTransport.close({ drainTimeoutMs: 0 }); // the process dies: its one allowed delivery is spent
+        // The next worker comes after the death (one there before would take the task over in a
+        // rebalance, which hands it on without spending a delivery).
+        const survivorRuns: number[] = [];
+        const survivor = await bus(space, once);
+        await survivor.registerAgent(card('worker', 'job.loop'), { 'job.loop': (ctx) => void survivorRuns.push(ctx.attempt) });
+        const error = await result;
+        expect(TaskError.isInstance(error) && error.state).toBe('failed');
+        expect((error as Error).message).toMatch(/crash loop: delivered 2 times and never answered \(dead-lettered to /);
+        expect(performance.now() - started).toBeLessThan(ms(60_000)); // answered, not timed out
+        expect(survivorRuns).toEqual([]);
+        let dead: AuditEntry | undefined;
+        for (let i = 0; i < 100 && !dead; i += 1) {
+          dead = (await caller.audit('wf-loop')).find((e) => e.type === 'dead-letter');
+          if (!dead) await delay(100);
+        }
+        expect(dead?.envelope.kind === 'dead-letter' && dead.envelope.payload.reason).toBe('crash loop');
+      }, 90_000);
+    }
 
     runtimeHygieneCases({
       test,

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.js';
 import type { Envelope, EnvelopeInput } from '../envelope.js';
 import type { Instrumentation } from '../instrumentation.js';
 import type { Logger } from '../logger.js';
-import type { MessageHandler, RetryPolicy } from '../transport.js';
+import type { MessageHandler, RetryPolicy, SubscribeOptions } from '../transport.js';
 
 /** A record as an adapter fetched it, in partition order. */
 export interface InboundRecord {
@@ -68,4 +68,6 @@ export interface KeyedDispatcherOptions<R extends InboundRecord> {
    * (logged in full at error level and reported), so the key is not blocked forever. Default 30 s.
    */
   readonly deadLetterTimeoutMs?: number;
+  /** The subscription's `onDeadLetter` hook: told of each dead letter before its record is settled. */
+  readonly onDeadLetter?: SubscribeOptions['onDeadLetter'] | undefined;
 }

@@ -7,6 +7,7 @@ import { InFlightBudget } from './in-flight-budget.js';
 import { PayloadTooLargeError } from '../errors/payload-too-large-error.js';
 import { DEFAULT_MAX_ENVELOPE_BYTES, DEFAULT_MAX_IN_FLIGHT_BYTES } from '../limits.js';
 import { DeliveryImpl, type Outcome } from './delivery.js';
+import type { DeadLetterCause, DeadLetterNotice } from '../transport.js';
 import type { InboundRecord, KeyedDispatcherOptions, Settlement } from './dispatcher-types.js';
 import { KeyLanes, type KeyLane } from './key-lanes.js';
 
@@ -318,15 +319,15 @@ export class KeyedDispatcher<R extends InboundRecord> {
     if (!isEnvelope(record.value) && record.value.byteLength > this.maxRecordBytes) {
       // Foreign bytes over the limit: not worth decoding (nor copying into the dead letter).
       const error = new PayloadTooLargeError(this.options.transport, record.value.byteLength, this.maxRecordBytes, { topic: this.options.topic });
-      return this.deadLetter(record, undefined, 'too large', error, record.attempt);
+      return this.deadLetter(record, undefined, 'too-large', 'too large', error, record.attempt);
     }
     const decoded = isEnvelope(record.value) ? { ok: true as const, envelope: record.value } : decodeEnvelope(record.value);
-    if (!decoded.ok) return this.deadLetter(record, undefined, 'undecodable', decoded.error, record.attempt);
+    if (!decoded.ok) return this.deadLetter(record, undefined, 'undecodable', 'undecodable', decoded.error, record.attempt);
     if (record.attempt > this.options.retry.maxAttempts) {
       // Delivered more often than allowed without a verdict: its handler keeps killing the
       // consumer (a crash loop). Dead-letter it instead of running it again.
       const error = new Error(`delivered ${record.attempt} times, more than maxAttempts (${this.options.retry.maxAttempts}), without being settled`);
-      return this.deadLetter(record, decoded.envelope, 'crash loop', error, record.attempt);
+      return this.deadLetter(record, decoded.envelope, 'crash-loop', 'crash loop', error, record.attempt);
     }
     return this.attempt(record, decoded.envelope, record.attempt);
   }
@@ -391,7 +392,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
     }
     if (attempt >= options.retry.maxAttempts) {
       if (base) options.events.onNack({ ...base, handlerMs, delayMs: 0, error: outcome.error });
-      return this.deadLetter(record, envelope, `failed after ${attempt} attempts`, outcome.error, attempt);
+      return this.deadLetter(record, envelope, 'exhausted', `failed after ${attempt} attempts`, outcome.error, attempt);
     }
     const delayMs = outcome.delayMs ?? backoff(options.retry, attempt);
     if (base) options.events.onNack({ ...base, handlerMs, delayMs, error: outcome.error });
@@ -441,7 +442,14 @@ export class KeyedDispatcher<R extends InboundRecord> {
    * backend redelivers it) when the partition was revoked or the dispatcher stopped before
    * the dead letter could be written.
    */
-  private async deadLetter(record: R, envelope: Envelope | undefined, reason: string, error: unknown, attempts: number): Promise<boolean> {
+  private async deadLetter(
+    record: R,
+    envelope: Envelope | undefined,
+    cause: DeadLetterCause,
+    reason: string,
+    error: unknown,
+    attempts: number,
+  ): Promise<boolean> {
     const { options } = this;
     const written = await writeDeadLetter(options, record, envelope, reason, error, attempts, {
       signal: this.fenceOf(record.partition).signal,
@@ -460,8 +468,35 @@ export class KeyedDispatcher<R extends InboundRecord> {
       deadLetterTopic: options.deadLetterTopic || '',
       ...(written.written ? {} : { written: false }),
     });
+    const deadLetterTopic = written.written ? options.deadLetterTopic : false;
+    await this.tellDeadLetter(record, { cause, reason: written.reason, ...(envelope ? { envelope } : {}), attempts, deadLetterTopic, error });
     await this.settle(record, 'dead-lettered');
     return true;
+  }
+
+  /** The subscription's `onDeadLetter` hook, bounded by the dead-letter timeout; its failures are reported, never held. */
+  private async tellDeadLetter(record: R, notice: Omit<DeadLetterNotice, 'partition' | 'offset'>): Promise<void> {
+    const hook = this.options.onDeadLetter;
+    if (!hook) return;
+    const failed = (error: unknown): void =>
+      this.reportError('error', 'dead-letter-failed', `onDeadLetter hook failed for ${notice.envelope?.id ?? record.offset}`, error, record.partition);
+    const timeout = new AbortController();
+    try {
+      const told = Promise.resolve(hook({ ...notice, partition: record.partition, offset: record.offset })).then(
+        () => true,
+        (error: unknown) => {
+          failed(error);
+          return true;
+        },
+      );
+      const timeoutMs = this.options.deadLetterTimeoutMs ?? 30_000;
+      const done = await Promise.race([told, sleep(this.options.clock, timeoutMs, timeout.signal).then(() => false)]);
+      if (!done) failed(new Error(`onDeadLetter did not finish within ${timeoutMs} ms`));
+    } catch (error) {
+      failed(error);
+    } finally {
+      timeout.abort();
+    }
   }
 
   private release(records: readonly R[]): void {

@@ -296,6 +296,7 @@ export class AgentBus {
         group: `agents.${capability}`,
         maxInFlight: this.options.maxInFlight,
         retry,
+        onDeadLetter: worker.onDeadLetter,
       }),
     );
   }

@@ -3,7 +3,8 @@ import { NonRetryableError } from '../errors/non-retryable-error.js';
 import { ReplyTopicRefusedError } from '../errors/reply-topic-refused-error.js';
 import { TaskRejectedError } from '../errors/task-rejected-error.js';
 import type { Logger } from '../logger.js';
-import type { Delivery, RetryPolicy } from '../transport.js';
+import type { Envelope } from '../envelope.js';
+import type { DeadLetterNotice, Delivery, RetryPolicy } from '../transport.js';
 import { agentText, artifactEvent, finalTask, statusEvent, type TaskStateName } from './a2a.js';
 import type { IdempotencyStore } from './idempotency.js';
 import { runtimeHeaders } from './topics.js';
@@ -107,7 +108,7 @@ export class CapabilityWorker {
 
   /** The transport handler for the capability's task topic. */
   readonly onDelivery = async (delivery: Delivery): Promise<void> => {
-    const request = readRequest(delivery);
+    const request = readRequest(delivery.envelope);
     if (!request) {
       delivery.term('not a task request');
       return;
@@ -168,6 +169,24 @@ export class CapabilityWorker {
     }
   };
 
+  /**
+   * The transport dead-lettered a request no attempt answered: a crash loop (its holders kept
+   * dying, so the handler never gave a verdict). Its caller would otherwise wait for its
+   * timeout: answer 'failed' now — or with the stored answer, when an attempt completed the
+   * task and died before acknowledging it. Other causes are answered already (the last failed
+   * attempt) or carry no request to answer.
+   */
+  readonly onDeadLetter = async (notice: DeadLetterNotice): Promise<void> => {
+    if (notice.cause !== 'crash-loop' || !notice.envelope) return;
+    const request = readRequest(notice.envelope);
+    if (!request || (request.replyTo !== undefined && !this.deps.allowsReplyTo(request.replyTo))) return;
+    const done = await this.deps.store.get(request.taskId);
+    if (done) return this.deps.emit(request, { task: done }, { servedFromStore: true });
+    const where = notice.deadLetterTopic === false ? 'dropped' : `dead-lettered to ${notice.deadLetterTopic}`;
+    this.deps.logger.warn({ taskId: request.taskId, attempts: notice.attempts }, 'task dead-lettered as a crash loop; answering its caller');
+    await this.finish(request, 'failed', [], agentText(`crash loop: delivered ${notice.attempts} times and never answered (${where})`));
+  };
+
   private context(request: TaskRequest, attempt: number, signal: AbortSignal, artifacts: A2AArtifact[]): TaskContext {
     const { deps } = this;
     return {
@@ -197,8 +216,7 @@ export class CapabilityWorker {
   }
 }
 
-function readRequest(delivery: Delivery): TaskRequest | undefined {
-  const { envelope } = delivery;
+function readRequest(envelope: Envelope): TaskRequest | undefined {
   if (envelope.kind !== 'message') return undefined;
   const taskId = envelope.headers?.[runtimeHeaders.taskId] ?? envelope.payload.taskId;
   if (!taskId) return undefined;
