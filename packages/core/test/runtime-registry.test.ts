@@ -257,6 +257,65 @@ describe('AgentRegistry: the view', () => {
   });
 });
 
+describe('AgentRegistry: a stalled feed', () => {
+  /** This bus announces `me`: sent, then (when `echo`) back through the feed. */
+  const heartbeat = (r: AgentRegistry, t: ReturnType<typeof registryTransport>, echo: boolean): void => {
+    const own = announcement('me/agent', 'agent-heartbeat');
+    r.sending(own);
+    r.observe(own);
+    if (echo) t.live(own);
+  };
+
+  it('keeps the agents last known live while its own heartbeats do not come back, and moves on when they do', async () => {
+    const logger = recordingLogger();
+    const t = registryTransport();
+    const r = registry(t.transport, logger);
+    await r.start();
+    heartbeat(r, t, true); // the feed is current at T0
+    t.live(announcement('other', 'agent-up'));
+    // The feed stalls: our heartbeats go out every third of the TTL and never come back.
+    for (const at of [TTL / 3, (2 * TTL) / 3, TTL, 1.5 * TTL]) {
+      vi.setSystemTime(T0 + at);
+      heartbeat(r, t, false);
+    }
+    expect(
+      r
+        .live()
+        .map((a) => a.instanceId)
+        .sort(),
+    ).toEqual(['me/agent', 'other']);
+    expect(r.dropouts()).toEqual([]);
+    expect(logger.lines.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual([
+      'registry feed stalled: own heartbeats not coming back; keeping the agents last known live',
+    ]);
+    // The feed is back: our newest heartbeat returns (older ones were skipped); "other" is silent.
+    heartbeat(r, t, true);
+    expect(r.live().map((a) => a.instanceId)).toEqual(['me/agent']);
+    expect(r.dropouts().map((a) => a.instanceId)).toEqual(['other']);
+    expect(logger.lines.at(-1)?.message).toBe('registry feed current again');
+  });
+
+  it('goes by its own clock while the feed keeps up, and when it announces nothing', async () => {
+    const t = registryTransport();
+    const r = registry(t.transport);
+    await r.start();
+    t.live(announcement('other', 'agent-up'));
+    vi.setSystemTime(T0 + TTL + 1);
+    expect(r.live()).toEqual([]); // nothing of its own sent: it cannot tell a stall from a death
+    const t2 = registryTransport();
+    const r2 = registry(t2.transport);
+    vi.setSystemTime(T0);
+    await r2.start();
+    t2.live(announcement('other', 'agent-up'));
+    for (let at = 0; at <= TTL; at += TTL / 4) {
+      vi.setSystemTime(T0 + at);
+      heartbeat(r2, t2, true);
+    }
+    vi.setSystemTime(T0 + TTL + 1);
+    expect(r2.live().map((a) => a.instanceId)).toEqual(['me/agent']); // its heartbeats come back: "other" is gone
+  });
+});
+
 describe('AgentRegistry: dropouts', () => {
   it('reports an agent that fell silent once, again only after it was heard from; goodbyes are no dropouts', async () => {
     const t = registryTransport();

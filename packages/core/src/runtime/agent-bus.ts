@@ -449,6 +449,7 @@ export class AgentBus {
         [runtimeHeaders.inFlight]: String(this.inFlight(announcement.card)),
       },
     });
+    this.registry.sending(envelope);
     await this.transport.publish(this.topics.registry, envelope);
     // This bus knows its own agents at once; others learn them from the log.
     this.registry.observe(envelope);

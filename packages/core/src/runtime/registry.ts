@@ -51,6 +51,11 @@ export class AgentRegistry {
   private readonly reportedLost = new Set<string>();
   private subscription: Subscription | undefined;
   private readonly options: RegistryOptions;
+  /** This bus's own announcements on their way (envelope id → when it was sent), bounded. */
+  private readonly sentAt = new Map<string, number>();
+  /** Send time of this bus's newest announcement that came back through the feed. */
+  private feedConfirmedAt: number | undefined;
+  private stallReported = false;
 
   constructor(options: RegistryOptions) {
     this.options = options;
@@ -75,9 +80,24 @@ export class AgentRegistry {
     for (const { envelope, at } of arrived) this.apply(envelope, at);
   }
 
+  /**
+   * The time the view is current up to. A bus that announces agents hears its own heartbeats
+   * (every ttl/3) come back through the feed; while they do, that is now. When they stop
+   * coming back — the registry subscription stalls, or the broker is down or restarting —
+   * what the feed has not delivered says nothing about the other agents: the clock stops two
+   * heartbeats after the last one that came back, so nobody drops out for a stall of the
+   * feed (a dispatch then waits for its timeout instead of failing at once with no agent).
+   * A bus that announces nothing cannot tell, and goes by its own clock.
+   */
+  private viewTime(): number {
+    const now = Date.now();
+    if (this.feedConfirmedAt === undefined) return now;
+    return Math.min(now, this.feedConfirmedAt + (2 * this.options.ttlMs) / 3);
+  }
+
   /** Live agents now, one entry per instance. */
   live(): LiveAgent[] {
-    const cutoff = Date.now() - this.options.ttlMs;
+    const cutoff = this.viewTime() - this.options.ttlMs;
     this.prune();
     const live: LiveAgent[] = [];
     for (const agent of this.agents.values()) if (!agent.down && agent.lastSeen >= cutoff) live.push(agent);
@@ -94,7 +114,8 @@ export class AgentRegistry {
    * reported once; one heard from again may be reported again later.
    */
   dropouts(): LiveAgent[] {
-    const cutoff = Date.now() - this.options.ttlMs;
+    this.reportStall();
+    const cutoff = this.viewTime() - this.options.ttlMs;
     const lost: LiveAgent[] = [];
     for (const agent of this.agents.values()) {
       if (agent.down || agent.lastSeen >= cutoff) this.reportedLost.delete(agent.instanceId);
@@ -107,10 +128,25 @@ export class AgentRegistry {
     return lost;
   }
 
+  /** Logs once when this bus's own heartbeats stopped coming back for a TTL, and once when they return. */
+  private reportStall(): void {
+    if (this.feedConfirmedAt === undefined) return;
+    const silentMs = Date.now() - this.feedConfirmedAt;
+    const stalled = silentMs > this.options.ttlMs;
+    if (stalled === this.stallReported) return;
+    this.stallReported = stalled;
+    if (stalled)
+      this.options.logger.warn(
+        { topic: this.options.topic, silentMs },
+        'registry feed stalled: own heartbeats not coming back; keeping the agents last known live',
+      );
+    else this.options.logger.info({ topic: this.options.topic }, 'registry feed current again');
+  }
+
   /** Forgets instances not heard from for two TTLs (tombstones included: their old news is long past). */
   private prune(): void {
     this.appliedSincePrune = 0;
-    const forgetBefore = Date.now() - 2 * this.options.ttlMs;
+    const forgetBefore = this.viewTime() - 2 * this.options.ttlMs;
     for (const [instanceId, agent] of this.agents) if (agent.lastSeen < forgetBefore) this.agents.delete(instanceId);
   }
 
@@ -138,12 +174,24 @@ export class AgentRegistry {
     for (const wake of [...this.waiters]) wake();
   }
 
+  /** This bus is about to publish one of its own announcements: its return through the feed confirms the feed is current. */
+  sending(envelope: Envelope): void {
+    this.sentAt.set(envelope.id, Date.now());
+    if (this.sentAt.size > 256) this.sentAt.delete(this.sentAt.keys().next().value!);
+  }
+
   /** Takes an announcement into account now (the bus's own, before it comes back from the log). */
   observe(envelope: Envelope): void {
     this.apply(envelope, Date.now());
   }
 
   private arrived(envelope: Envelope): void {
+    const sent = this.sentAt.get(envelope.id);
+    if (sent !== undefined) {
+      // Our own announcement is back: the feed has delivered everything up to its send time.
+      for (const [id, at] of this.sentAt) if (at <= sent) this.sentAt.delete(id);
+      this.feedConfirmedAt = Math.max(this.feedConfirmedAt ?? 0, sent);
+    }
     if (this.arrivedDuringReplay) this.arrivedDuringReplay.push({ envelope, at: Date.now() });
     else this.apply(envelope, Date.now());
   }
