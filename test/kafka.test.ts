@@ -40,7 +40,7 @@ if (skipReason) {
     ...(process.env.KAFKA_RESTART_TEST !== '0' && {
       restart: {
         createTransport: () => createKafkaTransport({ ...options, brokers: [restartable!.address] }),
-        restartBroker: () => restartable!.restart(),
+        restartBroker: (whileDown) => restartable!.restart(whileDown),
       },
     }),
     cleanup: async (topics) => {

@@ -30,7 +30,7 @@ if (skipReason) {
     createTransport: (overrides) => createNatsTransport({ ...options, url, ...overrides }),
     restart: {
       createTransport: () => createNatsTransport({ ...options, url: restartable!.url }),
-      restartBroker: () => restartable!.restart(),
+      restartBroker: (whileDown) => restartable!.restart(whileDown),
     },
     cleanup: async (topics) => {
       const admin = createNatsTransport({ ...options, url });

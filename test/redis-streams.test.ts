@@ -28,7 +28,7 @@ if (skipReason) {
     createTransport: (overrides) => createRedisStreamsTransport({ ...options, url, ...overrides }),
     restart: {
       createTransport: () => createRedisStreamsTransport({ ...options, url: restartable!.url }),
-      restartBroker: () => restartable!.restart(),
+      restartBroker: (whileDown) => restartable!.restart(whileDown),
     },
     cleanup: async (topics) => {
       const admin = createRedisStreamsTransport({ url });

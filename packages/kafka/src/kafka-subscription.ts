@@ -97,6 +97,8 @@ export class KafkaSubscription implements Subscription {
   private stallTimer: NodeJS.Timeout | undefined;
   /** The generation this member knows it lost (stall past the session, unknown member): nothing of it starts or settles. */
   private lostEpoch = -1;
+  /** When the coordinator last answered a heartbeat (or a join) of this member, on our clock. */
+  private lastHeartbeatAt = Date.now();
   /** Per partition, what the previous owners handled beyond the committed offset; fetched on each join. */
   private handledBefore: Promise<Map<number, Set<bigint>>> = Promise.resolve(new Map());
 
@@ -168,11 +170,13 @@ export class KafkaSubscription implements Subscription {
       this.assigned = [...(payload.memberAssignment[this.topic] ?? [])].sort((a, b) => a - b);
       for (const partition of this.assigned) this.dispatcher.assign(partition);
       this.lastTick = Date.now();
+      this.lastHeartbeatAt = this.lastTick;
       if (this.startFrom === 'latest') this.pinning = this.pinStart(this.epoch);
       this.handledBefore = this.fetchHandledBefore();
       this.deps.logger.debug({ assigned: this.assigned, epoch: this.epoch }, 'joined group');
       onJoin();
     });
+    consumer.on(consumer.events.HEARTBEAT, () => void (this.lastHeartbeatAt = Date.now()));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.reportError(
         'error',
@@ -496,9 +500,21 @@ export class KafkaSubscription implements Subscription {
    */
   private holdsSession(): boolean {
     if (this.lostEpoch === this.epoch) return false;
-    if (Date.now() - this.lastTick <= this.deps.config.sessionTimeoutMs * 0.8) return true;
-    this.sessionLost(undefined, `this process was stalled ${Date.now() - this.lastTick} ms, past the session`);
-    return false;
+    const bound = this.deps.config.sessionTimeoutMs * 0.8;
+    const now = Date.now();
+    if (now - this.lastTick > bound) {
+      this.sessionLost(undefined, `this process was stalled ${now - this.lastTick} ms, past the session`);
+      return false;
+    }
+    // The coordinator expires a member it has not heard from for the session timeout and gives
+    // its partitions to others, whatever this member believes: a broker restart or a crashed
+    // kafkajs consumer (which rejoins as a new member) must not leave handlers running here
+    // while the next owner starts the same keys.
+    if (now - this.lastHeartbeatAt > bound && !this.released) {
+      this.sessionLost(undefined, `no heartbeat answered for ${now - this.lastHeartbeatAt} ms, past the session`);
+      return false;
+    }
+    return true;
   }
 
   /** Our generation is over (we know it, or must assume it): no record of it starts or settles here any more. */

@@ -9,6 +9,8 @@ export interface OutgoingRecord {
 
 interface Pending {
   readonly record: OutgoingRecord;
+  /** When the publish gives up (`publishTimeoutMs` after it was sent), on `Date.now()`. */
+  readonly deadline: number;
   readonly resolve: (offset: string) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -31,6 +33,10 @@ export class ProduceBatcher {
   private readonly producer: () => Promise<Producer>;
   private readonly timeoutMs: number;
   private readonly discard: () => void;
+  /** Wait before resending after a transient failure; doubles up to 2 s, reset by a success. */
+  private backoffMs = 0;
+  /** A request went through once: later connection failures are a broker restarting, not a wrong address. */
+  private reachedOnce = false;
 
   /**
    * `discard`: drop the producer so the next request gets a fresh one. After a failed request
@@ -46,7 +52,7 @@ export class ProduceBatcher {
   /** Resolves with the record's offset once the broker stored it on all in-sync replicas. */
   send(record: OutgoingRecord): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ record, resolve, reject });
+      this.queue.push({ record, resolve, reject, deadline: Date.now() + this.timeoutMs });
       this.schedule();
     });
   }
@@ -70,16 +76,38 @@ export class ProduceBatcher {
     if (this.inFlight || this.queue.length === 0) return;
     this.inFlight = true;
     const batch = this.take();
+    let retryLater = false;
     try {
       const producer = await this.producer();
-      const metadata = await withTimeout(producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) }), this.timeoutMs);
+      const remainingMs = Math.max(100, Math.min(...batch.map((pending) => pending.deadline)) - Date.now());
+      const metadata = await withTimeout(producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) }), remainingMs);
+      this.backoffMs = 0;
+      this.reachedOnce = true;
       settleOffsets(batch, metadata);
     } catch (error) {
       this.discard();
-      for (const pending of batch) pending.reject(error);
+      // A broker restarting or briefly unreachable: kafkajs gives up after its own few
+      // retries (seconds), but a publish waits up to publishTimeoutMs. Records still within
+      // it go back to the head of the queue, in order, and are sent again after a pause. (A
+      // broker never reached fails at once: a wrong address is no restart.)
+      const now = Date.now();
+      const again = this.reachedOnce && isTransient(error) ? batch.filter((pending) => pending.deadline > now + 100) : [];
+      for (const pending of batch) if (!again.includes(pending)) pending.reject(error);
+      if (again.length > 0) {
+        this.queue.unshift(...again);
+        this.backoffMs = Math.min(Math.max(250, this.backoffMs * 2), 2_000);
+        retryLater = true;
+      }
     } finally {
-      this.inFlight = false;
-      if (this.queue.length > 0) void this.flush();
+      if (retryLater) {
+        setTimeout(() => {
+          this.inFlight = false;
+          void this.flush();
+        }, this.backoffMs);
+      } else {
+        this.inFlight = false;
+        if (this.queue.length > 0) void this.flush();
+      }
     }
   }
 
@@ -121,6 +149,29 @@ function settleOffsets(batch: readonly Pending[], metadata: RecordMetadata[]): v
     next.set(slot, offset + 1n);
     pending.resolve(offset.toString());
   }
+}
+
+/** kafkajs errors (anywhere in the cause chain) that a later attempt may not meet: no connection, no leader yet, a timeout. */
+const TRANSIENT = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSLockTimeout',
+  'KafkaJSMetadataNotLoaded',
+]);
+
+export function isTransient(error: unknown): boolean {
+  for (
+    let current = error, depth = 0;
+    current instanceof Error && depth < 8;
+    current = current.cause ?? (current as { originalError?: unknown }).originalError, depth += 1
+  ) {
+    const kafkaError = current as Error & { retriable?: boolean; type?: string };
+    if (kafkaError.name === 'KafkaJSProtocolError') return kafkaError.retriable === true;
+    if (TRANSIENT.has(kafkaError.name)) return true;
+  }
+  return false;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

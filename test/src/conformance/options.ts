@@ -36,11 +36,12 @@ export interface ConformanceOptions {
   readonly subscribeDefaults?: Partial<SubscribeOptions>;
   /**
    * Broker restart: a transport factory bound to a broker the suite may restart, and the
-   * restart itself (stop, start again with its data, resolve when it accepts clients).
+   * restart itself (stop, call `whileDown`, start again with its data, resolve when it
+   * accepts clients).
    */
   readonly restart?: {
     readonly createTransport: () => Transport | Promise<Transport>;
-    readonly restartBroker: () => Promise<void>;
+    readonly restartBroker: (whileDown?: () => void) => Promise<void>;
   };
   /** Runs after each case's transports are closed (e.g. delete topics). */
   readonly cleanup?: (topics: readonly string[]) => Promise<void>;

@@ -13,8 +13,8 @@ const script = resolve(dirname(fileURLToPath(import.meta.url)), '../../../script
 export interface KafkaBrokerHandle {
   /** `127.0.0.1:<port>` */
   readonly address: string;
-  /** Stops the broker (TERM, clean shutdown) and starts it again on the same data. */
-  restart(): Promise<void>;
+  /** Stops the broker (TERM, clean shutdown) and starts it again on the same data; `whileDown` runs in between. */
+  restart(whileDown?: () => void): Promise<void>;
   /** Stops the broker and deletes its data. */
   stop(): Promise<void>;
 }
@@ -28,8 +28,9 @@ export async function startKafkaBroker(options: { firstPort?: number } = {}): Pr
   await broker('start');
   return {
     address: `127.0.0.1:${port}`,
-    async restart() {
+    async restart(whileDown) {
       await broker('stop');
+      whileDown?.();
       await broker('start');
     },
     async stop() {

@@ -9,7 +9,8 @@ export interface NatsServerHandle {
   readonly url: string;
   readonly port: number;
   /** Stops the server and starts it again on the same port and store directory. */
-  restart(): Promise<void>;
+  /** Stops the server and starts it again on its data; `whileDown` runs in between. */
+  restart(whileDown?: () => void): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -72,8 +73,9 @@ async function startOn(port: number, startTimeoutMs: number): Promise<NatsServer
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
-    async restart() {
+    async restart(whileDown?: () => void) {
       await halt();
+      whileDown?.();
       await start();
     },
     async stop() {

@@ -9,7 +9,8 @@ export interface RedisServerHandle {
   readonly port: number;
   readonly url: string;
   /** Shuts down (SIGTERM = SHUTDOWN, AOF flushed) and starts again on the same directory. */
-  restart(): Promise<void>;
+  /** Stops the server and starts it again on its data; `whileDown` runs in between. */
+  restart(whileDown?: () => void): Promise<void>;
   /** Stops the server and deletes its data. */
   stop(): Promise<void>;
 }
@@ -70,8 +71,9 @@ export async function startRedisServer(options: { firstPort?: number; binary?: s
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
-    async restart() {
+    async restart(whileDown?: () => void) {
       await shutdown();
+      whileDown?.();
       await launch();
     },
     async stop() {
