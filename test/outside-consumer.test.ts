@@ -145,4 +145,13 @@ describe('the a2a-bus command, installed from its tarball', () => {
     expect(stdout).toMatch(/workflows completed\s+20\/20/);
     expect(stdout).toMatch(/result\s+OK/);
   }, 150_000);
+
+  it('demo --kill-worker on Redis SIGKILLs a worker that runs as a process of its own (forked from the installed build)', async () => {
+    const bin = join(cliProject, 'node_modules', '.bin', 'a2a-bus');
+    const { stdout } = await run(bin, ['demo', '--url', redisUrl, '--workflows', '100', '--kill-worker'], { cwd: cliProject, env: plainEnv, timeout: 120_000 });
+    expect(stdout).toMatch(/killing worker summarizer#1 \(an OS process, SIGKILL\) mid-run/);
+    expect(stdout).toMatch(/workflows completed\s+99\/100 +\(1 failed for good .* and 0 lost\)/);
+    expect(stdout).toMatch(/step order verified\s+100\/100/);
+    expect(stdout).toMatch(/result\s+OK/);
+  }, 150_000);
 });

@@ -29,7 +29,7 @@ export function register(program: Command): void {
     .option('--workflows <n>', 'workflows to run', positiveInt('workflows'), 200)
     .option('--workers <n>', 'worker processes per agent', positiveInt('workers'), 3)
     .option('--concurrency <n>', 'workflows in flight', positiveInt('concurrency'), 32)
-    .option('--kill-worker', 'kill a summarize worker mid-run; nothing is lost', false)
+    .option('--kill-worker', 'SIGKILL a summarize worker process mid-run (in-process on memory); nothing is lost', false)
     .option('--log-level <level>', 'library log level, to stderr', 'error')
     .action(async (flags: DemoFlags) => {
       process.exitCode = await demo(flags);
@@ -48,6 +48,7 @@ async function demo(flags: DemoFlags): Promise<number> {
     poisonEvery: 100,
     killAt: flags.killWorker ? 0.3 : undefined,
     logger: stderrLogger(flags.logLevel),
+    logLevel: flags.logLevel,
     print,
   });
   const lost = summary.workflows - summary.completed - summary.failed;

@@ -89,6 +89,24 @@ export function summarizeHandler(faults: Faults): TaskHandler {
   };
 }
 
+/** The three agents, each with a factory of its handlers (one set per worker). */
+export function demoAgents(faults: Faults): Array<{ card: A2AAgentCard; handlers: () => Record<string, TaskHandler> }> {
+  return [
+    { card: extractCard, handlers: () => ({ 'doc.extract': extractHandler() }) },
+    { card: summarizeCard, handlers: () => ({ 'doc.summarize': summarizeHandler(faults) }) },
+    { card: classifyCard, handlers: () => ({ 'doc.classify': classifyHandler() }) },
+  ];
+}
+
+/** What the demo tells a worker process (`worker-main.ts`). */
+export interface DemoWorkerConfig {
+  readonly url: string;
+  readonly agent: string;
+  readonly faults: Faults;
+  readonly logLevel: string;
+  readonly bus: { namespace: string; retry: { maxAttempts: number; initialDelayMs: number }; agentTtlMs: number; timeoutMs: number };
+}
+
 export function classifyHandler(): TaskHandler {
   return (ctx) => {
     const text = textOfParts(ctx.message.parts).toLowerCase();

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { AgentBus, createTransport, TaskError, type Instrumentation, type Logger, type Transport } from '@a2a-bus/core';
 import { percentile } from '../bench/stats.js';
-import { classifyCard, classifyHandler, extractCard, extractHandler, makeDocument, summarizeCard, summarizeHandler } from './agents.js';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { demoAgents, makeDocument, summarizeCard, type DemoWorkerConfig } from './agents.js';
 
 export interface DemoOptions {
   readonly url: string;
@@ -15,6 +17,8 @@ export interface DemoOptions {
   /** Kill one summarize worker (no drain, nothing acknowledged) when this share of workflows is done. */
   readonly killAt: number | undefined;
   readonly logger: Logger;
+  /** The library log level, for worker processes. */
+  readonly logLevel: string;
   readonly print: (line: string) => void;
 }
 
@@ -33,10 +37,12 @@ export interface DemoSummary {
   readonly killed: string | undefined;
 }
 
+/** A worker: in this process (its own transport and bus), or an OS process of its own. */
 interface WorkerProcess {
   readonly name: string;
-  readonly transport: Transport;
-  readonly bus: AgentBus;
+  /** Dies as a crash would: SIGKILL for a process; in this process, a close that drains nothing. */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 const STEPS = ['doc.extract', 'doc.summarize', 'doc.classify'];
@@ -60,26 +66,37 @@ export async function runPipeline(options: DemoOptions): Promise<DemoSummary> {
     await transport.connect();
     return transport;
   };
-  const busOptions = { namespace, logger: options.logger, retry: { maxAttempts: 3, initialDelayMs: 50 }, agentTtlMs: 6_000, timeoutMs: 60_000 };
+  const busOptions = { namespace, retry: { maxAttempts: 3, initialDelayMs: 50 }, agentTtlMs: 6_000, timeoutMs: 60_000 };
 
   print(`a2a-bus demo · backend ${options.url} · ${options.workflows} workflows · ${options.workers} workers per agent`);
   const workers: WorkerProcess[] = [];
-  const agents = [
-    { card: extractCard, handlers: { 'doc.extract': () => extractHandler() } },
-    { card: summarizeCard, handlers: { 'doc.summarize': () => summarizeHandler({ transientEvery: options.transientEvery }) } },
-    { card: classifyCard, handlers: { 'doc.classify': () => classifyHandler() } },
-  ];
-  for (const agent of agents) {
+  const faults = { transientEvery: options.transientEvery };
+  // The worker --kill-worker kills is an OS process of its own (SIGKILL: nothing drains, nothing
+  // is acknowledged), except on the memory backend, whose log lives in this process.
+  const victimName = `${summarizeCard.name}#1`;
+  const victimOwnProcess = options.killAt !== undefined && !options.url.startsWith('memory:');
+  for (const agent of demoAgents(faults)) {
     for (let i = 1; i <= options.workers; i += 1) {
+      const name = `${agent.card.name}#${i}`;
+      if (victimOwnProcess && name === victimName) {
+        workers.push(await forkWorker(name, { url: options.url, agent: agent.card.name, faults, logLevel: options.logLevel, bus: busOptions }));
+        continue;
+      }
       const transport = await open();
-      const bus = new AgentBus({ transport, ...busOptions });
-      const handlers = Object.fromEntries(Object.entries(agent.handlers).map(([skill, make]) => [skill, make()]));
-      await bus.registerAgent(agent.card, handlers);
-      workers.push({ name: `${agent.card.name}#${i}`, transport, bus });
+      const bus = new AgentBus({ transport, ...busOptions, logger: options.logger });
+      await bus.registerAgent(agent.card, agent.handlers());
+      workers.push({
+        name,
+        kill: () => transport.close({ drainTimeoutMs: 0 }),
+        stop: async () => {
+          await bus.close();
+          await transport.close();
+        },
+      });
     }
   }
   const dispatcherTransport = await open();
-  const dispatcher = new AgentBus({ transport: dispatcherTransport, ...busOptions });
+  const dispatcher = new AgentBus({ transport: dispatcherTransport, ...busOptions, logger: options.logger });
   await dispatcher.start();
   const deadline = Date.now() + 30_000;
   while (dispatcher.agents().length < workers.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -111,10 +128,10 @@ export async function runPipeline(options: DemoOptions): Promise<DemoSummary> {
         failures.push(`${workflowId}: ${TaskError.isInstance(error) ? error.message : String(error)}`);
       }
       if (options.killAt !== undefined && !killed && completed >= options.workflows * options.killAt) {
-        const victim = workers.find((w) => w.name.startsWith('summarizer'))!;
-        killed = victim.name;
-        print(`  ✂ killing worker ${victim.name} mid-run (no drain: what it held is unacknowledged)`);
-        await victim.transport.close({ drainTimeoutMs: 0 });
+        const victim = workers.find((w) => w.name === victimName)!;
+        killed = victimOwnProcess ? `${victim.name} (an OS process, SIGKILL)` : `${victim.name} (in this process: memory backend)`;
+        print(`  ✂ killing worker ${killed} mid-run: nothing drains, what it held is unacknowledged`);
+        await victim.kill();
       }
     }
   };
@@ -126,8 +143,8 @@ export async function runPipeline(options: DemoOptions): Promise<DemoSummary> {
   const { verified, violations } = await verifyOrder(dispatcherTransport, `${namespace}.workflows`, options.workflows);
 
   await dispatcher.close();
-  await Promise.allSettled(workers.map((w) => w.bus.close()));
-  await Promise.allSettled([dispatcherTransport, ...workers.map((w) => w.transport)].map((t) => t.close()));
+  await Promise.allSettled(workers.map((w) => w.stop()));
+  await dispatcherTransport.close();
 
   latencies.sort((a, b) => a - b);
   for (const failure of failures.slice(0, 5)) print(`  failed for good ${failure}`);
@@ -189,4 +206,39 @@ async function verifyOrder(transport: Transport, topic: string, workflows: numbe
     else verified += 1;
   }
   return { verified, violations };
+}
+
+/** Starts a worker as an OS process of its own; resolves once its agent is registered. */
+async function forkWorker(name: string, config: DemoWorkerConfig): Promise<WorkerProcess> {
+  // worker-main.ts next to this file when run from source (tsx), worker-main.js once built.
+  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  const main = fileURLToPath(new URL(`./worker-main${extension}`, import.meta.url));
+  const child = fork(main, [JSON.stringify(config)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`demo worker ${name} not ready within 30 s`));
+    }, 30_000);
+    child.once('message', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`demo worker ${name} exited during start (${signal ?? code})`));
+    });
+  });
+  return {
+    name,
+    kill: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
