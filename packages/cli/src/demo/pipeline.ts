@@ -42,7 +42,10 @@ interface WorkerProcess {
   readonly name: string;
   /** Dies as a crash would: SIGKILL for a process; in this process, a close that drains nothing. */
   kill(): Promise<void>;
-  stop(): Promise<void>;
+  /** Closes its agent bus (a process: ends it). */
+  closeBus(): Promise<void>;
+  /** Closes its transport, once every bus is closed (a process has closed its own). */
+  closeTransport(): Promise<void>;
 }
 
 const STEPS = ['doc.extract', 'doc.summarize', 'doc.classify'];
@@ -88,10 +91,8 @@ export async function runPipeline(options: DemoOptions): Promise<DemoSummary> {
       workers.push({
         name,
         kill: () => transport.close({ drainTimeoutMs: 0 }),
-        stop: async () => {
-          await bus.close();
-          await transport.close();
-        },
+        closeBus: () => bus.close(),
+        closeTransport: () => transport.close(),
       });
     }
   }
@@ -143,8 +144,8 @@ export async function runPipeline(options: DemoOptions): Promise<DemoSummary> {
   const { verified, violations } = await verifyOrder(dispatcherTransport, `${namespace}.workflows`, options.workflows);
 
   await dispatcher.close();
-  await Promise.allSettled(workers.map((w) => w.stop()));
-  await dispatcherTransport.close();
+  await Promise.allSettled(workers.map((w) => w.closeBus()));
+  await Promise.allSettled([dispatcherTransport.close(), ...workers.map((w) => w.closeTransport())]);
 
   latencies.sort((a, b) => a - b);
   for (const failure of failures.slice(0, 5)) print(`  failed for good ${failure}`);
@@ -235,10 +236,11 @@ async function forkWorker(name: string, config: DemoWorkerConfig): Promise<Worke
       child.kill('SIGKILL');
       await exited;
     },
-    stop: async () => {
+    closeBus: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await exited;
     },
+    closeTransport: async () => {},
   };
 }
