@@ -67,8 +67,9 @@ else {
     name: 'kafka',
     createTransport: () => createKafkaTransport(kafkaOptions),
     // The broker expels a dead member after the session timeout; the next process deletes
-    // ephemeral groups older than twice it that are empty.
+    // ephemeral groups older than twice it that are empty, and still empty twice it later.
     reclaimMs: 2 * kafkaOptions.sessionTimeoutMs + 500,
+    confirmMs: 2 * kafkaOptions.sessionTimeoutMs,
     child: { backend: 'kafka', options: kafkaOptions },
     count: (namespace) => countKafka(brokers, namespace),
   });

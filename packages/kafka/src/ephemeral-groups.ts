@@ -24,14 +24,33 @@ export async function deleteEphemeralGroup(admin: Admin, groupId: string, logger
 
 /**
  * Deletes ephemeral groups whose process died: older than `reclaimAfterMs` (twice the session
- * timeout, after which the broker has expelled the dead member) and empty. Returns how many.
+ * timeout, after which the broker has expelled the dead member), empty, and still empty
+ * `confirmAfterMs` later. A live member is briefly absent from its group too — rejoining after
+ * a stall or a broker restart — and deleting its group then would drop its committed offsets:
+ * it would come back at `latest` and miss what was published meanwhile (replies, registry
+ * announcements). Returns how many were deleted.
  */
-export async function sweepEphemeralGroups(admin: Admin, reclaimAfterMs: number, logger: Logger): Promise<number> {
+export async function sweepEphemeralGroups(
+  admin: Admin,
+  reclaimAfterMs: number,
+  confirmAfterMs: number,
+  logger: Logger,
+  /** Aborted when the transport closes: the sweep stops without deleting. */
+  signal?: AbortSignal,
+): Promise<number> {
   const { groups } = await admin.listGroups();
   const old = groups.map((g) => g.groupId).filter((id) => id.startsWith(EPHEMERAL_GROUP_PREFIX) && (ephemeralGroupAge(id) ?? 0) >= reclaimAfterMs);
   if (old.length === 0) return 0;
-  const described = await admin.describeGroups(old);
-  const gone = described.groups.filter((g) => g.state === 'Empty' || g.state === 'Dead').map((g) => g.groupId);
+  const empty = async (ids: readonly string[]): Promise<string[]> =>
+    (await admin.describeGroups([...ids])).groups.filter((g) => g.state === 'Empty' || g.state === 'Dead').map((g) => g.groupId);
+  const candidates = await empty(old);
+  if (candidates.length === 0) return 0;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, confirmAfterMs);
+    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+  if (signal?.aborted) return 0;
+  const gone = await empty(candidates);
   if (gone.length === 0) return 0;
   await admin.deleteGroups(gone).catch((error: unknown) => logger.debug({ err: error }, 'some ephemeral groups could not be deleted'));
   logger.debug({ groups: gone.length }, 'swept the ephemeral groups of processes that are gone');

@@ -9,7 +9,7 @@ import {
   type Subscription,
 } from '@a2a-bus/core';
 import { AckedPrefix, KeyedDispatcher, reportError, systemClock, type InboundRecord } from '@a2a-bus/core/adapter';
-import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import { isGenerationOver, isMembershipError } from './kafka-errors.js';
 import { OffsetCommitter, type CommitFn } from './offset-committer.js';
 import type { KafkaConfig } from './options.js';
@@ -524,7 +524,11 @@ export class KafkaSubscription implements Subscription {
     this.deps.logger.warn({ err: error, epoch: this.epoch, assigned: this.assigned }, `${reason}; stopping its partitions at once`);
     for (const partition of this.assigned) this.dispatcher.lose(partition, reason);
     this.commits.clear();
-    this.membershipError ??= error ?? new Error(reason);
+    // Known from our own clock (a stall, heartbeats unanswered), the loss must still read to
+    // kafkajs as the coordinator's "unknown member": it then rejoins as a new member at once.
+    // A plain error would only be retried (the same batch, again and again) until kafkajs
+    // crashes and restarts seconds later, its groups empty meanwhile.
+    this.membershipError ??= error ?? unknownMember(reason);
     this.unblockAll();
   }
 
@@ -585,4 +589,9 @@ export class KafkaSubscription implements Subscription {
       }
     }
   }
+}
+
+/** kafkajs's own error for a member the coordinator does not know (kafkajs exports its errors on the default export only). */
+function unknownMember(reason: string): Error {
+  return new kafkajs.KafkaJSProtocolError(Object.assign(new Error(reason), { type: 'UNKNOWN_MEMBER_ID', code: 25, retriable: false }));
 }

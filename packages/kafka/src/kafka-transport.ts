@@ -76,11 +76,12 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
   /** Sweeps of dead processes' ephemeral groups: at most one per session timeout; close waits for it. */
   let sweep: Promise<unknown> | undefined;
   let lastSweep = 0;
+  const sweepStop = new AbortController();
   const sweepGoneOwners = (): void => {
     if (sweep || Date.now() - lastSweep < config.sessionTimeoutMs) return;
     lastSweep = Date.now();
     sweep = getAdmin()
-      .then((client) => sweepEphemeralGroups(client, 2 * config.sessionTimeoutMs, logger))
+      .then((client) => sweepEphemeralGroups(client, 2 * config.sessionTimeoutMs, 2 * config.sessionTimeoutMs, logger, sweepStop.signal))
       .catch((error: unknown) => logger.debug({ err: error }, 'ephemeral group sweep failed'))
       .finally(() => (sweep = undefined));
   };
@@ -278,6 +279,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
     close(closeOptions) {
       closing ??= (async () => {
         await Promise.all([...subscriptions].map((subscription) => subscription.close(closeOptions)));
+        sweepStop.abort();
         await sweep;
         await retention.close();
         await Promise.allSettled([...replays].map((reader) => reader.return(undefined)));

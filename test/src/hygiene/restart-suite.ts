@@ -21,6 +21,8 @@ export interface RestartSuiteOptions {
    * process reclaims it (the adapter's stated reclaim time for the options used here).
    */
   readonly reclaimMs: number;
+  /** How long the sweeper then checks that the state's owner stays gone before removing it (default 0). */
+  readonly confirmMs?: number;
   /** Killed processes: the same adapter and options in child processes ended with SIGKILL. */
   readonly child?: { readonly backend: 'kafka' | 'redis-streams' | 'nats'; readonly options: Record<string, unknown> };
   /** Broker objects a restart may leave beyond the baseline, by design. Default 0. */
@@ -80,7 +82,7 @@ export function restartLeftoversSuite(options: RestartSuiteOptions): void {
       await cycle(CLOSED);
       const expected = baseline.total + (options.constant ?? 0);
       let now = await options.count(namespace);
-      while (now.total !== expected && Date.now() - killedAt < options.reclaimMs + 15_000) {
+      while (now.total !== expected && Date.now() - killedAt < options.reclaimMs + (options.confirmMs ?? 0) + 15_000) {
         await delay(500);
         now = await options.count(namespace);
       }
@@ -90,7 +92,7 @@ export function restartLeftoversSuite(options: RestartSuiteOptions): void {
       for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
       await Promise.allSettled(transports.map((t) => t.close({ drainTimeoutMs: 500 })));
     }
-  }, 120_000);
+  }, 150_000);
 }
 
 /** Starts a child process with buses of its own; resolves once they all dispatched once. */
