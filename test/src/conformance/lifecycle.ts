@@ -166,17 +166,9 @@ export function lifecycleCases(ctx: SuiteContext): void {
   ctx.test(
     'broker restart mid-stream loses nothing acknowledged',
     ['brokerRestart'],
-    async () => {
-      const restart = ctx.options.restart;
-      if (!restart) throw new Error(`${ctx.name} declares brokerRestart but passed no restart hook to the suite`);
-      const topic = ctx.topic('restart');
-      const clients: Transport[] = [];
-      const client = async (): Promise<Transport> => {
-        const t = await restart.createTransport();
-        clients.push(t);
-        return t;
-      };
-      try {
+    () =>
+      withRestartableBroker(ctx, async (restart, client) => {
+        const topic = ctx.topic('restart');
         const handled = new Set<string>();
         const consumer = await client();
         await ctx.subscribe(consumer, topic, (d) => void handled.add(d.envelope.id), { group: 'g' });
@@ -203,27 +195,16 @@ export function lifecycleCases(ctx: SuiteContext): void {
         await waitFor('all 60 handled', () => ids.every((id) => handled.has(id)), ctx.ms(60_000));
         const reader = await client();
         expect(new Set(await replayAll(reader, topic))).toEqual(new Set(ids));
-      } finally {
-        await Promise.allSettled(clients.map((t) => t.close({ drainTimeoutMs: 1_000 })));
-      }
-    },
+      }),
     120_000,
   );
 
   ctx.test(
     'a publish made while the broker restarts waits for it (publishTimeoutMs), resolves once it is back, and is consumed',
     ['brokerRestart'],
-    async () => {
-      const restart = ctx.options.restart;
-      if (!restart) throw new Error(`${ctx.name} declares brokerRestart but passed no restart hook to the suite`);
-      const topic = ctx.topic('restart-publish');
-      const clients: Transport[] = [];
-      const client = async (): Promise<Transport> => {
-        const t = await restart.createTransport();
-        clients.push(t);
-        return t;
-      };
-      try {
+    () =>
+      withRestartableBroker(ctx, async (restart, client) => {
+        const topic = ctx.topic('restart-publish');
         const handled: string[] = [];
         const consumer = await client();
         await ctx.subscribe(consumer, topic, (d) => void handled.push(textOf(d)), { group: 'g' });
@@ -242,10 +223,26 @@ export function lifecycleCases(ctx: SuiteContext): void {
         await waitFor('both messages after the restart', () => handled.includes('during') && handled.includes('after'), ctx.ms(60_000));
         // In key order (a redelivery after the restart may repeat one; at least once).
         expect(handled.indexOf('during')).toBeLessThan(handled.indexOf('after'));
-      } finally {
-        await Promise.allSettled(clients.map((t) => t.close({ drainTimeoutMs: 1_000 })));
-      }
-    },
+      }),
     120_000,
   );
+}
+
+/** Runs a case against the suite's restartable broker with transports of its own (closed after). */
+async function withRestartableBroker(
+  ctx: SuiteContext,
+  body: (restart: NonNullable<SuiteContext['options']['restart']>, client: () => Promise<Transport>) => Promise<void>,
+): Promise<void> {
+  const restart = ctx.options.restart;
+  if (!restart) throw new Error(`${ctx.name} declares brokerRestart but passed no restart hook to the suite`);
+  const clients: Transport[] = [];
+  try {
+    await body(restart, async () => {
+      const transport = await restart.createTransport();
+      clients.push(transport);
+      return transport;
+    });
+  } finally {
+    await Promise.allSettled(clients.map((t) => t.close({ drainTimeoutMs: 1_000 })));
+  }
 }
