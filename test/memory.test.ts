@@ -14,6 +14,6 @@ transportConformanceSuite({
   createTransport: (overrides) => createMemoryTransport({ broker, partitions, ...overrides }),
   restart: {
     createTransport: () => createMemoryTransport({ broker, partitions }),
-    restartBroker: async () => {},
+    restartBroker: async (whileDown) => whileDown?.(),
   },
 });

@@ -217,7 +217,8 @@ export function lifecycleCases(ctx: SuiteContext): void {
           during = publisher.publish(topic, textMessage('k', 'during'));
           during.catch(() => undefined); // awaited below
         });
-        const receipt = await during!;
+        if (!during) throw new Error(`${ctx.name}: restartBroker did not call whileDown between stopping and starting the broker`);
+        const receipt = await during;
         expect(receipt.topic).toBe(topic);
         await publisher.publish(topic, textMessage('k', 'after'));
         await waitFor('both messages after the restart', () => handled.includes('during') && handled.includes('after'), ctx.ms(60_000));
