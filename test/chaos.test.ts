@@ -19,21 +19,18 @@ interface Bounded {
   readonly brokerRestarts: number;
   readonly pauses: number;
   readonly kills: number;
-  /** Where the backend does not meet the issue's targets yet (see issue 16's closing note). */
+  /** Options of this backend's run (where it does not meet the issue's targets yet). */
   readonly extra?: readonly string[];
 }
 
 // Ports of this suite's own brokers: 40000-40999 (redis +0, nats +200, kafka +400 from each base).
 const runs: readonly Bounded[] = [
   { backend: 'redis', port: 40_000, brokerRestarts: 1, pauses: 1, kills: 3 },
-  // NATS: SIGKILLs and a pause passed 8 of 8 seeds run by hand and the first fresh-clone CI
-  // check, then failed in the second (issue 16's closing note); with a broker restart 4 of 17
-  // runs failed. Until the remaining causes are fixed CI runs NATS with poison and a long
-  // handler only.
-  { backend: 'nats', port: 40_010, brokerRestarts: 0, pauses: 0, kills: 0 },
-  // Kafka: a broker restart still loses workflows (consumers crash and rejoin for tens of
-  // seconds), and recovery after a SIGKILL measured 5.5-16 s: bounded at 30 s here.
-  { backend: 'kafka', port: 40_020, brokerRestarts: 0, pauses: 1, kills: 3, extra: ['--recovery-bound-ms', '30000'] },
+  { backend: 'nats', port: 40_010, brokerRestarts: 1, pauses: 1, kills: 3 },
+  // Kafka misses the 10 s recovery target: after a SIGKILL the group rebalances only once
+  // every survivor let go of its partitions, which waits for its running handlers (kafkajs has
+  // only the eager protocol); 6-23 s measured on a loaded machine, so bounded at 45 s here.
+  { backend: 'kafka', port: 40_020, brokerRestarts: 1, pauses: 1, kills: 3, extra: ['--recovery-bound-ms', '45000'] },
 ];
 
 describe('chaos: worker processes SIGKILLed, paused, broker restarted', () => {
