@@ -120,6 +120,15 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
   /** Share of each backoff added at random (0 to this), so retries spread out. Default 0.2. */
   readonly jitter?: number;
+  /**
+   * Deliveries without a verdict — the handler never answered: its process died holding the
+   * message — after which the message is dead-lettered as a crash loop instead of run again.
+   * Default `maxAttempts` where the transport counts only attempts that ran (memory), and
+   * 2 × `maxAttempts` where the broker counts every delivery (Redis Streams, NATS), also those
+   * a rebalance or a broker restart handed on before they ran: a message that never killed
+   * anyone must not reach the limit by bad luck alone. Kafka keeps no count.
+   */
+  readonly maxDeliveries?: number;
 }
 
 export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 30_000, jitter: 0.2 };

@@ -41,6 +41,7 @@ function setup(
     maxRecordBytes?: number;
     maxInFlight?: number;
     maxAttempts?: number;
+    maxDeliveries?: number;
     initialDelayMs?: number;
     maxDelayMs?: number;
     deadLetterTopic?: string | false;
@@ -69,7 +70,12 @@ function setup(
     group: 'g',
     handler,
     maxInFlight: options.maxInFlight ?? 8,
-    retry: { maxAttempts: options.maxAttempts ?? 3, initialDelayMs: options.initialDelayMs ?? 100, maxDelayMs: options.maxDelayMs ?? 1_000 },
+    retry: {
+      maxAttempts: options.maxAttempts ?? 3,
+      initialDelayMs: options.initialDelayMs ?? 100,
+      maxDelayMs: options.maxDelayMs ?? 1_000,
+      ...(options.maxDeliveries ? { maxDeliveries: options.maxDeliveries } : {}),
+    },
     deadLetterTopic: options.deadLetterTopic ?? 'orders.dlq',
     backend: {
       settle: (r, s) => {
@@ -255,16 +261,26 @@ describe('KeyedDispatcher', () => {
     expect(settled).toEqual([`bad:dead-lettered`, 'good:ack']);
   });
 
-  it('a record delivered more often than maxAttempts is dead-lettered without running (crash loop)', async () => {
+  it('a record delivered more often than maxDeliveries (default 2 × maxAttempts on a delivery count) is dead-lettered without running (crash loop)', async () => {
     const handled: string[] = [];
-    const { dispatcher, deadLetters, settled, flush } = setup((d) => void handled.push(d.envelope.id), { maxAttempts: 3 });
-    dispatcher.push(record('k', 'loop', { attempt: 4 }));
-    dispatcher.push(record('k2', 'last-chance', { attempt: 3 }));
+    const { dispatcher, deadLetters, settled, flush } = setup((d) => void handled.push(d.envelope.id), { maxAttempts: 2, withRecordAttempt: false });
+    dispatcher.push(record('k', 'loop', { attempt: 5 }));
+    dispatcher.push(record('k2', 'last-chance', { attempt: 4 }));
     await flush();
     expect(handled).toEqual(['last-chance']);
     expect(deadLetters.map((d) => d.envelope.id)).toEqual(['loop']);
-    expect(deadLetters[0]!.envelope.payload as { reason: string; attempts: number }).toMatchObject({ reason: 'crash loop', attempts: 4 });
+    expect(deadLetters[0]!.envelope.payload as { reason: string; attempts: number }).toMatchObject({ reason: 'crash loop', attempts: 5 });
     expect(settled.sort()).toEqual(['last-chance:ack', 'loop:dead-lettered']);
+  });
+
+  it('where the backend counts only attempts that ran (recordAttempt), maxDeliveries defaults to maxAttempts', async () => {
+    const handled: string[] = [];
+    const { dispatcher, deadLetters, flush } = setup((d) => void handled.push(d.envelope.id), { maxAttempts: 2 });
+    dispatcher.push(record('k', 'loop', { attempt: 3 }));
+    dispatcher.push(record('k2', 'last-chance', { attempt: 2 }));
+    await flush();
+    expect(handled).toEqual(['last-chance']);
+    expect(deadLetters.map((d) => d.envelope.id)).toEqual(['loop']);
   });
 
   it('onDeadLetter hears each dead letter with its cause, after it is written and before the record is settled', async () => {
@@ -999,12 +1015,12 @@ describe('KeyedDispatcher, dead letters', () => {
     );
   });
 
-  it('a crash-loop dead letter says how often the record was delivered', async () => {
-    const { dispatcher, deadLetters, flush } = setup(() => {}, { maxAttempts: 3 });
+  it('a crash-loop dead letter says how often the record was delivered; maxDeliveries sets the limit', async () => {
+    const { dispatcher, deadLetters, flush } = setup(() => {}, { maxAttempts: 3, maxDeliveries: 3 });
     dispatcher.push(record('k', 'loop', { attempt: 4 }));
     await flush();
     expect(deadLetters[0]!.envelope.payload).toMatchObject({
-      error: { name: 'Error', message: 'delivered 4 times, more than maxAttempts (3), without being settled' },
+      error: { name: 'Error', message: 'delivered 4 times, more than maxDeliveries (3), without being settled' },
     });
   });
 

@@ -399,7 +399,8 @@ export function agentRuntimeSuite(options: AgentSuiteOptions): void {
         const space = ns();
         const doomedTransport = await options.createTransport();
         transports.push(doomedTransport);
-        const once = { retry: { maxAttempts: 1 } };
+        // One attempt, and one delivery without an answer before it counts as a crash loop.
+        const once = { retry: { maxAttempts: 1, maxDeliveries: 1 } };
         const doomed = new AgentBus({ transport: doomedTransport, namespace: space, agentTtlMs: ms(3_000), ...once });
         buses.push(doomed);
         let doomedGotIt = false;

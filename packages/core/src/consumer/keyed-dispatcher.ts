@@ -323,10 +323,12 @@ export class KeyedDispatcher<R extends InboundRecord> {
     }
     const decoded = isEnvelope(record.value) ? { ok: true as const, envelope: record.value } : decodeEnvelope(record.value);
     if (!decoded.ok) return this.deadLetter(record, undefined, 'undecodable', 'undecodable', decoded.error, record.attempt);
-    if (record.attempt > this.options.retry.maxAttempts) {
+    // A backend that counts only attempts that ran (recordAttempt) is exact; a broker's delivery count is not.
+    const { maxAttempts, maxDeliveries = this.options.backend.recordAttempt ? maxAttempts : 2 * maxAttempts } = this.options.retry;
+    if (record.attempt > maxDeliveries) {
       // Delivered more often than allowed without a verdict: its handler keeps killing the
       // consumer (a crash loop). Dead-letter it instead of running it again.
-      const error = new Error(`delivered ${record.attempt} times, more than maxAttempts (${this.options.retry.maxAttempts}), without being settled`);
+      const error = new Error(`delivered ${record.attempt} times, more than maxDeliveries (${maxDeliveries}), without being settled`);
       return this.deadLetter(record, decoded.envelope, 'crash-loop', 'crash loop', error, record.attempt);
     }
     return this.attempt(record, decoded.envelope, record.attempt);

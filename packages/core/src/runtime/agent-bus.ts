@@ -39,7 +39,13 @@ const agentBusOptionsSchema = z.object({
   /** Task requests a worker holds at once per capability. */
   maxInFlight: z.int().min(1).default(64),
   retry: z
-    .object({ maxAttempts: z.int().min(1), initialDelayMs: z.int().min(0), maxDelayMs: z.int().min(0), jitter: z.number().min(0).max(1) })
+    .object({
+      maxAttempts: z.int().min(1),
+      initialDelayMs: z.int().min(0),
+      maxDelayMs: z.int().min(0),
+      jitter: z.number().min(0).max(1),
+      maxDeliveries: z.int().min(1),
+    })
     .partial()
     .default({}),
   idempotencyStore: z.custom<IdempotencyStore>((value) => typeof value === 'object' && value !== null, 'an IdempotencyStore').optional(),

@@ -270,6 +270,7 @@ function envelopeOf(message: Message): EnvelopeInput {
 export function expectedEnd(message: PublishSpec, maxAttempts: number): { settlement: Settlement; attempts: number[] } {
   if (message.garbage) return { settlement: 'dead-lettered', attempts: [] };
   const first = (message.priorDeliveries ?? 0) + 1;
+  // A crash loop: more deliveries without a verdict than maxDeliveries (this backend counts attempts exactly: maxAttempts).
   if (first > maxAttempts) return { settlement: 'dead-lettered', attempts: [] };
   const attempts: number[] = [];
   for (let attempt = first; ; attempt += 1) {
