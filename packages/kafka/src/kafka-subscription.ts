@@ -101,12 +101,17 @@ export class KafkaSubscription implements Subscription {
   private lastHeartbeatAt = Date.now();
   /** Per partition, what the previous owners handled beyond the committed offset; fetched on each join. */
   private handledBefore: Promise<Map<number, Set<bigint>>> = Promise.resolve(new Map());
+  /** A per-process group: this member is its only one, so its own commits are the group's cursor. */
+  private readonly ephemeral: boolean;
+  /** Ephemeral groups: the position this member last committed per partition (where it resumes on a rejoin). */
+  private readonly positions = new Map<number, string>();
 
   constructor(topic: string, handler: MessageHandler, options: SubscribeOptions, deps: KafkaSubscriptionDeps) {
     this.topic = topic;
     this.group = options.group;
     this.deps = deps;
     this.startFrom = options.startFrom ?? 'earliest';
+    this.ephemeral = options.ephemeral ?? false;
     const { config } = deps;
     this.consumer = deps.kafka.consumer({
       groupId: deps.groupId,
@@ -169,6 +174,7 @@ export class KafkaSubscription implements Subscription {
       this.membershipError = undefined;
       this.assigned = [...(payload.memberAssignment[this.topic] ?? [])].sort((a, b) => a - b);
       for (const partition of this.assigned) this.dispatcher.assign(partition);
+      this.resumeOwnPositions();
       this.lastTick = Date.now();
       this.lastHeartbeatAt = this.lastTick;
       if (this.startFrom === 'latest') this.pinning = this.pinStart(this.epoch);
@@ -312,7 +318,10 @@ export class KafkaSubscription implements Subscription {
       logger: this.deps.logger,
       assigned: () => this.assigned,
       current: () => epoch === this.epoch && !this.closing,
-      commit: (offsets) => this.consumer.commitOffsets(offsets),
+      commit: async (offsets) => {
+        await this.consumer.commitOffsets(offsets);
+        this.remember(offsets);
+      },
     });
   }
 
@@ -476,8 +485,8 @@ export class KafkaSubscription implements Subscription {
   private commitFn(whileReleasing = false): CommitFn | undefined {
     const payload = this.payload;
     if (this.frozen || !payload || (this.released && !whileReleasing)) return undefined;
-    return (partitions) =>
-      payload.commitOffsetsIfNecessary({
+    return async (partitions) => {
+      await payload.commitOffsetsIfNecessary({
         topics: [
           {
             topic: this.topic,
@@ -486,6 +495,28 @@ export class KafkaSubscription implements Subscription {
           },
         ],
       });
+      this.remember(partitions);
+    };
+  }
+
+  private remember(committed: ReadonlyArray<{ partition: number; offset: string }>): void {
+    if (this.ephemeral) for (const { partition, offset } of committed) this.positions.set(partition, offset);
+  }
+
+  /**
+   * An ephemeral group rejoined (after a stall, a crash of its kafkajs consumer, a broker
+   * restart): read on from where this member committed, not from the group's committed
+   * offsets. They are the same — unless the group was deleted meanwhile (swept as dead while
+   * this member was away long enough), which would start it at \`latest\` and lose what was
+   * published in between: the replies its callers wait for. kafkajs applies a seek made here
+   * before its first fetch of the generation.
+   */
+  private resumeOwnPositions(): void {
+    if (!this.ephemeral || this.positions.size === 0) return;
+    for (const partition of this.assigned) {
+      const offset = this.positions.get(partition);
+      if (offset !== undefined) this.consumer.seek({ topic: this.topic, partition, offset });
+    }
   }
 
   private settledAheadMetadata(partition: number, position: bigint): string | null {
