@@ -106,24 +106,31 @@ export function anomalyFaultSuite(options: AnomalyFaultSuiteOptions): void {
         8,
         () => 'go',
         () => {
-          if (anomalies.length && slowDoneAtDetection < 0) slowDoneAtDetection = slowDone;
-          return anomalies.length > 0;
+          // The slowdown may also show as a throughput drop or growing lag first (seen on a
+          // loaded machine): what this case asks is the latency anomaly, however soon.
+          const found = anomalies.some((a) => a.kind === 'handler-latency');
+          if (found && slowDoneAtDetection < 0) slowDoneAtDetection = slowDone;
+          return found;
         },
       );
-      expect(anomalies[0], `latency series: ${JSON.stringify(detector.seriesOf('summarize').latency.state())}`).toMatchObject({
+      const latency = anomalies.find((a) => a.kind === 'handler-latency');
+      expect(
+        latency,
+        `anomalies: ${JSON.stringify(anomalies.map((a) => a.kind))}; latency series: ${JSON.stringify(detector.seriesOf('summarize').latency.state())}`,
+      ).toMatchObject({
         kind: 'handler-latency',
         capability: 'summarize',
         agent: 'worker-1',
       });
-      expect(anomalies[0]!.observed / anomalies[0]!.baseline).toBeGreaterThan(3);
+      expect(latency!.observed / latency!.baseline).toBeGreaterThan(3);
       expect(slowDoneAtDetection).toBeGreaterThan(0);
       expect(slowDoneAtDetection).toBeLessThanOrEqual(48);
       let stored: Anomaly[] = [];
-      for (let i = 0; i < 50 && !stored.some((a) => a.id === anomalies[0]!.id); i++) {
+      for (let i = 0; i < 50 && !stored.some((a) => a.id === latency!.id); i++) {
         await delay(100);
         stored = await readAnomalies(t, namespace);
       }
-      expect(stored.map((a) => a.id)).toContain(anomalies[0]!.id);
+      expect(stored.map((a) => a.id)).toContain(latency!.id);
     }, 90_000);
 
     it('a retry storm (handler failing 50%): retry-rate on its capability within 60 settlements (3 windows)', async () => {
