@@ -8,7 +8,6 @@ import { join } from 'node:path';
 export interface NatsServerHandle {
   readonly url: string;
   readonly port: number;
-  /** Stops the server and starts it again on the same port and store directory. */
   /** Stops the server and starts it again on its data; `whileDown` runs in between. */
   restart(whileDown?: () => void): Promise<void>;
   stop(): Promise<void>;
