@@ -8,8 +8,7 @@ import { join } from 'node:path';
 export interface RedisServerHandle {
   readonly port: number;
   readonly url: string;
-  /** Shuts down (SIGTERM = SHUTDOWN, AOF flushed) and starts again on the same directory. */
-  /** Stops the server and starts it again on its data; `whileDown` runs in between. */
+  /** Shuts down (SIGTERM = SHUTDOWN, AOF flushed) and starts again on the same directory; `whileDown` runs in between. */
   restart(whileDown?: () => void): Promise<void>;
   /** Stops the server and deletes its data. */
   stop(): Promise<void>;
