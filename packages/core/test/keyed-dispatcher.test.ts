@@ -799,6 +799,34 @@ describe('KeyedDispatcher, losing and giving up partitions', () => {
     expect(logs.some((l) => l.includes('"partition":3') && l.includes('"reason":"lease or session no longer current"'))).toBe(true);
   });
 
+  it('a running handler that reads its signal after the backend stopped holding the partition sees it aborted at once; its ack is refused', async () => {
+    // A process woken from SIGSTOP runs I/O callbacks before any timer: the handler's next
+    // read of delivery.signal must already tell it, not the next fence timer.
+    let holds = true;
+    const seen: boolean[] = [];
+    let acked: boolean | undefined;
+    let resume!: () => void;
+    const paused = new Promise<void>((resolve) => (resume = resolve));
+    const { dispatcher, settled, flush } = setup(
+      async (d) => {
+        seen.push(d.signal.aborted);
+        await paused; // the process sleeps here; the lease lapses meanwhile
+        seen.push(d.signal.aborted);
+        acked = d.ack();
+      },
+      { backend: { holds: () => holds } },
+    );
+    dispatcher.push(record('k', 'slept'));
+    await flush();
+    holds = false;
+    resume();
+    await flush();
+    expect(seen).toEqual([false, true]);
+    expect(acked).toBe(false);
+    expect(settled).toEqual([]);
+    expect(dispatcher.isLost(0)).toBe(true);
+  });
+
   it('after the dispatcher abandoned a hung handler, revoking its partition does not wait for it', async () => {
     const g = gate();
     const { dispatcher, flush } = setup(g.handler);

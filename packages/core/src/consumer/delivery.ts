@@ -14,15 +14,28 @@ export class DeliveryImpl implements Delivery {
   readonly partition: number;
   readonly offset: string;
   readonly attempt: number;
-  readonly signal: AbortSignal;
+  private readonly fence: AbortSignal;
+  private readonly verify: (() => void) | undefined;
 
-  constructor(envelope: Envelope, topic: string, partition: number, offset: string, attempt: number, signal: AbortSignal) {
+  /**
+   * `verify`: asks the backend, on this member's own clock, whether it still holds the
+   * partition (and aborts `fence` when not). Run each time the signal is read, so a handler
+   * that resumes after its process slept (SIGSTOP, a long GC) — I/O callbacks run before any
+   * timer of ours after waking — sees the loss before it starts anything, and its ack is refused.
+   */
+  constructor(envelope: Envelope, topic: string, partition: number, offset: string, attempt: number, fence: AbortSignal, verify?: () => void) {
     this.envelope = envelope;
     this.topic = topic;
     this.partition = partition;
     this.offset = offset;
     this.attempt = attempt;
-    this.signal = signal;
+    this.fence = fence;
+    this.verify = verify;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.fence.aborted) this.verify?.();
+    return this.fence;
   }
 
   ack(): boolean {
