@@ -526,15 +526,24 @@ export class NatsSubscription implements Subscription {
       await sleep(systemClock, Math.min(until - Date.now(), Math.max(100, Math.floor(ackWaitMs / 3))));
     }
     if (worker.lost) return;
-    if (worker.missing > 0) {
+    // Fetch until every missing delivery is back. One whose AckWait started later (its holder
+    // kept it alive with working() after the others, under load later than its lease record
+    // says) comes back later: releasing the rest first would let a later message of its key
+    // overtake it. Its AckWait began before this point, so one more AckWait bounds the wait.
+    const giveUpAt = Date.now() + ackWaitMs + 200;
+    while (worker.missing > 0 && !worker.lost && Date.now() < giveUpAt) {
+      worker.activeAt = Date.now();
+      for (const record of worker.parked) record.message.working();
       const options: FetchMessages & ConsumeCallback = {
         max_messages: worker.missing,
-        expires: fetchExpiresMs,
+        expires: Math.max(1_000, Math.min(fetchExpiresMs, giveUpAt - Date.now())),
         callback: (message) => this.receive(worker, message),
       };
       const again = await consumer.fetch(options).catch(() => undefined);
       if (again) await this.ended(again);
+      else await sleep(systemClock, 100);
     }
+    if (worker.lost) return;
     if (worker.missing > 0) this.logger.warn({ partition: worker.partition, missing: worker.missing }, 'lost deliveries did not all come back; going on');
     worker.missing = 0;
     this.releaseParked(worker);
