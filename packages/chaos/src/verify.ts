@@ -240,6 +240,9 @@ export function verifyRun(options: VerifyOptions): Verdict {
   };
 }
 
+/** How long after a handler returns its ack may still be on its way (settlements are flushed per event-loop turn, Kafka commits every 200 ms). */
+const ACK_WINDOW_MS = 1_000;
+
 function duplicateCause(
   previous: Run,
   run: Run,
@@ -251,6 +254,10 @@ function duplicateCause(
   // Died mid-run, or after the run but before its ack reached the broker.
   if (killedAt !== undefined && (previous.end === undefined || run.begin >= killedAt)) return 'crash';
   if (pausedDuring(previous, faults) || pausedDuring(run, faults)) return 'pause';
+  // Stopped right after the run ended, before its ack left (acks go out a moment later, batched).
+  const end = previous.end;
+  if (end !== undefined && (faults.pauses.get(previous.worker) ?? []).some((p) => p.at >= end && p.at - end < ACK_WINDOW_MS && p.at < run.begin))
+    return 'pause';
   if (previous.outcome === 'error' && previous.aborted) return 'rebalance';
   if (previous.outcome === 'error') return 'retry';
   const from = previous.begin;

@@ -72,3 +72,47 @@ describe('verifyRun: invariant 1', () => {
     ]);
   });
 });
+
+describe('verifyRun: invariant 3', () => {
+  const rerun = (pauseAfterEndMs: number) => {
+    const wf = 'wf-0';
+    const task = `${wf}:r1`;
+    const driver: DriverLine[] = [
+      { ev: 'dispatch', wf, round: 1, task, poison: false, long: false, at: T },
+      { ev: 'result', wf, round: 1, task, state: 'completed', at: T + 10_000 },
+      { ev: 'pause', worker: 'w1', pid: 1, at: T + 100 + pauseAfterEndMs, until: T + 8_100 + pauseAfterEndMs },
+    ];
+    const run = (worker: string, attempt: number, begin: number, end: number): RunLine[] => [
+      { ev: 'begin', worker, pid: worker === 'w1' ? 1 : 2, wf, round: 1, cap: 'chaos.step1', task, attempt, at: begin },
+      { ev: 'end', worker, pid: worker === 'w1' ? 1 : 2, wf, round: 1, cap: 'chaos.step1', task, attempt, at: end, outcome: 'ok', aborted: false },
+    ];
+    const dir = mkdtempSync(join(tmpdir(), 'chaos-verify-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'driver.jsonl'), driver.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    writeFileSync(
+      join(dir, 'worker-w1.jsonl'),
+      run('w1', 1, T + 10, T + 100)
+        .map((l) => JSON.stringify(l))
+        .join('\n') + '\n',
+    );
+    writeFileSync(
+      join(dir, 'worker-w2.jsonl'),
+      run('w2', 2, T + 6_000, T + 6_100)
+        .map((l) => JSON.stringify(l))
+        .join('\n') + '\n',
+    );
+    return verifyRun({ dir, recoveryBoundMs: 10_000, audits: new Map() });
+  };
+
+  it('a process stopped right after its handler returned (its ack not sent yet) explains the rerun elsewhere', () => {
+    const verdict = rerun(1);
+    expect(verdict.duplicates.get('pause')).toBe(1);
+    expect(verdict.violations.filter((v) => v.invariant === 3)).toEqual([]);
+  });
+
+  it('a pause long after the run ended explains nothing: the rerun is unexplained', () => {
+    const verdict = rerun(3_000);
+    expect(verdict.duplicates.get('unexplained')).toBe(1);
+    expect(verdict.violations.filter((v) => v.invariant === 3)).toHaveLength(1);
+  });
+});
