@@ -507,7 +507,7 @@ export class KafkaSubscription implements Subscription {
    * An ephemeral group rejoined (after a stall, a crash of its kafkajs consumer, a broker
    * restart): read on from where this member committed, not from the group's committed
    * offsets. They are the same — unless the group was deleted meanwhile (swept as dead while
-   * this member was away long enough), which would start it at \`latest\` and lose what was
+   * this member was away long enough), which would start it at `latest` and lose what was
    * published in between: the replies its callers wait for. kafkajs applies a seek made here
    * before its first fetch of the generation.
    */
