@@ -1,5 +1,5 @@
 import type { Logger } from '@a2a-bus/core';
-import { ephemeralGroupAge, EPHEMERAL_GROUP_PREFIX } from '@a2a-bus/core/adapter';
+import { ephemeralGroupAge, EPHEMERAL_GROUP_PREFIX, sleep, systemClock } from '@a2a-bus/core/adapter';
 import type { Admin } from 'kafkajs';
 
 /**
@@ -45,10 +45,7 @@ export async function sweepEphemeralGroups(
     (await admin.describeGroups([...ids])).groups.filter((g) => g.state === 'Empty' || g.state === 'Dead').map((g) => g.groupId);
   const candidates = await empty(old);
   if (candidates.length === 0) return 0;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, confirmAfterMs);
-    signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
+  await sleep(systemClock, confirmAfterMs, signal);
   if (signal?.aborted) return 0;
   const gone = await empty(candidates);
   if (gone.length === 0) return 0;
