@@ -4,6 +4,7 @@ import { ConfigResourceTypes } from 'kafkajs';
 import { afterAll, expect, it } from 'vitest';
 import { textMessage } from './src/conformance/context.js';
 import { requireBroker, skippedSuite } from './src/index.js';
+import { KafkaRetentionRounds, RECHECK_ROUNDS } from '../packages/kafka/src/retention.js';
 import { ageRetentionCases } from './src/retention-cases.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
@@ -73,6 +74,66 @@ else {
     expect(() => createKafkaTransport({ brokers, retention: { maxAgeMs: 5 } })).toThrow(/retention\.maxAgeMs/);
     expect(() => createKafkaTransport({ brokers, retention: { intervalMs: 5 } })).toThrow(/retention\.intervalMs/);
   });
+
+  it('[kafka] a retention round asks few groups: those reading the topics each round, every other group within RECHECK_ROUNDS rounds, and counts a foreign group that starts reading later', async () => {
+    const topic = `${ns}.rounds`;
+    const other = `${ns}.rounds-other`;
+    trimmed.push(topic, other);
+    await transport.publishBatch(
+      topic,
+      Array.from({ length: 10 }, (_, j) => textMessage('k', `r${j}`)),
+    );
+    await transport.publish(other, textMessage('k', 'o'));
+    const admin = await transport.admin();
+    const idle = Array.from({ length: 12 }, (_, j) => `${ns}-idle-${j}`);
+    const reader = `${ns}-reader`;
+    const late = `${ns}-late`;
+    // setOffsets joins each group with a consumer for a moment: one at a time would take minutes.
+    await Promise.all([
+      ...[...idle, late].map((groupId) => admin.setOffsets({ groupId, topic: other, partitions: [{ partition: 0, offset: '1' }] })),
+      admin.setOffsets({ groupId: reader, topic, partitions: [{ partition: 0, offset: '2' }] }),
+    ]);
+
+    const asked: string[] = [];
+    const counting = new Proxy(admin, {
+      get: (target, name, receiver) => {
+        if (name !== 'fetchOffsets') return Reflect.get(target, name, receiver);
+        return (query: Parameters<typeof admin.fetchOffsets>[0]) => {
+          asked.push(query.groupId);
+          return target.fetchOffsets(query);
+        };
+      },
+    });
+    const rounds = new KafkaRetentionRounds();
+    const young = new Map([[topic, DAY]]); // nothing is old: the rounds only learn the groups
+    const mine = (ids: string[]): string[] => ids.filter((id) => id.startsWith(ns));
+    await rounds.trim(counting, young, Date.now());
+    expect(new Set(mine(asked))).toEqual(new Set([...idle, late, reader])); // all new: every one asked
+    // The late group, seen reading nothing here, starts reading the topic.
+    await admin.setOffsets({ groupId: late, topic, partitions: [{ partition: 0, offset: '5' }] });
+    const listed = (await admin.listGroups()).groups.length;
+    const askedLater = new Set<string>();
+    for (let round = 0; round < RECHECK_ROUNDS; round += 1) {
+      asked.length = 0;
+      await rounds.trim(counting, young, Date.now());
+      expect(asked).toContain(reader);
+      // The two readers, a tenth of the rest, and one group made meanwhile by someone else.
+      expect(asked.length).toBeLessThanOrEqual(2 + Math.ceil(listed / RECHECK_ROUNDS) + 1);
+      for (const id of mine(asked)) askedLater.add(id);
+    }
+    expect(askedLater).toEqual(new Set([...idle, late, reader]));
+    expect(asked).toContain(late); // reading now: asked every round
+
+    // Everything old now: the cut stops at the lowest commit, the reader's 2; once the reader
+    // has read all, at the late group's 5 (a round that had not learned it would cut at 10).
+    const old = new Map([[topic, 1_000]]);
+    await rounds.trim(counting, old, Date.now() + DAY);
+    expect((await admin.fetchTopicOffsets(topic))[0]).toMatchObject({ low: '2', high: '10' });
+    await admin.setOffsets({ groupId: reader, topic, partitions: [{ partition: 0, offset: '10' }] });
+    await rounds.trim(counting, old, Date.now() + DAY);
+    expect((await admin.fetchTopicOffsets(topic))[0]).toMatchObject({ low: '5', high: '10' });
+    await admin.deleteGroups([...idle, late, reader]);
+  }, 60_000);
 
   ageRetentionCases({
     name: 'kafka',

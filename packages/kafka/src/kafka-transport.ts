@@ -14,7 +14,7 @@ import { Kafka, Partitioners, logLevel, type Admin, type Producer } from 'kafkaj
 import { kafkaCapabilities } from './capabilities.js';
 import { gatedSocketFactory } from './group-gate.js';
 import { deleteEphemeralGroup, sweepEphemeralGroups } from './ephemeral-groups.js';
-import { trimKafkaTopics } from './retention.js';
+import { KafkaRetentionRounds } from './retention.js';
 import { KafkaSubscription } from './kafka-subscription.js';
 import { kafkaLag } from './lag.js';
 import { kafkaLogCreator } from './log-creator.js';
@@ -115,9 +115,10 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
     return producer;
   };
   const topics = new TopicRegistry(getAdmin, { partitions: config.partitions, replicationFactor: config.replicationFactor, retention: config.retention });
+  const rounds = new KafkaRetentionRounds(() => members.keys());
   const retention = new RetentionTrimmer({
     retention: config.retention,
-    trim: async (targets, now) => trimKafkaTopics(await getAdmin(), targets, now),
+    trim: async (targets, now) => rounds.trim(await getAdmin(), targets, now),
     logger,
     events,
     transport: 'kafka',

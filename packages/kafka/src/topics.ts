@@ -13,7 +13,7 @@ const DAY_MS = 86_400_000;
  * Configs of a topic a2a-bus creates: broker append time (replay by timestamp means "when
  * the broker stored it") and no age limit of the broker's own (`retention.ms` -1), which would
  * delete records whether groups committed them or not: the transport's `RetentionTrimmer`
- * deletes them instead (`trimKafkaTopics`). Kafka frees whole segments below the log start
+ * deletes them instead (`KafkaRetentionRounds`). Kafka frees whole segments below the log start
  * offset, so segments roll at least daily (or each retention period, if shorter).
  */
 export function topicConfigEntries(topic: string, retention: BrokerRetention): { name: string; value: string }[] {
