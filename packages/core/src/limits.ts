@@ -29,16 +29,39 @@ export function envelopeByteLength(envelope: Envelope): number {
 /** Printable ASCII other than `"` and `\`: JSON writes such a string as is, between quotes. */
 const VERBATIM_IN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
+/** The most JSON's UTF-8 takes for one UTF-16 unit of a string: a control character or lone surrogate is written `\u001f`. */
+const MAX_JSON_BYTES_PER_UNIT = 6;
+
+/** Object keys repeat from envelope to envelope: their sizes are remembered (up to this many keys). */
+const KEY_SIZES_KEPT = 4_096;
+const keySizes = new Map<string, number>();
+
+function keyByteLength(key: string): number {
+  let size = keySizes.get(key);
+  if (size === undefined) {
+    size = stringByteLength(key);
+    if (keySizes.size >= KEY_SIZES_KEPT) keySizes.clear();
+    keySizes.set(key, size);
+  }
+  return size;
+}
+
+function stringByteLength(text: string): number {
+  return VERBATIM_IN_JSON.test(text) ? text.length + 2 : Buffer.byteLength(JSON.stringify(text));
+}
+
 /**
- * Exactly `Buffer.byteLength(JSON.stringify(value))`, without building the string: on the
- * memory transport's publish path the JSON text was built only to be measured, and that
- * was half its CPU (a 1 KiB envelope). Anything unusual (toJSON, class instances, escapes,
- * non-ASCII) is measured by JSON.stringify itself.
+ * The walk behind `jsonByteLength`. With `estimate` set, a string counts its length in UTF-16
+ * units (plus its quotes) instead of its UTF-8 bytes with JSON's escapes — exact for plain
+ * ASCII, and nothing to scan — and `estimate.units` collects those lengths: the exact size is
+ * at most `MAX_JSON_BYTES_PER_UNIT - 1` bytes per such unit more than the estimate.
  */
-export function jsonByteLength(value: unknown): number {
+function measure(value: unknown, estimate: { units: number } | undefined): number {
   switch (typeof value) {
     case 'string':
-      return VERBATIM_IN_JSON.test(value) ? value.length + 2 : Buffer.byteLength(JSON.stringify(value));
+      if (estimate === undefined) return stringByteLength(value);
+      estimate.units += value.length;
+      return value.length + 2;
     case 'number':
       return Number.isFinite(value) ? String(value).length : 4;
     case 'boolean':
@@ -47,7 +70,7 @@ export function jsonByteLength(value: unknown): number {
       if (value === null) return 4;
       if (Array.isArray(value)) {
         let size = value.length > 0 ? value.length + 1 : 2; // brackets and commas
-        for (const item of value) size += item === undefined || typeof item === 'function' || typeof item === 'symbol' ? 4 : jsonByteLength(item);
+        for (const item of value) size += item === undefined || typeof item === 'function' || typeof item === 'symbol' ? 4 : measure(item, estimate);
         return size;
       }
       const prototype = Object.getPrototypeOf(value);
@@ -57,7 +80,7 @@ export function jsonByteLength(value: unknown): number {
       for (const key of Object.keys(value)) {
         const member = (value as Record<string, unknown>)[key];
         if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
-        size += jsonByteLength(key) + 1 + jsonByteLength(member);
+        size += keyByteLength(key) + 1 + measure(member, estimate);
         members += 1;
       }
       return size + Math.max(1, members);
@@ -68,12 +91,29 @@ export function jsonByteLength(value: unknown): number {
 }
 
 /**
- * For transports that keep envelopes decoded: the same check as `encodeEnvelopeWithin`,
- * without the bytes. Measures every call (no cache: remembering sizes of short-lived
- * envelopes in a WeakMap cost more than measuring); returns the size for the caller to keep.
+ * Exactly `Buffer.byteLength(JSON.stringify(value))`, without building the string: on the
+ * memory transport's publish path the JSON text was built only to be measured, and that
+ * was half its CPU (a 1 KiB envelope). Anything unusual (toJSON, class instances, escapes,
+ * non-ASCII) is measured by JSON.stringify itself.
+ */
+export function jsonByteLength(value: unknown): number {
+  return measure(value, undefined);
+}
+
+/**
+ * For transports that keep envelopes decoded: the same refusal as `encodeEnvelopeWithin`,
+ * without the bytes. Returns a size for the caller to keep (charged against retention and
+ * in-flight byte limits, reported in `onPublish`) that counts strings in UTF-16 units, not
+ * UTF-8 bytes with JSON's escapes: the same for plain ASCII text, less for other text (CJK:
+ * a third) — about what the string holds in memory — and finding the characters to escape was
+ * a third of the memory transport's publish CPU. Whether the envelope is over `maxBytes` is
+ * always decided exactly: where the most those strings could take is over it, the envelope
+ * is measured exactly.
  */
 export function assertEnvelopeWithin(envelope: Envelope, maxBytes: number, scope: string, topic: string): number {
-  const size = jsonByteLength(envelope);
+  const estimate = { units: 0 };
+  let size = measure(envelope, estimate);
+  if (size + (MAX_JSON_BYTES_PER_UNIT - 1) * estimate.units > maxBytes) size = jsonByteLength(envelope);
   if (size > maxBytes) throw new PayloadTooLargeError(scope, size, maxBytes, { topic });
   return size;
 }

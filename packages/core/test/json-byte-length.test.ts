@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createEnvelope } from '../src/envelope.js';
-import { envelopeByteLength, jsonByteLength } from '../src/limits.js';
+import { PayloadTooLargeError } from '../src/errors/payload-too-large-error.js';
+import { assertEnvelopeWithin, envelopeByteLength, jsonByteLength } from '../src/limits.js';
 
 const stringified = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
 
@@ -58,5 +59,54 @@ describe('jsonByteLength', () => {
       payload: { messageId: 'm', role: 'ROLE_USER', parts: [{ text: 'x'.repeat(1_024) }] },
     });
     expect(envelopeByteLength(envelope)).toBe(stringified(envelope));
+  });
+});
+
+describe('assertEnvelopeWithin', () => {
+  const unit = fc.oneof({ weight: 30, arbitrary: fc.constant('x') }, fc.constantFrom('"', '\\', '\n', '\u0001', '\u007f', 'é', '€', '\ud800', '😀'));
+  const envelopes = fc
+    .record({ text: fc.string({ unit, maxLength: 1_500, size: 'max' }), note: fc.string({ unit, maxLength: 40 }) })
+    .map(({ text, note }) =>
+      createEnvelope({ kind: 'message', key: 'k', headers: { note }, payload: { messageId: 'm', role: 'ROLE_USER', parts: [{ text }] } }),
+    );
+
+  it('refuses exactly the envelopes whose encoding is over the limit, even when escapes or non-ASCII characters decide it', () => {
+    fc.assert(
+      fc.property(envelopes, fc.integer({ min: -40, max: 40 }), (envelope, offset) => {
+        const exact = stringified(envelope);
+        const limit = exact + offset; // around the size: a few bytes of escapes decide
+        let refused = false;
+        try {
+          assertEnvelopeWithin(envelope, limit, 'memory', 't');
+        } catch (error) {
+          refused = error instanceof PayloadTooLargeError;
+        }
+        return refused === exact > limit;
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('refuses a text of control characters and lone surrogates (6 bytes of JSON per unit) one byte over the limit', () => {
+    for (const unit of ['\u0001', '\ud800']) {
+      const envelope = createEnvelope({ kind: 'message', key: 'k', payload: { messageId: 'm', role: 'ROLE_USER', parts: [{ text: unit.repeat(3_000) }] } });
+      const exact = stringified(envelope);
+      expect(() => assertEnvelopeWithin(envelope, exact - 1, 'memory', 't')).toThrow(PayloadTooLargeError);
+      expect(assertEnvelopeWithin(envelope, exact, 'memory', 't')).toBe(exact);
+    }
+  });
+
+  it('returns a size that counts strings in UTF-16 units (plain ASCII: exactly the encoded size)', () => {
+    fc.assert(
+      fc.property(envelopes, (envelope) => {
+        const size = assertEnvelopeWithin(envelope, 1_048_576, 'memory', 't');
+        const units = (value: unknown): number =>
+          typeof value === 'string' ? value.length + 2 : Buffer.byteLength(JSON.stringify(value, (_, v) => (typeof v === 'string' ? 'x'.repeat(v.length) : v)));
+        return size === units(envelope);
+      }),
+      { numRuns: 2_000 },
+    );
+    const ascii = createEnvelope({ kind: 'message', key: 'k', payload: { messageId: 'm', role: 'ROLE_USER', parts: [{ text: 'plain text' }] } });
+    expect(assertEnvelopeWithin(ascii, 1_048_576, 'memory', 't')).toBe(stringified(ascii));
   });
 });

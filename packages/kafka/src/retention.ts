@@ -88,7 +88,7 @@ export class KafkaRetentionRounds {
     for (let start = 0; start < due.length; start += GROUP_CONCURRENCY) {
       const batch = due.slice(start, start + GROUP_CONCURRENCY);
       const answers = await Promise.all(batch.map((groupId) => admin.fetchOffsets({ groupId, topics })));
-      batch.forEach((groupId, i) => this.groups.set(groupId, { committed: committedOf(answers[i]!), checkedIn: this.round }));
+      for (const [i, groupId] of batch.entries()) this.groups.set(groupId, { committed: committedOf(answers[i]!), checkedIn: this.round });
     }
 
     const floors: Committed = new Map();
