@@ -3,13 +3,15 @@ import { z } from 'zod';
 import { agentCardSchema, messageSchema, streamResponseSchema, taskSchema } from './a2a/schema.js';
 import { DecodeError } from './errors/decode-error.js';
 import { InvalidEnvelopeError } from './errors/invalid-envelope-error.js';
+import { FAST_PATH_DECLINED, type FastEnvelopeShape, fastEnvelopeParser, patternOf } from './fast-envelope.js';
 
 /** Version of the envelope layout; bumped on incompatible change, checked on decode. */
 export const ENVELOPE_VERSION = 1;
 export const A2A_PROTOCOL_VERSION = '1.0';
 export const A2A_JSON_CONTENT_TYPE = 'application/a2a+json';
 
-const traceparent = z.string().regex(/^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/, 'a W3C traceparent');
+const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
+const traceparent = z.string().regex(TRACEPARENT, 'a W3C traceparent');
 const timestamp = z.iso.datetime({ offset: true });
 
 /** The bus headers every envelope carries, whatever its payload. */
@@ -76,6 +78,22 @@ export const envelopeSchema = z.discriminatedUnion('kind', [
 ]);
 
 export type Envelope = z.infer<typeof envelopeSchema>;
+
+/** The schema's common cases without zod (see `fast-envelope.ts`); zod decides the rest and names what is wrong. */
+export const FAST_ENVELOPE_SHAPE: FastEnvelopeShape = {
+  messageOption: envelopeSchema.options[0],
+  version: ENVELOPE_VERSION,
+  timestamp: patternOf(timestamp),
+  traceparent: TRACEPARENT,
+};
+export const fastParseEnvelope = fastEnvelopeParser(FAST_ENVELOPE_SHAPE);
+
+/** The envelope `input` is, copied as zod copies it, or the zod error naming what is wrong. */
+function parseEnvelope(input: unknown): { success: true; data: Envelope } | { success: false; error: z.ZodError } {
+  const fast = fastParseEnvelope(input);
+  if (fast !== FAST_PATH_DECLINED) return { success: true, data: fast as Envelope };
+  return envelopeSchema.safeParse(input);
+}
 export type EnvelopeKind = Envelope['kind'];
 export type EnvelopeOf<K extends EnvelopeKind> = Extract<Envelope, { kind: K }>;
 
@@ -114,7 +132,7 @@ export function createEnvelope(input: EnvelopeInput): Envelope {
     a2aVersion: input.a2aVersion ?? A2A_PROTOCOL_VERSION,
     contentType: input.contentType ?? A2A_JSON_CONTENT_TYPE,
   };
-  const result = envelopeSchema.safeParse(candidate);
+  const result = parseEnvelope(candidate);
   if (!result.success) throw new InvalidEnvelopeError(describeIssues(result.error), { cause: result.error });
   Object.defineProperty(result.data, VALIDATED, { value: true });
   return Object.freeze(result.data);
@@ -156,7 +174,7 @@ export function decodeEnvelope(bytes: Uint8Array | string): DecodeResult {
       error: new DecodeError(`unsupported envelope version ${typeof json.v === 'object' && json.v !== null ? JSON.stringify(json.v) : String(json.v)}`),
     };
   }
-  const result = envelopeSchema.safeParse(json);
+  const result = parseEnvelope(json);
   if (!result.success) return { ok: false, error: new DecodeError(describeIssues(result.error).join('; '), { cause: result.error }) };
   return { ok: true, envelope: result.data };
 }
