@@ -13,19 +13,6 @@ export function encodeEnvelopeWithin(envelope: Envelope, maxBytes: number, scope
   return bytes;
 }
 
-/**
- * As `encodeEnvelopeWithin`, for clients that take text and write it out as UTF-8 themselves
- * (ioredis): the JSON text and its size in bytes, without encoding it here — handing such a
- * client bytes costs it a copy of the whole command, handing it text costs nothing extra.
- */
-export function encodeEnvelopeTextWithin(envelope: Envelope, maxBytes: number, scope: string, topic: string): { text: string; bytes: number } {
-  const text = JSON.stringify(envelope);
-  // JSON.stringify escapes lone surrogates: the text is well formed, its UTF-8 length exact.
-  const bytes = Buffer.byteLength(text);
-  if (bytes > maxBytes) throw new PayloadTooLargeError(scope, bytes, maxBytes, { topic });
-  return { text, bytes };
-}
-
 /** Sizes of envelopes measured once (a transport that keeps them decoded measures each at publish). */
 const measured = new WeakMap<Envelope, number>();
 

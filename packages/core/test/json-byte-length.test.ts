@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createEnvelope } from '../src/envelope.js';
 import { PayloadTooLargeError } from '../src/errors/payload-too-large-error.js';
-import { assertEnvelopeWithin, encodeEnvelopeTextWithin, encodeEnvelopeWithin, envelopeByteLength, jsonByteLength } from '../src/limits.js';
+import { assertEnvelopeWithin, envelopeByteLength, jsonByteLength } from '../src/limits.js';
 
 const stringified = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
 
@@ -108,33 +108,5 @@ describe('assertEnvelopeWithin', () => {
     );
     const ascii = createEnvelope({ kind: 'message', key: 'k', payload: { messageId: 'm', role: 'ROLE_USER', parts: [{ text: 'plain text' }] } });
     expect(assertEnvelopeWithin(ascii, 1_048_576, 'memory', 't')).toBe(stringified(ascii));
-  });
-});
-
-describe('encodeEnvelopeTextWithin', () => {
-  it('gives the JSON text and its UTF-8 size, refusing exactly what encodeEnvelopeWithin refuses', () => {
-    const unit = fc.oneof({ weight: 10, arbitrary: fc.constant('x') }, fc.constantFrom('"', '\n', '\u0001', 'é', '€', '\ud800', '\udc00', '😀'));
-    fc.assert(
-      fc.property(fc.string({ unit, maxLength: 300, size: 'max' }), fc.integer({ min: -8, max: 8 }), (text, offset) => {
-        const envelope = createEnvelope({ kind: 'message', key: 'k', payload: { messageId: 'm', role: 'ROLE_USER', parts: [{ text }] } });
-        const exact = encodeEnvelopeWithin(envelope, Number.MAX_SAFE_INTEGER, 'redis-streams', 't');
-        const limit = exact.byteLength + offset;
-        const outcome = (encode: () => unknown): string => {
-          try {
-            encode();
-            return 'sent';
-          } catch (error) {
-            return error instanceof PayloadTooLargeError ? 'refused' : String(error);
-          }
-        };
-        expect(outcome(() => encodeEnvelopeTextWithin(envelope, limit, 'redis-streams', 't'))).toBe(
-          outcome(() => encodeEnvelopeWithin(envelope, limit, 'redis-streams', 't')),
-        );
-        const { text: json, bytes } = encodeEnvelopeTextWithin(envelope, Number.MAX_SAFE_INTEGER, 'redis-streams', 't');
-        expect(Buffer.from(json).equals(exact)).toBe(true);
-        expect(bytes).toBe(exact.byteLength);
-      }),
-      { numRuns: 1_000 },
-    );
   });
 });

@@ -21,7 +21,7 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@a2a-bus/core';
-import { encodeEnvelopeTextWithin, ephemeralGroupName, isSilentHook, partitionForKey, safeInstrumentation } from '@a2a-bus/core/adapter';
+import { encodeEnvelopeWithin, ephemeralGroupName, isSilentHook, partitionForKey, safeInstrumentation } from '@a2a-bus/core/adapter';
 import type { Redis } from 'ioredis';
 import { redisStreamsCapabilities } from './capabilities.js';
 import { connectWithin, createRedisClient, SCOPE, securityErrorOf, withoutCredentials } from './connection.js';
@@ -111,8 +111,7 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
   /** Publish without the closed check: dead letters are still written while subscriptions drain at close. */
   private async append(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
     const envelope = createEnvelope(input);
-    // Text, not bytes: ioredis writes it out as UTF-8 itself, while bytes cost it a copy of the command.
-    const { text: value, bytes } = encodeEnvelopeTextWithin(envelope, this.options.maxEnvelopeBytes, SCOPE, topic);
+    const value = encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, SCOPE, topic);
     const started = this.reportingPublish ? performance.now() : 0;
     let writer = this.writer;
     let partitions = this.knownPartitions.get(topic);
@@ -136,7 +135,7 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
       throw securityErrorOf(cause, this.options.url, stream) ?? new PublishError(SCOPE, topic, { cause });
     }
     this.published(stream);
-    if (this.reportingPublish) this.reportPublish(topic, partition, envelope, bytes, started);
+    if (this.reportingPublish) this.reportPublish(topic, partition, envelope, value.length, started);
     return { id: envelope.id, topic, partition, offset: offset ?? '' };
   }
 
@@ -144,7 +143,7 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     this.assertOpen('publish');
     const envelopes = inputs.map((input) => createEnvelope(input));
     if (envelopes.length === 0) return [];
-    const encoded = envelopes.map((envelope) => encodeEnvelopeTextWithin(envelope, this.options.maxEnvelopeBytes, SCOPE, topic));
+    const encoded = envelopes.map((envelope) => encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, SCOPE, topic));
     const writer = await this.openWriter();
     const started = performance.now();
     const partitions = await this.partitionsFor(topic);
@@ -152,16 +151,16 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     // In call order on the publishing connection, after anything published before, pipelined.
     const prepared = envelopes.map((envelope, i) => {
       const partition = partitionForKey(envelope.key, partitions);
-      const { text, bytes } = encoded[i]!;
-      const offset = writer.xadd(keys.stream(partition), envelope.key, text);
-      return { envelope, partition, bytes, offset };
+      const value = encoded[i]!;
+      const offset = writer.xadd(keys.stream(partition), envelope.key, value);
+      return { envelope, partition, value, offset };
     });
     const replies = await Promise.allSettled(prepared.map(({ offset }) => offset));
-    return prepared.map(({ envelope, partition, bytes }, i) => {
+    return prepared.map(({ envelope, partition, value }, i) => {
       const reply = replies[i]!;
       if (reply.status === 'rejected') throw new PublishError(SCOPE, topic, { cause: reply.reason });
       this.published(keys.stream(partition));
-      if (this.reportingPublish) this.reportPublish(topic, partition, envelope, bytes, started);
+      if (this.reportingPublish) this.reportPublish(topic, partition, envelope, value.length, started);
       return { id: envelope.id, topic, partition, offset: String(reply.value) };
     });
   }
