@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentBus, createTransport, type AuditEntry, type Logger } from '@a2a-bus/core';
@@ -35,6 +35,8 @@ export async function runChaos(options: ChaosOptions, logger: Logger, print: (li
   const namespace = `chaos-${options.seed}-${randomUUID().slice(0, 6)}`;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), `a2a-bus-chaos-${options.backend}-`));
   mkdirSync(dir, { recursive: true });
+  // The verifier reads every journal in the directory: an earlier run's would be judged with this one.
+  if (readdirSync(dir).length > 0) throw new Error(`--dir ${dir} is not empty (journals of an earlier run?): give an empty or new directory`);
   const inProcess = options.backend === 'memory';
   const broker = options.url || inProcess ? undefined : await startOwnBroker(options.backend, options.port);
   const url = options.url ?? broker?.url ?? sharedBrokerUrl(options.backend, namespace);

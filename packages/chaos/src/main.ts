@@ -4,6 +4,7 @@
  * they are SIGKILLed, paused and cut off from a restarted broker; the verifier checks the
  * fault model's invariants from the workers' journals and exits non-zero on any violation.
  */
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { chaos } from './chaos.js';
@@ -20,7 +21,7 @@ const usage = `pnpm chaos [options]
   --pause-ms <n>   --recovery-bound-ms <n> (10000)   --audit-sample <n> (all)
   --url <url> use this broker (no restarts)   --transport-options '<json>'
   --verify-only <dir> re-check the journals of an earlier run
-  --dir <path> journals   --port <n> first port of the run's own broker (40000)   --log-level warn`;
+  --dir <path> journals (an empty directory; one subdirectory per backend)   --port <n> first port of the run's own broker (40000)   --log-level warn`;
 
 const { values } = parseArgs({
   options: {
@@ -93,7 +94,8 @@ for (const backend of requested) {
     timeoutMs: int(values['timeout-ms']),
     url: values.url,
     transportOptions: values['transport-options'] ? (JSON.parse(values['transport-options']) as Record<string, unknown>) : undefined,
-    dir: values.dir,
+    // One directory per backend: the verifier judges every journal it finds in one.
+    dir: values.dir && requested.length > 1 ? join(values.dir, backend) : values.dir,
     port: int(values.port),
     logLevel: values['log-level'] as 'warn' | undefined,
   });
