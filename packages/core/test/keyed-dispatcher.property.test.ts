@@ -24,6 +24,8 @@ const config = fc.record({
   maxDelayMs: fc.integer({ min: 0, max: 200 }),
 });
 
+type Config = typeof config extends fc.Arbitrary<infer C> ? C : never;
+
 type Op =
   | { type: 'publish'; key: number; script: Action[]; garbage: boolean; priorDeliveries: number; deadLetterFailures: number }
   | { type: 'advance'; ms: number }
@@ -99,7 +101,23 @@ describe('KeyedDispatcher properties', () => {
         expect(harness.dispatcher.capacity).toBe(c.maxInFlight);
         expect(await harness.dispatcher.drain(0)).toBe(true);
       }),
-      propertyParams(500),
+      {
+        ...propertyParams<[Config, Op[]]>(500),
+        examples: [
+          // Found by seed 422775412: the last attempt's dead letter failed, the partition was
+          // revoked, and the redelivery ran that attempt again (attempts 1, 2, 2).
+          [
+            { partitions: 1, keys: 1, maxInFlight: 1, maxAttempts: 2, initialDelayMs: 0, maxDelayMs: 0 },
+            [
+              { type: 'publish', key: 0, script: [{ settle: 'throw' }, { settle: 'nack' }], garbage: false, priorDeliveries: 0, deadLetterFailures: 1 },
+              { type: 'advance', ms: 0 },
+              { type: 'flush' },
+              { type: 'revoke', partition: 0 },
+              { type: 'publish', key: 0, script: [], garbage: false, priorDeliveries: 0, deadLetterFailures: 0 },
+            ],
+          ],
+        ],
+      },
     );
   }, 60_000);
 });

@@ -396,6 +396,9 @@ export class KeyedDispatcher<R extends InboundRecord> {
     }
     if (attempt >= options.retry.maxAttempts) {
       if (base) options.events.onNack({ ...base, handlerMs, delayMs: 0, error: outcome.error });
+      // Counted before the dead letter is written: should that fail and the record be handed
+      // over again (a revoke), the last attempt is not run a second time.
+      options.backend.recordAttempt?.(record, attempt);
       return this.deadLetter(record, envelope, 'exhausted', `failed after ${attempt} attempts`, outcome.error, attempt);
     }
     const delayMs = outcome.delayMs ?? backoff(options.retry, attempt);
