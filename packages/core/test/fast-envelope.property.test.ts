@@ -170,6 +170,9 @@ function mutated(base: fc.Arbitrary<Record<string, unknown>>) {
       const target = containers[pick % containers.length]!;
       const keys = Object.keys(target);
       const chosen = keys.length ? keys[pick % keys.length]! : key;
+      // An array's `length` set to anything but a valid length throws; a generated key can be
+      // 'length' (also as `chosen`, for an empty array). Such a mutation is skipped.
+      if (Array.isArray(target) && (how === 'add' ? key : chosen) === 'length') return copy;
       // Reflect: a boxed string's indices cannot be deleted or set; such a mutation is skipped.
       if (how === 'replace') Reflect.set(target, chosen, value);
       else if (how === 'delete') Reflect.deleteProperty(target, chosen);
