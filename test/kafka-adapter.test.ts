@@ -389,3 +389,30 @@ async function expectCommitted(client: KafkaTransport, group: string, topicName:
     await delay(100);
   }
 }
+
+describe.skipIf(skipReason)(`[kafka] idle cost${skipReason ? ` — skipped: ${skipReason}` : ''}`, () => {
+  it('an idle subscription does not wake the process every millisecond (the kafkajs 2.2.4 request-queue timer, fixed by the transport)', async () => {
+    const client = transport();
+    await client.subscribe(topic('idle'), () => undefined, { group: 'idle' });
+    await delay(500); // the join's own traffic settles
+    const original = globalThis.setTimeout;
+    const shortTimers: number[] = [];
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.name);
+    process.on('warning', onWarning);
+    // kafkajs looks `setTimeout` up on the global object at each call.
+    globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+      if (!(Number(args[1]) >= 2)) shortTimers.push(Number(args[1]));
+      return original(...args);
+    }) as typeof setTimeout;
+    try {
+      await delay(1_000);
+    } finally {
+      globalThis.setTimeout = original;
+      process.off('warning', onWarning);
+    }
+    // Unfixed: each open connection re-arms a clamped 1 ms timer about a thousand times a second.
+    expect(shortTimers.length, `timers under 2 ms armed in 1 s of idling: ${shortTimers.length}`).toBeLessThan(50);
+    expect(warnings).not.toContain('TimeoutNegativeWarning');
+  });
+});

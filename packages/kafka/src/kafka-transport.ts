@@ -16,6 +16,7 @@ import { gatedSocketFactory } from './group-gate.js';
 import { deleteEphemeralGroup, sweepEphemeralGroups } from './ephemeral-groups.js';
 import { KafkaRetentionRounds } from './retention.js';
 import { KafkaSubscription } from './kafka-subscription.js';
+import { fixKafkajsIdleTimer } from './kafkajs-idle-timer.js';
 import { kafkaLag } from './lag.js';
 import { kafkaLogCreator } from './log-creator.js';
 import { parseKafkaOptions, type KafkaTransportOptions } from './options.js';
@@ -41,6 +42,7 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
   const config = parseKafkaOptions(options);
   const logger = (config.logger ?? silentLogger).child({ transport: 'kafka' });
   const events = safeInstrumentation(config.instrumentation, logger);
+  fixKafkajsIdleTimer(logger);
   const address = config.brokers.join(',');
   /** Subscriptions by Kafka group id, for the JoinGroup / LeaveGroup gate. */
   const members = new Map<string, Set<KafkaSubscription>>();

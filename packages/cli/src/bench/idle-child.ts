@@ -120,7 +120,7 @@ async function idleRaw(): Promise<Stop> {
   throw new Error(`no raw idle client ${client} for ${backend}`);
 }
 
-if (backend === 'kafka' && client.includes('patched')) (await import('./kafkajs-timer-patch.js')).patchKafkajsRequestQueueTimer();
+if (backend === 'kafka' && client.includes('fixed')) (await import('@a2a-bus/kafka')).fixKafkajsIdleTimer();
 const stop = client.startsWith('a2a-bus') ? await idleAgent() : await idleRaw();
 await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 const before = process.cpuUsage();
