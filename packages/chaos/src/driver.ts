@@ -167,8 +167,7 @@ export async function runChaos(options: ChaosOptions, logger: Logger, print: (li
     await fleet.stopAll();
 
     const sample = [...new Set([...auditSample(options, plan.poison, plan.long), ...failedWorkflows])];
-    print(`  reading audit() of ${sample.length} workflows`);
-    for (const n of sample) audits.set(`wf-${n}`, await driver.audit(`wf-${n}`));
+    await readAudits(sample, (wf) => driver.audit(wf), audits, print);
   } finally {
     await fleet.stopAll().catch(() => {});
     await driver.close().catch(() => {});
@@ -177,6 +176,43 @@ export async function runChaos(options: ChaosOptions, logger: Logger, print: (li
     await broker?.stop().catch(() => {});
   }
   return { dir, url, seconds: (now() - started) / 1000, audits, faultsDone, faultsPlanned: plan.faults.length };
+}
+
+/** Audits read at once: each is a replay of the workflow's partition of the audit topic. */
+const AUDIT_READERS = 4;
+const AUDIT_PROGRESS_MS = 10_000;
+
+/**
+ * Reads `audit()` of the sampled workflows, a few at a time, with progress and an estimate of
+ * the time left: on Kafka each audit reads its key's whole partition of the audit topic, so
+ * auditing every workflow of a 10 000-workflow run takes hours (`--audit-sample` bounds it).
+ */
+async function readAudits(
+  sample: readonly number[],
+  audit: (workflowId: string) => Promise<AuditEntry[]>,
+  into: Map<string, AuditEntry[]>,
+  print: (line: string) => void,
+): Promise<void> {
+  print(`  reading audit() of ${sample.length} workflows (${AUDIT_READERS} at a time; --audit-sample N reads fewer)`);
+  const started = now();
+  let next = 0;
+  const progress = setInterval(() => {
+    const done = into.size;
+    const perAudit = (now() - started) / Math.max(1, done);
+    print(`  [audit] ${done}/${sample.length} read · about ${Math.ceil((perAudit * (sample.length - done)) / 60_000)} min left`);
+  }, AUDIT_PROGRESS_MS);
+  try {
+    const reader = async (): Promise<void> => {
+      while (next < sample.length) {
+        const workflowId = `wf-${sample[next++]}`;
+        into.set(workflowId, await audit(workflowId));
+      }
+    };
+    await Promise.all(Array.from({ length: AUDIT_READERS }, reader));
+  } finally {
+    clearInterval(progress);
+  }
+  print(`  read ${into.size} audits in ${((now() - started) / 1000).toFixed(1)} s`);
 }
 
 /** Every workflow, or a sample that always includes the poison and long ones. */

@@ -8,6 +8,8 @@ export type GroupGate = (groupId: string) => Promise<void> | undefined;
 const JOIN_GROUP = 11;
 const LEAVE_GROUP = 13;
 const keepAliveMs = 60_000;
+/** What sockets ended by close() fail with (kafkajs then logs "Connection error: <this>"). */
+export const TRANSPORT_CLOSED = 'the a2a-bus transport is closed';
 
 /**
  * kafkajs has no "partitions revoked" callback: it sends JoinGroup (rebalance) or
@@ -28,7 +30,7 @@ export function gatedSocketFactory(gate: GroupGate): GatedSockets {
       : netConnect({ host, port }, onConnect);
     if (closed) {
       // A kafkajs retry after close: fail it at once, so its retry loop ends instead of waiting.
-      process.nextTick(() => socket.destroy(new Error('the a2a-bus transport is closed')));
+      process.nextTick(() => socket.destroy(new Error(TRANSPORT_CLOSED)));
       return socket;
     }
     open.add(socket);
@@ -52,7 +54,7 @@ export function gatedSocketFactory(gate: GroupGate): GatedSockets {
     destroyAll() {
       closed = true;
       // With an error: kafkajs notices only 'error' or 'end' and then clears its request timers.
-      for (const socket of open) socket.destroy(new Error('the a2a-bus transport is closed'));
+      for (const socket of open) socket.destroy(new Error(TRANSPORT_CLOSED));
       open.clear();
     },
   };
