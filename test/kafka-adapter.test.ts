@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BrokerUnreachableError, InvalidOptionsError, PublishError, type Delivery, type EnvelopeInput } from '@a2a-bus/core';
+import { BrokerUnreachableError, InvalidOptionsError, PublishError, type BusErrorEvent, type Delivery, type EnvelopeInput } from '@a2a-bus/core';
 import { partitionForKey } from '@a2a-bus/core/adapter';
 import { adapter, createKafkaTransport, type KafkaTransport, type KafkaTransportOptions } from '@a2a-bus/kafka';
 // White-box: the URL parser is internal to the adapter.
@@ -232,6 +232,30 @@ describe.skipIf(skipReason)(`[kafka] adapter${skipReason ? ` — skipped: ${skip
     expect(sub.assignedPartitions()).toEqual([0]);
     await expectCommitted(client, 'g', name, 0, 2);
   }, 45_000);
+
+  it('a member working through a large fetched batch with fast handlers keeps its session (it heartbeats while the batch waits for room)', async () => {
+    const errors: BusErrorEvent[] = [];
+    const client = transport({ sessionTimeoutMs: 6_000, heartbeatIntervalMs: 600, instrumentation: { onError: (e) => void errors.push(e) } });
+    const name = topic('backlog');
+    const total = 600;
+    await Promise.all(Array.from({ length: total }, (_, i) => client.publish(name, textMessage(`k${i % 8}`, `m${i}`))));
+    const handled: string[] = [];
+    // One batch of 600 that drains one message per ~15 ms, about 10 s in all: past the session
+    // unless the member heartbeats while its batch waits; a handler ends far more often than
+    // the heartbeat timer ticks (every 200 ms).
+    await client.subscribe(
+      name,
+      async (d) => {
+        await delay(15);
+        handled.push(textOf(d));
+      },
+      { group: 'g', maxInFlight: 1 },
+    );
+    await waitFor(`all ${total} handled (${new Set(handled).size} so far)`, () => new Set(handled).size === total, 60_000);
+    await delay(1_000);
+    expect(handled.length, 'handled twice: the member lost its session and the batch came again').toBe(total);
+    expect(errors.map((e) => `${e.kind}: ${e.message}`)).toEqual([]);
+  }, 90_000);
 
   it('a member joining while a key runs past the session timeout: the new owner starts only after the old one finished', async () => {
     const name = topic('handover');

@@ -1,7 +1,11 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from '@a2a-bus/core';
 import { createKafkaTransport, kafkaCapabilities, type KafkaTransportOptions } from '@a2a-bus/kafka';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { delay, textMessage, waitFor } from './src/conformance/context.js';
 import { requireBroker, skippedSuite, transportConformanceSuite } from './src/index.js';
 import { startKafkaBroker, type KafkaBrokerHandle } from './src/servers/kafka-broker.js';
 
@@ -48,6 +52,66 @@ if (skipReason) {
       await Promise.all(topics.map((topic) => admin.deleteTopic(topic).catch(() => undefined)));
       await admin.close();
     },
+  });
+}
+
+if (!skipReason && process.env.KAFKA_RESTART_TEST !== '0') {
+  describe('[kafka] a member process paused through a broker restart', () => {
+    // The fault harness's scenario: a worker SIGSTOPped past its session while the broker
+    // restarts wakes with a batch in progress, learns it lost the group and tries to rejoin
+    // against a broker still down. Here it then lost its session again and again after each
+    // rejoin (no heartbeat while its large batch waited for room), working 5 s of every 11.
+    it('takes work again after it wakes, and loses its session only the once', async () => {
+      const broker = restartable!;
+      const topic = `paused-member-${randomUUID().slice(0, 8)}`;
+      const publisher = createKafkaTransport({ ...options, brokers: [broker.address], publishTimeoutMs: 3_000 });
+      const script = fileURLToPath(new URL('./src/faults/kafka-member.ts', import.meta.url));
+      const config = { brokers: [broker.address], topic, group: 'paused', options };
+      const member = spawn(process.execPath, ['--conditions=@a2a-bus/source', '--import', 'tsx', script, JSON.stringify(config)], {
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      });
+      const handled: string[] = [];
+      let stderr = '';
+      let sessionsLost = 0;
+      member.stderr!.on('data', (chunk: Buffer) => {
+        sessionsLost += chunk.toString().split('past the session; stopping its partitions').length - 1;
+        stderr = (stderr + chunk.toString()).slice(-8_000);
+      });
+      let ready = false;
+      member.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+        for (const line of chunk.split('\n')) {
+          if (line === 'ready') ready = true;
+          else if (line.startsWith('got ')) handled.push(line.slice(4));
+        }
+      });
+      const publishAll = (texts: string[]) => Promise.all(texts.map((text, i) => publisher.publish(topic, textMessage(`k${i % 16}`, text))));
+      try {
+        await waitFor('the member to join', () => ready, 60_000);
+        // A backlog, so that a batch is in progress (waiting for room) when the process stops.
+        await publishAll(Array.from({ length: 400 }, (_, i) => `before-${i}`));
+        await waitFor('the member to start on the backlog', () => handled.length >= 10, 30_000);
+        member.kill('SIGSTOP');
+        await delay(8_000); // past the 6 s session: the group drops the member
+        await broker.restart(async () => {
+          await delay(2_000);
+          member.kill('SIGCONT'); // it wakes, knows its session is gone, and tries to rejoin: no broker
+          await delay(14_000); // longer than kafkajs's join retries
+        });
+        await publishAll(Array.from({ length: 16 }, (_, i) => `after-${i}`));
+        await waitFor(
+          `the woken member to handle a message published after the restart (handled ${handled.length}, the last ${handled.at(-1)}); its log: ${stderr}`,
+          () => handled.some((text) => text.startsWith('after-')),
+          90_000,
+        );
+        await waitFor(`the whole backlog handled (${new Set(handled).size} of 416)`, () => new Set(handled).size === 416, 60_000);
+        expect(member.exitCode).toBeNull();
+        expect(sessionsLost, `sessions lost (the pause's own, then any after the rejoin); its log: ${stderr}`).toBe(1);
+      } finally {
+        member.kill('SIGKILL');
+        await publisher.deleteTopic(topic).catch(() => undefined);
+        await publisher.close();
+      }
+    }, 240_000);
   });
 }
 

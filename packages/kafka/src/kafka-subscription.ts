@@ -105,6 +105,9 @@ export class KafkaSubscription implements Subscription {
   private readonly ephemeral: boolean;
   /** Ephemeral groups: the position this member last committed per partition (where it resumes on a rejoin). */
   private readonly positions = new Map<number, string>();
+  private joinedOnce = false;
+  /** A restart of the kafkajs consumer that lost its membership without knowing it (see `checkMembership`). */
+  private restarting: Promise<void> | undefined;
 
   constructor(topic: string, handler: MessageHandler, options: SubscribeOptions, deps: KafkaSubscriptionDeps) {
     this.topic = topic;
@@ -163,9 +166,8 @@ export class KafkaSubscription implements Subscription {
       onJoin = resolve;
       onFail = reject;
     });
-    let joinedOnce = false;
     void joined.then(
-      () => (joinedOnce = true),
+      () => (this.joinedOnce = true),
       () => undefined,
     );
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -183,6 +185,7 @@ export class KafkaSubscription implements Subscription {
       onJoin();
     });
     consumer.on(consumer.events.HEARTBEAT, () => void (this.lastHeartbeatAt = Date.now()));
+    consumer.on(consumer.events.FETCH, () => this.checkMembership(true));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.reportError(
         'error',
@@ -192,7 +195,7 @@ export class KafkaSubscription implements Subscription {
       );
       if (payload.restart || this.closing) return;
       // kafkajs restarts only after retriable errors; a member that joined once keeps trying.
-      if (joinedOnce) this.revive();
+      if (this.joinedOnce) this.revive();
       else onFail(payload.error);
     });
     this.watchForStalls();
@@ -404,7 +407,6 @@ export class KafkaSubscription implements Subscription {
       await Promise.race([this.dispatcher.whenReady(), unblocked]);
     } finally {
       this.blocked.delete(unblock);
-      if (this.blocked.size === 0 && !this.releasing) this.stopTimers();
     }
   }
 
@@ -420,7 +422,6 @@ export class KafkaSubscription implements Subscription {
     } finally {
       state.wakeWhenSettled = undefined;
       this.blocked.delete(unblock);
-      if (this.blocked.size === 0 && !this.releasing) this.stopTimers();
     }
   }
 
@@ -566,16 +567,63 @@ export class KafkaSubscription implements Subscription {
   private watchForStalls(): void {
     const every = Math.max(50, Math.floor(this.deps.config.heartbeatIntervalMs / 2));
     this.stallTimer = setInterval(() => {
+      this.checkMembership(false);
       if (!this.holdsSession()) return; // latches lostEpoch when we just woke up
       this.lastTick = Date.now();
     }, every);
     this.stallTimer.unref();
   }
 
+  /**
+   * kafkajs can go on fetching without being a member of the group. When its rejoin after an
+   * "unknown member" fails (the broker is away: a process woken from a pause during a broker
+   * restart), its runner has already dropped the member id and retries by fetching again, not
+   * by joining; with no member id its heartbeats do nothing, so no error ever comes, and the
+   * consumer reads its old partitions' records without owning them, silently, for good (the
+   * fault harness found a worker whose replies never arrived again). A consumer that fetches
+   * with no heartbeat answered for a whole session is such a member (the coordinator evicted
+   * it by then in any case); one that neither joined nor heartbeated for a rebalance timeout
+   * and a session is stuck in some other way. Either way the kafkajs consumer is stopped and
+   * run again, which joins the group as a new member.
+   */
+  private checkMembership(fetched: boolean): void {
+    if (this.closing || this.restarting || !this.joinedOnce) return;
+    const { sessionTimeoutMs, rebalanceTimeoutMs } = this.deps.config;
+    const silentMs = Date.now() - this.lastHeartbeatAt;
+    if (silentMs <= (fetched ? sessionTimeoutMs : rebalanceTimeoutMs + sessionTimeoutMs)) return;
+    const state = fetched ? 'fetches' : 'neither joined nor heartbeated';
+    this.sessionLost(undefined, `no heartbeat answered for ${silentMs} ms, past the session`);
+    this.reportError(
+      'warn',
+      'consumer-failed',
+      `kafka consumer ${state} with no heartbeat answered for ${silentMs} ms: not a group member any more; restarting it`,
+    );
+    this.lastHeartbeatAt = Date.now(); // one restart per silence
+    this.restarting = this.consumer
+      .stop()
+      .then(() => (this.closing ? undefined : this.run()))
+      .catch((error: unknown) => {
+        this.deps.logger.warn({ err: error }, 'consumer restart failed; trying again');
+        this.revive();
+      })
+      .finally(() => (this.restarting = undefined));
+  }
+
+  /**
+   * Heartbeats while a batch waits (for room, or for its partition's oldest message) or the
+   * member lets go. The timer stops itself at its first tick with neither, never from a
+   * waiter's exit: with a backlog, a handler ending every few milliseconds lets every waiter
+   * out and most of them straight back in, and a timer stopped and restarted on each of
+   * those never reached its first tick — a member working through a large fetched batch sent
+   * no heartbeat at all, lost its session after 0.8 of it, and did so again after each rejoin.
+   */
   private startTimers(): void {
     if (this.heartbeatTimer) return;
     const every = Math.max(50, Math.floor(this.deps.config.heartbeatIntervalMs / 3));
-    this.heartbeatTimer = setInterval(() => void this.heartbeat(), every);
+    this.heartbeatTimer = setInterval(() => {
+      if (this.blocked.size === 0 && !this.releasing) return this.stopTimers();
+      void this.heartbeat();
+    }, every);
   }
 
   private stopTimers(): void {

@@ -13,8 +13,8 @@ const script = resolve(dirname(fileURLToPath(import.meta.url)), '../../../script
 export interface KafkaBrokerHandle {
   /** `127.0.0.1:<port>` */
   readonly address: string;
-  /** Stops the broker (TERM, clean shutdown) and starts it again on the same data; `whileDown` runs in between. */
-  restart(whileDown?: () => void): Promise<void>;
+  /** Stops the broker (TERM, clean shutdown) and starts it again on the same data; `whileDown` runs (and is awaited) in between. */
+  restart(whileDown?: () => void | Promise<void>): Promise<void>;
   /** Stops the broker and deletes its data. */
   stop(): Promise<void>;
 }
@@ -30,7 +30,7 @@ export async function startKafkaBroker(options: { firstPort?: number } = {}): Pr
     address: `127.0.0.1:${port}`,
     async restart(whileDown) {
       await broker('stop');
-      whileDown?.();
+      await whileDown?.();
       await broker('start');
     },
     async stop() {
