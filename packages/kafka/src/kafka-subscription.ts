@@ -541,8 +541,10 @@ export class KafkaSubscription implements Subscription {
     // The coordinator expires a member it has not heard from for the session timeout and gives
     // its partitions to others, whatever this member believes: a broker restart or a crashed
     // kafkajs consumer (which rejoins as a new member) must not leave handlers running here
-    // while the next owner starts the same keys.
-    if (now - this.lastHeartbeatAt > bound && !this.released) {
+    // while the next owner starts the same keys. That holds while it lets go of them, too:
+    // kafkajs crashing in a broker outage sends LeaveGroup, and the handlers it waits for
+    // must not outlive the session (the fault harness saw 40 keys on two members so).
+    if (now - this.lastHeartbeatAt > bound && (!this.released || this.releasing)) {
       this.sessionLost(undefined, `no heartbeat answered for ${now - this.lastHeartbeatAt} ms, past the session`);
       return false;
     }
@@ -551,7 +553,7 @@ export class KafkaSubscription implements Subscription {
 
   /** Our generation is over (we know it, or must assume it): no record of it starts or settles here any more. */
   private sessionLost(error: unknown, reason: string): void {
-    if (this.lostEpoch === this.epoch || this.released) return;
+    if (this.lostEpoch === this.epoch || (this.released && !this.releasing)) return;
     this.lostEpoch = this.epoch;
     this.deps.logger.warn({ err: error, epoch: this.epoch, assigned: this.assigned }, `${reason}; stopping its partitions at once`);
     for (const partition of this.assigned) this.dispatcher.lose(partition, reason);
@@ -659,6 +661,8 @@ export class KafkaSubscription implements Subscription {
     try {
       await payload.heartbeat();
     } catch (error) {
+      // Answered all the same: during a rebalance the coordinator keeps the session alive.
+      if ((error as { type?: string } | null)?.type === 'REBALANCE_IN_PROGRESS') this.lastHeartbeatAt = Date.now();
       if (isMembershipError(error) && !this.releasing) {
         if (isGenerationOver(error)) this.sessionLost(error, 'heartbeat refused: this member is no longer in the group');
         this.membershipError = error;

@@ -24,8 +24,18 @@ export interface StreamReaderOptions {
 interface PartitionState {
   readonly partition: number;
   readonly stream: string;
-  /** `backlog`: claiming what is pending for the group, in id order, before reading new entries. */
-  phase: 'backlog' | 'reading';
+  /**
+   * `backlog`: claiming what is pending for the group, in id order, before reading new
+   * entries; `settling`: drained once, waiting for the previous owner's last blocked read to
+   * end (`settleUntil`) before draining again; `reading`: reading new entries.
+   */
+  phase: 'backlog' | 'settling' | 'reading';
+  /**
+   * Until when a read the previous owner left blocked on the server may still take entries:
+   * a process paused while its XREADGROUP BLOCK waits keeps receiving entries (pending under
+   * its name) for up to `blockMs` after its lease lapsed. 0 once drained past it.
+   */
+  settleUntil: number;
   /** XAUTOCLAIM cursor while in the backlog. */
   cursor: string;
   /** Ids pushed to the dispatcher and not settled yet. */
@@ -99,7 +109,7 @@ export class StreamReader {
 
   assign(partition: number): void {
     const stream = this.options.keys.stream(partition);
-    const state: PartitionState = { partition, stream, phase: 'backlog', cursor: '0-0', held: new Set() };
+    const state: PartitionState = { partition, stream, phase: 'backlog', cursor: '0-0', held: new Set(), settleUntil: Date.now() + this.options.blockMs };
     this.partitions.set(partition, state);
     this.byStream.set(stream, state);
     this.options.dispatcher.assign(partition);
@@ -174,13 +184,24 @@ export class StreamReader {
       await new Promise((resolve) => setImmediate(resolve));
       return;
     }
+    const now = Date.now();
+    let settled = Number.POSITIVE_INFINITY;
     for (const state of this.partitions.values()) {
       if (state.phase === 'backlog') return this.claimBacklog(state);
+      if (state.phase !== 'settling') continue;
+      if (now < state.settleUntil) {
+        settled = Math.min(settled, state.settleUntil);
+        continue;
+      }
+      // The previous owner's last read is over: what it took is pending now; drain again.
+      state.phase = 'backlog';
+      state.settleUntil = 0;
+      return this.claimBacklog(state);
     }
-    if (this.resync || Date.now() >= this.nextSweepAt) return this.sweep();
-    const reading = [...this.partitions.values()];
+    if (this.resync || now >= this.nextSweepAt) return this.sweep();
+    const reading = [...this.partitions.values()].filter((state) => state.phase === 'reading');
     if (reading.length === 0) {
-      await this.waitForWake(this.options.blockMs);
+      await this.waitForWake(Math.max(1, Math.min(this.options.blockMs, settled - now)));
       return;
     }
     await this.readNew(reading);
@@ -200,7 +221,9 @@ export class StreamReader {
     const deliveries = await this.deliveryCounts(state.stream, live);
     for (const [id, fields] of live) this.push(state, id.toString(), fields, deliveries.get(id.toString()) ?? 1);
     state.cursor = cursor.toString();
-    if (state.cursor === '0-0') state.phase = 'reading';
+    // Drained: read new entries — once the previous owner's last blocked read cannot take any
+    // more, or per-key order breaks (it took entry 1 while paused, we would run entry 2 first).
+    if (state.cursor === '0-0') state.phase = Date.now() < state.settleUntil ? 'settling' : 'reading';
   }
 
   /**

@@ -179,17 +179,23 @@ export class KeyedDispatcher<R extends InboundRecord> {
       this.dropQueued(lane);
       if (lane.running) waits.push(lane.done);
     }
-    // A lost partition's handlers are fenced already (signal aborted, acks refused): nothing to wait for.
+    // A lost partition's handlers are fenced already (signal aborted, acks refused): nothing to
+    // wait for — also when it is lost while we wait (the session lapsed meanwhile).
     if (this.isLost(partition)) return;
-    const finished = Promise.race([Promise.all(waits), this.abandoned]).then(() => true);
-    if (options.timeoutMs === undefined || waits.length === 0) {
-      await finished;
-      return;
-    }
     const timer = new AbortController();
-    const inTime = await Promise.race([finished, sleep(this.options.clock, options.timeoutMs, timer.signal).then(() => false)]);
-    timer.abort();
-    if (!inTime) this.lose(partition, `handlers still running ${options.timeoutMs} ms after the partition was revoked`);
+    const fence = this.fenceOf(partition).controller.signal;
+    const lost = new Promise<void>((resolve) => fence.addEventListener('abort', () => resolve(), { once: true, signal: timer.signal }));
+    const finished = Promise.race([Promise.all(waits), this.abandoned, lost]).then(() => true);
+    try {
+      if (options.timeoutMs === undefined || waits.length === 0) {
+        await finished;
+        return;
+      }
+      const inTime = await Promise.race([finished, sleep(this.options.clock, options.timeoutMs, timer.signal).then(() => false)]);
+      if (!inTime) this.lose(partition, `handlers still running ${options.timeoutMs} ms after the partition was revoked`);
+    } finally {
+      timer.abort();
+    }
   }
 
   /**
