@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { BrokerUnreachableError, InvalidOptionsError, PublishError, type BusErrorEvent, type Delivery, type EnvelopeInput } from '@a2a-bus/core';
 import { partitionForKey } from '@a2a-bus/core/adapter';
 import { adapter, createKafkaTransport, type KafkaTransport, type KafkaTransportOptions } from '@a2a-bus/kafka';
@@ -256,6 +258,54 @@ describe.skipIf(skipReason)(`[kafka] adapter${skipReason ? ` — skipped: ${skip
     expect(handled.length, 'handled twice: the member lost its session and the batch came again').toBe(total);
     expect(errors.map((e) => `${e.kind}: ${e.message}`)).toEqual([]);
   }, 90_000);
+
+  // The fault harness paused a worker (SIGSTOP) just after it sent SyncGroup: on waking it read
+  // the answer, started the records of that generation, from which the group had expired it
+  // meanwhile, and ran a task another member had already run (the join reset its session clock).
+  it('a member stalled while its SyncGroup answer waits in its socket starts none of that generation’s records on waking', async () => {
+    const name = topic('stale-join');
+    const options = { ...base, partitions: 4 };
+    const script = fileURLToPath(new URL('./src/faults/kafka-member.ts', import.meta.url));
+    const member = spawn(process.execPath, ['--conditions=@a2a-bus/source', '--import', 'tsx', script, JSON.stringify({ brokers, topic: name, group: 'stale', options })], {
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      env: { ...process.env, MEMBER_FREEZE_MS: '9000' },
+    });
+    const lines: string[] = [];
+    let stderr = '';
+    member.stderr!.on('data', (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-6_000)));
+    member.stdout!.setEncoding('utf8').on('data', (chunk: string) => lines.push(...chunk.split('\n').filter(Boolean)));
+    const handledHere: string[] = [];
+    try {
+      await waitFor('the member process to join', () => lines.includes('ready'), 60_000);
+      const publisher = transport(options);
+      await Promise.all(Array.from({ length: 300 }, (_, i) => publisher.publish(name, textMessage(`k${i % 16}`, `m${i}`))));
+      await waitFor('the member to start on the backlog', () => lines.some((line) => line.startsWith('got ')), 30_000);
+      member.send('freeze-at-sync');
+      // A second member joins: the first rejoins, sends SyncGroup and stops dead for 9 s; the
+      // group expires it after its 6 s session and gives everything to this one, which works
+      // slowly enough to be busy with the stalled member's partitions when it wakes.
+      await transport(options).subscribe(
+        name,
+        async (delivery) => {
+          await delay(60);
+          handledHere.push(textOf(delivery));
+        },
+        { group: 'stale', maxInFlight: 1 },
+      );
+      await waitFor('the member to stall', () => lines.includes('frozen'), 20_000);
+      await waitFor('the member to wake', () => lines.includes('woke'), 20_000);
+      const there = (): string[] => lines.filter((line) => line.startsWith('got ')).map((line) => line.slice(4));
+      await waitFor(`all 300 handled (here ${handledHere.length}, there ${there().length})`, () => new Set([...handledHere, ...there()]).size === 300, 90_000);
+      const all = [...handledHere, ...there()];
+      const twice = [...new Set(all.filter((text, i) => all.indexOf(text) !== i))];
+      // Without the SyncGroup time, the woken member ran the stale generation's first records (all
+      // handled again here): at a handover both members commit before they rejoin, so no repeats.
+      expect(twice, `handled on both members; the stalled member's log: ${stderr}`).toEqual([]);
+      expect(member.exitCode).toBeNull();
+    } finally {
+      member.kill('SIGKILL');
+    }
+  }, 180_000);
 
   it('a member joining while a key runs past the session timeout: the new owner starts only after the old one finished', async () => {
     const name = topic('handover');

@@ -99,6 +99,8 @@ export class KafkaSubscription implements Subscription {
   private lostEpoch = -1;
   /** When the coordinator last answered a heartbeat (or a join) of this member, on our clock. */
   private lastHeartbeatAt = Date.now();
+  /** When this member's latest SyncGroup request went out (kafkajs's `sentAt`, our clock). */
+  private syncSentAt: number | undefined;
   /** Per partition, what the previous owners handled beyond the committed offset; fetched on each join. */
   private handledBefore: Promise<Map<number, Set<bigint>>> = Promise.resolve(new Map());
   /** A per-process group: this member is its only one, so its own commits are the group's cursor. */
@@ -178,13 +180,20 @@ export class KafkaSubscription implements Subscription {
       for (const partition of this.assigned) this.dispatcher.assign(partition);
       this.resumeOwnPositions();
       this.lastTick = Date.now();
-      this.lastHeartbeatAt = this.lastTick;
+      // The coordinator counts the new generation's session from the join, not from when its
+      // answer is read: a process stalled while the SyncGroup answer waited in its socket
+      // (the fault harness paused a worker just then) wakes into a generation the group may
+      // have expired it from meanwhile, and must not start that generation's records.
+      this.lastHeartbeatAt = Math.min(this.lastTick, this.syncSentAt ?? this.lastTick);
       if (this.startFrom === 'latest') this.pinning = this.pinStart(this.epoch);
       this.handledBefore = this.fetchHandledBefore();
       this.deps.logger.debug({ assigned: this.assigned, epoch: this.epoch }, 'joined group');
       onJoin();
     });
     consumer.on(consumer.events.HEARTBEAT, () => void (this.lastHeartbeatAt = Date.now()));
+    consumer.on(consumer.events.REQUEST, ({ payload }) => {
+      if (payload.apiName === 'SyncGroup') this.syncSentAt = payload.sentAt;
+    });
     consumer.on(consumer.events.FETCH, () => this.checkMembership(true));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.reportError(

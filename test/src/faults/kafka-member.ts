@@ -2,8 +2,34 @@
 // (SIGSTOP) or kill it. argv[2]: { brokers, topic, group, options }. Writes "ready" once it
 // joined, then one line per message it handled ("got <text>"); handlers take 50 ms, one at
 // a time, so fetched records queue up behind them (a batch is in progress at any moment).
+//
+// MEMBER_FREEZE_MS: once the test sends "freeze-at-sync" (IPC), the process stops dead for that
+// long (Atomics.wait: no timer, no I/O, as under SIGSTOP) right after its next SyncGroup
+// request went out, so the answer waits in its socket while the group goes on without it.
+import { Socket } from 'node:net';
 import { createKafkaTransport, type KafkaTransportOptions } from '@a2a-bus/kafka';
 import { pino } from 'pino';
+
+const SYNC_GROUP = 14;
+const freezeMs = Number(process.env.MEMBER_FREEZE_MS ?? 0);
+if (freezeMs > 0) {
+  let armed = false;
+  process.on('message', (message) => void (message === 'freeze-at-sync' && (armed = true)));
+  const write = Socket.prototype.write as (this: Socket, ...args: unknown[]) => boolean;
+  Socket.prototype.write = function (this: Socket, ...args: unknown[]): boolean {
+    const written = write.apply(this, args);
+    const [chunk] = args;
+    if (armed && Buffer.isBuffer(chunk) && chunk.length >= 6 && chunk.readInt16BE(4) === SYNC_GROUP) {
+      armed = false;
+      setImmediate(() => {
+        process.stdout.write('frozen\n');
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, freezeMs);
+        process.stdout.write('woke\n');
+      });
+    }
+    return written;
+  } as Socket['write'];
+}
 
 interface MemberConfig {
   readonly brokers: string[];
