@@ -6,6 +6,7 @@ import { partitionForKey } from '@a2a-bus/core/adapter';
 import { adapter, createRedisStreamsTransport, type RedisStreamsOptions, type RedisStreamsTransport } from '@a2a-bus/redis-streams';
 // White-box: key layout and trimming are internal to the adapter.
 import { TopicKeys } from '../packages/redis-streams/src/keys.js';
+import { RedisLeaseStore } from '../packages/redis-streams/src/lease-store.js';
 import { trimStream } from '../packages/redis-streams/src/retention.js';
 // The adapter's own ioredis, to arrange broker state the transport API cannot (stalled members, lost replies).
 import { Redis } from 'ioredis';
@@ -137,6 +138,42 @@ describe.skipIf(skipReason)(`[redis-streams] adapter${skipReason ? ` — skipped
       victim.kill('SIGKILL');
     }
   }, 30_000);
+
+  it('lease renewals in one script call: free leases taken, own ones extended, others refused, in order', async () => {
+    const keys = new TopicKeys(prefix, topicName());
+    const store = new RedisLeaseStore(raw, keys, 'g');
+    await raw.set(keys.lease('g', 1), 'b', 'PX', 5_000);
+    await raw.set(keys.lease('g', 2), 'a', 'PX', 200);
+    expect(await store.acquireAll([0, 1, 2, 3], 'a', 4_000)).toEqual([true, false, true, true]);
+    expect(await raw.get(keys.lease('g', 1))).toBe('b');
+    for (const p of [0, 2, 3]) {
+      expect(await raw.get(keys.lease('g', p))).toBe('a');
+      expect(await raw.pttl(keys.lease('g', p))).toBeGreaterThan(3_000); // 2 extended from 200 ms
+    }
+    expect(await store.acquireAll([1], 'b', 4_000)).toEqual([true]);
+    expect(await store.acquireAll([], 'a', 4_000)).toEqual([]);
+  });
+
+  it('an idle member renews all its leases in one command per round', async () => {
+    const topic = topicName();
+    const leasePrefix = new TopicKeys(prefix, topic).lease('g', 0).slice(0, -1);
+    const monitor = await raw.monitor();
+    const renewals: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase().startsWith('eval') && args.some((a) => a.startsWith(leasePrefix))) renewals.push(args.filter((a) => a.startsWith(leasePrefix)));
+    });
+    try {
+      const sub = await transport({ partitions: 4, leaseTtlMs: 1_500 }).subscribe(topic, () => {}, { group: 'g' });
+      await waitFor('all four partitions', () => sub.assignedPartitions().length === 4, 5_000);
+      renewals.length = 0;
+      await delay(2_000); // about four rounds (every 500 ms)
+      expect(renewals.length).toBeGreaterThanOrEqual(2);
+      expect(renewals.length).toBeLessThanOrEqual(6);
+      for (const leases of renewals) expect(leases).toEqual([0, 1, 2, 3].map((p) => `${leasePrefix}${p}`));
+    } finally {
+      monitor.disconnect();
+    }
+  });
 
   it('a member that died without releasing: after its leases lapse, its pending entries come first, in order, with the attempt counted', async () => {
     const topic = topicName();

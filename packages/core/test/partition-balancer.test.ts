@@ -37,6 +37,23 @@ class FakeLeaseStore implements LeaseStore {
   }
 }
 
+/** The same store offering `acquireAll`; counts the calls of each form. */
+class BatchingLeaseStore extends FakeLeaseStore {
+  /** Each `acquireAll` call: `member: partitions`. */
+  readonly batches: string[] = [];
+  singles = 0;
+  override async acquire(partition: number, member: string, ttlMs: number): Promise<boolean> {
+    this.singles += 1;
+    return super.acquire(partition, member, ttlMs);
+  }
+  async acquireAll(partitions: readonly number[], member: string, ttlMs: number): Promise<boolean[]> {
+    this.batches.push(`${member}: ${partitions.join(',')}`);
+    const held: boolean[] = [];
+    for (const partition of partitions) held.push(await super.acquire(partition, member, ttlMs));
+    return held;
+  }
+}
+
 const flush = async (): Promise<void> => {
   for (let i = 0; i < 20; i += 1) await new Promise((resolve) => setImmediate(resolve));
 };
@@ -70,10 +87,13 @@ function member(name: string, store: LeaseStore, clock: ManualClock, consuming: 
   });
 }
 
-describe('PartitionBalancer', () => {
+describe.each([
+  ['one store call per lease', FakeLeaseStore],
+  ['leases batched', BatchingLeaseStore],
+])('PartitionBalancer (%s)', (_, Store) => {
   it('splits partitions between members and never gives one partition to two', async () => {
     const clock = new ManualClock();
-    const store = new FakeLeaseStore(clock);
+    const store = new Store(clock);
     const consuming = new Map<number, string>();
     const a = member('a', store, clock, consuming);
     const b = member('b', store, clock, consuming);
@@ -91,7 +111,7 @@ describe('PartitionBalancer', () => {
 
   it("a dead member's partitions move once its leases lapse", async () => {
     const clock = new ManualClock();
-    const store = new FakeLeaseStore(clock);
+    const store = new Store(clock);
     const consuming = new Map<number, string>();
     const a = member('a', store, clock, consuming);
     const b = member('b', store, clock, consuming);
@@ -107,7 +127,7 @@ describe('PartitionBalancer', () => {
 
   it('fences itself off when it cannot renew its leases', async () => {
     const clock = new ManualClock();
-    const store = new FakeLeaseStore(clock);
+    const store = new Store(clock);
     const consuming = new Map<number, string>();
     const a = member('a', store, clock, consuming);
     await a.start();
@@ -124,7 +144,7 @@ describe('PartitionBalancer', () => {
 
   it('a member that slept through its lease holds nothing on waking, stops at once, and takes the partition again later', async () => {
     const clock = new ManualClock();
-    const store = new FakeLeaseStore(clock);
+    const store = new Store(clock);
     const consuming = new Map<number, string>();
     const lost: number[] = [];
     const revokes: Array<() => void> = [];
@@ -165,7 +185,7 @@ describe('PartitionBalancer', () => {
 
   it('keeps renewing its leases while a slow drain runs on stop', async () => {
     const clock = new ManualClock();
-    const store = new FakeLeaseStore(clock);
+    const store = new Store(clock);
     const consuming = new Map<number, string>();
     let finishDrain!: () => void;
     const drained = new Promise<void>((resolve) => (finishDrain = resolve));
@@ -541,6 +561,54 @@ describe('PartitionBalancer, case by case', () => {
     await balancer.start();
     expect(balancer.assigned).toEqual([1, 2]);
     expect(logger.lines.filter((l) => l.level === 'warn').map((l) => [l.message, l.fields.partition])).toEqual([['partition round failed', 0]]);
+    await balancer.stop();
+  });
+
+  it('a store that batches is asked once per round for every lease the member renews, one being handed over included', async () => {
+    const clock = new ManualClock(5_000);
+    const store = new BatchingLeaseStore(clock);
+    const drain = deferred();
+    const a = single(store, clock, { partitions: 4, onRevoked: (p) => (p === 1 ? drain.promise : Promise.resolve()) });
+    await a.balancer.start();
+    expect(store.batches).toEqual(['a: 0,1,2,3']);
+    await single(store, clock, { member: 'b', partitions: 4 }).balancer.start(); // b's round: one more batch
+    store.batches.length = 0;
+    await rounds(clock, 1); // a hands 1 and 3 over; 1 drains slowly, 3 is released at once
+    await rounds(clock, 1);
+    // Each round, one call: a's share (0, 2), then 1 kept while it drains as well; b asks for
+    // its share (1, 3) in its own call, and is refused 1 while a holds it.
+    expect(store.batches).toEqual(['a: 0,2', 'b: 1,3', 'a: 0,1,2', 'b: 1,3']);
+    expect(store.leases.get(1)?.member).toBe('a');
+    expect(store.singles).toBe(0);
+    drain.resolve();
+    await a.balancer.stop({ release: false });
+  });
+
+  it('a batched renewal that fails changes nothing that round and is logged once; the fence stops its partitions if it lasts', async () => {
+    const clock = new ManualClock(5_000);
+    const store = new BatchingLeaseStore(clock);
+    const flaky: LeaseStore = {
+      heartbeat: (m, ttl) => store.heartbeat(m, ttl),
+      leave: (m) => store.leave(m),
+      acquire: (p, m, ttl) => store.acquire(p, m, ttl),
+      acquireAll: (ps, m, ttl) => (failing ? Promise.reject(new Error('script failed')) : store.acquireAll(ps, m, ttl)),
+      release: (p, m) => store.release(p, m),
+    };
+    let failing = false;
+    const { balancer, logger, lost } = single(flaky, clock);
+    await balancer.start();
+    expect(balancer.assigned).toEqual([0, 1]);
+    failing = true;
+    await rounds(clock, 1);
+    expect(balancer.assigned).toEqual([0, 1]); // still within its lease
+    expect(logger.lines.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual(['lease renewal of partitions 0,1 failed']);
+    await rounds(clock, 4); // 1 s without a renewal: fenced
+    expect(balancer.assigned).toEqual([]);
+    expect(lost).toEqual(['0: lease not renewed in time', '1: lease not renewed in time']);
+    failing = false;
+    await rounds(clock, 1);
+    await rounds(clock, 1);
+    expect(balancer.assigned).toEqual([0, 1]);
     await balancer.stop();
   });
 

@@ -37,6 +37,27 @@ end
 return 0
 `;
 
+/**
+ * KEYS lease keys (one topic: one hash slot), ARGV member, ttl ms. ACQUIRE for each key;
+ * returns 1 or 0 per key, in order.
+ */
+const ACQUIRE_ALL = `
+local held = {}
+for i, key in ipairs(KEYS) do
+  local owner = redis.call('GET', key)
+  if not owner then
+    redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+    held[i] = 1
+  elseif owner == ARGV[1] then
+    redis.call('PEXPIRE', key, ARGV[2])
+    held[i] = 1
+  else
+    held[i] = 0
+  end
+end
+return held
+`;
+
 /** KEYS[1] lease key, ARGV member, channel. Frees the lease only if we hold it, and says so. */
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -51,6 +72,7 @@ type ScriptedRedis = Redis & {
   a2aHeartbeat(members: string, member: string, ttlMs: number, channel: string): Promise<string[]>;
   a2aLeave(members: string, member: string, channel: string): Promise<number>;
   a2aAcquire(lease: string, member: string, ttlMs: number): Promise<number>;
+  a2aAcquireAll(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
   a2aRelease(lease: string, member: string, channel: string): Promise<number>;
 };
 
@@ -60,6 +82,7 @@ export function defineLeaseScripts(client: Redis): void {
   client.defineCommand('a2aHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
   client.defineCommand('a2aLeave', { numberOfKeys: 1, lua: LEAVE });
   client.defineCommand('a2aAcquire', { numberOfKeys: 1, lua: ACQUIRE });
+  client.defineCommand('a2aAcquireAll', { lua: ACQUIRE_ALL });
   client.defineCommand('a2aRelease', { numberOfKeys: 1, lua: RELEASE });
 }
 
@@ -91,6 +114,13 @@ export class RedisLeaseStore implements LeaseStore {
 
   async acquire(partition: number, member: string, ttlMs: number): Promise<boolean> {
     return (await this.client.a2aAcquire(this.keys.lease(this.group, partition), member, ttlMs)) === 1;
+  }
+
+  /** Every lease of a round in one script call: an idle member's renewals cost one round trip. */
+  async acquireAll(partitions: readonly number[], member: string, ttlMs: number): Promise<boolean[]> {
+    const keys = partitions.map((partition) => this.keys.lease(this.group, partition));
+    const held = await this.client.a2aAcquireAll(keys.length, ...keys, member, ttlMs);
+    return held.map((value) => value === 1);
   }
 
   async release(partition: number, member: string): Promise<void> {

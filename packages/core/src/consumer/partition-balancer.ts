@@ -16,6 +16,13 @@ export interface LeaseStore {
    * Returns whether `member` holds it afterwards. Must be atomic.
    */
   acquire(partition: number, member: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Optional: `acquire` for several partitions in one store call (each one atomic on its
+   * own), returning whether `member` holds each afterwards, in order. A round renews every
+   * lease a member holds, so without it an idle member makes one store call per partition
+   * per round; with it, one.
+   */
+  acquireAll?(partitions: readonly number[], member: string, ttlMs: number): Promise<boolean[]>;
   /** Gives the lease up, only if `member` holds it. */
   release(partition: number, member: string): Promise<void>;
 }
@@ -119,13 +126,11 @@ export class PartitionBalancer {
     let renewal: unknown;
     const renew = (): void => {
       renewal = clock.setTimeout(() => {
-        for (const partition of draining) {
-          const at = clock.now();
-          void store.acquire(partition, member, leaseTtlMs).then(
-            (held) => void (held && this.renewedAt.set(partition, at)),
-            () => {},
-          );
-        }
+        const partitions = [...draining];
+        const at = clock.now();
+        void this.acquireAll(partitions).then((held) => {
+          partitions.forEach((partition, i) => held[i] && this.renewedAt.set(partition, at));
+        });
         renew();
       }, intervalMs);
     };
@@ -235,7 +240,7 @@ export class PartitionBalancer {
 
   private async round(): Promise<void> {
     if (this.stopped) return;
-    const { store, member, partitions, leaseTtlMs } = this.options;
+    const { store, member, partitions, leaseTtlMs, clock } = this.options;
     const members = (await store.heartbeat(member, leaseTtlMs)).sort();
     if (!members.includes(member)) {
       members.push(member);
@@ -245,27 +250,59 @@ export class PartitionBalancer {
     const target = new Set<number>();
     for (let p = index; p < partitions; p += members.length) target.add(p);
 
-    // Each partition on its own: one failing store call must not hold the others back.
+    // Leases to renew: partitions being handed over (kept while they drain) and this
+    // member's share; a partition owned but no longer ours is handed over.
+    const asked: number[] = [];
+    const draining = new Set<number>();
+    for (let partition = 0; partition < partitions; partition += 1) {
+      if (this.stopped || this.recovering.has(partition)) continue;
+      if (this.releasing.has(partition)) draining.add(partition);
+      else if (this.owned.has(partition) && !target.has(partition)) this.handOver(partition);
+      if (draining.has(partition) || target.has(partition)) asked.push(partition);
+    }
+    if (asked.length === 0) return;
+    const at = clock.now();
+    const held = await this.acquireAll(asked);
     await Promise.all(
-      Array.from({ length: partitions }, (_, partition) =>
-        this.roundFor(partition, target.has(partition)).catch((error: unknown) => this.warn(error, partition, 'partition round failed')),
+      asked.map((partition, i) => {
+        // Kept only while it drains (decided when asked: its hand-over may end meanwhile).
+        if (draining.has(partition)) return void (held[i] && this.renewedAt.set(partition, at));
+        return this.settleLease(partition, held[i], at).catch((error: unknown) => this.warn(error, partition, 'partition round failed'));
+      }),
+    );
+  }
+
+  /**
+   * One store call for all `partitions` when the store can batch, else one per partition (a
+   * failing one does not hold the others back). `undefined` where the call failed (logged):
+   * nothing changes for that partition this round, and `fence` stops it if that lasts.
+   */
+  private async acquireAll(partitions: readonly number[]): Promise<(boolean | undefined)[]> {
+    const { store, member, leaseTtlMs } = this.options;
+    if (partitions.length === 0) return [];
+    if (store.acquireAll) {
+      try {
+        return await store.acquireAll(partitions, member, leaseTtlMs);
+      } catch (error) {
+        this.warn(error, undefined, `lease renewal of partitions ${partitions.join(',')} failed`);
+        return partitions.map(() => undefined);
+      }
+    }
+    return Promise.all(
+      partitions.map((partition) =>
+        store.acquire(partition, member, leaseTtlMs).catch((error: unknown) => {
+          this.warn(error, partition, 'partition round failed');
+          return undefined;
+        }),
       ),
     );
   }
 
-  private async roundFor(partition: number, mine: boolean): Promise<void> {
-    const { store, member, leaseTtlMs, clock } = this.options;
-    if (this.stopped || this.recovering.has(partition)) return;
-    if (this.releasing.has(partition)) {
-      const at = clock.now();
-      if (await store.acquire(partition, member, leaseTtlMs)) this.renewedAt.set(partition, at); // keep it while draining
-      return;
-    }
-    if (this.owned.has(partition) && !mine) return this.handOver(partition);
-    if (!mine) return;
-    const renewedAt = clock.now();
-    const held = await store.acquire(partition, member, leaseTtlMs);
-    if (held) this.renewedAt.set(partition, renewedAt);
+  /** Applies one partition's lease answer, asked for at `at`. */
+  private async settleLease(partition: number, held: boolean | undefined, at: number): Promise<void> {
+    const { store, member } = this.options;
+    if (held === undefined) return;
+    if (held) this.renewedAt.set(partition, at);
     // Lost while the acquire was on its way: its revoke runs; it is taken again only after that.
     if (held && !this.owned.has(partition) && !this.stopped && !this.recovering.has(partition)) {
       this.owned.add(partition);
