@@ -266,10 +266,14 @@ describe.skipIf(skipReason)(`[kafka] adapter${skipReason ? ` — skipped: ${skip
     const name = topic('stale-join');
     const options = { ...base, partitions: 4 };
     const script = fileURLToPath(new URL('./src/faults/kafka-member.ts', import.meta.url));
-    const member = spawn(process.execPath, ['--conditions=@a2a-bus/source', '--import', 'tsx', script, JSON.stringify({ brokers, topic: name, group: 'stale', options })], {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, MEMBER_FREEZE_MS: '9000' },
-    });
+    const member = spawn(
+      process.execPath,
+      ['--conditions=@a2a-bus/source', '--import', 'tsx', script, JSON.stringify({ brokers, topic: name, group: 'stale', options })],
+      {
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        env: { ...process.env, MEMBER_FREEZE_MS: '9000' },
+      },
+    );
     const lines: string[] = [];
     let stderr = '';
     member.stderr!.on('data', (chunk: Buffer) => void (stderr = (stderr + chunk.toString()).slice(-6_000)));

@@ -7,6 +7,8 @@ import { BrokerUnreachableError, InvalidOptionsError, type Delivery, type Envelo
 import { adapter, createNatsTransport, type NatsTransportOptions } from '@a2a-bus/nats';
 // White-box: subject-token encoding is internal to the adapter.
 import { fromToken, NatsNames, toToken } from '../packages/nats/src/names.js';
+import { NatsLeaseStore } from '../packages/nats/src/lease-store.js';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, createInbox } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireBroker } from './src/env.js';
@@ -311,6 +313,62 @@ describe.skipIf(skip)('nats adapter', () => {
     const seen: number[] = [];
     await t.subscribe(topic, (d) => void seen.push(n(d)), { group: 'after-replay' });
     await until(() => seen.length === 15);
+  });
+});
+
+describe.skipIf(skip)('nats lease store', () => {
+  it('renews a lease with one compare-and-set on its own last write; one someone else wrote since is read and refused', async () => {
+    const nc = await connect({ servers: url });
+    const jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    const id = randomUUID().slice(0, 8);
+    const stream = `a2atest_leases_${id}`;
+    const base = `a2atest-leases.${id}`;
+    await jsm.streams.add({ name: stream, subjects: [`${base}.>`], max_msgs_per_subject: 1 });
+    const calls = { writes: 0, reads: 0 };
+    const countedJs = Object.assign(Object.create(js) as typeof js, {
+      publish: (...args: Parameters<typeof js.publish>) => {
+        calls.writes += 1;
+        return js.publish(...args);
+      },
+    });
+    const getMessage = jsm.streams.getMessage.bind(jsm.streams);
+    jsm.streams.getMessage = (...args: Parameters<typeof getMessage>) => {
+      calls.reads += 1;
+      return getMessage(...args);
+    };
+    const store = (member: string) =>
+      new NatsLeaseStore({
+        js: member === 'a' ? countedJs : js,
+        jsm,
+        stream,
+        base,
+        clock: { now: () => Date.now(), setTimeout, clearTimeout },
+        onReleased: () => {},
+      });
+    try {
+      const a = store('a');
+      expect(await a.acquire(0, 'a', 5_000)).toBe(true); // free: read, then written
+      expect(calls).toEqual({ writes: 1, reads: 1 });
+      for (let round = 0; round < 3; round += 1) expect(await a.acquire(0, 'a', 5_000)).toBe(true);
+      expect(calls).toEqual({ writes: 4, reads: 1 }); // each renewal one write, no read
+      // Another member wrote the record meanwhile (it found our lease lapsed): refused, after a read.
+      await js.publish(`${base}.p.0`, JSON.stringify({ holder: 'b', ttlMs: 5_000 }));
+      expect(await a.acquire(0, 'a', 5_000)).toBe(false);
+      expect(calls).toEqual({ writes: 5, reads: 2 });
+      expect(await a.acquire(0, 'a', 5_000)).toBe(false); // not ours: read each time, not written
+      expect(calls).toEqual({ writes: 5, reads: 3 });
+      // Released by b: free again, taken with a read and a write, then renewed with writes alone.
+      await js.publish(`${base}.p.0`, JSON.stringify({ holder: '', ttlMs: 0, clean: true }));
+      expect(await a.acquire(0, 'a', 5_000)).toBe(true);
+      expect(await a.acquire(0, 'a', 5_000)).toBe(true);
+      expect(calls).toEqual({ writes: 7, reads: 4 });
+      const last = await jsm.streams.getMessage(stream, { last_by_subj: `${base}.p.0` });
+      expect(last?.json()).toEqual({ holder: 'a', ttlMs: 5_000 });
+    } finally {
+      await jsm.streams.delete(stream).catch(() => undefined);
+      await nc.close();
+    }
   });
 });
 

@@ -160,7 +160,8 @@ describe.skipIf(skipReason)(`[redis-streams] adapter${skipReason ? ` — skipped
     const monitor = await raw.monitor();
     const renewals: string[][] = [];
     monitor.on('monitor', (_time: string, args: string[]) => {
-      if (args[0]?.toLowerCase().startsWith('eval') && args.some((a) => a.startsWith(leasePrefix))) renewals.push(args.filter((a) => a.startsWith(leasePrefix)));
+      if (args[0]?.toLowerCase().startsWith('eval') && args.some((a) => a.startsWith(leasePrefix)))
+        renewals.push(args.filter((a) => a.startsWith(leasePrefix)));
     });
     try {
       const sub = await transport({ partitions: 4, leaseTtlMs: 1_500 }).subscribe(topic, () => {}, { group: 'g' });

@@ -100,82 +100,88 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 describe('PartitionBalancer properties', () => {
   it('never two consumers of a partition at once; quiet, every partition has exactly its target member', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 400 }), fc.boolean(), fc.array(op, { maxLength: 25 }), async (partitions, drainMs, batched, ops) => {
-        const clock = new ManualClock(0);
-        const store = new SharedLeaseStore(clock);
-        const members: Member[] = [];
-        const violations: string[] = [];
-        const flush = async (): Promise<void> => {
-          for (let i = 0; i < 5; i += 1) await new Promise((resolve) => setImmediate(resolve));
-        };
-        const advance = async (ms: number): Promise<void> => {
-          for (let left = ms; left > 0; left -= 50) {
-            clock.advance(Math.min(50, left));
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 400 }),
+        fc.boolean(),
+        fc.array(op, { maxLength: 25 }),
+        async (partitions, drainMs, batched, ops) => {
+          const clock = new ManualClock(0);
+          const store = new SharedLeaseStore(clock);
+          const members: Member[] = [];
+          const violations: string[] = [];
+          const flush = async (): Promise<void> => {
+            for (let i = 0; i < 5; i += 1) await new Promise((resolve) => setImmediate(resolve));
+          };
+          const advance = async (ms: number): Promise<void> => {
+            for (let left = ms; left > 0; left -= 50) {
+              clock.advance(Math.min(50, left));
+              await flush();
+            }
+          };
+          let joined = 0;
+          const join = (): void => {
+            const state = { dead: false, cutUntil: 0 };
+            const id = `m${String(joined++).padStart(2, '0')}`;
+            const consuming = new Set<number>();
+            const memberClock = processClock(clock, state);
+            const balancer = new PartitionBalancer({
+              store: store.view(state, batched),
+              member: id,
+              partitions,
+              leaseTtlMs: TTL,
+              intervalMs: INTERVAL,
+              clock: memberClock,
+              logger: silentLogger,
+              onAssigned: (p) => {
+                for (const other of members)
+                  if (other.id !== id && other.consuming.has(p)) violations.push(`${id} took partition ${p} while ${other.id} still consumed it`);
+                consuming.add(p);
+              },
+              onRevoked: async (p) => {
+                await sleep(memberClock, drainMs);
+                consuming.delete(p);
+              },
+            });
+            const member = Object.assign(state, { id, stopping: false, balancer, consuming });
+            members.push(member);
+            void balancer.start().catch(() => {});
+          };
+          const live = () => members.filter((m) => !m.dead && !m.stopping);
+          join();
+          for (const o of ops) {
+            if (o.type === 'join') join();
+            else if (o.type === 'advance') await advance(o.ms);
+            else {
+              const candidates = live();
+              const member = candidates[o.pick % Math.max(1, candidates.length)];
+              if (!member) continue;
+              if (o.type === 'cut') member.cutUntil = clock.now() + o.ms;
+              else if (o.type === 'leave') {
+                member.stopping = true;
+                void member.balancer.stop().then(() => void (member.dead = true));
+              } else {
+                member.dead = true; // SIGKILL: nothing of it runs any more
+                member.consuming.clear();
+              }
+            }
             await flush();
           }
-        };
-        let joined = 0;
-        const join = (): void => {
-          const state = { dead: false, cutUntil: 0 };
-          const id = `m${String(joined++).padStart(2, '0')}`;
-          const consuming = new Set<number>();
-          const memberClock = processClock(clock, state);
-          const balancer = new PartitionBalancer({
-            store: store.view(state, batched),
-            member: id,
-            partitions,
-            leaseTtlMs: TTL,
-            intervalMs: INTERVAL,
-            clock: memberClock,
-            logger: silentLogger,
-            onAssigned: (p) => {
-              for (const other of members)
-                if (other.id !== id && other.consuming.has(p)) violations.push(`${id} took partition ${p} while ${other.id} still consumed it`);
-              consuming.add(p);
-            },
-            onRevoked: async (p) => {
-              await sleep(memberClock, drainMs);
-              consuming.delete(p);
-            },
-          });
-          const member = Object.assign(state, { id, stopping: false, balancer, consuming });
-          members.push(member);
-          void balancer.start().catch(() => {});
-        };
-        const live = () => members.filter((m) => !m.dead && !m.stopping);
-        join();
-        for (const o of ops) {
-          if (o.type === 'join') join();
-          else if (o.type === 'advance') await advance(o.ms);
-          else {
-            const candidates = live();
-            const member = candidates[o.pick % Math.max(1, candidates.length)];
-            if (!member) continue;
-            if (o.type === 'cut') member.cutUntil = clock.now() + o.ms;
-            else if (o.type === 'leave') {
-              member.stopping = true;
-              void member.balancer.stop().then(() => void (member.dead = true));
-            } else {
-              member.dead = true; // SIGKILL: nothing of it runs any more
-              member.consuming.clear();
-            }
-          }
-          await flush();
-        }
-        if (live().length === 0) join();
-        await advance(TTL * 6 + drainMs * 4);
+          if (live().length === 0) join();
+          await advance(TTL * 6 + drainMs * 4);
 
-        expect(violations).toEqual([]);
-        const ids = live()
-          .map((m) => m.id)
-          .sort();
-        for (let p = 0; p < partitions; p += 1) {
-          const consumers = members.filter((m) => !m.dead && m.consuming.has(p)).map((m) => m.id);
-          expect(consumers, `consumers of partition ${p}`).toEqual([ids[p % ids.length]]);
-        }
-        for (const m of live()) expect(m.balancer.assigned).toEqual([...m.consuming].sort((a, b) => a - b));
-        for (const m of members) m.dead = true;
-      }),
+          expect(violations).toEqual([]);
+          const ids = live()
+            .map((m) => m.id)
+            .sort();
+          for (let p = 0; p < partitions; p += 1) {
+            const consumers = members.filter((m) => !m.dead && m.consuming.has(p)).map((m) => m.id);
+            expect(consumers, `consumers of partition ${p}`).toEqual([ids[p % ids.length]]);
+          }
+          for (const m of live()) expect(m.balancer.assigned).toEqual([...m.consuming].sort((a, b) => a - b));
+          for (const m of members) m.dead = true;
+        },
+      ),
       {
         ...propertyParams<[number, number, boolean, Op[]]>(150),
         examples: [

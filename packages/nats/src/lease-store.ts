@@ -61,6 +61,14 @@ export class NatsLeaseStore implements LeaseStore {
    * are as stale: taken at once instead of after watching each lease for another TTL.
    */
   private readonly dead = new Set<string>();
+  /**
+   * Per partition, the sequence of this member's latest lease write: a renewal is a
+   * compare-and-set on it, one request instead of a read and a write; when someone else
+   * wrote since, it fails and the lease is read and decided as before.
+   */
+  private readonly written = new Map<number, number>();
+  /** Sequence of our latest member record: lower next time means the lease stream was recreated. */
+  private heartbeatSeq = 0;
   private readonly js: JetStreamClient;
   private readonly jsm: JetStreamManager;
   private readonly stream: string;
@@ -87,7 +95,10 @@ export class NatsLeaseStore implements LeaseStore {
   }
 
   async heartbeat(member: string, ttlMs: number): Promise<string[]> {
-    await this.put(this.memberSubject(member), { member, ttlMs, alive: true }, requestBudget(ttlMs));
+    const seq = await this.put(this.memberSubject(member), { member, ttlMs, alive: true }, requestBudget(ttlMs));
+    // Recreated (a server without file storage restarted): remembered sequences mean nothing.
+    if (seq < this.heartbeatSeq) this.written.clear();
+    this.heartbeatSeq = seq;
     const info = await this.jsm.streams.info(this.stream, { subjects_filter: `${this.base}.m.*` });
     const subjects = Object.keys(info.state.subjects ?? {});
     const records = await Promise.all(subjects.map(async (subject) => ({ subject, record: await this.get<MemberRecord>(subject) })));
@@ -130,15 +141,18 @@ export class NatsLeaseStore implements LeaseStore {
 
   async acquire(partition: number, member: string, ttlMs: number): Promise<boolean> {
     const subject = this.partitionSubject(partition);
-    const current = await this.get<LeaseRecord>(subject);
     const mine: LeaseRecord = { holder: member, ttlMs };
     const budget = requestBudget(ttlMs);
-    if (!current) return this.compareAndSet(subject, mine, 0, budget);
+    const ours = this.written.get(partition);
+    // Still the last write on the subject: still ours, renewed in one request.
+    if (ours !== undefined && (await this.writeLease(partition, mine, ours, budget))) return true;
+    const current = await this.get<LeaseRecord>(subject);
+    if (!current) return this.writeLease(partition, mine, 0, budget);
     const { holder } = current.value;
-    if (holder === member || holder === '') return this.compareAndSet(subject, mine, current.seq, budget);
+    if (holder === member || holder === '') return this.writeLease(partition, mine, current.seq, budget);
     const lapsed = this.expired(subject, current.seq, current.value.ttlMs, current.storedAt);
     if (!lapsed && !this.dead.has(holder)) return false;
-    const taken = await this.compareAndSet(subject, mine, current.seq, budget);
+    const taken = await this.writeLease(partition, mine, current.seq, budget);
     if (taken) this.takenOver.set(partition, { holderQuietAt: this.localTime(current.storedAt) + current.value.ttlMs / 3 + HOLDER_ROUND_SLACK_MS });
     return taken;
   }
@@ -146,8 +160,18 @@ export class NatsLeaseStore implements LeaseStore {
   async release(partition: number, member: string): Promise<void> {
     const subject = this.partitionSubject(partition);
     const current = await this.get<LeaseRecord>(subject);
+    this.written.delete(partition);
     if (!current || current.value.holder !== member) return;
-    if (await this.compareAndSet(subject, { holder: '', ttlMs: 0, clean: true }, current.seq)) this.onReleased();
+    if ((await this.compareAndSet(subject, { holder: '', ttlMs: 0, clean: true }, current.seq)) !== undefined) this.onReleased();
+  }
+
+  /** A compare-and-set of our lease record; remembers its sequence when it went through. */
+  private async writeLease(partition: number, value: LeaseRecord, expectedSeq: number, timeout: number): Promise<boolean> {
+    this.written.delete(partition);
+    const seq = await this.compareAndSet(this.partitionSubject(partition), value, expectedSeq, timeout);
+    if (seq === undefined) return false;
+    this.written.set(partition, seq);
+    return true;
   }
 
   /**
@@ -191,16 +215,18 @@ export class NatsLeaseStore implements LeaseStore {
     return { seq: message.seq, value: message.json<T>(), storedAt: message.time.getTime() };
   }
 
-  private async put(subject: string, value: object, timeout?: number): Promise<void> {
-    await this.js.publish(subject, JSON.stringify(value), timeout ? { timeout } : {});
+  /** Writes a record; resolves to its stream sequence. */
+  private async put(subject: string, value: object, timeout?: number): Promise<number> {
+    return (await this.js.publish(subject, JSON.stringify(value), timeout ? { timeout } : {})).seq;
   }
 
-  private async compareAndSet(subject: string, value: LeaseRecord, expectedSeq: number, timeout?: number): Promise<boolean> {
+  /** The new record's sequence, or undefined when someone else wrote first. */
+  private async compareAndSet(subject: string, value: LeaseRecord, expectedSeq: number, timeout?: number): Promise<number | undefined> {
     try {
-      await this.js.publish(subject, JSON.stringify(value), { expect: { lastSubjectSequence: expectedSeq }, ...(timeout ? { timeout } : {}) });
-      return true;
+      const ack = await this.js.publish(subject, JSON.stringify(value), { expect: { lastSubjectSequence: expectedSeq }, ...(timeout ? { timeout } : {}) });
+      return ack.seq;
     } catch (error) {
-      if (isWrongLastSequence(error)) return false;
+      if (isWrongLastSequence(error)) return undefined;
       throw error;
     }
   }

@@ -119,7 +119,7 @@ export class PartitionBalancer {
     this.options.clock.clearTimeout(this.timer);
     await this.ticking;
     await Promise.all(this.recovering.values());
-    const { store, member, leaseTtlMs, intervalMs, clock } = this.options;
+    const { store, member, intervalMs, clock } = this.options;
     // Leases stay renewed until every partition has drained: a long handler must not see
     // its partition handed to another member while it still runs.
     const draining = new Set([...this.owned, ...this.releasing.keys()]);
@@ -129,7 +129,7 @@ export class PartitionBalancer {
         const partitions = [...draining];
         const at = clock.now();
         void this.acquireAll(partitions).then((held) => {
-          partitions.forEach((partition, i) => held[i] && this.renewedAt.set(partition, at));
+          for (const [i, partition] of partitions.entries()) if (held[i]) this.renewedAt.set(partition, at);
         });
         renew();
       }, intervalMs);
