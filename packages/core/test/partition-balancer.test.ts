@@ -484,6 +484,36 @@ describe('PartitionBalancer, case by case', () => {
     await b.balancer.stop();
   });
 
+  it('a lease whose release is on its way is not renewed meanwhile: the next owner takes it at its next round', async () => {
+    const clock = new ManualClock(5_000);
+    const store = new FakeLeaseStore(clock);
+    const reply = deferred();
+    // As on Redis: the release is carried out when it reaches the store; its reply comes later.
+    const slowReply: LeaseStore = {
+      heartbeat: (m, ttl) => store.heartbeat(m, ttl),
+      leave: (m) => store.leave(m),
+      acquire: (p, m, ttl) => store.acquire(p, m, ttl),
+      release: async (p, m) => {
+        await store.release(p, m);
+        if (p === 1) await reply.promise;
+      },
+    };
+    const a = single(slowReply, clock);
+    const b = single(store, clock, { member: 'b' });
+    await a.balancer.start();
+    await b.balancer.start();
+    await rounds(clock, 1); // a hands 1 over: nothing runs on it, its release is sent at once
+    expect(store.leases.has(1)).toBe(false);
+    await rounds(clock, 3); // a's rounds while the reply is on its way
+    expect(store.leases.get(1)?.member).not.toBe('a'); // a renewal sent now would take the freed lease again
+    expect(b.balancer.assigned).toEqual([1]);
+    reply.resolve();
+    await flush();
+    expect(a.balancer.assigned).toEqual([0]);
+    await a.balancer.stop();
+    await b.balancer.stop();
+  });
+
   it('logs at debug each partition it takes and each it hands over', async () => {
     const clock = new ManualClock();
     const store = new FakeLeaseStore(clock);

@@ -64,6 +64,11 @@ const RETRY_AFTER_FAILED_ROUND_MS = 250;
 export class PartitionBalancer {
   private readonly owned = new Set<number>();
   private readonly releasing = new Map<number, Promise<void>>();
+  /**
+   * Handed-over partitions whose release has been sent: no longer renewed, or a renewal sent
+   * after the release would take the freed lease again and hold it from the next owner.
+   */
+  private readonly lettingGo = new Set<number>();
   /** Lost partitions whose revoke still runs: not taken again before it finished. */
   private readonly recovering = new Map<number, Promise<void>>();
   /** When each owned partition's lease was last renewed, on the clock. */
@@ -126,7 +131,7 @@ export class PartitionBalancer {
     let renewal: unknown;
     const renew = (): void => {
       renewal = clock.setTimeout(() => {
-        const partitions = [...draining];
+        const partitions = [...draining].filter((partition) => !this.lettingGo.has(partition));
         const at = clock.now();
         void this.acquireAll(partitions).then((held) => {
           for (const [i, partition] of partitions.entries()) if (held[i]) this.renewedAt.set(partition, at);
@@ -255,7 +260,7 @@ export class PartitionBalancer {
     const asked: number[] = [];
     const draining = new Set<number>();
     for (let partition = 0; partition < partitions; partition += 1) {
-      if (this.stopped || this.recovering.has(partition)) continue;
+      if (this.stopped || this.recovering.has(partition) || this.lettingGo.has(partition)) continue;
       if (this.releasing.has(partition)) draining.add(partition);
       else if (this.owned.has(partition) && !target.has(partition)) this.handOver(partition);
       if (draining.has(partition) || target.has(partition)) asked.push(partition);
@@ -328,9 +333,13 @@ export class PartitionBalancer {
     const { store, member } = this.options;
     const handOver = this.options
       .onRevoked(partition)
-      .then(() => store.release(partition, member))
+      .then(() => {
+        this.lettingGo.add(partition);
+        return store.release(partition, member);
+      })
       .catch((error: unknown) => this.warn(error, partition, 'hand-over failed'))
       .finally(() => {
+        this.lettingGo.delete(partition);
         this.releasing.delete(partition);
         if (!this.owned.has(partition)) this.renewedAt.delete(partition);
         this.options.logger.debug({ partition, member }, 'partition handed over');
