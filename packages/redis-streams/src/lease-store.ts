@@ -23,25 +23,11 @@ if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then redis.call('PUBLISH', ARGV[2],
 return 0
 `;
 
-/** KEYS[1] lease key, ARGV member, ttl ms. Takes a free lease or extends our own. */
-const ACQUIRE = `
-local owner = redis.call('GET', KEYS[1])
-if not owner then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-if owner == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-`;
-
 /**
- * KEYS lease keys (one topic: one hash slot), ARGV member, ttl ms. ACQUIRE for each key;
- * returns 1 or 0 per key, in order.
+ * KEYS lease keys (one topic: one hash slot), ARGV member, ttl ms. Takes each lease that is
+ * free or extends it when it is ours; returns 1 (held now) or 0 per key, in order.
  */
-const ACQUIRE_ALL = `
+const ACQUIRE = `
 local held = {}
 for i, key in ipairs(KEYS) do
   local owner = redis.call('GET', key)
@@ -71,8 +57,7 @@ return 0
 type ScriptedRedis = Redis & {
   a2aHeartbeat(members: string, member: string, ttlMs: number, channel: string): Promise<string[]>;
   a2aLeave(members: string, member: string, channel: string): Promise<number>;
-  a2aAcquire(lease: string, member: string, ttlMs: number): Promise<number>;
-  a2aAcquireAll(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
+  a2aAcquire(numberOfKeys: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
   a2aRelease(lease: string, member: string, channel: string): Promise<number>;
 };
 
@@ -81,8 +66,7 @@ export function defineLeaseScripts(client: Redis): void {
   if ('a2aAcquire' in client) return;
   client.defineCommand('a2aHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT });
   client.defineCommand('a2aLeave', { numberOfKeys: 1, lua: LEAVE });
-  client.defineCommand('a2aAcquire', { numberOfKeys: 1, lua: ACQUIRE });
-  client.defineCommand('a2aAcquireAll', { lua: ACQUIRE_ALL });
+  client.defineCommand('a2aAcquire', { lua: ACQUIRE });
   client.defineCommand('a2aRelease', { numberOfKeys: 1, lua: RELEASE });
 }
 
@@ -113,13 +97,14 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async acquire(partition: number, member: string, ttlMs: number): Promise<boolean> {
-    return (await this.client.a2aAcquire(this.keys.lease(this.group, partition), member, ttlMs)) === 1;
+    const [held] = await this.acquireAll([partition], member, ttlMs);
+    return held === true;
   }
 
   /** Every lease of a round in one script call: an idle member's renewals cost one round trip. */
   async acquireAll(partitions: readonly number[], member: string, ttlMs: number): Promise<boolean[]> {
     const keys = partitions.map((partition) => this.keys.lease(this.group, partition));
-    const held = await this.client.a2aAcquireAll(keys.length, ...keys, member, ttlMs);
+    const held = await this.client.a2aAcquire(keys.length, ...keys, member, ttlMs);
     return held.map((value) => value === 1);
   }
 
