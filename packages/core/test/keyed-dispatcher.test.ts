@@ -487,6 +487,37 @@ describe('KeyedDispatcher', () => {
     expect([...g.waiting.keys()].sort()).toEqual(['again', 'elsewhere']);
   });
 
+  it('hold stops a partition starting anything but leaves its running handlers running; after assign the key goes on behind them', async () => {
+    const g = gate();
+    const { dispatcher, settled, clock, flush } = setup(async (delivery) => {
+      if (delivery.envelope.id === 'retrying') delivery.nack({ delayMs: 60_000 });
+      else await g.handler(delivery);
+    });
+    dispatcher.push(record('k', 'running', { partition: 1 }));
+    dispatcher.push(record('k', 'queued', { partition: 1 }));
+    dispatcher.push(record('r', 'retrying', { partition: 1 }));
+    dispatcher.push(record('other', 'elsewhere', { partition: 2 }));
+    await flush();
+    const running = dispatcher.hold(1);
+    expect(running.map((r) => r.id)).toEqual(['running']); // not the one waiting for its retry
+    await flush();
+    expect(clock.pending).toBe(0); // the retry wait was cut short: left for redelivery
+    expect(dispatcher.runningIn(1).map((r) => r.id)).toEqual(['running']);
+    expect(dispatcher.runningIn(2).map((r) => r.id)).toEqual(['elsewhere']);
+    dispatcher.push(record('k', 'late', { partition: 1 }));
+    expect(dispatcher.inFlight).toBe(2); // the running one and partition 2's
+    dispatcher.assign(1);
+    dispatcher.push(record('k', 'fetched-again', { partition: 1 }));
+    await flush();
+    expect(g.waiting.has('fetched-again')).toBe(false); // behind the running one of its key
+    g.release('running');
+    await flush();
+    expect(settled).toEqual(['running:ack']); // its settlement counts
+    expect([...g.waiting.keys()].sort()).toEqual(['elsewhere', 'fetched-again']);
+    dispatcher.lose(2, 'given away');
+    expect(dispatcher.runningIn(2)).toEqual([]); // fenced: not running for this member any more
+  });
+
   it('revoke cuts a retry wait short and leaves the record unsettled', async () => {
     const { dispatcher, settled, clock, flush } = setup((d) => void d.nack({ delayMs: 60_000 }));
     dispatcher.push(record('k', 'waiting'));

@@ -11,10 +11,13 @@ export const kafkaCapabilities: TransportCapabilities = {
     support: 'emulated',
     note: 'no per-message nack in Kafka: the retry runs in process after the delay and holds its key; the offset stays uncommitted, so a crash meanwhile redelivers it (in order) elsewhere',
   },
-  consumerGroups: { support: 'native', note: 'Kafka consumer groups (classic protocol, round-robin assignor)' },
+  consumerGroups: {
+    support: 'native',
+    note: 'Kafka consumer groups (classic protocol; a2a-bus assignor: partitions with running handlers stay with their member, the rest stay put up to an even share; round-robin in a group with older members)',
+  },
   rebalance: {
     support: 'native',
-    note: 'eager protocol; a member holds its JoinGroup/LeaveGroup until its running handlers finished (up to rebalanceTimeoutMs - sessionTimeoutMs) and its acked prefix is committed, so a key never runs on two members; queued records are refetched by the next owner',
+    note: 'eager protocol; a member rejoins once its acked prefix is committed, keeping the partitions it runs handlers on (the assignor gives them back), so a key never runs on two members and a dead member’s work waits for its session, not for the survivors’ handlers; a leaving member waits for its running handlers (up to rebalanceTimeoutMs - sessionTimeoutMs); queued records are refetched by the next owner',
   },
   crashRedelivery: {
     support: 'native',

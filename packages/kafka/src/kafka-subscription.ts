@@ -9,8 +9,10 @@ import {
   type Subscription,
 } from '@a2a-bus/core';
 import { AckedPrefix, KeyedDispatcher, reportError, systemClock, type InboundRecord } from '@a2a-bus/core/adapter';
+import type { Socket } from 'node:net';
 import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import { isGenerationOver, isMembershipError } from './kafka-errors.js';
+import { keepRunningAssigner, type MemberClaims } from './keep-running-assigner.js';
 import { OffsetCommitter, type CommitFn } from './offset-committer.js';
 import type { KafkaConfig } from './options.js';
 import { decodeSettledAhead, encodeSettledAhead } from './settled-ahead.js';
@@ -39,8 +41,10 @@ interface KafkaRecord extends InboundRecord {
 interface PartitionState {
   readonly prefix: AckedPrefix;
   lastTracked: bigint;
-  /** Offsets the previous owner handled beyond its commit (commit metadata): settled here without running. */
+  /** Offsets handled beyond the commit (by the previous owner, or here before a rebalance): settled without running. */
   readonly handledBefore: Set<bigint>;
+  /** Records of handlers that ran on through the rebalance that kept this partition here: they settle into this generation. */
+  readonly carried?: Map<bigint, KafkaRecord>;
   /** Set while the partition waits for its oldest message to settle (`maxOutstandingPerPartition`). */
   wakeWhenSettled?: () => void;
 }
@@ -59,11 +63,14 @@ const emptyValue = new Uint8Array(0);
  * up to the contiguous settled prefix, throttled.
  *
  * Rebalances: kafkajs has no revoke callback, so the transport's socket factory holds this
- * member's JoinGroup / LeaveGroup until `beforeMembershipChange` resolved: queued records are
- * dropped, running handlers finish (within the rebalance budget), the settled prefix is
- * committed under the generation that still owns it, and everything of that generation is
- * forgotten. No other member gets a partition before that (eager protocol), so a key never
- * runs on two members and no stale offset is ever committed.
+ * member's JoinGroup / LeaveGroup until it let go of the generation: queued records are
+ * dropped and the settled prefix is committed under the generation that still owns it. A
+ * LeaveGroup also waits for the running handlers (within the rebalance budget). A JoinGroup
+ * does not: it claims the partitions with handlers running (`prepareJoin`), the assigner
+ * gives them back to this member, and those handlers settle into the next generation
+ * (`carryOver`). No other member gets a partition before every member rejoined (eager
+ * protocol), so a key never runs on two members and no stale offset is ever committed; and a
+ * dead member's work waits for its session to expire, not for the survivors' longest handler.
  */
 export class KafkaSubscription implements Subscription {
   readonly topic: string;
@@ -110,6 +117,13 @@ export class KafkaSubscription implements Subscription {
   private joinedOnce = false;
   /** A restart of the kafkajs consumer that lost its membership without knowing it (see `checkMembership`). */
   private restarting: Promise<void> | undefined;
+  /**
+   * The socket this member's JoinGroup went out on, until the group answered it. The
+   * coordinator keeps a member whose JoinGroup it holds alive without heartbeats (they would
+   * queue behind the join on that connection anyway); should the connection end, that no
+   * longer holds.
+   */
+  private joinSocket: Socket | undefined;
 
   constructor(topic: string, handler: MessageHandler, options: SubscribeOptions, deps: KafkaSubscriptionDeps) {
     this.topic = topic;
@@ -124,6 +138,7 @@ export class KafkaSubscription implements Subscription {
       sessionTimeout: config.sessionTimeoutMs,
       heartbeatInterval: config.heartbeatIntervalMs,
       rebalanceTimeout: config.rebalanceTimeoutMs,
+      partitionAssigners: [keepRunningAssigner(() => this.prepareJoin()), kafkajs.PartitionAssigners.roundRobin],
       maxWaitTimeInMs: config.maxWaitTimeMs,
       maxBytesPerPartition: config.maxBytesPerPartition,
       retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
@@ -176,7 +191,9 @@ export class KafkaSubscription implements Subscription {
       this.epoch += 1;
       this.released = false;
       this.membershipError = undefined;
+      this.joinSocket = undefined;
       this.assigned = [...(payload.memberAssignment[this.topic] ?? [])].sort((a, b) => a - b);
+      this.carryOver();
       for (const partition of this.assigned) this.dispatcher.assign(partition);
       this.resumeOwnPositions();
       this.lastTick = Date.now();
@@ -193,6 +210,11 @@ export class KafkaSubscription implements Subscription {
     consumer.on(consumer.events.HEARTBEAT, () => void (this.lastHeartbeatAt = Date.now()));
     consumer.on(consumer.events.REQUEST, ({ payload }) => {
       if (payload.apiName === 'SyncGroup') this.syncSentAt = payload.sentAt;
+      if (payload.apiName === 'JoinGroup') {
+        // The group answered: the join is complete, and SyncGroup is due within the session.
+        this.joinSocket = undefined;
+        this.lastHeartbeatAt = Date.now();
+      }
     });
     consumer.on(consumer.events.FETCH, () => this.checkMembership(true));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -236,18 +258,61 @@ export class KafkaSubscription implements Subscription {
   }
 
   /**
-   * Called (through the socket factory) right before kafkajs sends this member's JoinGroup
-   * or LeaveGroup: let go of the current generation first. Resolves when the request may go.
+   * Called (through the socket factory) right before kafkajs sends a JoinGroup of this
+   * member's group: resolves once the generation is let go (see `prepareJoin`).
    */
-  beforeMembershipChange(): Promise<void> | undefined {
-    if (this.releasing) return this.releasing;
-    if (this.released) return undefined;
-    this.released = true;
-    this.releasing = this.release().finally(() => (this.releasing = undefined));
+  beforeJoin(): Promise<void> | undefined {
     return this.releasing;
   }
 
-  private async release(): Promise<void> {
+  /** A JoinGroup of this member's group went out on `socket` (see `joinSocket`). */
+  joinSent(socket: Socket): void {
+    if (!this.released || this.closing) return;
+    this.joinSocket = socket;
+    socket.once('close', () => {
+      if (this.joinSocket === socket) this.joinSocket = undefined;
+    });
+  }
+
+  /**
+   * Called (through the socket factory) right before kafkajs sends a LeaveGroup of this
+   * member's group: let go of every partition, waiting for running handlers (those kept
+   * through a rebalance, too). Resolves when the request may go.
+   */
+  beforeLeave(): Promise<void> | undefined {
+    const releasing = this.releasing;
+    if (releasing) return releasing.then(() => this.beforeLeave());
+    if (this.released && this.states.size === 0) return undefined;
+    this.released = true;
+    this.releasing = this.release(new Set()).finally(() => (this.releasing = undefined));
+    return this.releasing;
+  }
+
+  /**
+   * kafkajs is building this member's JoinGroup (the assigner asks for its claims): let go of
+   * the generation at once — nothing more starts here, queued records are dropped, and the
+   * settled prefix is committed before the request goes (`beforeJoin`) — but leave the
+   * running handlers running. Their partitions are claimed as busy, and the assigner gives
+   * them back to this member.
+   */
+  private prepareJoin(): MemberClaims {
+    if (this.closing || this.frozen) return { owned: [], busy: [] };
+    this.holdsSession(); // a process that just woke from a stall learns first that it lost its generation
+    if (this.released) {
+      // Let go already (a join tried again): what still runs here.
+      const busy = [...this.states.keys()].filter((partition) => this.dispatcher.runningIn(partition).length > 0);
+      return { owned: busy, busy };
+    }
+    this.released = true;
+    this.unblockAll();
+    const owned = this.lostEpoch === this.epoch ? [] : this.assigned;
+    const busy = [...this.states.keys()].filter((partition) => this.dispatcher.hold(partition).length > 0);
+    this.releasing = this.release(new Set(busy)).finally(() => (this.releasing = undefined));
+    return { owned, busy };
+  }
+
+  /** Lets go of every partition but `keep` (busy ones this member claims back): their states stay. */
+  private async release(keep: ReadonlySet<number>): Promise<void> {
     this.unblockAll();
     const partitions = [...this.states.keys()];
     if (!this.frozen && partitions.length > 0) {
@@ -256,8 +321,9 @@ export class KafkaSubscription implements Subscription {
       const budget = Math.max(1_000, rebalanceTimeoutMs - sessionTimeoutMs);
       // Past the budget the group moves on without us: handlers still running are stopped
       // (signal aborted, acks refused), so a key never runs here and on its next owner at once.
-      await Promise.all(partitions.map((partition) => this.dispatcher.revoke(partition, { timeoutMs: budget })));
-      const stopped = partitions.filter((partition) => this.dispatcher.isLost(partition));
+      const leaving = partitions.filter((partition) => !keep.has(partition));
+      await Promise.all(leaving.map((partition) => this.dispatcher.revoke(partition, { timeoutMs: budget })));
+      const stopped = leaving.filter((partition) => this.dispatcher.isLost(partition));
       if (stopped.length > 0)
         this.reportError(
           'warn',
@@ -268,9 +334,40 @@ export class KafkaSubscription implements Subscription {
       const commit = this.commitFn(true);
       if (commit) await this.commits.flush(commit);
     }
-    this.states.clear();
+    for (const partition of partitions) if (!keep.has(partition)) this.states.delete(partition);
     this.commits.clear();
     this.stopTimers();
+  }
+
+  /**
+   * The new generation's assignment is in. Partitions this member kept running handlers on
+   * through the rebalance go on here: the running records settle into this generation, what
+   * was settled is not run again when fetched anew, and what was dropped is fetched and runs
+   * again. One given to another member (a group without the keep-running assigner) has its
+   * handlers stopped at once (signal aborted, acks refused).
+   */
+  private carryOver(): void {
+    const kept = [...this.states];
+    this.states.clear();
+    this.commits.clear();
+    for (const [partition, state] of kept) {
+      if (!this.assigned.includes(partition)) {
+        this.dispatcher.lose(partition, 'assigned to another member while its handlers ran here');
+        this.reportError(
+          'warn',
+          'lease-lost',
+          `partition ${partition} went to another member while its handlers ran here: they were stopped (signal aborted, acks refused); their messages run there again`,
+        );
+        continue;
+      }
+      const position = state.prefix.commitPosition;
+      const carried = new Map(this.dispatcher.runningIn(partition).map((record) => [BigInt(record.offset), record]));
+      const handledBefore = new Set([...state.prefix.settledAhead(), ...state.handledBefore].filter((offset) => offset >= position && !carried.has(offset)));
+      this.states.set(partition, { prefix: new AckedPrefix(position), lastTracked: position - 1n, handledBefore, carried });
+      // What settled while the group rebalanced is committed under the new generation.
+      this.commits.mark(partition, position, () => this.commitFn());
+      this.deps.logger.debug({ partition, position: position.toString(), running: carried.size }, 'kept through the rebalance with handlers running');
+    }
   }
 
   private async shutDown(drainTimeoutMs: number): Promise<void> {
@@ -363,6 +460,13 @@ export class KafkaSubscription implements Subscription {
         this.settleOffset(partition, state, offset);
         continue;
       }
+      if (state.carried?.has(offset)) {
+        // Still running since before the rebalance: tracked here, settled when it ends.
+        if (!this.live(epoch)) return;
+        state.prefix.track(offset);
+        state.lastTracked = offset;
+        continue;
+      }
       for (;;) {
         // Not resolved when we stop here: the next owner (maybe us) reads the rest again.
         if (!this.live(epoch) || !payload.isRunning()) return;
@@ -440,9 +544,21 @@ export class KafkaSubscription implements Subscription {
   }
 
   private settle(record: KafkaRecord): void {
-    if (this.frozen || record.epoch !== this.epoch) return;
+    if (this.frozen) return;
     const state = this.states.get(record.partition);
-    if (state) this.settleOffset(record.partition, state, BigInt(record.offset));
+    if (!state) return;
+    const offset = BigInt(record.offset);
+    if (record.epoch !== this.epoch) {
+      // Only a handler that ran on through the rebalance that kept its partition here.
+      if (state.carried?.get(offset) !== record) return;
+      state.carried.delete(offset);
+      if (offset > state.lastTracked) {
+        // Not fetched again yet: settled without running when it is.
+        state.handledBefore.add(offset);
+        return;
+      }
+    }
+    this.settleOffset(record.partition, state, offset);
   }
 
   /**
@@ -531,7 +647,9 @@ export class KafkaSubscription implements Subscription {
 
   private settledAheadMetadata(partition: number, position: bigint): string | null {
     const state = this.states.get(partition);
-    return state ? encodeSettledAhead(position, state.prefix.settledAhead()) : null;
+    if (!state) return null;
+    const handled = [...state.prefix.settledAhead(), ...state.handledBefore].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return encodeSettledAhead(position, handled);
   }
 
   /**
@@ -552,8 +670,11 @@ export class KafkaSubscription implements Subscription {
     // kafkajs consumer (which rejoins as a new member) must not leave handlers running here
     // while the next owner starts the same keys. That holds while it lets go of them, too:
     // kafkajs crashing in a broker outage sends LeaveGroup, and the handlers it waits for
-    // must not outlive the session (the fault harness saw 40 keys on two members so).
-    if (now - this.lastHeartbeatAt > bound && (!this.released || this.releasing)) {
+    // must not outlive the session (the fault harness saw 40 keys on two members so). So do
+    // handlers kept running through a rebalance — except while the coordinator holds this
+    // member's JoinGroup, which keeps it in the group.
+    const holding = !this.released || this.releasing !== undefined || (this.states.size > 0 && !this.joinSocket);
+    if (now - this.lastHeartbeatAt > bound && holding) {
       this.sessionLost(undefined, `no heartbeat answered for ${now - this.lastHeartbeatAt} ms, past the session`);
       return false;
     }
@@ -562,10 +683,14 @@ export class KafkaSubscription implements Subscription {
 
   /** Our generation is over (we know it, or must assume it): no record of it starts or settles here any more. */
   private sessionLost(error: unknown, reason: string): void {
-    if (this.lostEpoch === this.epoch || (this.released && !this.releasing)) return;
+    if (this.lostEpoch === this.epoch) return;
+    // Let go of the generation already: only partitions kept running through the rebalance remain.
+    const letGo = this.released && !this.releasing;
+    if (letGo && this.states.size === 0) return;
+    const partitions = letGo ? [...this.states.keys()] : this.assigned;
     this.lostEpoch = this.epoch;
-    this.deps.logger.warn({ err: error, epoch: this.epoch, assigned: this.assigned }, `${reason}; stopping its partitions at once`);
-    for (const partition of this.assigned) this.dispatcher.lose(partition, reason);
+    this.deps.logger.warn({ err: error, epoch: this.epoch, partitions }, `${reason}; stopping its partitions at once`);
+    for (const partition of partitions) this.dispatcher.lose(partition, reason);
     this.commits.clear();
     // Known from our own clock (a stall, heartbeats unanswered), the loss must still read to
     // kafkajs as the coordinator's "unknown member": it then rejoins as a new member at once.

@@ -54,9 +54,16 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
     ...(config.sasl ? { sasl: config.sasl } : {}),
     connectionTimeout: Math.min(config.connectTimeoutMs, 3_000),
   };
-  const sockets = gatedSocketFactory((groupId) => {
-    const waits = [...(members.get(groupId) ?? [])].map((member) => member.beforeMembershipChange()).filter((wait) => wait !== undefined);
-    return waits.length > 0 ? Promise.all(waits).then(() => undefined) : undefined;
+  const sockets = gatedSocketFactory({
+    before(groupId, request) {
+      const waits = [...(members.get(groupId) ?? [])]
+        .map((member) => (request === 'join' ? member.beforeJoin() : member.beforeLeave()))
+        .filter((wait) => wait !== undefined);
+      return waits.length > 0 ? Promise.all(waits).then(() => undefined) : undefined;
+    },
+    sent(groupId, request, socket) {
+      if (request === 'join') for (const member of members.get(groupId) ?? []) member.joinSent(socket);
+    },
   });
   const kafka = new Kafka({
     socketFactory: sockets.factory,

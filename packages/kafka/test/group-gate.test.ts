@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupOfMembershipRequest } from '../src/group-gate.js';
+import { membershipRequest } from '../src/group-gate.js';
 
 /** A request frame as kafkajs writes it: size, api key, version, correlation id, client id, then the body. */
 function frame(apiKey: number, clientId: string, body: Buffer): Buffer {
@@ -23,12 +23,12 @@ function kafkaString(value: string): Buffer {
 }
 
 describe('[kafka] group gate', () => {
-  it('finds the group id of JoinGroup and LeaveGroup requests only', () => {
+  it('finds the kind and group id of JoinGroup and LeaveGroup requests only', () => {
     const body = Buffer.concat([kafkaString('workers.tasks'), Buffer.alloc(8)]);
-    expect(groupOfMembershipRequest(frame(11, 'a2a-bus', body))).toBe('workers.tasks');
-    expect(groupOfMembershipRequest(frame(13, 'a2a-bus', body))).toBe('workers.tasks');
-    expect(groupOfMembershipRequest(frame(12, 'a2a-bus', body))).toBeUndefined(); // Heartbeat
-    expect(groupOfMembershipRequest(frame(8, 'a2a-bus', body))).toBeUndefined(); // OffsetCommit
-    expect(groupOfMembershipRequest(frame(11, 'a2a-bus', Buffer.alloc(1)))).toBeUndefined(); // truncated
+    expect(membershipRequest(frame(11, 'a2a-bus', body))).toEqual({ groupId: 'workers.tasks', kind: 'join' });
+    expect(membershipRequest(frame(13, 'a2a-bus', body))).toEqual({ groupId: 'workers.tasks', kind: 'leave' });
+    expect(membershipRequest(frame(12, 'a2a-bus', body))).toBeUndefined(); // Heartbeat
+    expect(membershipRequest(frame(8, 'a2a-bus', body))).toBeUndefined(); // OffsetCommit
+    expect(membershipRequest(frame(11, 'a2a-bus', Buffer.alloc(1)))).toBeUndefined(); // truncated
   });
 });

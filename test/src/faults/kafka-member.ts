@@ -1,6 +1,6 @@
 // One member of a Kafka consumer group in a process of its own, for fault cases that pause
 // (SIGSTOP) or kill it. argv[2]: { brokers, topic, group, options }. Writes "ready" once it
-// joined, then one line per message it handled ("got <text>"); handlers take 50 ms, one at
+// joined, then two lines per message it handled ("start <text>", "got <text>"); handlers take 50 ms, one at
 // a time, so fetched records queue up behind them (a batch is in progress at any moment).
 //
 // MEMBER_FREEZE_MS: once the test sends "freeze-at-sync" (IPC), the process stops dead for that
@@ -46,6 +46,7 @@ await transport.subscribe(
   async (delivery) => {
     const { envelope } = delivery;
     const text = envelope.kind === 'message' ? (envelope.payload.parts[0]?.text ?? '') : '';
+    process.stdout.write(`start ${text}\n`);
     await new Promise((resolve) => setTimeout(resolve, 50));
     process.stdout.write(`got ${text}\n`);
   },

@@ -39,8 +39,8 @@ export class KeyedDispatcher<R extends InboundRecord> {
   /** Settles when the dispatcher is abandoned, to stop waiting on handlers that never return. */
   private readonly abandoned: Promise<void>;
   private capacityWaiters: Array<() => void> = [];
-  /** Asynchronous handler invocations still running, with their start time on the clock. */
-  private readonly runningSince = new Map<DeliveryImpl, number>();
+  /** Asynchronous handler invocations still running: their record and start time on the clock. */
+  private readonly runningSince = new Map<DeliveryImpl, { readonly record: R; readonly since: number }>();
   /** Records waiting for a retry, with the switch that ends the wait early. */
   private readonly waiting = new Map<R, AbortController>();
   /**
@@ -90,7 +90,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
    */
   longestRunningMs(): number {
     let oldest = Number.POSITIVE_INFINITY;
-    for (const since of this.runningSince.values()) oldest = Math.min(oldest, since);
+    for (const { since } of this.runningSince.values()) oldest = Math.min(oldest, since);
     return oldest === Number.POSITIVE_INFINITY ? 0 : this.options.clock.now() - oldest;
   }
 
@@ -196,6 +196,28 @@ export class KeyedDispatcher<R extends InboundRecord> {
     } finally {
       timer.abort();
     }
+  }
+
+  /**
+   * The partition may stay with this member through a rebalance: nothing more of it starts
+   * here until `assign` (kept) or `lose` / `revoke` (given up). Its queued records are dropped
+   * (never settled: fetched again), a retry waiting for its delay is cut short (left for
+   * redelivery), and its running handlers go on; their settlements count as usual. Returns
+   * the records whose handlers are running now.
+   */
+  hold(partition: number): R[] {
+    this.revoked.add(partition);
+    for (const [record, wait] of this.waiting) if (record.partition === partition) wait.abort();
+    for (const lane of this.lanes.all()) if (lane.partition === partition) this.dropQueued(lane);
+    return this.runningIn(partition);
+  }
+
+  /** The records of `partition` whose handlers are running now (none when it was lost: they are fenced). */
+  runningIn(partition: number): R[] {
+    if (this.isLost(partition)) return [];
+    const records: R[] = [];
+    for (const { record } of this.runningSince.values()) if (record.partition === partition) records.push(record);
+    return records;
   }
 
   /**
@@ -360,7 +382,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
     if (result == null || typeof (result as Promise<void>).then !== 'function') {
       return this.conclude(record, envelope, attempt, delivery.outcome ?? ACK, base, started);
     }
-    this.runningSince.set(delivery, options.clock.now());
+    this.runningSince.set(delivery, { record, since: options.clock.now() });
     return Promise.race([result, this.abandoned]).then(
       () => {
         this.runningSince.delete(delivery);
