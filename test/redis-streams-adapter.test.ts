@@ -176,6 +176,36 @@ describe.skipIf(skipReason)(`[redis-streams] adapter${skipReason ? ` — skipped
     }
   });
 
+  // An idle agent's reply, control and registry readers are ephemeral groups: read with a 1 s
+  // block, swept and renewed like a competing group, they made an idle agent issue 15
+  // commands a second.
+  it('an idle ephemeral subscription reads with a long block and sweeps once a minute; a new entry still arrives at once', async () => {
+    const topic = topicName();
+    const monitor = await raw.monitor();
+    const commands: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args.some((a) => a.includes(topic))) commands.push(args[0]!.toLowerCase());
+    });
+    try {
+      const seen: number[] = [];
+      const client = transport();
+      const sub = await client.subscribe(topic, () => void seen.push(Date.now()), { group: 'g', ephemeral: true });
+      await waitFor('both partitions', () => sub.assignedPartitions().length === 2, 5_000);
+      await delay(500);
+      commands.length = 0;
+      await delay(6_000); // the competing-group settings (block 200 ms, sweep every 200 ms) would issue about a hundred reads and sweeps
+      const count = (name: string): number => commands.filter((c) => c === name).length;
+      expect(count('xreadgroup'), commands.join(' ')).toBeLessThanOrEqual(2);
+      expect(count('xpending'), commands.join(' ')).toBe(0);
+      const sent = Date.now();
+      await client.publish(topic, textMessage('k', 'wake'));
+      await waitFor('the entry', () => seen.length === 1, 5_000);
+      expect(seen[0]! - sent, 'a new entry ends the blocked read').toBeLessThan(2_500);
+    } finally {
+      monitor.disconnect();
+    }
+  }, 20_000);
+
   it('a member that died without releasing: after its leases lapse, its pending entries come first, in order, with the attempt counted', async () => {
     const topic = topicName();
     const keys = new TopicKeys(prefix, topic);

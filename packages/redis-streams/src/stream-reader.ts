@@ -14,7 +14,14 @@ export interface StreamReaderOptions {
   /** This member's consumer name in the Redis group. */
   readonly consumer: string;
   readonly dispatcher: KeyedDispatcher<StreamRecord>;
+  /** BLOCK of a read of every owned partition. */
   readonly blockMs: number;
+  /**
+   * How long after an assignment a read the previous owner left blocked may still take
+   * entries: its `blockMs` (the group's members share the setting). 0 for a group with no
+   * other member, ever (ephemeral).
+   */
+  readonly settleMs: number;
   readonly readCount: number;
   readonly claimMinIdleMs: number;
   readonly claimIntervalMs: number;
@@ -109,7 +116,7 @@ export class StreamReader {
 
   assign(partition: number): void {
     const stream = this.options.keys.stream(partition);
-    const state: PartitionState = { partition, stream, phase: 'backlog', cursor: '0-0', held: new Set(), settleUntil: Date.now() + this.options.blockMs };
+    const state: PartitionState = { partition, stream, phase: 'backlog', cursor: '0-0', held: new Set(), settleUntil: Date.now() + this.options.settleMs };
     this.partitions.set(partition, state);
     this.byStream.set(stream, state);
     this.options.dispatcher.assign(partition);

@@ -21,6 +21,11 @@ import type { ResolvedRedisStreamsOptions } from './options.js';
 import type { StreamRecord } from './records.js';
 import { StreamReader } from './stream-reader.js';
 
+/** BLOCK of an ephemeral group's reads (a new entry ends a read at once; close and revoke unblock it). */
+const EPHEMERAL_BLOCK_MS = 5_000;
+/** How often an ephemeral group sweeps for entries pending under its own name that nobody handles. */
+const EPHEMERAL_SWEEP_MS = 60_000;
+
 /** What a subscription needs from its transport. */
 export interface SubscriptionContext {
   readonly client: Redis;
@@ -122,10 +127,16 @@ export class RedisStreamsSubscription implements Subscription {
       group: this.group,
       consumer: this.member,
       dispatcher: this.dispatcher,
-      blockMs: options.blockMs,
+      // An ephemeral group has this one member, ever: no previous owner to wait for after an
+      // assignment, no dead member's entries to claim. Its own entries left pending (a read
+      // whose answer a dropped connection lost, a failed acknowledgement) are swept at once
+      // (resync); the periodic sweep is a backstop. An idle agent's reply, control and
+      // registry readers so wake Redis and the process a few times a minute, not every second.
+      blockMs: this.ephemeral ? Math.max(options.blockMs, EPHEMERAL_BLOCK_MS) : options.blockMs,
+      settleMs: this.ephemeral ? 0 : options.blockMs,
       readCount: options.readCount,
       claimMinIdleMs: options.claimMinIdleMs,
-      claimIntervalMs: options.claimIntervalMs,
+      claimIntervalMs: this.ephemeral ? Math.max(options.claimIntervalMs, EPHEMERAL_SWEEP_MS) : options.claimIntervalMs,
       logger: this.logger,
     });
     // Listen before joining, so a release announced right after our join is not missed.
