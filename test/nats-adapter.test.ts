@@ -279,6 +279,33 @@ describe.skipIf(skip)('nats adapter', () => {
     expect(latest).toEqual([3]);
   });
 
+  // An idle agent's reply, control and registry readers are ephemeral groups: with a pull per
+  // partition expiring every second they made an idle agent burn 2.4% of a core.
+  it('an idle ephemeral subscription pulls each partition every 10 s; a new message still arrives at once', async () => {
+    const topic = topicName('idle-ephemeral');
+    const names = new NatsNames(fast.streamPrefix!);
+    const raw = await connect({ servers: url });
+    const pulls: string[] = [];
+    const watch = raw.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${names.stream(topic)}.>`, { callback: (_e, m) => void pulls.push(m.subject) });
+    try {
+      const seen: number[] = [];
+      const client = transport();
+      const sub = await client.subscribe(topic, () => void seen.push(Date.now()), { group: 'g', ephemeral: true });
+      await until(() => sub.assignedPartitions().length === 4);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      pulls.length = 0;
+      await new Promise((resolve) => setTimeout(resolve, 6_000)); // with 1 s pulls: about 24
+      expect(pulls.length, pulls.join(' ')).toBeLessThanOrEqual(4);
+      const sent = Date.now();
+      await client.publish(topic, message('k', 1));
+      await until(() => seen.length === 1, 5_000);
+      expect(seen[0]! - sent, 'an open pull answers a new message at once').toBeLessThan(2_500);
+    } finally {
+      watch.unsubscribe();
+      await raw.close();
+    }
+  }, 20_000);
+
   it('replays from the beginning, an offset, a timestamp and by key without touching groups', async () => {
     const topic = topicName('replay');
     const t = transport();

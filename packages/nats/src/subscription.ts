@@ -39,6 +39,13 @@ const MAX_RECOVERED_AT_ONCE = 1_000;
 
 /** How long past its expiry a pull request may stay open before the loop gives up on it (see `ended`). */
 const FETCH_GRACE_MS = 2_000;
+/**
+ * How long an ephemeral group's pull requests wait on an idle partition. Its one member holds
+ * every partition, ever, so no hand-over waits for an open pull, and close cuts them: an idle
+ * agent's reply, control and registry readers so expire a pull per partition every 10 s, not
+ * every second.
+ */
+const EPHEMERAL_PULL_EXPIRES_MS = 10_000;
 
 /** A fetched message as the dispatcher sees it; `message` is the newest delivery's handle. */
 export interface NatsRecord extends InboundRecord {
@@ -116,6 +123,8 @@ export class NatsSubscription implements Subscription {
   private stopped = false;
   /** An ephemeral group's consumers expire when idle, and are deleted with its lease records at close. */
   private readonly ephemeral: boolean;
+  /** How long a pull request of the pull loop waits on an idle partition. */
+  private readonly pullExpiresMs: number;
 
   constructor(context: SubscriptionContext, info: TopicInfo, topic: string, handler: MessageHandler, options: SubscribeOptions) {
     this.context = context;
@@ -123,6 +132,7 @@ export class NatsSubscription implements Subscription {
     this.topic = topic;
     this.group = options.group;
     this.ephemeral = options.ephemeral ?? false;
+    this.pullExpiresMs = this.ephemeral ? Math.max(context.options.fetchExpiresMs, EPHEMERAL_PULL_EXPIRES_MS) : context.options.fetchExpiresMs;
     this.subscribeOptions = options;
     this.maxInFlight = options.maxInFlight ?? 64;
     this.logger = context.logger.child({ topic, group: options.group, member: this.member });
@@ -380,7 +390,7 @@ export class NatsSubscription implements Subscription {
    * stopped; its error (if any) is the result, as from `closed()`.
    */
   private async ended(messages: ConsumerMessages): Promise<void | Error> {
-    const boundMs = this.context.options.fetchExpiresMs + FETCH_GRACE_MS;
+    const boundMs = this.pullExpiresMs + FETCH_GRACE_MS;
     const overdue = Symbol('overdue');
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -432,7 +442,7 @@ export class NatsSubscription implements Subscription {
         // iterator hop per message); `closed()` resolves when the pull request has ended.
         const options: FetchMessages & ConsumeCallback = {
           max_messages: batch,
-          expires: this.context.options.fetchExpiresMs,
+          expires: this.pullExpiresMs,
           callback: (message) => {
             received += 1;
             this.reserved -= 1;
