@@ -11,11 +11,15 @@ export const idleClients: readonly { backend: string; client: string; what: stri
   { backend: 'redis-streams', client: 'raw ioredis', what: 'XREADGROUP BLOCK 5000 loop on one stream' },
   { backend: 'redis-streams', client: 'a2a-bus', what: 'AgentBus + 1 registered agent' },
   { backend: 'nats', client: 'raw @nats-io/jetstream', what: 'one durable pull consumer, consume() defaults' },
-  { backend: 'nats', client: 'a2a-bus', what: 'AgentBus + 1 registered agent (4 subscriptions × 8 partitions, a pull every fetchExpiresMs 1000 each)' },
+  {
+    backend: 'nats',
+    client: 'a2a-bus',
+    what: 'AgentBus + 1 registered agent (4 subscriptions × 8 partitions; a pull every fetchExpiresMs 1000 on the capability group, every 10 s on the 3 ephemeral ones)',
+  },
   {
     backend: 'nats',
     client: 'a2a-bus (fetchExpiresMs 10000)',
-    what: 'the same, pulls expire after 10 s (a revoked partition waits that long to move)',
+    what: "the same, the capability group's pulls expire after 10 s too (a revoked partition waits that long to move)",
     options: { fetchExpiresMs: 10_000 },
   },
   { backend: 'kafka', client: 'raw kafkajs', what: 'one group consumer, consumer.run() on a 3-partition topic' },
