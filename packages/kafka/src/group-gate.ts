@@ -11,8 +11,9 @@ export type MembershipRequest = 'join' | 'leave';
  * until the group completes the rebalance).
  */
 export interface GroupGate {
-  before(groupId: string, request: MembershipRequest): Promise<void> | undefined;
-  sent(groupId: string, request: MembershipRequest, socket: Socket): void;
+  /** `memberId`: the request's member id ('' for a member joining afresh; undefined when it cannot be read). */
+  before(groupId: string, request: MembershipRequest, memberId: string | undefined): Promise<void> | undefined;
+  sent(groupId: string, request: MembershipRequest, socket: Socket, memberId: string | undefined): void;
 }
 
 const JOIN_GROUP = 11;
@@ -51,14 +52,14 @@ export function gatedSocketFactory(gate: GroupGate): GatedSockets {
     socket.write = ((chunk: unknown, encoding?: BufferEncoding) => {
       const request = Buffer.isBuffer(chunk) ? membershipRequest(chunk) : undefined;
       if (!request) return write(chunk, encoding);
-      const { groupId, kind } = request;
+      const { groupId, kind, memberId } = request;
       const send = (): boolean => {
         if (socket.destroyed) return false;
         const written = write(chunk, encoding);
-        gate.sent(groupId, kind, socket);
+        gate.sent(groupId, kind, socket, memberId);
         return written;
       };
-      const wait = gate.before(groupId, kind);
+      const wait = gate.before(groupId, kind, memberId);
       if (!wait) return send();
       void wait.then(send, send);
       return true;
@@ -93,19 +94,30 @@ export interface GatedSockets {
  * each request whole: int32 size, int16 api key, int16 version, int32 correlation id, string
  * client id, then (in every non-flexible version kafkajs speaks) string group id first.
  */
-export function membershipRequest(frame: Buffer): { readonly groupId: string; readonly kind: MembershipRequest } | undefined {
+export function membershipRequest(
+  frame: Buffer,
+): { readonly groupId: string; readonly kind: MembershipRequest; readonly memberId: string | undefined } | undefined {
   if (frame.length < 14) return undefined;
   const apiKey = frame.readInt16BE(4);
   if (apiKey !== JOIN_GROUP && apiKey !== LEAVE_GROUP) return undefined;
-  const groupId = groupAt(frame);
-  return groupId === undefined ? undefined : { groupId, kind: apiKey === JOIN_GROUP ? 'join' : 'leave' };
+  const clientIdLength = frame.readInt16BE(12);
+  const group = stringAt(frame, 14 + Math.max(0, clientIdLength));
+  if (!group) return undefined;
+  const version = frame.readInt16BE(6);
+  if (apiKey === LEAVE_GROUP) {
+    // v0-v2: the member id; v3: an array of members (int32 count), kafkajs sends one.
+    const member = version <= 2 ? stringAt(frame, group.end) : version === 3 ? stringAt(frame, group.end + 4) : undefined;
+    return { groupId: group.value, kind: 'leave', memberId: member?.value };
+  }
+  // JoinGroup v0-v5: session timeout (int32), from v1 the rebalance timeout (int32), then the member id.
+  const member = version <= 5 ? stringAt(frame, group.end + 4 + (version >= 1 ? 4 : 0)) : undefined;
+  return { groupId: group.value, kind: 'join', memberId: member?.value };
 }
 
-function groupAt(frame: Buffer): string | undefined {
-  const clientIdLength = frame.readInt16BE(12);
-  const groupAt = 14 + Math.max(0, clientIdLength);
-  if (frame.length < groupAt + 2) return undefined;
-  const groupLength = frame.readInt16BE(groupAt);
-  if (groupLength < 0 || frame.length < groupAt + 2 + groupLength) return undefined;
-  return frame.toString('utf8', groupAt + 2, groupAt + 2 + groupLength);
+/** A Kafka string (int16 length, then UTF-8) at `at`, and where it ends. */
+function stringAt(frame: Buffer, at: number): { readonly value: string; readonly end: number } | undefined {
+  if (frame.length < at + 2) return undefined;
+  const length = frame.readInt16BE(at);
+  if (length < 0 || frame.length < at + 2 + length) return undefined;
+  return { value: frame.toString('utf8', at + 2, at + 2 + length), end: at + 2 + length };
 }

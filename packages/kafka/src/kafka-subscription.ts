@@ -12,7 +12,7 @@ import { AckedPrefix, KeyedDispatcher, reportError, systemClock, type InboundRec
 import type { Socket } from 'node:net';
 import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type Kafka } from 'kafkajs';
 import { isGenerationOver, isMembershipError } from './kafka-errors.js';
-import { keepRunningAssigner, type MemberClaims } from './keep-running-assigner.js';
+import { KEEP_RUNNING_ASSIGNER, keepRunningAssigner, type MemberClaims } from './keep-running-assigner.js';
 import { OffsetCommitter, type CommitFn } from './offset-committer.js';
 import type { KafkaConfig } from './options.js';
 import { decodeSettledAhead, encodeSettledAhead } from './settled-ahead.js';
@@ -124,6 +124,13 @@ export class KafkaSubscription implements Subscription {
    * longer holds.
    */
   private joinSocket: Socket | undefined;
+  private forgetJoinSocket: (() => void) | undefined;
+  /** This member's id in the group as of its latest join (kafkajs joins under a new one after an eviction). */
+  memberId: string | undefined;
+  /** The protocol the group agreed on at the latest join: the keep-running assignor, or round-robin (older members). */
+  private groupProtocol: string | undefined;
+  /** From building a JoinGroup until the join completed: the JoinGroup the gate sees is this member's. */
+  joining = false;
 
   constructor(topic: string, handler: MessageHandler, options: SubscribeOptions, deps: KafkaSubscriptionDeps) {
     this.topic = topic;
@@ -188,12 +195,16 @@ export class KafkaSubscription implements Subscription {
       () => undefined,
     );
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const evicted = this.memberId !== undefined && payload.memberId !== this.memberId;
       this.epoch += 1;
       this.released = false;
+      this.joining = false;
+      this.memberId = payload.memberId;
+      this.groupProtocol = payload.groupProtocol;
       this.membershipError = undefined;
-      this.joinSocket = undefined;
+      this.setJoinSocket(undefined);
       this.assigned = [...(payload.memberAssignment[this.topic] ?? [])].sort((a, b) => a - b);
-      this.carryOver();
+      this.carryOver(evicted);
       for (const partition of this.assigned) this.dispatcher.assign(partition);
       this.resumeOwnPositions();
       this.lastTick = Date.now();
@@ -211,8 +222,10 @@ export class KafkaSubscription implements Subscription {
     consumer.on(consumer.events.REQUEST, ({ payload }) => {
       if (payload.apiName === 'SyncGroup') this.syncSentAt = payload.sentAt;
       if (payload.apiName === 'JoinGroup') {
-        // The group answered: the join is complete, and SyncGroup is due within the session.
-        this.joinSocket = undefined;
+        // Answered (kafkajs reports it before reading the answer: a refusal as an unknown
+        // member shows when it joins again under a new id, see beforeJoin): SyncGroup is due
+        // within the session now.
+        this.setJoinSocket(undefined);
         this.lastHeartbeatAt = Date.now();
       }
     });
@@ -261,17 +274,33 @@ export class KafkaSubscription implements Subscription {
    * Called (through the socket factory) right before kafkajs sends a JoinGroup of this
    * member's group: resolves once the generation is let go (see `prepareJoin`).
    */
-  beforeJoin(): Promise<void> | undefined {
+  beforeJoin(memberId: string | undefined, surelyOurs: boolean): Promise<void> | undefined {
+    // kafkajs joins under a new member id (or none) once the coordinator answered "unknown
+    // member": the group evicted us, and may have given the partitions we kept running to
+    // someone else already. Stop those handlers now, not when the join completes.
+    if (surelyOurs && memberId !== undefined && this.memberId !== undefined && memberId !== this.memberId && this.states.size > 0)
+      this.sessionLost(undefined, `rejoining as a new member (${memberId || 'no id'}, was ${this.memberId}): the group evicted this one`);
     return this.releasing;
   }
 
-  /** A JoinGroup of this member's group went out on `socket` (see `joinSocket`). */
+  /** A JoinGroup of this member went out on `socket` (see `joinSocket`). */
   joinSent(socket: Socket): void {
-    if (!this.released || this.closing) return;
+    if (this.released && !this.closing) this.setJoinSocket(socket);
+  }
+
+  /**
+   * The coordinator holds a member's JoinGroup until the group rejoined, and keeps the member
+   * alive meanwhile without heartbeats (which would queue behind the join on that connection
+   * anyway). Set until the JoinGroup is answered or the connection ends.
+   */
+  private setJoinSocket(socket: Socket | undefined): void {
+    this.forgetJoinSocket?.();
+    this.forgetJoinSocket = undefined;
     this.joinSocket = socket;
-    socket.once('close', () => {
-      if (this.joinSocket === socket) this.joinSocket = undefined;
-    });
+    if (!socket) return;
+    const ended = (): void => this.setJoinSocket(undefined);
+    socket.once('close', ended);
+    this.forgetJoinSocket = () => socket.off('close', ended);
   }
 
   /**
@@ -296,23 +325,30 @@ export class KafkaSubscription implements Subscription {
    * them back to this member.
    */
   private prepareJoin(): MemberClaims {
-    if (this.closing || this.frozen) return { owned: [], busy: [] };
+    this.joining = true;
+    const member = this.memberId;
+    if (this.frozen) return { owned: [], busy: [] };
     this.holdsSession(); // a process that just woke from a stall learns first that it lost its generation
     if (this.released) {
       // Let go already (a join tried again): what still runs here.
       const busy = [...this.states.keys()].filter((partition) => this.dispatcher.runningIn(partition).length > 0);
-      return { owned: busy, busy };
+      return { ...(member ? { member } : {}), owned: busy, busy };
     }
     this.released = true;
     this.unblockAll();
     const owned = this.lostEpoch === this.epoch ? [] : this.assigned;
-    const busy = [...this.states.keys()].filter((partition) => this.dispatcher.hold(partition).length > 0);
+    // Closing, or in a group that agreed on round-robin (a member of an older release is in
+    // it), which would give a busy partition to another member: let go of everything first,
+    // waiting for the running handlers, as a leaving member does.
+    const keepRunning = !this.closing && (this.groupProtocol === undefined || this.groupProtocol === KEEP_RUNNING_ASSIGNER);
+    const busy = keepRunning ? [...this.states.keys()].filter((partition) => this.dispatcher.hold(partition).length > 0) : [];
     this.releasing = this.release(new Set(busy)).finally(() => (this.releasing = undefined));
-    return { owned, busy };
+    return { ...(member ? { member } : {}), owned, busy };
   }
 
   /** Lets go of every partition but `keep` (busy ones this member claims back): their states stay. */
   private async release(keep: ReadonlySet<number>): Promise<void> {
+    const epoch = this.epoch;
     this.unblockAll();
     const partitions = [...this.states.keys()];
     if (!this.frozen && partitions.length > 0) {
@@ -334,6 +370,9 @@ export class KafkaSubscription implements Subscription {
       const commit = this.commitFn(true);
       if (commit) await this.commits.flush(commit);
     }
+    // A join completed meanwhile (a sibling subscription's LeaveGroup made us wait): the
+    // states now are the new generation's.
+    if (this.epoch !== epoch) return;
     for (const partition of partitions) if (!keep.has(partition)) this.states.delete(partition);
     this.commits.clear();
     this.stopTimers();
@@ -346,17 +385,22 @@ export class KafkaSubscription implements Subscription {
    * again. One given to another member (a group without the keep-running assigner) has its
    * handlers stopped at once (signal aborted, acks refused).
    */
-  private carryOver(): void {
+  private carryOver(evicted: boolean): void {
     const kept = [...this.states];
     this.states.clear();
     this.commits.clear();
     for (const [partition, state] of kept) {
-      if (!this.assigned.includes(partition)) {
-        this.dispatcher.lose(partition, 'assigned to another member while its handlers ran here');
+      // Fenced meanwhile (evicted, stalled): another member may have moved the partition on since.
+      if (this.dispatcher.isLost(partition)) continue;
+      if (evicted || !this.assigned.includes(partition)) {
+        const reason = evicted
+          ? 'this member was evicted from the group while its handlers ran'
+          : 'the partition went to another member while its handlers ran here';
+        this.dispatcher.lose(partition, reason);
         this.reportError(
           'warn',
           'lease-lost',
-          `partition ${partition} went to another member while its handlers ran here: they were stopped (signal aborted, acks refused); their messages run there again`,
+          `partition ${partition}: ${reason}; they were stopped (signal aborted, acks refused) and their messages run again`,
         );
         continue;
       }

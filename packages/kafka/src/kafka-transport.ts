@@ -54,15 +54,28 @@ export function createKafkaTransport(options: KafkaTransportOptions = {}): Kafka
     ...(config.sasl ? { sasl: config.sasl } : {}),
     connectionTimeout: Math.min(config.connectTimeoutMs, 3_000),
   };
+  /**
+   * Which subscriptions of the group a JoinGroup / LeaveGroup is theirs: the one whose member
+   * id it carries; for a JoinGroup without a known id, the subscription(s) building a join
+   * (for a LeaveGroup, every one, as it cannot tell). Several consumers of one group in one
+   * process share this transport's sockets.
+   */
+  const senders = (groupId: string, request: 'join' | 'leave', memberId: string | undefined): KafkaSubscription[] => {
+    const group = [...(members.get(groupId) ?? [])];
+    const byId = memberId ? group.filter((member) => member.memberId === memberId) : [];
+    if (byId.length > 0) return byId;
+    return request === 'join' ? group.filter((member) => member.joining) : group;
+  };
   const sockets = gatedSocketFactory({
-    before(groupId, request) {
-      const waits = [...(members.get(groupId) ?? [])]
-        .map((member) => (request === 'join' ? member.beforeJoin() : member.beforeLeave()))
+    before(groupId, request, memberId) {
+      const from = senders(groupId, request, memberId);
+      const waits = from
+        .map((member) => (request === 'join' ? member.beforeJoin(memberId, from.length === 1) : member.beforeLeave()))
         .filter((wait) => wait !== undefined);
       return waits.length > 0 ? Promise.all(waits).then(() => undefined) : undefined;
     },
-    sent(groupId, request, socket) {
-      if (request === 'join') for (const member of members.get(groupId) ?? []) member.joinSent(socket);
+    sent(groupId, request, socket, memberId) {
+      if (request === 'join') for (const member of senders(groupId, request, memberId)) member.joinSent(socket);
     },
   });
   const kafka = new Kafka({

@@ -7,6 +7,12 @@ export const KEEP_RUNNING_ASSIGNER = 'a2a-bus-keep-running';
 
 /** What a member tells the group leader in its JoinGroup, per topic. */
 export interface MemberClaims {
+  /**
+   * The member id it held those partitions under. A member that joins under another id was
+   * evicted meanwhile (its session expired), and others may run those keys now: its busy
+   * claims are ignored.
+   */
+  readonly member?: string;
   /** Partitions it owned in the generation that ended: it keeps them where the balance allows. */
   readonly owned: readonly number[];
   /** Partitions with handlers running on it now: assigned back to it, whatever the balance. */
@@ -25,6 +31,8 @@ export interface MemberClaims {
  * assigns those back to it: what runs keeps running on the member that holds its key, and the
  * group moves on as soon as the dead member's session expired. Partitions nobody is busy on
  * stay with their owner up to an even share, and the rest go to the least loaded members.
+ * Busy claims count only when made under the member id the member joins with (an evicted
+ * member rejoins under a new one, and its keys may run elsewhere already).
  *
  * `claims` is called when kafkajs builds this member's JoinGroup (see
  * `KafkaSubscription.prepareJoin`). A group that also has members without this assigner (an
@@ -43,7 +51,10 @@ export function keepRunningAssigner(claims: (topic: string) => MemberClaims): Pa
         const partitions = cluster.findTopicPartitionMetadata(topic).map((metadata) => metadata.partitionId);
         const owners = assignPartitions(
           partitions,
-          decoded.map(({ memberId, claims }) => ({ id: memberId, ...(claims[topic] ?? { owned: [], busy: [] }) })),
+          decoded.map(({ memberId, claims }) => {
+            const claim = claims[topic] ?? { owned: [], busy: [] };
+            return { id: memberId, owned: claim.owned, busy: claim.member === memberId ? claim.busy : [] };
+          }),
         );
         for (const [memberId, assigned] of owners) assignment.get(memberId)![topic] = assigned;
       }
@@ -70,7 +81,8 @@ function decodeClaims(metadata: Buffer): Record<string, MemberClaims> {
     if (!userData || userData.length === 0) return {};
     const parsed = JSON.parse(userData.toString('utf8')) as Record<string, Partial<MemberClaims>>;
     const claims: Record<string, MemberClaims> = {};
-    for (const [topic, claim] of Object.entries(parsed)) claims[topic] = { owned: integers(claim.owned), busy: integers(claim.busy) };
+    for (const [topic, claim] of Object.entries(parsed))
+      claims[topic] = { ...(typeof claim.member === 'string' ? { member: claim.member } : {}), owned: integers(claim.owned), busy: integers(claim.busy) };
     return claims;
   } catch {
     return {};

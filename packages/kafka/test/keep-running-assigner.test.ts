@@ -1,5 +1,8 @@
+import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { assignPartitions } from '../src/keep-running-assigner.js';
+import { assignPartitions, keepRunningAssigner, type MemberClaims } from '../src/keep-running-assigner.js';
+
+const { AssignerProtocol } = kafkajs;
 
 const eight = [0, 1, 2, 3, 4, 5, 6, 7];
 const idle = { owned: [], busy: [] };
@@ -64,5 +67,32 @@ describe('[kafka] keep-running assigner', () => {
     );
     expect([...assignment.values()].flat().sort()).toEqual([0, 1]);
     expect(counts(assignment).sort()).toEqual([0, 1, 1]);
+  });
+
+  it('through the JoinGroup metadata: a busy claim made under an earlier member id (the member was evicted since) is ignored', async () => {
+    const cluster = { findTopicPartitionMetadata: () => [0, 1].map((partitionId) => ({ partitionId })) };
+    const assigner = keepRunningAssigner(() => ({ owned: [], busy: [] }))({ cluster } as never);
+    const metadata = (claims: MemberClaims): Buffer =>
+      AssignerProtocol.MemberMetadata.encode({ version: 1, topics: ['t'], userData: Buffer.from(JSON.stringify({ t: claims })) });
+    const assigned = async (members: Array<{ memberId: string; claims: MemberClaims }>): Promise<Record<string, number[]>> => {
+      const result = await assigner.assign({ members: members.map(({ memberId, claims }) => ({ memberId, memberMetadata: metadata(claims) })), topics: ['t'] });
+      return Object.fromEntries(
+        result.map(({ memberId, memberAssignment }) => [memberId, AssignerProtocol.MemberAssignment.decode(memberAssignment)!.assignment.t ?? []]),
+      );
+    };
+    // 'a' rejoined under a new id after an eviction and still claims partition 1; 'b' runs it now.
+    expect(
+      await assigned([
+        { memberId: 'a-2', claims: { member: 'a-1', owned: [1], busy: [1] } },
+        { memberId: 'b-1', claims: { member: 'b-1', owned: [0, 1], busy: [1] } },
+      ]),
+    ).toEqual({ 'a-2': [0], 'b-1': [1] });
+    // Under its current id, the same claim holds.
+    expect(
+      await assigned([
+        { memberId: 'a-1', claims: { member: 'a-1', owned: [1], busy: [1] } },
+        { memberId: 'b-1', claims: { member: 'b-1', owned: [0], busy: [] } },
+      ]),
+    ).toEqual({ 'a-1': [1], 'b-1': [0] });
   });
 });
