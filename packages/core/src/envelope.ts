@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { agentCardSchema, messageSchema, streamResponseSchema, taskSchema } from './a2a/schema.js';
 import { DecodeError } from './errors/decode-error.js';
 import { InvalidEnvelopeError } from './errors/invalid-envelope-error.js';
+import { newId } from './ids.js';
 import { FAST_PATH_DECLINED, type FastEnvelopeShape, fastEnvelopeParser, patternOf } from './fast-envelope.js';
 
 /** Version of the envelope layout; bumped on incompatible change, checked on decode. */
@@ -102,8 +102,26 @@ type Optionalize<E> = E extends unknown ? Omit<E, Defaulted> & Partial<Pick<Enve
 /** An envelope as a caller writes it: id, createdAt, versions and content type are filled in. */
 export type EnvelopeInput = Optionalize<Envelope>;
 
-/** Marks envelopes this module validated (non-enumerable: never serialised or compared). */
-const VALIDATED = Symbol.for('a2a-bus.envelope.validated');
+/**
+ * Marks envelopes this module validated with a private field: invisible to keys, spread,
+ * serialisation and deep equality (a spread copy is not marked), and about 10 ns to add
+ * where a non-enumerable property (`Object.defineProperty`) cost 170 ns per envelope.
+ */
+class ReturnsTarget {
+  constructor(target: object) {
+    // biome-ignore lint/correctness/noConstructorReturn: a subclass's private field lands on `target` itself
+    return target as ReturnsTarget;
+  }
+}
+class ValidatedMark extends ReturnsTarget {
+  #validated = true;
+  static stamp(envelope: object): void {
+    new ValidatedMark(envelope);
+  }
+  static has(value: unknown): boolean {
+    return typeof value === 'object' && value !== null && #validated in value;
+  }
+}
 
 /** `new Date().toISOString()` costs about a microsecond; within one millisecond it is the same string. */
 let isoMs = 0;
@@ -123,18 +141,22 @@ function nowIso(): string {
  * second topic, in a retry, in a benchmark — does not pay for validation twice.
  */
 export function createEnvelope(input: EnvelopeInput): Envelope {
-  if ((input as { [VALIDATED]?: boolean })[VALIDATED] === true && Object.isFrozen(input)) return input as Envelope;
+  if (ValidatedMark.has(input)) {
+    if (Object.isFrozen(input)) return input as Envelope;
+  } else if (typeof input !== 'object' || input === null) {
+    throw new InvalidEnvelopeError([`(root): expected an envelope object, got ${input === null ? 'null' : typeof input}`]);
+  }
   const candidate = {
     ...input,
     v: input.v ?? ENVELOPE_VERSION,
-    id: input.id ?? randomUUID(),
+    id: input.id ?? newId(),
     createdAt: input.createdAt ?? nowIso(),
     a2aVersion: input.a2aVersion ?? A2A_PROTOCOL_VERSION,
     contentType: input.contentType ?? A2A_JSON_CONTENT_TYPE,
   };
   const result = parseEnvelope(candidate);
   if (!result.success) throw new InvalidEnvelopeError(describeIssues(result.error), { cause: result.error });
-  Object.defineProperty(result.data, VALIDATED, { value: true });
+  ValidatedMark.stamp(result.data);
   return Object.freeze(result.data);
 }
 
@@ -143,9 +165,9 @@ export function createEnvelope(input: EnvelopeInput): Envelope {
  * else changes, and string headers are always valid). Used to attach signatures.
  */
 export function addEnvelopeHeaders(envelope: Envelope, headers: Readonly<Record<string, string>>): Envelope {
-  if ((envelope as { [VALIDATED]?: boolean })[VALIDATED] !== true) return createEnvelope({ ...envelope, headers: { ...envelope.headers, ...headers } });
+  if (!ValidatedMark.has(envelope)) return createEnvelope({ ...envelope, headers: { ...envelope.headers, ...headers } });
   const copy = { ...envelope, headers: { ...envelope.headers, ...headers } };
-  Object.defineProperty(copy, VALIDATED, { value: true });
+  ValidatedMark.stamp(copy);
   return Object.freeze(copy) as Envelope;
 }
 

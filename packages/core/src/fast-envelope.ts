@@ -48,10 +48,16 @@ const lengthWithin =
   (min: number, max: number): Check =>
   (v) =>
     typeof v === 'string' && v.length >= min && v.length <= max ? v : NO;
-const matching =
-  (pattern: RegExp): Check =>
-  (v) =>
-    typeof v === 'string' && pattern.test(v) ? v : NO;
+/** Remembers the last string that matched: envelopes created in one millisecond share their `createdAt`. */
+const matching = (pattern: RegExp): Check => {
+  let matched: string | undefined;
+  return (v) => {
+    if (v === matched) return v;
+    if (typeof v !== 'string' || !pattern.test(v)) return NO;
+    matched = v;
+    return v;
+  };
+};
 const oneOf = (values: readonly string[]): Check => {
   const allowed = new Set(values);
   return (v) => (typeof v === 'string' && allowed.has(v) ? v : NO);

@@ -65,4 +65,23 @@ describe('envelope', () => {
     expect(Object.isFrozen(envelope)).toBe(true);
     expect(createEnvelope(envelope)).toBe(envelope);
   });
+
+  it('the mark of validation is not copied: a frozen copy with a bad field is validated and refused', () => {
+    const envelope = createEnvelope(message);
+    expect(Object.getOwnPropertySymbols(envelope)).toEqual([]);
+    expect(envelope).toEqual({ ...envelope });
+    const forged = Object.freeze({ ...envelope, key: '' });
+    expect(() => createEnvelope(forged)).toThrow(InvalidEnvelopeError);
+    expect(() => createEnvelope(null as never)).toThrow(InvalidEnvelopeError);
+  });
+
+  it('ids are UUIDs version 7, unique, and ordered by creation within a process', () => {
+    const ids = Array.from({ length: 10_000 }, () => createEnvelope(message).id);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+    // The first 48 bits are the creation time in milliseconds.
+    const ms = Number.parseInt(ids[0]!.replace(/-/g, '').slice(0, 12), 16);
+    expect(Math.abs(ms - Date.now())).toBeLessThan(60_000);
+  });
 });

@@ -19,7 +19,7 @@ import { MemoryIdempotencyStore } from '../src/runtime/idempotency.js';
 import { INSTANCE_ID_PATTERN, runtimeHeaders, runtimeTopics } from '../src/runtime/topics.js';
 
 const NOW = '2030-01-01T00:00:00.000Z';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 afterEach(() => {
   vi.useRealTimers();

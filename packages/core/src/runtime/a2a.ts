@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../ids.js';
 import type { A2AArtifact, A2AMessage, A2APart, A2AStreamResponse, A2ATask, A2ATaskState } from '../a2a/schema.js';
 
 /** Short A2A state names used in the runtime's API. */
@@ -29,11 +29,11 @@ export function isFinal(state: A2ATaskState): boolean {
 
 /** A user message with one text part. */
 export function userText(text: string, extra: Partial<A2AMessage> = {}): A2AMessage {
-  return { messageId: randomUUID(), role: 'ROLE_USER', parts: [{ text }], ...extra };
+  return { messageId: newId(), role: 'ROLE_USER', parts: [{ text }], ...extra };
 }
 
 export function agentText(text: string, extra: Partial<A2AMessage> = {}): A2AMessage {
-  return { messageId: randomUUID(), role: 'ROLE_AGENT', parts: [{ text }], ...extra };
+  return { messageId: newId(), role: 'ROLE_AGENT', parts: [{ text }], ...extra };
 }
 
 /** The text of every text part, joined. */

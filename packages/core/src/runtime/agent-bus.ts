@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { newId } from '../ids.js';
 import { z } from 'zod';
 import type { A2AAgentCard, A2AMessage, A2AStreamResponse, A2ATask } from '../a2a/schema.js';
 import { NoAgentError } from '../errors/no-agent-error.js';
@@ -314,8 +315,8 @@ export class AgentBus {
     if (!this.registry.serves(capability)) {
       if (options.whenNoAgent !== 'enqueue') throw new NoAgentError(capability);
     }
-    const workflowId = options.workflowId ?? randomUUID();
-    const taskId = options.taskId ?? randomUUID();
+    const workflowId = options.workflowId ?? newId();
+    const taskId = options.taskId ?? newId();
     const timeoutMs = options.timeoutMs ?? this.options.timeoutMs;
     const base = typeof message === 'string' ? userText(message) : message;
     const request: A2AMessage = { ...base, taskId, contextId: workflowId };
