@@ -136,14 +136,20 @@ export class MemoryTopic {
     this.untilCheck = this.partitions.map(() => this.checkEvery);
   }
 
-  append(partition: number, key: string, value: Envelope | Uint8Array, timestamp: number, bytes: number): number {
+  /** Appends a record; `wake` false leaves telling the groups to the caller (`wake`), once for a batch. */
+  append(partition: number, key: string, value: Envelope | Uint8Array, timestamp: number, bytes: number, wake = true): number {
     const offset = this.partitions[partition]!.append(key, value, timestamp, bytes);
     if (this.retention !== false && (this.untilCheck[partition]! -= 1) <= 0) {
       this.untilCheck[partition] = this.checkEvery;
       this.trim(partition, timestamp);
     }
-    for (const group of this.groups.values()) group.wake(partition);
+    if (wake) this.wake(partition);
     return offset;
+  }
+
+  /** Tells every group that records wait on `partition`. */
+  wake(partition: number): void {
+    for (const group of this.groups.values()) group.wake(partition);
   }
 
   /** Applies the retention limits to `partition` now; returns how many records were dropped. */

@@ -54,23 +54,36 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
   const clock = config.clock ?? systemClock;
   const subscriptions = new Set<MemorySubscription>();
   let closing: Promise<void> | undefined;
+  /** Topics this transport used (the broker never drops one): no lookup and no limits to work out per append. */
+  const topics = new Map<string, MemoryTopic>();
   /** The topic, created on first use with this transport's partition count and retention. */
-  const topicLog = (name: string): MemoryTopic => broker.topic(name, config.partitions, limitsForTopic(config.retention, name));
+  const topicLog = (name: string): MemoryTopic => {
+    let topic = topics.get(name);
+    if (topic === undefined) {
+      topic = broker.topic(name, config.partitions, limitsForTopic(config.retention, name));
+      topics.set(name, topic);
+    }
+    return topic;
+  };
 
   const assertOpen = (operation: string): void => {
     if (closing) throw new TransportClosedError('memory', operation);
   };
 
-  /** `bytes`: the envelope's size, when publishBatch has measured it already. */
+  /**
+   * `bytes`: the envelope's size, when publishBatch has measured it already. `wake` false:
+   * the caller tells the groups once the batch is in.
+   */
   const append = (
     topicName: string,
     envelope: Envelope,
     bytes = assertEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'memory', topicName),
+    wake = true,
   ): PublishReceipt => {
     const topic = topicLog(topicName);
     const partition = partitionForKey(envelope.key, topic.partitions.length);
     const started = reportPublish ? performance.now() : 0;
-    const offset = topic.append(partition, envelope.key, envelope, clock.now(), bytes);
+    const offset = topic.append(partition, envelope.key, envelope, clock.now(), bytes, wake);
     if (reportPublish)
       events.onPublish({
         transport: 'memory',
@@ -102,7 +115,13 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
       // Validate (and measure) every envelope before appending any.
       const valid = envelopes.map((input) => createEnvelope(input));
       const sizes = valid.map((envelope) => assertEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'memory', topic));
-      return valid.map((envelope, i) => append(topic, envelope, sizes[i]));
+      // All in, then each partition's groups woken once: they take the records in one pass.
+      const receipts = valid.map((envelope, i) => append(topic, envelope, sizes[i], false));
+      const log = topicLog(topic);
+      const touched = new Set<number>();
+      for (const receipt of receipts) touched.add(receipt.partition);
+      for (const partition of touched) log.wake(partition);
+      return receipts;
     },
 
     async publishRaw(topic: string, record: RawRecord) {
