@@ -1,15 +1,11 @@
 import type { Envelope } from '@a2a-bus/core';
 import { PartitionLog } from './partition-log.js';
+import { PendingEntries } from './pending-entries.js';
 import { checkInterval, trimPartition, type RetentionLimits } from './retention.js';
 
 export type { StoredRecord } from './partition-log.js';
 
-/** A delivered, not yet settled record of a group (Redis calls it the pending entries list). */
-export interface PendingEntry {
-  deliveries: number;
-  /** Member holding it now; undefined once that member let go (revoked, crashed). */
-  holder: string | undefined;
-}
+export type { PendingEntry } from './pending-entries.js';
 
 /** What a group needs from a member to move partitions between members. */
 export interface GroupMember {
@@ -28,7 +24,7 @@ export interface GroupMember {
  */
 export class MemoryGroup {
   readonly cursors: number[];
-  readonly pending: Map<number, PendingEntry>[];
+  readonly pending: PendingEntries[];
   /** Pending entries per partition that no member holds: redelivered first. */
   readonly orphans: number[];
   private readonly owners: (string | undefined)[];
@@ -37,16 +33,14 @@ export class MemoryGroup {
 
   constructor(partitionCount: number, startOffsets: number[]) {
     this.cursors = startOffsets;
-    this.pending = Array.from({ length: partitionCount }, () => new Map());
+    this.pending = Array.from({ length: partitionCount }, () => new PendingEntries());
     this.orphans = Array.from({ length: partitionCount }, () => 0);
     this.owners = Array.from({ length: partitionCount }, () => undefined);
   }
 
   /** The lowest offset of `partition` this group has not acknowledged: its oldest pending entry, or its cursor. */
   committed(partition: number): number {
-    let lowest = this.cursors[partition]!;
-    for (const offset of this.pending[partition]!.keys()) if (offset < lowest) lowest = offset;
-    return lowest;
+    return Math.min(this.cursors[partition]!, this.pending[partition]!.lowest() ?? Number.POSITIVE_INFINITY);
   }
 
   ownerOf(partition: number): string | undefined {

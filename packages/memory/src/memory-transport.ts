@@ -34,6 +34,7 @@ import { memoryLag } from './lag.js';
 import { namedBroker, type GroupMember, type MemoryGroup, type MemoryTopic, type StoredRecord } from './log.js';
 import { parseMemoryOptions, type MemoryTransportOptions } from './options.js';
 import type { PartitionLog } from './partition-log.js';
+import type { PendingEntries } from './pending-entries.js';
 import { limitsForTopic } from './retention.js';
 
 interface MemoryRecord extends InboundRecord {
@@ -297,7 +298,7 @@ class MemorySubscription implements Subscription, GroupMember {
       const cursor = this.state.cursors[partition]!;
       if (cursor >= records.end) return;
       this.state.cursors[partition] = cursor + 1;
-      pending.set(cursor, { deliveries: 1, holder: this.id });
+      pending.add(cursor, { deliveries: 1, holder: this.id });
       this.push(partition, records.at(cursor)!, 1);
     }
     this.resumeWhenReady();
@@ -329,12 +330,9 @@ class MemorySubscription implements Subscription, GroupMember {
   }
 }
 
-function firstOrphan(pending: Map<number, { holder: string | undefined }>): number | undefined {
-  let lowest: number | undefined;
-  for (const [offset, entry] of pending) {
-    if (entry.holder === undefined && (lowest === undefined || offset < lowest)) lowest = offset;
-  }
-  return lowest;
+function firstOrphan(pending: PendingEntries): number | undefined {
+  for (const [offset, entry] of pending.entries()) if (entry.holder === undefined) return offset;
+  return undefined;
 }
 
 /** Fixes what to read now — the end of each partition as of the call — then reads it lazily. */

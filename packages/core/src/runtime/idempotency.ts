@@ -21,6 +21,11 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   private readonly results = new Map<string, { task: A2ATask; until: number }>();
   private readonly capacity: number;
   private readonly ttlMs: number;
+  /**
+   * When the oldest entry kept expires, or sooner (the head may have gone since): until then
+   * there is nothing to drop, and no iterator is built per `set`.
+   */
+  private headUntil = Number.POSITIVE_INFINITY;
 
   constructor(capacity = 100_000, ttlMs = 86_400_000) {
     this.capacity = capacity;
@@ -42,11 +47,21 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   async set(taskId: string, task: A2ATask): Promise<void> {
     const now = Date.now();
     this.results.delete(taskId);
-    this.results.set(taskId, { task, until: now + this.ttlMs });
+    const until = now + this.ttlMs;
+    this.results.set(taskId, { task, until });
+    this.headUntil = Math.min(this.headUntil, until);
     if (this.results.size > this.capacity) this.results.delete(this.results.keys().next().value!);
-    // Insertion order is expiry order: drop the expired head now and then.
+    if (now >= this.headUntil) this.dropExpired(now);
+  }
+
+  /** Insertion order is expiry order: drops the expired head. */
+  private dropExpired(now: number): void {
+    this.headUntil = Number.POSITIVE_INFINITY;
     for (const [id, entry] of this.results) {
-      if (entry.until > now) break;
+      if (entry.until > now) {
+        this.headUntil = entry.until;
+        break;
+      }
       this.results.delete(id);
     }
   }
