@@ -8,7 +8,9 @@ let prefixMs = -1;
 let sequence = 0;
 let prefix = '';
 let suffix = '';
-const random = new Uint8Array(8);
+/** Random bytes drawn 8 at a time: one `randomFillSync` (a few microseconds) per 64 milliseconds with ids. */
+const pool = new Uint8Array(512);
+let drawn = pool.length;
 
 /**
  * A new UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then a 12-bit sequence
@@ -34,11 +36,16 @@ export function newId(): string {
 }
 
 function renew(): void {
-  randomFillSync(random);
+  if (drawn === pool.length) {
+    randomFillSync(pool);
+    drawn = 0;
+  }
+  const at = drawn;
+  drawn += 8;
   const time = prefixMs.toString(16).padStart(12, '0');
   prefix = `${time.slice(0, 8)}-${time.slice(8)}-7`;
   let tail = '';
-  for (let i = 2; i < 8; i += 1) tail += HEX2[random[i]!]!;
+  for (let i = at + 2; i < at + 8; i += 1) tail += HEX2[pool[i]!]!;
   // The variant (0b10) in the top bits of the fourth group.
-  suffix = `-${HEX2[(random[0]! & 0x3f) | 0x80]!}${HEX2[random[1]!]!}-${tail}`;
+  suffix = `-${HEX2[(pool[at]! & 0x3f) | 0x80]!}${HEX2[pool[at + 1]!]!}-${tail}`;
 }
