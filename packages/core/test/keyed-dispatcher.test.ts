@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { backoff } from '../src/consumer/backoff.js';
@@ -1239,5 +1241,30 @@ describe('KeyedDispatcher, dead letters', () => {
       ).toEqual([]);
       expect(dispatcher.inFlight, end).toBe(0);
     }
+  });
+
+  it('keeps nothing of an asynchronous handler run once it settled (a long-lived subscription does not grow)', async () => {
+    // A run used to leave a reaction on a promise that lives as long as the dispatcher; the
+    // reaction kept the run's result. Each handler here resolves with an object watched by a
+    // WeakRef: once the runs settled and garbage is collected, none may be left.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const watched: WeakRef<object>[] = [];
+    const handler = (() => {
+      const result = { payload: new Uint8Array(1_024) };
+      watched.push(new WeakRef(result));
+      return Promise.resolve(result);
+    }) as unknown as MessageHandler;
+    const { dispatcher, settled, flush } = setup(handler, { maxInFlight: 64 });
+    for (let i = 0; i < 200; i += 1) dispatcher.push(record(`k${i % 16}`, `m${i}`));
+    for (let i = 0; i < 20 && settled.length < 200; i += 1) await flush();
+    expect(settled).toHaveLength(200);
+    await flush();
+    for (let i = 0; i < 3; i += 1) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(watched.filter((ref) => ref.deref() !== undefined).length).toBe(0);
+    expect(await dispatcher.drain(1_000)).toBe(true);
   });
 });
