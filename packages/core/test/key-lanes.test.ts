@@ -20,8 +20,7 @@ describe('KeyLanes', () => {
     const lanes = new KeyLanes<string>();
     const lane = lanes.lane(3, 'wf-1');
     expect(lane).toMatchObject({ id: 'wf-1', partition: 3, records: [], running: false });
-    expect(lane.finish).toBeUndefined();
-    await expect(lane.done).resolves.toBeUndefined();
+    expect(lane.waiters).toBeUndefined();
     lane.records.push('r1');
     expect(lanes.lane(3, 'wf-1')).toBe(lane);
     expect(lanes.lane(3, 'wf-1').records).toEqual(['r1']);

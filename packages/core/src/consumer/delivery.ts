@@ -15,7 +15,7 @@ export class DeliveryImpl implements Delivery {
   readonly offset: string;
   readonly attempt: number;
   private readonly fence: AbortSignal;
-  private readonly verify: (() => void) | undefined;
+  private readonly verify: ((partition: number) => void) | undefined;
 
   /**
    * `verify`: asks the backend, on this member's own clock, whether it still holds the
@@ -23,7 +23,15 @@ export class DeliveryImpl implements Delivery {
    * that resumes after its process slept (SIGSTOP, a long GC) — I/O callbacks run before any
    * timer of ours after waking — sees the loss before it starts anything, and its ack is refused.
    */
-  constructor(envelope: Envelope, topic: string, partition: number, offset: string, attempt: number, fence: AbortSignal, verify?: () => void) {
+  constructor(
+    envelope: Envelope,
+    topic: string,
+    partition: number,
+    offset: string,
+    attempt: number,
+    fence: AbortSignal,
+    verify?: (partition: number) => void,
+  ) {
     this.envelope = envelope;
     this.topic = topic;
     this.partition = partition;
@@ -34,7 +42,7 @@ export class DeliveryImpl implements Delivery {
   }
 
   get signal(): AbortSignal {
-    if (!this.fence.aborted) this.verify?.();
+    if (!this.fence.aborted) this.verify?.(this.partition);
     return this.fence;
   }
 

@@ -5,13 +5,9 @@ export interface KeyLane<R> {
   readonly partition: number;
   readonly records: R[];
   running: boolean;
-  /** Settles when the lane's current run ends. */
-  done: Promise<void>;
-  /** Resolves `done`; set while the lane runs asynchronously. */
-  finish?: (() => void) | undefined;
+  /** Called when the lane's current run ends; only while someone waits for that. */
+  waiters?: (() => void)[] | undefined;
 }
-
-const RESOLVED = Promise.resolve();
 
 /**
  * A dispatcher's lanes, by partition then key: no composite string to build and hash per
@@ -32,7 +28,7 @@ export class KeyLanes<R> {
     }
     let lane = byKey.get(key);
     if (!lane) {
-      lane = { id: key, partition, records: [], running: false, done: RESOLVED };
+      lane = { id: key, partition, records: [], running: false, waiters: undefined };
       byKey.set(key, lane);
     }
     return lane;

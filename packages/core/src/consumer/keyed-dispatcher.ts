@@ -33,23 +33,22 @@ export { backoff } from './backoff.js';
 interface RunningHandler<R> {
   readonly record: R;
   readonly since: number;
-  /** Ends the wait for the handler as though it returned (the dispatcher was abandoned). */
-  readonly abandon: () => void;
 }
 
 export class KeyedDispatcher<R extends InboundRecord> {
   private readonly lanes = new KeyLanes<R>();
   private readonly held: InFlightBudget;
   private readonly maxRecordBytes: number;
-  private readonly running = new Set<Promise<void>>();
+  /** Lanes whose run went asynchronous and has not stopped. */
+  private readonly running = new Set<KeyLane<R>>();
   private readonly revoked = new Set<number>();
   private readonly abort = new AbortController();
   private capacityWaiters: Array<() => void> = [];
   /**
-   * Asynchronous handler invocations still running: their record, start time on the clock,
-   * and the switch that stops waiting for them when the dispatcher is abandoned. (It used to
-   * be `Promise.race([handler, abandoned])` with one promise settled on abandon: every run left
-   * a reaction on it, about 320 bytes a message kept for the subscription's life.)
+   * Asynchronous handler invocations still running: their record and start time on the clock.
+   * An abandoned dispatcher stops their lanes itself (`finish`) instead of racing each run
+   * against a promise settled on abandon: that left a reaction per run on it, about 320 bytes
+   * a message kept for the subscription's life.
    */
   private readonly runningSince = new Map<DeliveryImpl, RunningHandler<R>>();
   /** Records waiting for a retry, with the switch that ends the wait early. */
@@ -166,6 +165,9 @@ export class KeyedDispatcher<R extends InboundRecord> {
   }
 
   /** False (and the partition lost) when the backend says this member no longer holds it. */
+  /** For deliveries, to check their partition when a handler reads its signal (one function, not one per delivery). */
+  private readonly verifyHolds = (partition: number): void => void this.stillHolds(partition);
+
   private stillHolds(partition: number): boolean {
     if (this.isLost(partition)) return false;
     const holds = this.options.backend.holds;
@@ -187,7 +189,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
     for (const lane of this.lanes.all()) {
       if (lane.partition !== partition) continue;
       this.dropQueued(lane);
-      if (lane.running) waits.push(lane.done);
+      if (lane.running) waits.push(this.stopped(lane));
     }
     // A lost partition's handlers are fenced already (signal aborted, acks refused): nothing to
     // wait for — also when it is lost while we wait (the session lapsed meanwhile).
@@ -246,7 +248,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
     if (this.running.size === 0) return this.finish(true);
     if (timeoutMs <= 0) return this.finish(false);
     const timeout = new AbortController();
-    const allDone = Promise.all([...this.running]).then(() => true);
+    const allDone = Promise.all([...this.running].map((lane) => this.stopped(lane))).then(() => true);
     const timedOut = sleep(this.options.clock, timeoutMs, timeout.signal).then(() => false);
     const drained = await Promise.race([allDone, timedOut]);
     timeout.abort();
@@ -256,8 +258,9 @@ export class KeyedDispatcher<R extends InboundRecord> {
   private finish(drained: boolean): boolean {
     if (!drained) {
       this.abort.abort();
-      // Stop waiting for the handlers still running: their lanes end (unsettled) now.
-      for (const running of this.runningSince.values()) running.abandon();
+      // Stop waiting for the handlers still running: their lanes end now, their records unsettled.
+      for (const lane of [...this.running]) this.stopLane(lane);
+      this.runningSince.clear();
     }
     for (const wait of this.waiting.values()) wait.abort();
     this.options.clock.clearTimeout(this.keepAliveTimer);
@@ -291,8 +294,8 @@ export class KeyedDispatcher<R extends InboundRecord> {
 
   /**
    * Runs a lane's records in order. Synchronous handlers run inline, without a promise per
-   * message (the hot path); the first asynchronous step continues the lane in a promise,
-   * and `lane.done` settles when the lane stops running.
+   * message (the hot path); the first asynchronous step continues the lane in a promise, and
+   * the lane is in `running` until it stops (`stopped` waits for that).
    */
   private drive(lane: KeyLane<R>): void {
     try {
@@ -317,10 +320,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
   }
 
   private continueLater(lane: KeyLane<R>, pending: Promise<boolean>): void {
-    if (!lane.finish) {
-      lane.done = new Promise<void>((resolve) => (lane.finish = resolve));
-      this.running.add(lane.done);
-    }
+    this.running.add(lane);
     pending.then(
       (settled) => {
         if (this.abort.signal.aborted) return this.stopLane(lane);
@@ -343,14 +343,21 @@ export class KeyedDispatcher<R extends InboundRecord> {
   }
 
   private stopLane(lane: KeyLane<R>): void {
+    if (!lane.running) return; // stopped already (abandoned while its handler ran)
     lane.running = false;
     if (lane.records.length === 0) this.lanes.forget(lane);
-    const finish = lane.finish;
-    if (finish) {
-      this.running.delete(lane.done);
-      lane.finish = undefined;
-      finish();
+    this.running.delete(lane);
+    const waiters = lane.waiters;
+    if (waiters) {
+      lane.waiters = undefined;
+      for (const resolve of waiters) resolve();
     }
+  }
+
+  /** Settles when the lane stops running: a promise only for those who wait (revoke, drain). */
+  private stopped(lane: KeyLane<R>): Promise<void> {
+    if (!lane.running) return Promise.resolve();
+    return new Promise((resolve) => (lane.waiters ??= []).push(resolve));
   }
 
   /** A bug, not a handler failure: leave the lane's records unsettled for redelivery, free the room. */
@@ -387,9 +394,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
       if (attempt > 1) options.events.onRedeliver(base);
       options.events.onDeliver(base);
     }
-    const delivery = new DeliveryImpl(envelope, options.topic, record.partition, record.offset, attempt, this.fenceOf(record.partition).signal, () =>
-      this.stillHolds(record.partition),
-    );
+    const delivery = new DeliveryImpl(envelope, options.topic, record.partition, record.offset, attempt, this.fenceOf(record.partition).signal, this.verifyHolds);
     const started = base ? performance.now() : 0;
     let result: void | Promise<void>;
     try {
@@ -400,11 +405,9 @@ export class KeyedDispatcher<R extends InboundRecord> {
     if (result == null || typeof (result as Promise<void>).then !== 'function') {
       return this.conclude(record, envelope, attempt, delivery.outcome ?? ACK, base, started);
     }
-    const pending = result as Promise<void>;
-    return new Promise<void>((resolve, reject) => {
-      this.runningSince.set(delivery, { record, since: options.clock.now(), abandon: resolve });
-      pending.then(resolve, reject);
-    }).then(
+    this.runningSince.set(delivery, { record, since: options.clock.now() });
+    // Promise.resolve: a thenable that is not a promise is read as one (a native promise is passed as is).
+    return Promise.resolve(result).then(
       () => {
         this.runningSince.delete(delivery);
         return this.conclude(record, envelope, attempt, delivery.outcome ?? ACK, base, started);
