@@ -23,15 +23,7 @@ export class DeliveryImpl implements Delivery {
    * that resumes after its process slept (SIGSTOP, a long GC) — I/O callbacks run before any
    * timer of ours after waking — sees the loss before it starts anything, and its ack is refused.
    */
-  constructor(
-    envelope: Envelope,
-    topic: string,
-    partition: number,
-    offset: string,
-    attempt: number,
-    fence: AbortSignal,
-    verify?: (partition: number) => void,
-  ) {
+  constructor(envelope: Envelope, topic: string, partition: number, offset: string, attempt: number, fence: AbortSignal, verify?: (partition: number) => void) {
     this.envelope = envelope;
     this.topic = topic;
     this.partition = partition;

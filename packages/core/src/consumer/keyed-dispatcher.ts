@@ -394,7 +394,15 @@ export class KeyedDispatcher<R extends InboundRecord> {
       if (attempt > 1) options.events.onRedeliver(base);
       options.events.onDeliver(base);
     }
-    const delivery = new DeliveryImpl(envelope, options.topic, record.partition, record.offset, attempt, this.fenceOf(record.partition).signal, this.verifyHolds);
+    const delivery = new DeliveryImpl(
+      envelope,
+      options.topic,
+      record.partition,
+      record.offset,
+      attempt,
+      this.fenceOf(record.partition).signal,
+      this.verifyHolds,
+    );
     const started = base ? performance.now() : 0;
     let result: void | Promise<void>;
     try {
