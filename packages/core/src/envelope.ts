@@ -94,6 +94,23 @@ function parseEnvelope(input: unknown): { success: true; data: Envelope } | { su
   if (fast !== FAST_PATH_DECLINED) return { success: true, data: fast as Envelope };
   return envelopeSchema.safeParse(input);
 }
+
+/**
+ * The envelope `createEnvelope` made last, with the size the fast path measured of it as it
+ * copied it (see `JsonMeasure`). Handed out once, to the very next size check of that
+ * envelope (`takeMeasuredSize`): nothing can have changed it in between, where a size kept
+ * with the envelope would go stale if its (unfrozen) payload were changed later.
+ */
+let lastMade: Envelope | undefined;
+let lastSize = 0;
+let lastUnits = 0;
+
+/** The size measured while `envelope` was made, if it was the last one made and not asked for since. */
+export function takeMeasuredSize(envelope: Envelope): { size: number; units: number } | undefined {
+  if (envelope !== lastMade) return undefined;
+  lastMade = undefined;
+  return { size: lastSize, units: lastUnits };
+}
 export type EnvelopeKind = Envelope['kind'];
 export type EnvelopeOf<K extends EnvelopeKind> = Extract<Envelope, { kind: K }>;
 
@@ -141,6 +158,7 @@ function nowIso(): string {
  * second topic, in a retry, in a benchmark — does not pay for validation twice.
  */
 export function createEnvelope(input: EnvelopeInput): Envelope {
+  lastMade = undefined;
   if (ValidatedMark.has(input)) {
     if (Object.isFrozen(input)) return input as Envelope;
   } else if (typeof input !== 'object' || input === null) {
@@ -154,7 +172,19 @@ export function createEnvelope(input: EnvelopeInput): Envelope {
     a2aVersion: input.a2aVersion ?? A2A_PROTOCOL_VERSION,
     contentType: input.contentType ?? A2A_JSON_CONTENT_TYPE,
   };
-  const result = parseEnvelope(candidate);
+  const fast = fastParseEnvelope(candidate);
+  if (fast !== FAST_PATH_DECLINED) {
+    ValidatedMark.stamp(fast);
+    const envelope = Object.freeze(fast) as Envelope;
+    const { size, units } = fastParseEnvelope.measured;
+    if (!Number.isNaN(size)) {
+      lastMade = envelope;
+      lastSize = size;
+      lastUnits = units;
+    }
+    return envelope;
+  }
+  const result = envelopeSchema.safeParse(candidate);
   if (!result.success) throw new InvalidEnvelopeError(describeIssues(result.error), { cause: result.error });
   ValidatedMark.stamp(result.data);
   return Object.freeze(result.data);

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { keyByteLength, measureJson } from './json-size.js';
 import {
   artifactSchema,
   messageSchema,
@@ -36,34 +37,88 @@ type Obj = Record<string, unknown>;
 type Check = (value: unknown) => unknown;
 type Fields = ReadonlyArray<readonly [string, Check]>;
 
+/**
+ * What the parser measures of the copy it returns, as it builds it: the JSON size that
+ * `assertEnvelopeWithin` estimates (strings in UTF-16 units plus their quotes, everything
+ * else exact) and the string units counted (the estimate's margin). `members` passes an
+ * object's member count from its compiled fields to its extras. `size` is NaN when a value
+ * could not be measured (JSON.stringify throws on it): then the caller measures itself.
+ */
+export interface JsonMeasure {
+  size: number;
+  units: number;
+  members: number;
+}
+
 function isPlainObject(value: unknown): value is Obj {
   if (typeof value !== 'object' || value === null) return false;
   const prototype = Object.getPrototypeOf(value);
   return prototype === Object.prototype || prototype === null;
 }
 
-const string: Check = (v) => (typeof v === 'string' ? v : NO);
-const nonEmpty: Check = (v) => (typeof v === 'string' && v.length >= 1 ? v : NO);
-const lengthWithin =
-  (min: number, max: number): Check =>
-  (v) =>
-    typeof v === 'string' && v.length >= min && v.length <= max ? v : NO;
-/** Remembers the last string that matched: envelopes created in one millisecond share their `createdAt`. */
-const matching = (pattern: RegExp): Check => {
-  let matched: string | undefined;
-  return (v) => {
-    if (v === matched) return v;
-    if (typeof v !== 'string' || !pattern.test(v)) return NO;
-    matched = v;
+/** Whether JSON.stringify writes an object member holding `value` (it skips the rest). */
+function written(value: unknown): boolean {
+  return value !== undefined && typeof value !== 'function' && typeof value !== 'symbol';
+}
+
+/** The value checks, each adding what it accepts to `acc`. */
+function primitives(acc: JsonMeasure) {
+  const text = (v: string): string => {
+    acc.size += v.length + 2;
+    acc.units += v.length;
     return v;
   };
-};
-const oneOf = (values: readonly string[]): Check => {
-  const allowed = new Set(values);
-  return (v) => (typeof v === 'string' && allowed.has(v) ? v : NO);
-};
-const boolean: Check = (v) => (typeof v === 'boolean' ? v : NO);
-const unknown: Check = (v) => v;
+  const integer = (v: number): number => {
+    acc.size += String(v).length;
+    return v;
+  };
+  /** Any value, measured by the generic walk (it may run user code: `toJSON`, which may parse another envelope). */
+  const unknown: Check = (v) => {
+    if (!written(v)) return v;
+    const { size, units } = acc;
+    const estimate = { units: 0 };
+    let measured: number;
+    try {
+      measured = measureJson(v, estimate);
+    } catch {
+      measured = Number.NaN; // e.g. a BigInt: whoever encodes the envelope reports it
+    }
+    acc.size = size + measured;
+    acc.units = units + estimate.units;
+    return v;
+  };
+  return {
+    text,
+    integer,
+    unknown,
+    string: ((v) => (typeof v === 'string' ? text(v) : NO)) as Check,
+    nonEmpty: ((v) => (typeof v === 'string' && v.length >= 1 ? text(v) : NO)) as Check,
+    lengthWithin:
+      (min: number, max: number): Check =>
+      (v) =>
+        typeof v === 'string' && v.length >= min && v.length <= max ? text(v) : NO,
+    /** Remembers the last string that matched: envelopes created in one millisecond share their `createdAt`. */
+    matching: (pattern: RegExp): Check => {
+      let matched: string | undefined;
+      return (v) => {
+        if (v === matched) return text(v as string);
+        if (typeof v !== 'string' || !pattern.test(v)) return NO;
+        matched = v;
+        return text(v);
+      };
+    },
+    oneOf: (values: readonly string[]): Check => {
+      const allowed = new Set(values);
+      return (v) => (typeof v === 'string' && allowed.has(v) ? text(v) : NO);
+    },
+    boolean: ((v) => {
+      if (typeof v !== 'boolean') return NO;
+      acc.size += v ? 4 : 5;
+      return v;
+    }) as Check,
+  };
+}
+
 const optional =
   (check: Check): Check =>
   (v) =>
@@ -71,7 +126,7 @@ const optional =
 /** Declines any value but an absent one: the field is left to zod. */
 const leftToZod: Check = (v) => (v === undefined ? undefined : NO);
 
-function arrayOf(check: Check): Check {
+function arrayOf(acc: JsonMeasure, check: Check): Check {
   return (v) => {
     if (!Array.isArray(v) || Object.getPrototypeOf(v) !== Array.prototype) return NO;
     const out = new Array<unknown>(v.length);
@@ -80,20 +135,27 @@ function arrayOf(check: Check): Check {
       if (item === NO) return NO;
       out[i] = item;
     }
+    acc.size += v.length > 0 ? v.length + 1 : 2; // brackets and commas
     return out;
   };
 }
 
-function recordOf(check: Check): Check {
+function recordOf(acc: JsonMeasure, check: Check): Check {
   return (v) => {
     if (!isPlainObject(v)) return NO;
     const out: Obj = {};
+    let members = 0;
     for (const key of Object.keys(v)) {
       if (key === '__proto__') return NO;
       const item = check(v[key]);
       if (item === NO) return NO;
       out[key] = item;
+      if (written(item)) {
+        acc.size += keyByteLength(key) + 1;
+        members += 1;
+      }
     }
+    acc.size += 1 + Math.max(1, members); // braces and commas
     return out;
   };
 }
@@ -104,49 +166,80 @@ function recordOf(check: Check): Check {
  * (keyed loads and stores with varying names are what made a generic loop slower than zod);
  * where code generation is not allowed, the same steps run as a loop.
  */
-function objectOf(compile: boolean, fields: Fields, loose: boolean, refine?: (out: Obj) => boolean): Check {
+function objectOf(acc: JsonMeasure, compile: boolean, fields: Fields, loose: boolean, refine?: (out: Obj) => boolean): Check {
   const known = new Set(fields.map(([key]) => key));
   const checks = fields.map(([, check]) => check);
-  const extras = (v: Obj, out: Obj): boolean => {
+  const keySizes = fields.map(([key]) => keyByteLength(key) + 1); // the name, its quotes and the colon
+  const { unknown } = primitives(acc);
+  /** Copies (and measures) the unknown keys; the members added, or -1 to decline. */
+  const extras = (v: Obj, out: Obj): number => {
+    let added = 0;
     for (const key in v) {
       if (known.has(key)) continue;
-      if (key === '__proto__') return false;
-      out[key] = v[key];
+      if (key === '__proto__') return -1;
+      const value = unknown(v[key]);
+      out[key] = value;
+      if (written(value)) {
+        acc.size += keyByteLength(key) + 1;
+        added += 1;
+      }
     }
-    return true;
+    return added;
+  };
+  const close = (v: Obj, out: Obj, members: number): unknown => {
+    if (loose) {
+      const added = extras(v, out);
+      if (added < 0) return NO;
+      members += added;
+    }
+    acc.size += 1 + Math.max(1, members); // braces and commas
+    return refine && !refine(out) ? NO : out;
   };
   const compiled = compile ? compileFields(fields.map(([key]) => key)) : undefined;
   if (compiled) {
     return (v) => {
       if (!isPlainObject(v)) return NO;
-      const out = compiled(v, checks, NO);
-      if (out === NO) return NO;
-      if (loose && !extras(v, out as Obj)) return NO;
-      return refine && !refine(out as Obj) ? NO : out;
+      const out = compiled(v, checks, NO, acc, keySizes);
+      return out === NO ? NO : close(v, out, acc.members);
     };
   }
   return (v) => {
     if (!isPlainObject(v)) return NO;
     const out: Obj = {};
-    for (const [key, check] of fields) {
-      const value = check(v[key]);
+    let members = 0;
+    for (let i = 0; i < fields.length; i += 1) {
+      const key = fields[i]![0];
+      const value = checks[i]!(v[key]);
       if (value === NO) return NO;
       if (value !== undefined || key in v) out[key] = value;
+      if (written(value)) {
+        acc.size += keySizes[i]!;
+        members += 1;
+      }
     }
-    if (loose && !extras(v, out)) return NO;
-    return refine && !refine(out) ? NO : out;
+    return close(v, out, members);
   };
 }
 
-type CompiledFields = (v: Obj, checks: readonly Check[], no: Declined) => Obj | Declined;
+type CompiledFields = (v: Obj, checks: readonly Check[], no: Declined, acc: JsonMeasure, keySizes: readonly number[]) => Obj | Declined;
 
-/** `new Function` over the field names (constants of this module, JSON-quoted). */
+/** `new Function` over the field names (constants of this module, JSON-quoted). Leaves the member count in `acc.members`. */
 function compileFields(keys: readonly string[]): CompiledFields {
   const lines = keys.map((key, i) => {
     const name = JSON.stringify(key);
-    return `x = checks[${i}](v[${name}]); if (x === no) return no; if (x !== undefined || ${name} in v) out[${name}] = x;`;
+    return (
+      `x = checks[${i}](v[${name}]); if (x === no) return no; if (x !== undefined || ${name} in v) out[${name}] = x;` +
+      ` if (x !== undefined && typeof x !== 'function' && typeof x !== 'symbol') { acc.size += keySizes[${i}]; m += 1; }`
+    );
   });
-  return new Function('v', 'checks', 'no', `const out = {}; let x;\n${lines.join('\n')}\nreturn out;`) as CompiledFields;
+  return new Function(
+    'v',
+    'checks',
+    'no',
+    'acc',
+    'keySizes',
+    `const out = {}; let x; let m = 0;\n${lines.join('\n')}\nacc.members = m;\nreturn out;`,
+  ) as CompiledFields;
 }
 
 /** Whether this process may compile code from strings (not under `--disallow-code-generation-from-strings`). */
@@ -159,7 +252,7 @@ export const codeGeneration = ((): boolean => {
 })();
 
 /** zod's strict-object union: exactly one key, the first option that matches. */
-function singleKeyUnion(byKey: Readonly<Record<string, Check>>): Check {
+function singleKeyUnion(acc: JsonMeasure, byKey: Readonly<Record<string, Check>>): Check {
   const options = new Map(Object.entries(byKey)); // a key such as `__proto__` must find nothing
   return (v) => {
     if (!isPlainObject(v)) return NO;
@@ -168,7 +261,9 @@ function singleKeyUnion(byKey: Readonly<Record<string, Check>>): Check {
     const check = options.get(keys[0]!);
     if (check === undefined) return NO;
     const inner = check(v[keys[0]!]);
-    return inner === NO ? NO : { [keys[0]!]: inner };
+    if (inner === NO) return NO;
+    acc.size += keyByteLength(keys[0]!) + 3; // braces and colon
+    return { [keys[0]!]: inner };
   };
 }
 
@@ -181,10 +276,12 @@ function sameFields(name: string, fields: Fields, schema: { shape: Record<string
 }
 
 /** The A2A payload checks, compiled or as loops. */
-function payloadChecks(compile: boolean): Readonly<Record<string, Check>> {
-  const metadata = optional(recordOf(unknown));
+function payloadChecks(acc: JsonMeasure, compile: boolean): Readonly<Record<string, Check>> {
+  const { string, nonEmpty, oneOf, boolean, unknown } = primitives(acc);
+  const metadata = optional(recordOf(acc, unknown));
 
   const part = objectOf(
+    acc,
     compile,
     sameFields(
       'part',
@@ -204,6 +301,7 @@ function payloadChecks(compile: boolean): Readonly<Record<string, Check>> {
   );
 
   const message = objectOf(
+    acc,
     compile,
     sameFields(
       'message',
@@ -212,10 +310,10 @@ function payloadChecks(compile: boolean): Readonly<Record<string, Check>> {
         ['contextId', optional(string)],
         ['taskId', optional(string)],
         ['role', oneOf(roleSchema.options)],
-        ['parts', arrayOf(part)],
+        ['parts', arrayOf(acc, part)],
         ['metadata', metadata],
-        ['extensions', optional(arrayOf(string))],
-        ['referenceTaskIds', optional(arrayOf(string))],
+        ['extensions', optional(arrayOf(acc, string))],
+        ['referenceTaskIds', optional(arrayOf(acc, string))],
       ],
       messageSchema,
     ),
@@ -223,6 +321,7 @@ function payloadChecks(compile: boolean): Readonly<Record<string, Check>> {
   );
 
   const taskStatus = objectOf(
+    acc,
     compile,
     sameFields(
       'task status',
@@ -237,6 +336,7 @@ function payloadChecks(compile: boolean): Readonly<Record<string, Check>> {
   );
 
   const artifact = objectOf(
+    acc,
     compile,
     sameFields(
       'artifact',
@@ -244,7 +344,7 @@ function payloadChecks(compile: boolean): Readonly<Record<string, Check>> {
         ['artifactId', nonEmpty],
         ['name', optional(string)],
         ['description', optional(string)],
-        ['parts', arrayOf(part)],
+        ['parts', arrayOf(acc, part)],
         ['metadata', metadata],
       ],
       artifactSchema,
@@ -253,6 +353,7 @@ function payloadChecks(compile: boolean): Readonly<Record<string, Check>> {
   );
 
   const task = objectOf(
+    acc,
     compile,
     sameFields(
       'task',
@@ -260,8 +361,8 @@ function payloadChecks(compile: boolean): Readonly<Record<string, Check>> {
         ['id', nonEmpty],
         ['contextId', string],
         ['status', taskStatus],
-        ['artifacts', optional(arrayOf(artifact))],
-        ['history', optional(arrayOf(message))],
+        ['artifacts', optional(arrayOf(acc, artifact))],
+        ['history', optional(arrayOf(acc, message))],
         ['metadata', metadata],
       ],
       taskSchema,
@@ -269,10 +370,11 @@ function payloadChecks(compile: boolean): Readonly<Record<string, Check>> {
     true,
   );
 
-  const streamResponse = singleKeyUnion({
+  const streamResponse = singleKeyUnion(acc, {
     task,
     message,
     statusUpdate: objectOf(
+      acc,
       compile,
       sameFields(
         'status update',
@@ -287,6 +389,7 @@ function payloadChecks(compile: boolean): Readonly<Record<string, Check>> {
       true,
     ),
     artifactUpdate: objectOf(
+      acc,
       compile,
       sameFields(
         'artifact update',
@@ -315,28 +418,38 @@ export interface FastEnvelopeShape {
   readonly traceparent: RegExp;
 }
 
+/** The fast path's parser, and what it measured of the copy it returned last. */
+export interface FastEnvelopeParser {
+  (input: unknown): Obj | Declined;
+  /** After a parse that did not decline: the copy's JSON size as `assertEnvelopeWithin` estimates it (see `JsonMeasure`). */
+  readonly measured: Readonly<JsonMeasure>;
+}
+
 /** Builds the fast path for the envelope schema described by `shape` (see `FAST_PATH_DECLINED`). */
-export function fastEnvelopeParser(shape: FastEnvelopeShape, compile = codeGeneration): (input: unknown) => Obj | Declined {
-  const payloads = payloadChecks(compile);
+export function fastEnvelopeParser(shape: FastEnvelopeShape, compile = codeGeneration): FastEnvelopeParser {
+  const acc: JsonMeasure = { size: 0, units: 0, members: 0 };
+  const { integer, nonEmpty, lengthWithin, matching, string } = primitives(acc);
+  const payloads = payloadChecks(acc, compile);
   const header = (payload: Check): Check =>
     objectOf(
+      acc,
       compile,
       sameFields(
         'envelope',
         [
-          ['v', (v) => (v === shape.version ? v : NO)],
+          ['v', (v) => (v === shape.version ? integer(v) : NO)],
           ['id', lengthWithin(1, 256)],
           ['key', lengthWithin(1, 1024)],
           ['correlationId', optional(nonEmpty)],
           ['replyTo', optional(nonEmpty)],
-          ['attempt', optional((v) => (Number.isSafeInteger(v) && (v as number) >= 1 ? v : NO))],
+          ['attempt', optional((v) => (Number.isSafeInteger(v) && (v as number) >= 1 ? integer(v as number) : NO))],
           ['createdAt', matching(shape.timestamp)],
           ['deadline', optional(matching(shape.timestamp))],
           ['traceparent', optional(matching(shape.traceparent))],
           ['a2aVersion', nonEmpty],
           ['contentType', nonEmpty],
           ['sender', optional(nonEmpty)],
-          ['headers', optional(recordOf(string))],
+          ['headers', optional(recordOf(acc, string))],
           ['kind', string],
           ['payload', payload],
         ],
@@ -345,11 +458,14 @@ export function fastEnvelopeParser(shape: FastEnvelopeShape, compile = codeGener
       false,
     );
   const byKind = new Map(Object.entries(payloads).map(([kind, payload]) => [kind, header(payload)]));
-  return (input) => {
+  const parse = (input: unknown): Obj | Declined => {
+    acc.size = 0;
+    acc.units = 0;
     if (!isPlainObject(input)) return NO;
-    const parse = byKind.get(input.kind as string);
-    return parse === undefined ? NO : (parse(input) as Obj | Declined);
+    const parseKind = byKind.get(input.kind as string);
+    return parseKind === undefined ? NO : (parseKind(input) as Obj | Declined);
   };
+  return Object.assign(parse, { measured: acc });
 }
 
 /** The pattern zod checks an ISO datetime string against (read from the schema, never copied). */

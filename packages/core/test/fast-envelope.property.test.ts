@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { envelopeSchema, FAST_ENVELOPE_SHAPE, fastParseEnvelope } from '../src/envelope.js';
 import { codeGeneration, FAST_PATH_DECLINED, fastEnvelopeParser } from '../src/fast-envelope.js';
+import { measureJson } from '../src/json-size.js';
 import { propertyParams } from './support/fast-check.js';
 
 /**
@@ -197,6 +198,10 @@ describe.each([
         const zod = envelopeSchema.safeParse(input);
         expect(zod.success ? undefined : zod.error.issues).toBeUndefined();
         expect(sameStructure(fast, zod.data)).toBeUndefined();
+        // What it measured as it copied is what the generic walk measures of the copy.
+        const estimate = { units: 0 };
+        const size = measureJson(fast, estimate);
+        expect({ size: fastParseEnvelope.measured.size, units: fastParseEnvelope.measured.units }).toEqual({ size, units: estimate.units });
       }),
       propertyParams(3_000),
     );
@@ -222,6 +227,34 @@ describe.each([
       propertyParams(3_000),
     );
     expect(taken).toBeGreaterThan(100);
+  });
+
+  it('measures what JSON leaves out as JSON does: functions, symbols and undefined in objects, and values it cannot write', () => {
+    const base = {
+      v: 1,
+      id: 'i',
+      key: 'k',
+      attempt: 12,
+      createdAt: '2026-11-30T00:00:00.000Z',
+      a2aVersion: '1.0',
+      contentType: 'application/a2a+json',
+      kind: 'message',
+    };
+    const odd = { f: () => 1, s: Symbol('s'), u: undefined, n: null, list: [undefined, () => 2, 'é', 1.5] };
+    const input = {
+      ...base,
+      payload: { messageId: 'm', role: 'ROLE_USER', parts: [{ data: odd }, { text: 't', metadata: odd }, { data: odd.f }], metadata: odd, extra: odd.f },
+    };
+    const fast = fastParseEnvelope(input);
+    expect(fast).not.toBe(FAST_PATH_DECLINED);
+    const estimate = { units: 0 };
+    expect({ size: fastParseEnvelope.measured.size, units: fastParseEnvelope.measured.units }).toEqual({
+      size: measureJson(fast, estimate),
+      units: estimate.units,
+    });
+    // A BigInt cannot be written: the size is unknown (NaN), and whoever encodes the envelope says so.
+    expect(fastParseEnvelope({ ...input, payload: { ...input.payload, metadata: { big: 1n } } })).not.toBe(FAST_PATH_DECLINED);
+    expect(fastParseEnvelope.measured.size).toBeNaN();
   });
 
   it('leaves the input alone and shares strings and unknown values, as zod does', () => {

@@ -113,9 +113,14 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
 
     async publishBatch(topic, envelopes) {
       assertOpen('publish');
-      // Validate (and measure) every envelope before appending any.
-      const valid = envelopes.map((input) => createEnvelope(input));
-      const sizes = valid.map((envelope) => assertEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'memory', topic));
+      // Validate and measure every envelope before appending any (each measured right after it is made: see takeMeasuredSize).
+      const valid: Envelope[] = [];
+      const sizes: number[] = [];
+      for (const input of envelopes) {
+        const envelope = createEnvelope(input);
+        valid.push(envelope);
+        sizes.push(assertEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'memory', topic));
+      }
       // All in, then each partition's groups woken once: they take the records in one pass.
       const receipts = valid.map((envelope, i) => append(topic, envelope, sizes[i], false));
       const log = topicLog(topic);
