@@ -206,6 +206,51 @@ describe.skipIf(skipReason)(`[redis-streams] adapter${skipReason ? ` — skipped
     }
   }, 20_000);
 
+  it('a new group reads new entries as soon as it owns a partition: no previous reader to wait out', async () => {
+    const topic = topicName();
+    const client = transport({ partitions: 1, blockMs: 3_000 });
+    const seen: number[] = [];
+    const sub = await client.subscribe(topic, () => void seen.push(Date.now()), { group: 'g' });
+    await waitFor('the partition', () => sub.assignedPartitions().length === 1, 5_000);
+    const sent = Date.now();
+    await client.publish(topic, textMessage('k', 'first'));
+    await waitFor('the entry', () => seen.length === 1, 10_000);
+    // Waiting out a previous reader's blocked read would hold it about blockMs (3 s) after the assignment.
+    expect(seen[0]! - sent).toBeLessThan(1_500);
+  }, 20_000);
+
+  it('a previous reader whose blocked read is still open is waited out, so the entry it took runs before a later one of its key', async () => {
+    const topic = topicName();
+    const keys = new TopicKeys(prefix, topic);
+    const publisher = transport({ partitions: 1 });
+    await publisher.publish(topic, textMessage('wf', 'before'));
+    // "ghost" (a paused process, lease lapsed) has a read blocked on the server: it takes the next entry.
+    await raw.xgroup('CREATE', keys.stream(0), 'g', '$', 'MKSTREAM');
+    const ghost = new Redis(url, { connectionName: `ghost-${topic}` });
+    try {
+      const ghostRead = ghost.xreadgroup('GROUP', 'g', 'ghost', 'COUNT', 1, 'BLOCK', 10_000, 'STREAMS', keys.stream(0), '>');
+      // Blocked on the server (Redis 7.0 lists no consumer for a read that got nothing yet).
+      const blocked = async (): Promise<boolean> =>
+        String(await raw.client('LIST'))
+          .split('\n')
+          .some((line) => line.includes(`name=ghost-${topic}`) && line.includes('cmd=xreadgroup') && / flags=\S*b/.test(line));
+      for (let i = 0; i < 50 && !(await blocked()); i += 1) await delay(100);
+      expect(await blocked()).toBe(true);
+      const seen: string[] = [];
+      // Its blockMs (3 s) is how long after the assignment the new owner waits before reading new entries.
+      const sub = await transport({ partitions: 1, blockMs: 3_000 }).subscribe(topic, (d) => void seen.push(textOf(d)), { group: 'g' });
+      await waitFor('the partition', () => sub.assignedPartitions().length === 1, 5_000);
+      await delay(300); // a new owner that did not wait would be reading new entries by now
+      await publisher.publish(topic, textMessage('wf', 'first'));
+      expect(await ghostRead).not.toBeNull(); // the ghost's read took "first"
+      await publisher.publish(topic, textMessage('wf', 'second'));
+      await waitFor('both entries', () => seen.length >= 2, 10_000);
+      expect(seen).toEqual(['first', 'second']);
+    } finally {
+      ghost.disconnect();
+    }
+  }, 20_000);
+
   it('a member that died without releasing: after its leases lapse, its pending entries come first, in order, with the attempt counted', async () => {
     const topic = topicName();
     const keys = new TopicKeys(prefix, topic);

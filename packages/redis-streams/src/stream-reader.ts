@@ -22,6 +22,11 @@ export interface StreamReaderOptions {
    * other member, ever (ephemeral).
    */
   readonly settleMs: number;
+  /**
+   * Partitions no one else can have read (their group is new), while `performance.now()` is
+   * before `until`: their first assignment does not settle. Taken from as they are assigned.
+   */
+  readonly unread?: { readonly partitions: Set<number>; readonly until: number };
   readonly readCount: number;
   readonly claimMinIdleMs: number;
   readonly claimIntervalMs: number;
@@ -116,7 +121,10 @@ export class StreamReader {
 
   assign(partition: number): void {
     const stream = this.options.keys.stream(partition);
-    const state: PartitionState = { partition, stream, phase: 'backlog', cursor: '0-0', held: new Set(), settleUntil: Date.now() + this.options.settleMs };
+    const { unread } = this.options;
+    const neverRead = unread?.partitions.delete(partition) && performance.now() < unread.until;
+    const settleUntil = neverRead ? 0 : Date.now() + this.options.settleMs;
+    const state: PartitionState = { partition, stream, phase: 'backlog', cursor: '0-0', held: new Set(), settleUntil };
     this.partitions.set(partition, state);
     this.byStream.set(stream, state);
     this.options.dispatcher.assign(partition);

@@ -57,6 +57,7 @@ export class RedisStreamsSubscription implements Subscription {
   private readonly acks: AckBatcher<StreamRecord>;
   private reader: StreamReader | undefined;
   private blocking: Redis | undefined;
+  private readonly created: { readonly partitions: ReadonlySet<number>; readonly at: number };
   private unlisten: (() => Promise<void>) | undefined;
   private abandoned = false;
   private closing: Promise<void> | undefined;
@@ -64,7 +65,19 @@ export class RedisStreamsSubscription implements Subscription {
   /** An ephemeral group is destroyed when its (only) subscription closes. */
   private readonly ephemeral: boolean;
 
-  constructor(context: SubscriptionContext, keys: TopicKeys, partitions: number, handler: MessageHandler, options: SubscribeOptions) {
+  /**
+   * `created`: the partitions whose group the subscribe call created, and when it started
+   * creating them (`performance.now()`).
+   */
+  constructor(
+    context: SubscriptionContext,
+    keys: TopicKeys,
+    partitions: number,
+    handler: MessageHandler,
+    options: SubscribeOptions,
+    created: { readonly partitions: ReadonlySet<number>; readonly at: number } = { partitions: new Set(), at: 0 },
+  ) {
+    this.created = created;
     this.context = context;
     this.keys = keys;
     this.topic = keys.topic;
@@ -134,6 +147,10 @@ export class RedisStreamsSubscription implements Subscription {
       // registry readers so wake Redis and the process a few times a minute, not every second.
       blockMs: this.ephemeral ? Math.max(options.blockMs, EPHEMERAL_BLOCK_MS) : options.blockMs,
       settleMs: this.ephemeral ? 0 : options.blockMs,
+      // A group this subscribe created had no reader before: a partition assigned before any
+      // other member's lease could have lapsed (half a lease TTL after creating it) was never
+      // read by anyone else, so there is no blocked read to wait out.
+      unread: { partitions: new Set(this.created.partitions), until: this.created.at + options.leaseTtlMs / 2 },
       readCount: options.readCount,
       claimMinIdleMs: options.claimMinIdleMs,
       claimIntervalMs: this.ephemeral ? Math.max(options.claimIntervalMs, EPHEMERAL_SWEEP_MS) : options.claimIntervalMs,

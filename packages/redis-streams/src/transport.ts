@@ -191,10 +191,21 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     const partitions = await this.partitionsFor(topic);
     const group = options.ephemeral ? ephemeralGroupName(options.group) : options.group;
     if (options.ephemeral) this.sweepGoneOwners(keys, partitions);
-    await this.createGroup(keys, partitions, group, options.startFrom ?? 'earliest').catch((error: unknown) => {
+    const creating = performance.now();
+    const created = await this.createGroup(keys, partitions, group, options.startFrom ?? 'earliest').catch((error: unknown) => {
       throw securityErrorOf(error, this.options.url, keys.stream(0)) ?? error;
     });
-    const subscription = new RedisStreamsSubscription(this.subscriptionContext(), keys, partitions, handler, { ...options, group });
+    const subscription = new RedisStreamsSubscription(
+      this.subscriptionContext(),
+      keys,
+      partitions,
+      handler,
+      { ...options, group },
+      {
+        partitions: created,
+        at: creating,
+      },
+    );
     this.subscriptions.add(subscription);
     try {
       await subscription.start();
@@ -288,14 +299,21 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     return count;
   }
 
-  /** Creates the group on every partition stream, so entries published from now on (or from the start) are kept for it. */
-  private async createGroup(keys: TopicKeys, partitions: number, group: string, startFrom: 'earliest' | 'latest'): Promise<void> {
+  /**
+   * Creates the group on every partition stream, so entries published from now on (or from
+   * the start) are kept for it. Returns the partitions whose group this call created (the
+   * others existed: BUSYGROUP).
+   */
+  private async createGroup(keys: TopicKeys, partitions: number, group: string, startFrom: 'earliest' | 'latest'): Promise<Set<number>> {
     const pipeline = this.client.pipeline();
     for (let p = 0; p < partitions; p += 1) pipeline.xgroup('CREATE', keys.stream(p), group, startFrom === 'earliest' ? '0' : '$', 'MKSTREAM');
     const replies = (await pipeline.exec()) ?? [];
-    for (const [error] of replies) {
+    const created = new Set<number>();
+    for (const [p, [error]] of replies.entries()) {
       if (error && !String(error.message).startsWith('BUSYGROUP')) throw error;
+      if (!error) created.add(p);
     }
+    return created;
   }
 
   /**
