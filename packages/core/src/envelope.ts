@@ -3,6 +3,7 @@ import { agentCardSchema, messageSchema, streamResponseSchema, taskSchema } from
 import { DecodeError } from './errors/decode-error.js';
 import { InvalidEnvelopeError } from './errors/invalid-envelope-error.js';
 import { newId } from './ids.js';
+import { isoTimeCache } from './iso-time.js';
 import { FAST_PATH_DECLINED, type FastEnvelopeShape, fastEnvelopeParser, patternOf } from './fast-envelope.js';
 
 /** Version of the envelope layout; bumped on incompatible change, checked on decode. */
@@ -140,17 +141,8 @@ class ValidatedMark extends ReturnsTarget {
   }
 }
 
-/** `new Date().toISOString()` costs about a microsecond; within one millisecond it is the same string. */
-let isoMs = 0;
-let isoNow = '';
-function nowIso(): string {
-  const ms = Date.now();
-  if (ms !== isoMs) {
-    isoMs = ms;
-    isoNow = new Date(ms).toISOString();
-  }
-  return isoNow;
-}
+const createdAtIso = isoTimeCache();
+const nowIso = (): string => createdAtIso(Date.now());
 
 /**
  * Fills defaults and validates. Throws `InvalidEnvelopeError` naming every bad field.

@@ -1,5 +1,8 @@
 import { newId } from '../ids.js';
+import { isoTimeCache } from '../iso-time.js';
 import type { A2AArtifact, A2AMessage, A2APart, A2AStreamResponse, A2ATask, A2ATaskState } from '../a2a/schema.js';
+
+const statusIso = isoTimeCache();
 
 /** Short A2A state names used in the runtime's API. */
 export type TaskStateName = 'submitted' | 'working' | 'completed' | 'failed' | 'canceled' | 'rejected' | 'input-required';
@@ -46,7 +49,7 @@ export function statusEvent(task: { id: string; contextId: string }, state: Task
     statusUpdate: {
       taskId: task.id,
       contextId: task.contextId,
-      status: { state: wireState(state), timestamp: new Date().toISOString(), ...(message ? { message } : {}) },
+      status: { state: wireState(state), timestamp: statusIso(Date.now()), ...(message ? { message } : {}) },
     },
   };
 }
@@ -65,7 +68,7 @@ export function finalTask(
   return {
     id: task.id,
     contextId: task.contextId,
-    status: { state: wireState(state), timestamp: new Date().toISOString(), ...(message ? { message } : {}) },
+    status: { state: wireState(state), timestamp: statusIso(Date.now()), ...(message ? { message } : {}) },
     artifacts,
     history,
   };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { newId } from '../ids.js';
+import { isoTimeCache } from '../iso-time.js';
 import { z } from 'zod';
 import type { A2AAgentCard, A2AMessage, A2AStreamResponse, A2ATask } from '../a2a/schema.js';
 import { NoAgentError } from '../errors/no-agent-error.js';
@@ -75,6 +76,10 @@ export interface DispatchOptions {
    */
   readonly headers?: Readonly<Record<string, string>>;
 }
+
+/** A submitted task's timestamp and its request's deadline (one string per millisecond each). */
+const submittedIso = isoTimeCache();
+const deadlineIso = isoTimeCache();
 
 /** One recorded step of a workflow, as `audit()` returns it. */
 export interface AuditEntry {
@@ -330,7 +335,7 @@ export class AgentBus {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     void pending.result.finally(() => options.signal?.removeEventListener('abort', onAbort)).catch(() => {});
     pending.accept({
-      task: { id: taskId, contextId: workflowId, status: { state: 'TASK_STATE_SUBMITTED', timestamp: new Date().toISOString() }, history: [request] },
+      task: { id: taskId, contextId: workflowId, status: { state: 'TASK_STATE_SUBMITTED', timestamp: submittedIso(Date.now()) }, history: [request] },
     });
 
     const envelope: EnvelopeInput = {
@@ -339,7 +344,7 @@ export class AgentBus {
       payload: request,
       correlationId: taskId,
       replyTo: this.topics.replies,
-      deadline: new Date(Date.now() + timeoutMs).toISOString(),
+      deadline: deadlineIso(Date.now() + timeoutMs),
       sender: this.instanceId,
       headers: {
         ...options.headers,
