@@ -112,6 +112,7 @@ export function takeMeasuredSize(envelope: Envelope): { size: number; units: num
   lastMade = undefined;
   return { size: lastSize, units: lastUnits };
 }
+
 export type EnvelopeKind = Envelope['kind'];
 export type EnvelopeOf<K extends EnvelopeKind> = Extract<Envelope, { kind: K }>;
 

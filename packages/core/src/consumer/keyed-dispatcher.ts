@@ -14,6 +14,12 @@ import { KeyLanes, type KeyLane } from './key-lanes.js';
 export type { DispatcherBackend, InboundRecord, KeyedDispatcherOptions, Settlement } from './dispatcher-types.js';
 export { backoff } from './backoff.js';
 
+/** An asynchronous handler run in progress. */
+interface RunningHandler<R> {
+  readonly record: R;
+  readonly since: number;
+}
+
 /**
  * Runs a subscription's handler with the transport rules every adapter shares:
  * - one message per key at a time, in partition order; different keys run concurrently;
@@ -29,12 +35,6 @@ export { backoff } from './backoff.js';
  * `backend.settle`. A record that is dropped (revoked partition, abandon) is never
  * settled, so the backend redelivers it.
  */
-/** An asynchronous handler run in progress. */
-interface RunningHandler<R> {
-  readonly record: R;
-  readonly since: number;
-}
-
 export class KeyedDispatcher<R extends InboundRecord> {
   private readonly lanes = new KeyLanes<R>();
   private readonly held: InFlightBudget;
@@ -164,10 +164,10 @@ export class KeyedDispatcher<R extends InboundRecord> {
     return fence;
   }
 
-  /** False (and the partition lost) when the backend says this member no longer holds it. */
   /** For deliveries, to check their partition when a handler reads its signal (one function, not one per delivery). */
   private readonly verifyHolds = (partition: number): void => void this.stillHolds(partition);
 
+  /** False (and the partition lost) when the backend says this member no longer holds it. */
   private stillHolds(partition: number): boolean {
     if (this.isLost(partition)) return false;
     const holds = this.options.backend.holds;
