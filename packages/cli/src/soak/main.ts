@@ -1,12 +1,13 @@
 // `pnpm soak --backend redis-streams --minutes 5`: steady dispatch load while worker processes
 // are restarted every few seconds (alternately SIGKILL and a graceful stop) and the caller's
-// AgentBus is replaced now and then. Samples this process's RSS, heap and open handles and the
+// AgentBus is replaced now and then; one more worker runs in this process for the whole soak. Samples this process's RSS, heap and open handles and the
 // namespace's broker objects every 10 s, then prints each series' slope per hour.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AgentBus, createTransport } from '@a2a-bus/core';
 import { countKafka, countNats, countRedis, type ObjectCount } from './broker-objects.js';
+import { startEchoWorker } from './echo-worker.js';
 import { slopePerHour } from './slope.js';
 
 const { values } = parseArgs({
@@ -54,6 +55,9 @@ function startWorker(): Promise<ChildProcess> {
 const transport = await createTransport(url);
 let caller = new AgentBus({ transport, namespace, agentTtlMs: 3_000 });
 await caller.start();
+// One worker lives as long as the soak, in this process: what its subscriptions keep per task
+// shows in the heap sampled below (the worker processes are restarted before anything shows).
+const resident = await startEchoWorker(transport, namespace);
 const workers: ChildProcess[] = [];
 for (let i = 0; i < Number(values.workers); i += 1) workers.push(await startWorker());
 
@@ -114,7 +118,7 @@ const sample = async (): Promise<void> => {
     `${(entry.t / 1000).toFixed(0).padStart(5)} s  rss ${entry.rss.toFixed(1)} MiB  heap ${entry.heap.toFixed(1)} MiB  handles ${entry.handles}  broker objects ${entry.objects} ${JSON.stringify(objects.detail)}  dispatched ${completed} (failed ${failed}, worker restarts ${restarts})`,
   );
 };
-console.log(`soak: ${backend}, ${minutes} min, ${values.workers} worker processes restarted every ${values['restart-every']} s, namespace ${namespace}`);
+console.log(`soak: ${backend}, ${minutes} min, ${values.workers} worker processes restarted every ${values['restart-every']} s and one worker in this process, namespace ${namespace}`);
 while (Date.now() - started < minutes * 60_000) {
   await new Promise((resolve) => setTimeout(resolve, 10_000));
   await sample();
@@ -124,6 +128,7 @@ clearInterval(restarter);
 clearInterval(callerSwap);
 await Promise.race([Promise.all(load), new Promise((resolve) => setTimeout(resolve, 35_000))]);
 for (const worker of workers) worker.kill('SIGKILL');
+await resident.close();
 await caller.close();
 await transport.close();
 
