@@ -118,7 +118,9 @@ const sample = async (): Promise<void> => {
     `${(entry.t / 1000).toFixed(0).padStart(5)} s  rss ${entry.rss.toFixed(1)} MiB  heap ${entry.heap.toFixed(1)} MiB  handles ${entry.handles}  broker objects ${entry.objects} ${JSON.stringify(objects.detail)}  dispatched ${completed} (failed ${failed}, worker restarts ${restarts})`,
   );
 };
-console.log(`soak: ${backend}, ${minutes} min, ${values.workers} worker processes restarted every ${values['restart-every']} s and one worker in this process, namespace ${namespace}`);
+console.log(
+  `soak: ${backend}, ${minutes} min, ${values.workers} worker processes restarted every ${values['restart-every']} s and one worker in this process, namespace ${namespace}`,
+);
 while (Date.now() - started < minutes * 60_000) {
   await new Promise((resolve) => setTimeout(resolve, 10_000));
   await sample();
