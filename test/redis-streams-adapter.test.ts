@@ -208,15 +208,15 @@ describe.skipIf(skipReason)(`[redis-streams] adapter${skipReason ? ` — skipped
 
   it('a new group reads new entries as soon as it owns a partition: no previous reader to wait out', async () => {
     const topic = topicName();
-    const client = transport({ partitions: 1, blockMs: 3_000 });
+    const client = transport({ partitions: 1, blockMs: 6_000 });
     const seen: number[] = [];
     const sub = await client.subscribe(topic, () => void seen.push(Date.now()), { group: 'g' });
     await waitFor('the partition', () => sub.assignedPartitions().length === 1, 5_000);
     const sent = Date.now();
     await client.publish(topic, textMessage('k', 'first'));
     await waitFor('the entry', () => seen.length === 1, 10_000);
-    // Waiting out a previous reader's blocked read would hold it about blockMs (3 s) after the assignment.
-    expect(seen[0]! - sent).toBeLessThan(1_500);
+    // Waiting out a previous reader's blocked read would hold it about blockMs (6 s) after the assignment.
+    expect(seen[0]! - sent).toBeLessThan(3_000);
   }, 20_000);
 
   it('a previous reader whose blocked read is still open is waited out, so the entry it took runs before a later one of its key', async () => {
@@ -237,13 +237,16 @@ describe.skipIf(skipReason)(`[redis-streams] adapter${skipReason ? ` — skipped
       for (let i = 0; i < 50 && !(await blocked()); i += 1) await delay(100);
       expect(await blocked()).toBe(true);
       const seen: string[] = [];
-      // Its blockMs (3 s) is how long after the assignment the new owner waits before reading new entries.
-      const sub = await transport({ partitions: 1, blockMs: 3_000 }).subscribe(topic, (d) => void seen.push(textOf(d)), { group: 'g' });
+      // Its blockMs (6 s) is how long after the assignment the new owner waits before reading new entries.
+      const sub = await transport({ partitions: 1, blockMs: 6_000 }).subscribe(topic, (d) => void seen.push(textOf(d)), { group: 'g' });
       await waitFor('the partition', () => sub.assignedPartitions().length === 1, 5_000);
+      const assigned = Date.now();
       await delay(300); // a new owner that did not wait would be reading new entries by now
       await publisher.publish(topic, textMessage('wf', 'first'));
       expect(await ghostRead).not.toBeNull(); // the ghost's read took "first"
       await publisher.publish(topic, textMessage('wf', 'second'));
+      // Both were published inside the wait, or the case shows nothing (a machine slower than this).
+      expect(Date.now() - assigned).toBeLessThan(5_000);
       await waitFor('both entries', () => seen.length >= 2, 10_000);
       expect(seen).toEqual(['first', 'second']);
     } finally {
