@@ -12,7 +12,7 @@ export { commonTransportOptions, parseOptions } from './options.js';
 export { partitionForKey, murmur2 } from './partitioner.js';
 export { safeInstrumentation, isSilentHook, reportError } from './instrumentation.js';
 export { TransportLifecycle, type TransportLifecycleOptions } from './transport-lifecycle.js';
-export { encodeEnvelopeWithin, assertEnvelopeWithin, envelopeByteLength } from './limits.js';
+export { encodeEnvelopeWithin, encodeEnvelopeTextWithin, assertEnvelopeWithin, envelopeByteLength } from './limits.js';
 export { EPHEMERAL_GROUP_PREFIX, ephemeralGroupName, ephemeralGroupAge } from './ephemeral.js';
 export {
   brokerRetentionSchema,

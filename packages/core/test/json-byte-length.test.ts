@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createEnvelope } from '../src/envelope.js';
+import { createEnvelope, encodeEnvelope } from '../src/envelope.js';
 import { PayloadTooLargeError } from '../src/errors/payload-too-large-error.js';
-import { assertEnvelopeWithin, envelopeByteLength, jsonByteLength } from '../src/limits.js';
+import { assertEnvelopeWithin, encodeEnvelopeTextWithin, envelopeByteLength, jsonByteLength } from '../src/limits.js';
 
 const stringified = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
 
@@ -82,6 +82,24 @@ describe('assertEnvelopeWithin', () => {
           refused = error instanceof PayloadTooLargeError;
         }
         return refused === exact > limit;
+      }),
+      { numRuns: 3_000 },
+    );
+  });
+
+  it('as text (encodeEnvelopeTextWithin): the same JSON as the bytes, refused exactly when its UTF-8 is over the limit', () => {
+    fc.assert(
+      fc.property(envelopes, fc.integer({ min: -40, max: 40 }), fc.boolean(), (envelope, offset, far) => {
+        const bytes = encodeEnvelope(envelope);
+        // Near the size, and (far) a limit where the text's length alone could not decide it.
+        const limit = far ? Math.floor(bytes.byteLength / 2) + offset : bytes.byteLength + offset;
+        let text: string | undefined;
+        try {
+          text = encodeEnvelopeTextWithin(envelope, limit, 'redis', 't');
+        } catch (error) {
+          return error instanceof PayloadTooLargeError && bytes.byteLength > limit;
+        }
+        return bytes.byteLength <= limit && text === bytes.toString('utf8');
       }),
       { numRuns: 3_000 },
     );

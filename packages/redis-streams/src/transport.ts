@@ -21,7 +21,7 @@ import {
   type Transport,
   type TransportCapabilities,
 } from '@a2a-bus/core';
-import { encodeEnvelopeWithin, ephemeralGroupName, isSilentHook, partitionForKey, safeInstrumentation } from '@a2a-bus/core/adapter';
+import { encodeEnvelopeTextWithin, ephemeralGroupName, isSilentHook, partitionForKey, safeInstrumentation } from '@a2a-bus/core/adapter';
 import type { Redis } from 'ioredis';
 import { redisStreamsCapabilities } from './capabilities.js';
 import { connectWithin, createRedisClient, SCOPE, securityErrorOf, withoutCredentials } from './connection.js';
@@ -111,7 +111,8 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
   /** Publish without the closed check: dead letters are still written while subscriptions drain at close. */
   private async append(topic: string, input: EnvelopeInput): Promise<PublishReceipt> {
     const envelope = createEnvelope(input);
-    const value = encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, SCOPE, topic);
+    // Text, not bytes: ioredis writes an all-string XADD in one go.
+    const value = encodeEnvelopeTextWithin(envelope, this.options.maxEnvelopeBytes, SCOPE, topic);
     const started = this.reportingPublish ? performance.now() : 0;
     let writer = this.writer;
     let partitions = this.knownPartitions.get(topic);
@@ -135,7 +136,7 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
       throw securityErrorOf(cause, this.options.url, stream) ?? new PublishError(SCOPE, topic, { cause });
     }
     this.published(stream);
-    if (this.reportingPublish) this.reportPublish(topic, partition, envelope, value.length, started);
+    if (this.reportingPublish) this.reportPublish(topic, partition, envelope, Buffer.byteLength(value), started);
     return { id: envelope.id, topic, partition, offset: offset ?? '' };
   }
 
@@ -143,7 +144,7 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
     this.assertOpen('publish');
     const envelopes = inputs.map((input) => createEnvelope(input));
     if (envelopes.length === 0) return [];
-    const encoded = envelopes.map((envelope) => encodeEnvelopeWithin(envelope, this.options.maxEnvelopeBytes, SCOPE, topic));
+    const encoded = envelopes.map((envelope) => encodeEnvelopeTextWithin(envelope, this.options.maxEnvelopeBytes, SCOPE, topic));
     const writer = await this.openWriter();
     const started = performance.now();
     const partitions = await this.partitionsFor(topic);
@@ -160,7 +161,7 @@ export class RedisStreamsTransportImpl implements RedisStreamsTransport {
       const reply = replies[i]!;
       if (reply.status === 'rejected') throw new PublishError(SCOPE, topic, { cause: reply.reason });
       this.published(keys.stream(partition));
-      if (this.reportingPublish) this.reportPublish(topic, partition, envelope, value.length, started);
+      if (this.reportingPublish) this.reportPublish(topic, partition, envelope, Buffer.byteLength(value), started);
       return { id: envelope.id, topic, partition, offset: String(reply.value) };
     });
   }
