@@ -247,8 +247,11 @@ describe.skipIf(skipReason)(`[redis-streams] adapter${skipReason ? ` — skipped
       await publisher.publish(topic, textMessage('wf', 'second'));
       // Both were published inside the wait, or the case shows nothing (a machine slower than this).
       expect(Date.now() - assigned).toBeLessThan(5_000);
-      await waitFor('both entries', () => seen.length >= 2, 10_000);
-      expect(seen).toEqual(['first', 'second']);
+      await waitFor('both entries', () => seen.includes('second'), 10_000);
+      // At least once: "first" may run twice (claimed from the ghost by the sweep, then again when
+      // draining), but every run of it comes before "second".
+      expect(seen[0]).toBe('first');
+      expect(seen.lastIndexOf('first')).toBeLessThan(seen.indexOf('second'));
     } finally {
       ghost.disconnect();
     }
