@@ -2,6 +2,9 @@ import type { AuditEntry } from '@a2a-bus/core';
 import { readJournals, type DriverLine, type RunLine } from './journal.js';
 import { steps } from './pipeline.js';
 import { effectiveEnd, faultTimeline, pairRuns, pausedDuring, type FaultTimeline, type Run } from './runs.js';
+
+/** The shortest broker outage that fences running handlers with default settings (0.8 × the 5 s lease). */
+const FENCING_OUTAGE_MS = 4_000;
 import { checkAudits } from './verify-audit.js';
 
 export type DuplicateCause = 'retry' | 'crash' | 'pause' | 'rebalance' | 'broker-restart' | 'parent-rerun' | 'unexplained';
@@ -208,7 +211,11 @@ export function verifyRun(options: VerifyOptions): Verdict {
     const longRuns = byTask.get(`${steps[steps.length - 1]}|${task}`) ?? [];
     const first = longRuns[0];
     if (!first || faults.kills.has(first.worker) || pausedDuring(first, faults)) continue;
-    if (first.aborted) violations.push({ invariant: 6, workflow: request.wf, what: `long handler ${task} was aborted while it ran`, lines: [first.where] });
+    // A broker outage past 0.8 of the session (Kafka, 6 s by default) or lease (Redis and NATS,
+    // 5 s) fences running handlers: documented, so an abort inside such an outage is no violation.
+    const fencedByOutage = faults.restarts.some((r) => r.until - r.at >= FENCING_OUTAGE_MS && r.at < effectiveEnd(first, faults) && r.until > first.begin);
+    if (first.aborted && !fencedByOutage)
+      violations.push({ invariant: 6, workflow: request.wf, what: `long handler ${task} was aborted while it ran`, lines: [first.where] });
     for (const again of longRuns.slice(1).filter((r) => r.begin < effectiveEnd(first, faults))) {
       violations.push({
         invariant: 6,
