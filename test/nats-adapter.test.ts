@@ -280,13 +280,16 @@ describe.skipIf(skip)('nats adapter', () => {
   });
 
   // An idle agent's reply, control and registry readers are ephemeral groups: with a pull per
-  // partition expiring every second they made an idle agent burn 2.4% of a core.
-  it('an idle ephemeral subscription pulls each partition every 10 s; a new message still arrives at once', async () => {
+  // partition expiring every second they made an idle agent burn 2.4% of a core, and with a
+  // lease write per partition every third of the lease TTL, 0.7% after that.
+  it('an idle ephemeral subscription pulls each partition every 10 s and writes no lease; a new message still arrives at once', async () => {
     const topic = topicName('idle-ephemeral');
     const names = new NatsNames(fast.streamPrefix!);
     const raw = await connect({ servers: url });
     const pulls: string[] = [];
+    const leaseWrites: string[] = [];
     const watch = raw.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${names.stream(topic)}.>`, { callback: (_e, m) => void pulls.push(m.subject) });
+    const leases = raw.subscribe(names.leaseTopicSubjects(topic), { callback: (_e, m) => void leaseWrites.push(m.subject) });
     try {
       const seen: number[] = [];
       const client = transport();
@@ -296,12 +299,15 @@ describe.skipIf(skip)('nats adapter', () => {
       pulls.length = 0;
       await new Promise((resolve) => setTimeout(resolve, 6_000)); // with 1 s pulls: about 24
       expect(pulls.length, pulls.join(' ')).toBeLessThanOrEqual(4);
+      // With leases in the lease stream: a member record and 4 leases every 1/3 of the TTL.
+      expect(leaseWrites, 'an ephemeral group keeps its leases in memory').toEqual([]);
       const sent = Date.now();
       await client.publish(topic, message('k', 1));
       await until(() => seen.length === 1, 5_000);
       expect(seen[0]! - sent, 'an open pull answers a new message at once').toBeLessThan(2_500);
     } finally {
       watch.unsubscribe();
+      leases.unsubscribe();
       await raw.close();
     }
   }, 20_000);

@@ -4,7 +4,7 @@
 export { KeyedDispatcher, backoff } from './consumer/keyed-dispatcher.js';
 export type { InboundRecord, Settlement, DispatcherBackend, KeyedDispatcherOptions } from './consumer/keyed-dispatcher.js';
 export { AckedPrefix } from './consumer/acked-prefix.js';
-export { PartitionBalancer } from './consumer/partition-balancer.js';
+export { PartitionBalancer, SoleMemberLeaseStore } from './consumer/partition-balancer.js';
 export type { LeaseStore, PartitionBalancerOptions } from './consumer/partition-balancer.js';
 export { buildDeadLetter, buildMinimalDeadLetter, describeError, type DeadLetterInput } from './consumer/dead-letter.js';
 export { type Clock, systemClock, sleep, ManualClock } from './clock.js';

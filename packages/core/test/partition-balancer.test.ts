@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
-import { PartitionBalancer, type LeaseStore, type PartitionBalancerOptions } from '../src/consumer/partition-balancer.js';
+import { PartitionBalancer, SoleMemberLeaseStore, type LeaseStore, type PartitionBalancerOptions } from '../src/consumer/partition-balancer.js';
 import { silentLogger } from '../src/logger.js';
 import { recordingLogger } from './support/recording-logger.js';
 
@@ -784,5 +784,32 @@ describe('PartitionBalancer, case by case', () => {
       { level: 'warn', fields: { err: new Error('release refused'), partition: 1, member: 'a' }, message: 'release failed' },
       { level: 'warn', fields: { err: new Error('leave refused'), partition: undefined, member: 'a' }, message: 'leave failed' },
     ]);
+  });
+});
+
+describe('SoleMemberLeaseStore (a group with one member, ever)', () => {
+  it('gives its member every partition, and no partition to anyone else', async () => {
+    const store = new SoleMemberLeaseStore('a');
+    expect(await store.heartbeat()).toEqual(['a']);
+    expect(await store.acquireAll([0, 1, 2], 'a')).toEqual([true, true, true]);
+    expect(await store.acquire(0, 'b')).toBe(false);
+    expect(await store.acquireAll([0, 1], 'b')).toEqual([false, false]);
+  });
+
+  it('still fences a member that stalled past its lease, and assigns the partition again through a fresh assignment', async () => {
+    const clock = new ManualClock(5_000);
+    const assigned: number[] = [];
+    const { balancer, lost } = single(new SoleMemberLeaseStore('a'), clock, { onAssigned: (p) => void assigned.push(p) });
+    await balancer.start();
+    expect(balancer.assigned).toEqual([0, 1]);
+    expect(assigned).toEqual([0, 1]);
+    clock.jump(900); // stalled: no round ran for 90% of the TTL
+    expect(balancer.holds(0)).toBe(false);
+    expect(lost).toEqual(['0: lease not renewed in time']);
+    await rounds(clock, 2);
+    expect(lost).toEqual(['0: lease not renewed in time', '1: lease not renewed in time']);
+    expect(assigned).toEqual([0, 1, 0, 1]);
+    expect(balancer.holds(0)).toBe(true);
+    await balancer.stop({ release: false });
   });
 });

@@ -10,15 +10,7 @@ export function ephemeralInactiveThresholdMs(leaseTtlMs: number): number {
   return Math.max(10_000, 3 * leaseTtlMs);
 }
 
-/** Removes an ephemeral group's consumers and lease records (its subscription closed). */
-export async function removeEphemeralGroup(
-  jsm: JetStreamManager,
-  names: NatsNames,
-  stream: string,
-  topic: string,
-  group: string,
-  partitions: number,
-): Promise<void> {
+/** Removes an ephemeral group's consumers (its subscription closed). It has no lease records: its leases live in memory. */
+export async function removeEphemeralGroup(jsm: JetStreamManager, names: NatsNames, stream: string, group: string, partitions: number): Promise<void> {
   await Promise.all(Array.from({ length: partitions }, (_, p) => jsm.consumers.delete(stream, names.durable(group, p)).catch(() => false)));
-  await jsm.streams.purge(names.leaseStream, { filter: `${names.leaseBase(topic, group)}.>` });
 }

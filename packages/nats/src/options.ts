@@ -54,7 +54,11 @@ export const natsTransportOptionsSchema = z
     maxDeliver: z.int().min(-1).default(-1),
     /** A member silent this long is dead and loses its partitions. Members renew every third of it. */
     leaseTtlMs: z.int().min(300).default(5_000),
-    /** Longest a pull request waits on an idle partition; also the longest a hand-over waits for it. */
+    /**
+     * How long a pull request waits on a partition whose last pull had messages. On a
+     * partition idle for a while each empty pull doubles it, up to half `leaseTtlMs` (never
+     * below this): an idle member pulls less often. A new message ends an open pull at once.
+     */
     fetchExpiresMs: z.int().min(1_000).default(1_000),
     /** Time allowed for a JetStream API request or PubAck. */
     requestTimeoutMs: z.int().min(100).default(10_000),

@@ -13,9 +13,11 @@ import {
   PartitionBalancer,
   reportError,
   sleep,
+  SoleMemberLeaseStore,
   systemClock,
   type DispatcherBackend,
   type InboundRecord,
+  type LeaseStore,
   type Settlement,
 } from '@a2a-bus/core/adapter';
 import type { ConsumeCallback, Consumer, ConsumerMessages, FetchMessages, JsMsg } from '@nats-io/jetstream';
@@ -81,6 +83,8 @@ interface PartitionWorker {
   lost: boolean;
   /** When this member last received a message of the partition or kept its messages alive (`working()`). */
   activeAt: number;
+  /** Pulls in a row that ended empty with nobody waiting for capacity: each doubles the next one's expiry (see `pullExpiry`). */
+  idlePulls: number;
 }
 
 export interface SubscriptionContext {
@@ -109,7 +113,7 @@ export class NatsSubscription implements Subscription {
   private readonly consumers = new Map<number, Consumer>();
   private readonly dispatcher: KeyedDispatcher<NatsRecord>;
   private readonly balancer: PartitionBalancer;
-  private readonly store: NatsLeaseStore;
+  private readonly store: LeaseStore & { consumeTakeover?(partition: number): Takeover | undefined };
   private readonly maxInFlight: number;
   private readonly logger: Logger;
   private readonly context: SubscriptionContext;
@@ -121,10 +125,12 @@ export class NatsSubscription implements Subscription {
   private capacityWaiters: Array<() => void> = [];
   private closing: Promise<void> | undefined;
   private stopped = false;
-  /** An ephemeral group's consumers expire when idle, and are deleted with its lease records at close. */
+  /** An ephemeral group has one member, ever: its leases live in memory, its consumers expire when idle and are deleted at close. */
   private readonly ephemeral: boolean;
-  /** How long a pull request of the pull loop waits on an idle partition. */
+  /** How long a pull request of the pull loop waits when the partition's last pull had messages. */
   private readonly pullExpiresMs: number;
+  /** The longest a pull request of the pull loop waits on a partition idle for a while. */
+  private readonly idlePullExpiresMs: number;
 
   constructor(context: SubscriptionContext, info: TopicInfo, topic: string, handler: MessageHandler, options: SubscribeOptions) {
     this.context = context;
@@ -133,6 +139,7 @@ export class NatsSubscription implements Subscription {
     this.group = options.group;
     this.ephemeral = options.ephemeral ?? false;
     this.pullExpiresMs = this.ephemeral ? Math.max(context.options.fetchExpiresMs, EPHEMERAL_PULL_EXPIRES_MS) : context.options.fetchExpiresMs;
+    this.idlePullExpiresMs = Math.max(this.pullExpiresMs, Math.floor(context.options.leaseTtlMs / 2));
     this.subscribeOptions = options;
     this.maxInFlight = options.maxInFlight ?? 64;
     this.logger = context.logger.child({ topic, group: options.group, member: this.member });
@@ -163,14 +170,19 @@ export class NatsSubscription implements Subscription {
       clock: systemClock,
       keepAliveMs: Math.max(100, Math.floor(transportOptions.ackWaitMs / 3)),
     });
-    this.store = new NatsLeaseStore({
-      js: clients.js,
-      jsm: clients.leaseJsm,
-      stream: names.leaseStream,
-      base: names.leaseBase(topic, options.group),
-      clock: systemClock,
-      onReleased: () => this.nudgeOthers(),
-    });
+    // An ephemeral group's one member holds every partition: its leases are kept in memory,
+    // not written to the lease stream (3 of an idle agent's 4 groups renewed 8 leases each
+    // every 1.7 s: most of its CPU).
+    this.store = this.ephemeral
+      ? new SoleMemberLeaseStore(this.member)
+      : new NatsLeaseStore({
+          js: clients.js,
+          jsm: clients.leaseJsm,
+          stream: names.leaseStream,
+          base: names.leaseBase(topic, options.group),
+          clock: systemClock,
+          onReleased: () => this.nudgeOthers(),
+        });
     this.balancer = new PartitionBalancer({
       store: this.store,
       member: this.member,
@@ -257,7 +269,7 @@ export class NatsSubscription implements Subscription {
     await this.store.leave(this.member).catch((error: unknown) => this.logger.warn({ err: error }, 'leave failed'));
     if (this.ephemeral) {
       const { clients, names } = this.context;
-      await removeEphemeralGroup(clients.jsm, names, this.info.stream, this.topic, this.group, this.info.partitions).catch((error: unknown) => {
+      await removeEphemeralGroup(clients.jsm, names, this.info.stream, this.group, this.info.partitions).catch((error: unknown) => {
         this.logger.warn({ err: error }, 'could not remove the ephemeral group; its consumers expire when idle');
       });
       return;
@@ -282,12 +294,13 @@ export class NatsSubscription implements Subscription {
       parked: [],
       lost: false,
       activeAt: Date.now(),
+      idlePulls: 0,
     };
     this.workers.set(partition, worker);
     // Lost earlier: our own stale deliveries were kept alive until we last touched them.
     const quietAt = this.quietSince.get(partition);
     this.quietSince.delete(partition);
-    const takenOver = this.store.consumeTakeover(partition) ?? (lostBefore ? { holderQuietAt: quietAt ?? Date.now() } : undefined);
+    const takenOver = this.store.consumeTakeover?.(partition) ?? (lostBefore ? { holderQuietAt: quietAt ?? Date.now() } : undefined);
     worker.loop = this.pullLoop(worker, takenOver).catch((error: unknown) => {
       reportError(this.context.events, this.logger, 'error', {
         kind: 'consumer-failed',
@@ -379,18 +392,18 @@ export class NatsSubscription implements Subscription {
         callback: (message) => this.receive(worker, message),
       };
       const again = await consumer.fetch(options).catch(() => undefined);
-      if (again) await this.ended(again);
+      if (again) await this.ended(again, options.expires!);
     })();
   }
 
   /**
    * When a pull request has ended, bounded: nats.js sends a fetch's pull again after a
    * reconnect and stops watching its heartbeats while disconnected, so a fetch caught in a
-   * broker restart can stay open long past its expiry. Past `fetchExpiresMs` + a grace it is
+   * broker restart can stay open long past its expiry. Past its expiry + a grace it is
    * stopped; its error (if any) is the result, as from `closed()`.
    */
-  private async ended(messages: ConsumerMessages): Promise<void | Error> {
-    const boundMs = this.pullExpiresMs + FETCH_GRACE_MS;
+  private async ended(messages: ConsumerMessages, expiresMs: number): Promise<void | Error> {
+    const boundMs = expiresMs + FETCH_GRACE_MS;
     const overdue = Symbol('overdue');
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -437,12 +450,13 @@ export class NatsSubscription implements Subscription {
       const batch = await this.reserve(worker);
       if (batch === 0) continue;
       let received = 0;
+      const expires = this.pullExpiry(worker);
       try {
         // The callback form hands each message over as the socket delivers it (no async
         // iterator hop per message); `closed()` resolves when the pull request has ended.
         const options: FetchMessages & ConsumeCallback = {
           max_messages: batch,
-          expires: this.pullExpiresMs,
+          expires,
           callback: (message) => {
             received += 1;
             this.reserved -= 1;
@@ -452,7 +466,7 @@ export class NatsSubscription implements Subscription {
         const messages = await consumer.fetch(options);
         worker.fetch = messages;
         if (worker.stopping) this.endPull(worker); // stopped while the pull was being opened
-        const ended = await this.ended(messages);
+        const ended = await this.ended(messages, expires);
         if (ended instanceof Error) throw ended;
         failures = 0;
       } catch (error) {
@@ -464,6 +478,7 @@ export class NatsSubscription implements Subscription {
         this.reserved -= batch - received;
         othersWaiting = this.capacityWaiters.length > 0;
         this.releaseCapacityWaiters();
+        worker.idlePulls = received === 0 && !othersWaiting ? worker.idlePulls + 1 : 0;
       }
       // An empty fetch gives way: with fewer slots than partitions (a small byte bound), an
       // idle partition re-reserving at once would starve one that has messages.
@@ -473,6 +488,21 @@ export class NatsSubscription implements Subscription {
     // takeover's pending ones not fetched yet stay where they are, for the next owner.)
     if (worker.missing > 0 && worker.missingSince > 0 && !worker.lost) await this.recoverLost(worker, consumer);
     else worker.missing = 0;
+  }
+
+  /**
+   * The next pull's expiry: `fetchExpiresMs` while the partition has messages, doubled by
+   * each empty pull in a row up to half the lease TTL (an idle agent's capability group
+   * pulled each of its 8 partitions every second; most of its idle CPU). A new message ends
+   * an open pull at once, and a revoke or close ends it too (endPull), so only a stalled
+   * member's pull waits out its expiry: at half the TTL it has expired before the stalled
+   * member's lease can lapse (a renewal comes every third of it), so it takes nothing a next
+   * owner would fetch. An empty pull while others waited for capacity starts again from
+   * `fetchExpiresMs`: an idle partition holding slots longer would starve a busy one.
+   */
+  private pullExpiry(worker: PartitionWorker): number {
+    if (worker.idlePulls === 0 || this.idlePullExpiresMs === this.pullExpiresMs) return this.pullExpiresMs;
+    return Math.min(this.idlePullExpiresMs, this.pullExpiresMs * 2 ** Math.min(worker.idlePulls, 16));
   }
 
   private async consumerFor(worker: PartitionWorker): Promise<Consumer | undefined> {
@@ -550,7 +580,7 @@ export class NatsSubscription implements Subscription {
         callback: (message) => this.receive(worker, message),
       };
       const again = await consumer.fetch(options).catch(() => undefined);
-      if (again) await this.ended(again);
+      if (again) await this.ended(again, options.expires!);
       else await sleep(systemClock, 100);
     }
     if (worker.lost) return;

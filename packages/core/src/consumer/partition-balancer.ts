@@ -27,6 +27,37 @@ export interface LeaseStore {
   release(partition: number, member: string): Promise<void>;
 }
 
+/**
+ * The lease store of a group that has one member, ever: an ephemeral group, whose broker-side
+ * name belongs to one subscription. No other member can take a partition, so nothing is
+ * written to the broker: the member holds every partition. The balancer still renews on its
+ * own clock, so a member that stalled past its lease still fences its partitions and takes
+ * them back through a fresh assignment, as it would with a shared store.
+ */
+export class SoleMemberLeaseStore implements LeaseStore {
+  private readonly member: string;
+
+  constructor(member: string) {
+    this.member = member;
+  }
+
+  async heartbeat(): Promise<string[]> {
+    return [this.member];
+  }
+
+  async leave(): Promise<void> {}
+
+  async acquire(_partition: number, member: string): Promise<boolean> {
+    return member === this.member;
+  }
+
+  async acquireAll(partitions: readonly number[], member: string): Promise<boolean[]> {
+    return partitions.map(() => member === this.member);
+  }
+
+  async release(): Promise<void> {}
+}
+
 export interface PartitionBalancerOptions {
   readonly store: LeaseStore;
   readonly member: string;
