@@ -106,11 +106,17 @@ let lastMade: Envelope | undefined;
 let lastSize = 0;
 let lastUnits = 0;
 
-/** The size measured while `envelope` was made, if it was the last one made and not asked for since. */
-export function takeMeasuredSize(envelope: Envelope): { size: number; units: number } | undefined {
-  if (envelope !== lastMade) return undefined;
+/**
+ * Writes the size measured while `envelope` was made into `into`, if it was the last one made
+ * and not asked for since; returns whether it did. (Into the caller's object: this runs for
+ * every envelope a transport publishes.)
+ */
+export function takeMeasuredSize(envelope: Envelope, into: { size: number; units: number }): boolean {
+  if (envelope !== lastMade) return false;
   lastMade = undefined;
-  return { size: lastSize, units: lastUnits };
+  into.size = lastSize;
+  into.units = lastUnits;
+  return true;
 }
 
 export type EnvelopeKind = Envelope['kind'];

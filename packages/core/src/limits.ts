@@ -44,6 +44,9 @@ export function envelopeByteLength(envelope: Envelope): number {
   return size;
 }
 
+/** `assertEnvelopeWithin`'s working sizes: one object, reused (it runs for every envelope published, and never re-enters). */
+const measuring = { size: 0, units: 0 };
+
 /**
  * For transports that keep envelopes decoded: the same refusal as `encodeEnvelopeWithin`,
  * without the bytes. Returns a size for the caller to keep (charged against retention and
@@ -55,10 +58,14 @@ export function envelopeByteLength(envelope: Envelope): number {
  * is measured exactly.
  */
 export function assertEnvelopeWithin(envelope: Envelope, maxBytes: number, scope: string, topic: string): number {
+  const estimate = measuring;
+  let size: number;
   // Measured already when the envelope was just made (the fast path measures as it copies).
-  const made = takeMeasuredSize(envelope);
-  const estimate = made ?? { units: 0 };
-  let size = made ? made.size : measureJson(envelope, estimate);
+  if (takeMeasuredSize(envelope, estimate)) size = estimate.size;
+  else {
+    estimate.units = 0;
+    size = measureJson(envelope, estimate);
+  }
   if (size + (MAX_JSON_BYTES_PER_UNIT - 1) * estimate.units > maxBytes) size = jsonByteLength(envelope);
   if (size > maxBytes) throw new PayloadTooLargeError(scope, size, maxBytes, { topic });
   return size;
