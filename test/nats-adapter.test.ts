@@ -312,6 +312,41 @@ describe.skipIf(skip)('nats adapter', () => {
     }
   }, 20_000);
 
+  // The capability group of an idle agent pulled each of its 8 partitions every second.
+  it("an idle partition's pulls wait longer each time, up to half the lease TTL, and go back to fetchExpiresMs once a message arrives", async () => {
+    const topic = topicName('idle-durable');
+    const names = new NatsNames(fast.streamPrefix!);
+    const raw = await connect({ servers: url });
+    const pulls: Array<{ partition: number; expiresMs: number; at: number }> = [];
+    const watch = raw.subscribe(`$JS.API.CONSUMER.MSG.NEXT.${names.stream(topic)}.>`, {
+      callback: (_e, m) => {
+        const partition = Number(m.subject.slice(m.subject.lastIndexOf('--p') + 3));
+        const { expires } = m.json<{ expires: number }>();
+        pulls.push({ partition, expiresMs: Math.round(expires / 1e6), at: Date.now() });
+      },
+    });
+    try {
+      const seen: number[] = [];
+      const client = transport({ leaseTtlMs: 6_000, fetchExpiresMs: 1_000 });
+      const sub = await client.subscribe(topic, () => void seen.push(Date.now()), { group: 'g' });
+      await until(() => sub.assignedPartitions().length === 4);
+      await new Promise((resolve) => setTimeout(resolve, 5_000)); // 1 s, 2 s, then 3 s pulls
+      const longest = Math.max(...pulls.map((p) => p.expiresMs));
+      expect(longest, 'capped at half the lease TTL').toBe(3_000);
+      expect(pulls.slice(0, 4).map((p) => p.expiresMs)).toEqual([1_000, 1_000, 1_000, 1_000]);
+      const sent = Date.now();
+      const receipt = await client.publish(topic, message('k', 1));
+      await until(() => seen.length === 1, 5_000);
+      expect(seen[0]! - sent, 'an open pull answers a new message at once').toBeLessThan(1_000 + LOADED_MACHINE_SLACK_MS);
+      await until(() => pulls.some((p) => p.at >= seen[0]! && p.partition === receipt.partition), 5_000);
+      const next = pulls.find((p) => p.at >= seen[0]! && p.partition === receipt.partition)!;
+      expect(next.expiresMs, 'a partition that had a message pulls with fetchExpiresMs again').toBe(1_000);
+    } finally {
+      watch.unsubscribe();
+      await raw.close();
+    }
+  }, 30_000);
+
   it('replays from the beginning, an offset, a timestamp and by key without touching groups', async () => {
     const topic = topicName('replay');
     const t = transport();
