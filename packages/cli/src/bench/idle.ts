@@ -14,12 +14,12 @@ export const idleClients: readonly { backend: string; client: string; what: stri
   {
     backend: 'nats',
     client: 'a2a-bus',
-    what: 'AgentBus + 1 registered agent (4 subscriptions × 8 partitions; a pull every fetchExpiresMs 1000 on the capability group, every 10 s on the 3 ephemeral ones)',
+    what: 'AgentBus + 1 registered agent (4 subscriptions × 8 partitions; the capability group pulls every 1 s to 2.5 s as its partitions stay idle and renews 8 leases every 1.7 s; the 3 ephemeral groups pull every 10 s, leases in memory)',
   },
   {
     backend: 'nats',
     client: 'a2a-bus (fetchExpiresMs 10000)',
-    what: "the same, the capability group's pulls expire after 10 s too (a revoked partition waits that long to move)",
+    what: "the same, the capability group's pulls expire after 10 s too (a stalled member's open pull can take messages for that long)",
     options: { fetchExpiresMs: 10_000 },
   },
   { backend: 'kafka', client: 'raw kafkajs', what: 'one group consumer, consumer.run() on a 3-partition topic' },
