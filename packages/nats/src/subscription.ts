@@ -28,7 +28,7 @@ import { NatsLeaseStore, type Takeover } from './lease-store.js';
 import { ephemeralInactiveThresholdMs, removeEphemeralGroup } from './ephemeral-consumers.js';
 import type { NatsNames } from './names.js';
 import type { ResolvedNatsOptions } from './options.js';
-import type { TopicInfo } from './topics.js';
+import { isNotFound, type TopicInfo } from './topics.js';
 
 export const KEY_HEADER = 'A2A-Key';
 
@@ -377,7 +377,10 @@ export class NatsSubscription implements Subscription {
       const { fetchExpiresMs } = this.context.options;
       if (!inbox.isClosed()) await Promise.race([inbox.drain().catch(() => undefined), sleep(systemClock, fetchExpiresMs)]);
       fetch.stop();
-      const info = await consumer.info().catch(() => undefined);
+      const info = await consumer.info().catch((error: unknown) => (isNotFound(error) ? null : undefined));
+      // Deleted with its stream (deleteTopic): nothing delivered can come back.
+      if (info === null) return;
+      // Unknown (the server away): assume something went astray, and wait for it.
       const delivered = info?.delivered.consumer_seq ?? Number.POSITIVE_INFINITY;
       const lost = delivered - worker.lastDelivery!;
       if (lost <= 0) return;
