@@ -352,7 +352,8 @@ describe.skipIf(skip)('nats adapter', () => {
   // failed lookup was read as "unknown, so wait": every bench run closed in 6.7 s.
   it('closes at once when its topic was deleted under it, without waiting out AckWait', async () => {
     const topic = topicName('deleted-under');
-    const t = transport({ ackWaitMs: 5_000 });
+    const t = createNatsTransport({ ...fast, ackWaitMs: 5_000 });
+    open.push(t);
     const seen: number[] = [];
     const sub = await t.subscribe(topic, (d) => void seen.push(n(d)), { group: 'g' });
     await until(() => sub.assignedPartitions().length === 4);
