@@ -183,14 +183,9 @@ export class KeyedDispatcher<R extends InboundRecord> {
    * running after it are given up (`lose`): the wait is bounded, their acks refused.
    */
   async revoke(partition: number, options: { timeoutMs?: number } = {}): Promise<void> {
-    this.revoked.add(partition);
-    for (const [record, wait] of this.waiting) if (record.partition === partition) wait.abort();
+    this.stopStarting(partition);
     const waits: Promise<void>[] = [];
-    for (const lane of this.lanes.all()) {
-      if (lane.partition !== partition) continue;
-      this.dropQueued(lane);
-      if (lane.running) waits.push(this.stopped(lane));
-    }
+    for (const lane of this.lanes.all()) if (lane.partition === partition && lane.running) waits.push(this.stopped(lane));
     // A lost partition's handlers are fenced already (signal aborted, acks refused): nothing to
     // wait for — also when it is lost while we wait (the session lapsed meanwhile).
     if (this.isLost(partition)) return;
@@ -222,10 +217,15 @@ export class KeyedDispatcher<R extends InboundRecord> {
    * the records whose handlers are running now.
    */
   hold(partition: number): R[] {
+    this.stopStarting(partition);
+    return this.runningIn(partition);
+  }
+
+  /** Nothing more of `partition` starts: its retry waits are cut short and its queued records dropped (see `hold`). */
+  private stopStarting(partition: number): void {
     this.revoked.add(partition);
     for (const [record, wait] of this.waiting) if (record.partition === partition) wait.abort();
     for (const lane of this.lanes.all()) if (lane.partition === partition) this.dropQueued(lane);
-    return this.runningIn(partition);
   }
 
   /** The records of `partition` whose handlers are running now (none when it was lost: they are fenced). */
