@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { Command, type Redis } from 'ioredis';
 
 interface Batch<T> {
   readonly ids: string[];
@@ -53,6 +53,19 @@ export class AckBatcher<T> {
     const batches = this.batches;
     this.batches = new Map();
     this.scheduled = false;
+    if (batches.size === 1) {
+      // One stream (the usual case): one command, written at once. The client auto-pipelines,
+      // which would hold a plain `xack` call until another turn; and an ioredis pipeline costs
+      // about 6 KB of allocation to set up (it copies the client's script commands).
+      const [[stream, batch]] = batches as unknown as [[string, Batch<T>]];
+      const command = new Command('xack', [stream, this.group, ...batch.ids]);
+      this.client.sendCommand(command);
+      command.promise.then(
+        () => this.settled(batch.items, undefined),
+        (error: unknown) => this.settled(batch.items, error ?? new Error('XACK failed')),
+      );
+      return;
+    }
     // One explicit pipeline: written at once (auto-pipelining would wait another turn), one write for all streams.
     const pipeline = this.client.pipeline();
     const items: T[][] = [];
