@@ -391,11 +391,11 @@ export class NatsSubscription implements Subscription {
       await sleep(systemClock, this.context.options.ackWaitMs + 200);
       const options: FetchMessages & ConsumeCallback = {
         max_messages: Number.isFinite(lost) ? lost + worker.held.size : 1_000,
-        expires: this.context.options.fetchExpiresMs,
+        expires: fetchExpiresMs,
         callback: (message) => this.receive(worker, message),
       };
       const again = await consumer.fetch(options).catch(() => undefined);
-      if (again) await this.ended(again, options.expires!);
+      if (again) await this.ended(again, fetchExpiresMs);
     })();
   }
 
@@ -577,13 +577,14 @@ export class NatsSubscription implements Subscription {
     while (worker.missing > 0 && !worker.lost && Date.now() < giveUpAt) {
       worker.activeAt = Date.now();
       for (const record of worker.parked) record.message.working();
+      const expires = Math.max(1_000, Math.min(fetchExpiresMs, giveUpAt - Date.now()));
       const options: FetchMessages & ConsumeCallback = {
         max_messages: worker.missing,
-        expires: Math.max(1_000, Math.min(fetchExpiresMs, giveUpAt - Date.now())),
+        expires,
         callback: (message) => this.receive(worker, message),
       };
       const again = await consumer.fetch(options).catch(() => undefined);
-      if (again) await this.ended(again, options.expires!);
+      if (again) await this.ended(again, expires);
       else await sleep(systemClock, 100);
     }
     if (worker.lost) return;
