@@ -57,7 +57,7 @@ export class AckBatcher<T> {
       // One stream (the usual case): one command, written at once. The client auto-pipelines,
       // which would hold a plain `xack` call until another turn; and an ioredis pipeline costs
       // about 6 KB of allocation to set up (it copies the client's script commands).
-      const [[stream, batch]] = batches as unknown as [[string, Batch<T>]];
+      const [stream, batch] = batches.entries().next().value as [string, Batch<T>];
       const command = new Command('xack', [stream, this.group, ...batch.ids]);
       this.client.sendCommand(command);
       command.promise.then(
