@@ -45,7 +45,11 @@ export function measureJson(value: unknown, estimate: { units: number } | undefi
       if (value === null) return 4;
       if (Array.isArray(value)) {
         let size = value.length > 0 ? value.length + 1 : 2; // brackets and commas
-        for (const item of value) size += item === undefined || typeof item === 'function' || typeof item === 'symbol' ? 4 : measureJson(item, estimate);
+        // By index, as JSON.stringify reads an array: one with a null prototype has no iterator.
+        for (let i = 0; i < value.length; i += 1) {
+          const item: unknown = value[i];
+          size += item === undefined || typeof item === 'function' || typeof item === 'symbol' ? 4 : measureJson(item, estimate);
+        }
         return size;
       }
       const prototype = Object.getPrototypeOf(value);

@@ -6,6 +6,20 @@ import { assertEnvelopeWithin, encodeEnvelopeTextWithin, envelopeByteLength, jso
 
 const stringified = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
 
+/** A message envelope whose message metadata holds an array with a null prototype. */
+function nullPrototypeArrayEnvelope() {
+  return {
+    kind: 'message' as const,
+    key: 'k',
+    payload: {
+      messageId: 'm',
+      role: 'ROLE_USER' as const,
+      parts: [{ text: 'hi' }],
+      metadata: { list: Object.setPrototypeOf(['a', 'b'], null) as unknown },
+    },
+  };
+}
+
 describe('jsonByteLength', () => {
   it('equals the UTF-8 length of JSON.stringify for any JSON value', () => {
     fc.assert(
@@ -49,6 +63,19 @@ describe('jsonByteLength', () => {
       Object.create(null),
     ];
     for (const value of cases) expect(jsonByteLength(value)).toBe(stringified(value));
+  });
+
+  // JSON.stringify reads an array by index; an array with a null prototype has no iterator,
+  // and measuring it with for...of threw "value is not iterable" (found by the fast path's
+  // property test: such an array kept under an unknown key of a payload).
+  it('measures an array with a null prototype, or with holes, as JSON.stringify writes it', () => {
+    const bare = Object.setPrototypeOf([1, 'two', [3]], null) as unknown[];
+    const holes: unknown[] = [1];
+    holes[2] = 3; // index 1 is a hole
+    const cases: unknown[] = [bare, { payload: { '': bare } }, holes, { list: Object.setPrototypeOf([], null) }];
+    for (const value of cases) expect(jsonByteLength(value)).toBe(stringified(value));
+    const envelope = createEnvelope(nullPrototypeArrayEnvelope());
+    expect(assertEnvelopeWithin(envelope, 1_000_000, 'test', 't')).toBe(encodeEnvelope(envelope).byteLength);
   });
 
   it('measures an envelope exactly as its encoding', () => {
