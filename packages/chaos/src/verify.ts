@@ -2,10 +2,10 @@ import type { AuditEntry } from '@a2a-bus/core';
 import { readJournals, type DriverLine, type RunLine } from './journal.js';
 import { steps } from './pipeline.js';
 import { effectiveEnd, faultTimeline, pairRuns, pausedDuring, type FaultTimeline, type Run } from './runs.js';
+import { checkAudits } from './verify-audit.js';
 
 /** The shortest broker outage that fences running handlers with default settings (0.8 × the 5 s lease). */
 const FENCING_OUTAGE_MS = 4_000;
-import { checkAudits } from './verify-audit.js';
 
 export type DuplicateCause = 'retry' | 'crash' | 'pause' | 'rebalance' | 'broker-restart' | 'parent-rerun' | 'unexplained';
 
