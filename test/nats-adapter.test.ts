@@ -146,6 +146,58 @@ describe.skipIf(skip)('nats adapter', () => {
     expect([...b.assignedPartitions(), ...c.assignedPartitions()].sort()).toEqual([0, 1, 2, 3]);
   });
 
+  it('keeps per-key order through joins and leaves while a `>` subscriber listens (an ended pull request then stays open on the server)', async () => {
+    // The server drops a pull request only once nobody listens on its inbox: with a wildcard
+    // subscriber (an operator's `nats sub '>'`), the pull a member ended on its way out stays
+    // open until it expires, and takes deliveries nobody acts on, after the member let go.
+    const watcher = await connect({ servers: url });
+    let watched = 0;
+    watcher.subscribe('>', { callback: () => void (watched += 1) });
+    await watcher.flush();
+    try {
+      const options: NatsTransportOptions = { ackWaitMs: 2_000, leaseTtlMs: 6_000 };
+      const topic = topicName('watched');
+      const seen = new Map<string, number[]>();
+      const expected = new Map<string, number[]>();
+      const handler = async (d: Delivery): Promise<void> => {
+        const list = seen.get(d.envelope.key) ?? [];
+        list.push(n(d));
+        seen.set(d.envelope.key, list);
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      };
+      const join = () => transport(options).subscribe(topic, handler, { group: 'g' });
+      const publisher = transport(options);
+      let i = 0;
+      const wave = async (): Promise<void> => {
+        for (let round = 0; round < 5; round += 1) {
+          const batch = Array.from({ length: 16 }, (_, k) => {
+            const key = `key-${k}`;
+            expected.set(key, [...(expected.get(key) ?? []), i]);
+            return message(key, i++);
+          });
+          await publisher.publishBatch(topic, batch);
+        }
+      };
+      const a = await join();
+      const b = await join();
+      await wave();
+      const c = await join();
+      await wave();
+      await a.close();
+      await wave();
+      const d = await join();
+      await wave();
+      await b.close();
+      await wave();
+      await until(() => new Set([...seen.values()].flat()).size === i, 60_000);
+      expectPerKeyOrder(seen, expected);
+      expect(watched).toBeGreaterThan(i);
+      await until(() => [...c.assignedPartitions(), ...d.assignedPartitions()].length === 4, 20_000);
+    } finally {
+      await watcher.close();
+    }
+  }, 120_000);
+
   it('hands a crashed member’s held messages to another member', async () => {
     const topic = topicName('crash');
     const publisher = transport();

@@ -7,6 +7,12 @@ interface LeaseRecord {
   readonly ttlMs: number;
   /** Released by a member that handed its unacked messages back first (nak). */
   readonly clean?: boolean;
+  /**
+   * A release's: the group consumer's delivery sequence as far as the releasing member saw
+   * it. Deliveries past it went to that member's ended pull request after it let go (the
+   * server keeps one open while anything else shows interest in its inbox: a `>` subscriber).
+   */
+  readonly delivered?: number;
 }
 
 interface MemberRecord {
@@ -55,6 +61,10 @@ export class NatsLeaseStore implements LeaseStore {
   private serverTime: { readonly server: number; readonly local: number } | undefined;
   /** Partitions taken from a holder whose lease lapsed: when it went quiet, on our clock. */
   private readonly takenOver = new Map<number, Takeover>();
+  /** Partitions taken after a clean release: the delivery sequence the releasing member had seen. */
+  private readonly handedOver = new Map<number, number>();
+  /** Per partition, the delivery sequence our next release of it records (see `LeaseRecord.delivered`). */
+  private readonly deliveredAtRelease = new Map<number, number>();
   /**
    * Members whose own record stood still for its TTL: dead (or stalled, and then fenced by
    * their own clock). Their leases were renewed in the same rounds as that record, so they
@@ -149,7 +159,12 @@ export class NatsLeaseStore implements LeaseStore {
     const current = await this.get<LeaseRecord>(subject);
     if (!current) return this.writeLease(partition, mine, 0, budget);
     const { holder } = current.value;
-    if (holder === member || holder === '') return this.writeLease(partition, mine, current.seq, budget);
+    if (holder === member) return this.writeLease(partition, mine, current.seq, budget);
+    if (holder === '') {
+      const taken = await this.writeLease(partition, mine, current.seq, budget);
+      if (taken && current.value.delivered !== undefined) this.handedOver.set(partition, current.value.delivered);
+      return taken;
+    }
     const lapsed = this.expired(subject, current.seq, current.value.ttlMs, current.storedAt);
     if (!lapsed && !this.dead.has(holder)) return false;
     const taken = await this.writeLease(partition, mine, current.seq, budget);
@@ -159,10 +174,29 @@ export class NatsLeaseStore implements LeaseStore {
 
   async release(partition: number, member: string): Promise<void> {
     const subject = this.partitionSubject(partition);
+    const delivered = this.deliveredAtRelease.get(partition);
+    this.deliveredAtRelease.delete(partition);
     const current = await this.get<LeaseRecord>(subject);
     this.written.delete(partition);
     if (!current || current.value.holder !== member) return;
-    if ((await this.compareAndSet(subject, { holder: '', ttlMs: 0, clean: true }, current.seq)) !== undefined) this.onReleased();
+    const released: LeaseRecord = delivered === undefined ? { holder: '', ttlMs: 0, clean: true } : { holder: '', ttlMs: 0, clean: true, delivered };
+    if ((await this.compareAndSet(subject, released, current.seq)) !== undefined) this.onReleased();
+  }
+
+  /** The delivery sequence the next release of `partition` records: everything up to it was acked or handed back. */
+  noteHandedBack(partition: number, delivered: number | undefined): void {
+    if (delivered === undefined) this.deliveredAtRelease.delete(partition);
+    else this.deliveredAtRelease.set(partition, delivered);
+  }
+
+  /**
+   * Once after this member took `partition` from a clean release that recorded a delivery
+   * sequence: deliveries past it are the releasing member's, astray, back after AckWait.
+   */
+  consumeHandover(partition: number): number | undefined {
+    const delivered = this.handedOver.get(partition);
+    this.handedOver.delete(partition);
+    return delivered;
   }
 
   /** A compare-and-set of our lease record; remembers its sequence when it went through. */

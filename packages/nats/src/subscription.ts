@@ -49,6 +49,26 @@ const FETCH_GRACE_MS = 2_000;
  */
 const EPHEMERAL_PULL_EXPIRES_MS = 10_000;
 
+/** A nak's payload, sent as a request: the server answers once it has processed it. */
+const NAK = new TextEncoder().encode('-NAK');
+/** How long a hand-back waits for the server to confirm its naks (the server away: those come back after AckWait). */
+const HAND_BACK_CONFIRM_MS = 2_000;
+
+/**
+ * The delivery sequence a release of the worker's partition records: every delivery up to it
+ * was received here (then acked, or handed back) or got back. The next owner waits for
+ * anything delivered after it, which would otherwise come back after what it pulls first.
+ */
+function deliveredInFull(worker: PartitionWorker): number | undefined {
+  return worker.unaccounted !== undefined ? worker.unaccounted - 1 : worker.lastDelivery;
+}
+
+/** The subject a message's acks go to: `JsMsgImpl.reply`, which the `JsMsg` interface does not declare. */
+function ackSubject(message: JsMsg): string | undefined {
+  const reply = (message as JsMsg & { readonly reply?: unknown }).reply;
+  return typeof reply === 'string' && reply.length > 0 ? reply : undefined;
+}
+
 /** A fetched message as the dispatcher sees it; `message` is the newest delivery's handle. */
 export interface NatsRecord extends InboundRecord {
   readonly seq: number;
@@ -68,6 +88,12 @@ interface PartitionWorker {
    * then the highest of what it received. Undefined when unknown (pulls then end by expiring).
    */
   lastDelivery?: number;
+  /**
+   * The first delivery sequence this worker neither received nor got back (a delivery that went
+   * to an ended pull the server kept open): a release records the sequence before it, so the
+   * next owner waits for everything delivered after it (see `deliveredInFull`).
+   */
+  unaccounted?: number;
   /** Resolves when the open pull was ended and everything delivered for it is held (see endPull). */
   ending?: Promise<void>;
   /**
@@ -113,7 +139,11 @@ export class NatsSubscription implements Subscription {
   private readonly consumers = new Map<number, Consumer>();
   private readonly dispatcher: KeyedDispatcher<NatsRecord>;
   private readonly balancer: PartitionBalancer;
-  private readonly store: LeaseStore & { consumeTakeover?(partition: number): Takeover | undefined };
+  private readonly store: LeaseStore & {
+    consumeTakeover?(partition: number): Takeover | undefined;
+    consumeHandover?(partition: number): number | undefined;
+    noteHandedBack?(partition: number, delivered: number | undefined): void;
+  };
   private readonly maxInFlight: number;
   private readonly logger: Logger;
   private readonly context: SubscriptionContext;
@@ -252,7 +282,8 @@ export class NatsSubscription implements Subscription {
       if (!abandon) await Promise.all(workers.flatMap((worker) => [worker.loop, worker.ending]));
       // Hand back what was held (queued, waiting for a retry, abandoned) in partition order,
       // so the next owner gets it first and at once instead of after AckWait.
-      for (const worker of workers) this.handBack(worker);
+      await Promise.all(workers.map((worker) => this.handBack(worker)));
+      for (const worker of workers) this.store.noteHandedBack?.(worker.partition, deliveredInFull(worker));
       this.workers.clear();
       if (!drained) this.logger.warn({ drainTimeoutMs }, 'handlers still running at close were abandoned; their messages were handed back');
       await this.context.clients.nc.flush().catch(() => undefined);
@@ -301,7 +332,8 @@ export class NatsSubscription implements Subscription {
     const quietAt = this.quietSince.get(partition);
     this.quietSince.delete(partition);
     const takenOver = this.store.consumeTakeover?.(partition) ?? (lostBefore ? { holderQuietAt: quietAt ?? Date.now() } : undefined);
-    worker.loop = this.pullLoop(worker, takenOver).catch((error: unknown) => {
+    const handedOverAt = this.store.consumeHandover?.(partition);
+    worker.loop = this.pullLoop(worker, takenOver, takenOver ? undefined : handedOverAt).catch((error: unknown) => {
       reportError(this.context.events, this.logger, 'error', {
         kind: 'consumer-failed',
         transport: 'nats',
@@ -328,7 +360,8 @@ export class NatsSubscription implements Subscription {
     this.releaseCapacityWaiters();
     if (this.stopped) return; // close() takes care of it
     await Promise.all([worker.loop, worker.ending, this.dispatcher.revoke(partition)]);
-    this.handBack(worker);
+    await this.handBack(worker);
+    this.store.noteHandedBack?.(partition, deliveredInFull(worker));
     if (this.workers.get(partition) === worker) this.workers.delete(partition);
     await this.context.clients.nc.flush().catch(() => undefined);
   }
@@ -382,20 +415,26 @@ export class NatsSubscription implements Subscription {
       if (info === null) return;
       // Unknown (the server away): assume something went astray, and wait for it.
       const delivered = info?.delivered.consumer_seq ?? Number.POSITIVE_INFINITY;
-      const lost = delivered - worker.lastDelivery!;
+      const seen = worker.lastDelivery!;
+      const lost = delivered - seen;
       if (lost <= 0) return;
-      this.logger.debug(
-        { partition: worker.partition, delivered, seen: worker.lastDelivery },
-        'deliveries went to the ended pull; fetching them again after AckWait',
-      );
+      this.logger.debug({ partition: worker.partition, delivered, seen }, 'deliveries went to the ended pull; fetching them again after AckWait');
+      // What the fetch below brings back follows the deliveries counted here: not a new gap.
+      if (Number.isFinite(delivered)) worker.lastDelivery = delivered;
       await sleep(systemClock, this.context.options.ackWaitMs + 200);
+      let back = 0;
       const options: FetchMessages & ConsumeCallback = {
         max_messages: Number.isFinite(lost) ? lost + worker.held.size : 1_000,
         expires: fetchExpiresMs,
-        callback: (message) => this.receive(worker, message),
+        callback: (message) => {
+          if (!worker.held.has(message.seq)) back += 1;
+          this.receive(worker, message);
+        },
       };
       const again = await consumer.fetch(options).catch(() => undefined);
       if (again) await this.ended(again, fetchExpiresMs);
+      // Not all back: the next owner waits for what is still out (see deliveredInFull).
+      if (back < lost) worker.unaccounted ??= seen + 1;
     })();
   }
 
@@ -419,14 +458,41 @@ export class NatsSubscription implements Subscription {
     }
   }
 
-  private handBack(worker: PartitionWorker): void {
+  /**
+   * Naks what the worker still holds, in sequence order, and resolves once the server has
+   * processed the naks. The server queues a consumer's acks and works them off on its own
+   * (`pushAck`), so a flush does not tell that a nak was processed: the next owner, told by
+   * the lease's release, could pull first and get a key's next new message ahead of the
+   * earlier ones handed back. A nak sent as a request is answered once it was processed.
+   */
+  private async handBack(worker: PartitionWorker): Promise<void> {
     this.flushSettlements();
-    const seqs = [...worker.held.keys()].sort((a, b) => a - b);
-    for (const seq of seqs) worker.held.get(seq)?.message.nak();
+    const records = [...worker.held.values()].sort((a, b) => a.seq - b.seq);
     worker.held.clear();
+    if (records.length === 0) return;
+    const { nc } = this.context.clients;
+    // Sent in order on one connection, processed in order: the redeliveries keep sequence order.
+    const confirmations = await Promise.allSettled(
+      records.map(({ message }) => {
+        const subject = ackSubject(message);
+        if (subject !== undefined) return nc.request(subject, NAK, { timeout: HAND_BACK_CONFIRM_MS });
+        message.nak();
+        return Promise.reject(new Error(`message ${message.seq} has no ack subject to confirm its nak on`));
+      }),
+    );
+    const refused = confirmations.filter((outcome) => outcome.status === 'rejected');
+    if (refused.length > 0)
+      this.logger.warn(
+        { partition: worker.partition, handedBack: records.length, unconfirmed: refused.length, err: refused[0]!.reason },
+        'the server did not confirm every nak of a hand-back; those messages come back after AckWait',
+      );
   }
 
-  private async pullLoop(worker: PartitionWorker, takenOver: Takeover | undefined): Promise<void> {
+  /**
+   * `handedOverAt`: the partition came from a clean release that recorded the delivery
+   * sequence its member had seen (see `LeaseRecord.delivered`).
+   */
+  private async pullLoop(worker: PartitionWorker, takenOver: Takeover | undefined, handedOverAt?: number): Promise<void> {
     const consumer = await this.consumerFor(worker);
     if (!consumer) return;
     if (takenOver) {
@@ -442,7 +508,18 @@ export class NatsSubscription implements Subscription {
     }
     worker.consumer = consumer;
     // Where deliveries stand before our first pull: endPull compares against it.
-    worker.lastDelivery = (await consumer.info().catch(() => undefined))?.delivered.consumer_seq;
+    const startedAt = await consumer.info().catch(() => undefined);
+    worker.lastDelivery = startedAt?.delivered.consumer_seq;
+    // A dead owner's pending messages: until they are all back, a release tells the next owner to wait from the ack floor.
+    if (worker.missing > 0 && startedAt) worker.unaccounted = startedAt.ack_floor.consumer_seq + 1;
+    if (handedOverAt !== undefined && worker.lastDelivery !== undefined && worker.lastDelivery > handedOverAt && !worker.stopping) {
+      // Delivered after the last owner let go: to its ended pull request, which the server
+      // kept open because something else listened on its inbox. They come back after AckWait;
+      // what arrives before them waits (parked), or it would overtake them.
+      worker.missing = Math.min(worker.lastDelivery - handedOverAt, MAX_RECOVERED_AT_ONCE);
+      worker.missingSince = Date.now();
+      worker.unaccounted = handedOverAt + 1;
+    }
     let failures = 0;
     let othersWaiting = false;
     while (!worker.stopping) {
@@ -559,13 +636,15 @@ export class NatsSubscription implements Subscription {
     if (worker.missingSince > 0)
       this.logger.warn(
         { partition: worker.partition, missing: worker.missing },
-        'deliveries went to a pull nobody listens to (reconnect); holding what came after them until they are back',
+        'deliveries went to a pull nobody listens to (a reconnect, or an ended pull the server kept open); holding what came after them until they are back',
       );
-    // Parked messages are not the dispatcher's yet: keep them alive here meanwhile.
+    // Parked messages are not the dispatcher's yet, and what a stopping worker holds waits to be
+    // handed back: keep them alive here meanwhile (one that expired would be redelivered ahead
+    // of the ones handed back).
     const until = worker.missingSince + ackWaitMs + 200;
     while (worker.missing > 0 && !worker.lost && Date.now() < until) {
       worker.activeAt = Date.now();
-      for (const record of worker.parked) record.message.working();
+      for (const record of worker.held.values()) record.message.working();
       await sleep(systemClock, Math.min(until - Date.now(), Math.max(100, Math.floor(ackWaitMs / 3))));
     }
     if (worker.lost) return;
@@ -573,10 +652,16 @@ export class NatsSubscription implements Subscription {
     // kept it alive with working() after the others, under load later than its lease record
     // says) comes back later: releasing the rest first would let a later message of its key
     // overtake it. Its AckWait began before this point, so one more AckWait bounds the wait.
+    // Back by now: everything delivered before the gap was seen. Handed-back messages are
+    // redelivered too, and come first (JetStream queues a nak'd message at once, an expired one
+    // only when its AckWait ran out), so counting redeliveries would stop short of the strays.
+    // What is out is what the consumer has pending and we do not hold (we own the partition).
+    const info = await consumer.info().catch(() => undefined);
+    if (info && !worker.lost) worker.missing = Math.min(Math.max(0, info.num_ack_pending - worker.held.size), MAX_RECOVERED_AT_ONCE);
     const giveUpAt = Date.now() + ackWaitMs + 200;
     while (worker.missing > 0 && !worker.lost && Date.now() < giveUpAt) {
       worker.activeAt = Date.now();
-      for (const record of worker.parked) record.message.working();
+      for (const record of worker.held.values()) record.message.working();
       const expires = Math.max(1_000, Math.min(fetchExpiresMs, giveUpAt - Date.now()));
       const options: FetchMessages & ConsumeCallback = {
         max_messages: worker.missing,
@@ -589,6 +674,7 @@ export class NatsSubscription implements Subscription {
     }
     if (worker.lost) return;
     if (worker.missing > 0) this.logger.warn({ partition: worker.partition, missing: worker.missing }, 'lost deliveries did not all come back; going on');
+    else worker.unaccounted = undefined;
     worker.missing = 0;
     this.releaseParked(worker);
   }
@@ -630,9 +716,13 @@ export class NatsSubscription implements Subscription {
     if (worker.lastDelivery !== undefined) {
       // Every delivery of this (group, partition) consumer comes to us, the lease holder, in
       // sequence: a gap means some went to a pull request nobody listens to any more.
-      if (delivery > worker.lastDelivery + 1 && !worker.stopping) {
-        worker.missing += delivery - worker.lastDelivery - 1;
-        worker.missingSince = Date.now();
+      if (delivery > worker.lastDelivery + 1) {
+        worker.unaccounted ??= worker.lastDelivery + 1;
+        // While stopping they are not fetched again here: the next owner waits for them.
+        if (!worker.stopping) {
+          worker.missing += delivery - worker.lastDelivery - 1;
+          worker.missingSince = Date.now();
+        }
       }
       worker.lastDelivery = Math.max(worker.lastDelivery, delivery);
     }
