@@ -159,6 +159,8 @@ export class NatsLeaseStore implements LeaseStore {
     const current = await this.get<LeaseRecord>(subject);
     if (!current) return this.writeLease(partition, mine, 0, budget);
     const { holder } = current.value;
+    // Only the sequence of the release this acquire takes over applies to the assignment it leads to.
+    this.handedOver.delete(partition);
     if (holder === member) return this.writeLease(partition, mine, current.seq, budget);
     if (holder === '') {
       const taken = await this.writeLease(partition, mine, current.seq, budget);

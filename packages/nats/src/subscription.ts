@@ -283,7 +283,7 @@ export class NatsSubscription implements Subscription {
       // Hand back what was held (queued, waiting for a retry, abandoned) in partition order,
       // so the next owner gets it first and at once instead of after AckWait.
       await Promise.all(workers.map((worker) => this.handBack(worker)));
-      for (const worker of workers) this.store.noteHandedBack?.(worker.partition, deliveredInFull(worker));
+      for (const worker of workers) if (!worker.lost) this.store.noteHandedBack?.(worker.partition, deliveredInFull(worker));
       this.workers.clear();
       if (!drained) this.logger.warn({ drainTimeoutMs }, 'handlers still running at close were abandoned; their messages were handed back');
       await this.context.clients.nc.flush().catch(() => undefined);
@@ -361,7 +361,8 @@ export class NatsSubscription implements Subscription {
     if (this.stopped) return; // close() takes care of it
     await Promise.all([worker.loop, worker.ending, this.dispatcher.revoke(partition)]);
     await this.handBack(worker);
-    this.store.noteHandedBack?.(partition, deliveredInFull(worker));
+    // A lost partition is not released (its lease lapsed): nothing to record.
+    if (!worker.lost) this.store.noteHandedBack?.(partition, deliveredInFull(worker));
     if (this.workers.get(partition) === worker) this.workers.delete(partition);
     await this.context.clients.nc.flush().catch(() => undefined);
   }
