@@ -554,6 +554,52 @@ process.stdout.write('joined\\n');
   }, 40_000);
 });
 
+describe.skipIf(skip)('nats adapter in a rolling restart', () => {
+  it('a member revoked while it waits for a killed member’s messages makes the next owner wait for them too', async () => {
+    // A holds messages and is killed; B takes its partitions and waits out their AckWait; C
+    // joins meanwhile and gets half of them from B. Nothing B could hand back: C must wait
+    // for the dead member's messages too, or its first pull runs newer messages of their keys.
+    const options: NatsTransportOptions = { ackWaitMs: 8_000, leaseTtlMs: 1_500 };
+    const topic = topicName('rolling');
+    const moduleUrl = import.meta.resolve('@a2a-bus/nats');
+    const script = join(await mkdtemp(join(tmpdir(), 'a2a-nats-rolling-')), 'member.mts');
+    await writeFile(
+      script,
+      `import { createNatsTransport } from ${JSON.stringify(moduleUrl)};
+const t = createNatsTransport(${JSON.stringify({ ...fast, ...options })});
+await t.subscribe(${JSON.stringify(topic)}, async () => { process.stdout.write('held\\n'); await new Promise(() => {}); }, { group: 'g' });
+process.stdout.write('joined\\n');
+`,
+    );
+    const publisher = transport(options);
+    await publisher.connect();
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: import.meta.dirname, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await until(() => out.includes('joined'), 20_000);
+    const expected = new Map<string, number[]>();
+    let i = 0;
+    const batch = () =>
+      Array.from({ length: 32 }, () => {
+        const key = `k${i % 16}`;
+        expected.set(key, [...(expected.get(key) ?? []), i]);
+        return message(key, i++);
+      });
+    await publisher.publishBatch(topic, batch());
+    await until(() => out.includes('held'));
+    child.kill('SIGKILL');
+    const seen = new Map<string, number[]>();
+    const handler = (d: Delivery): void => void seen.set(d.envelope.key, [...(seen.get(d.envelope.key) ?? []), n(d)]);
+    const b = await transport(options).subscribe(topic, handler, { group: 'g' });
+    await until(() => b.assignedPartitions().length === 4, 15_000);
+    const c = await transport(options).subscribe(topic, handler, { group: 'g' });
+    await until(() => c.assignedPartitions().length > 0, 10_000);
+    await publisher.publishBatch(topic, batch());
+    await until(() => new Set([...seen.values()].flat()).size === i, 40_000);
+    expectPerKeyOrder(seen, expected);
+  }, 90_000);
+});
+
 describe.skipIf(skip)('nats adapter after a member process was killed long ago', () => {
   it('a member that starts later takes the partitions of one killed long ago at once, without watching its record for a lease first', async () => {
     const topic = topicName('stale');

@@ -98,8 +98,9 @@ interface PartitionWorker {
   ending?: Promise<void>;
   /**
    * Deliveries that went to a pull request nobody listens to any more (a gap in the delivery
-   * sequence: a pull sent again on reconnect after its fetch had given up) and are not back
-   * yet. While there are any, what arrives is parked, not dispatched (see recoverLost).
+   * sequence: a pull sent again on reconnect after its fetch had given up, or an ended pull the
+   * server kept open) and are not back yet. While there are any, what arrives is parked, not
+   * dispatched (see recoverLost).
    */
   missing: number;
   /** When the latest gap was seen: those deliveries come back AckWait after it. */
@@ -333,7 +334,11 @@ export class NatsSubscription implements Subscription {
     this.quietSince.delete(partition);
     const takenOver = this.store.consumeTakeover?.(partition) ?? (lostBefore ? { holderQuietAt: quietAt ?? Date.now() } : undefined);
     const handedOverAt = this.store.consumeHandover?.(partition);
-    worker.loop = this.pullLoop(worker, takenOver, takenOver ? undefined : handedOverAt).catch((error: unknown) => {
+    // Until the pull loop has seen where deliveries stand, this is all a release could record:
+    // from a dead owner, nothing is known to be in; from a clean release, what it recorded.
+    if (takenOver) worker.unaccounted = 0;
+    else if (handedOverAt !== undefined) worker.unaccounted = handedOverAt + 1;
+    worker.loop = this.pullLoop(worker, takenOver, handedOverAt).catch((error: unknown) => {
       reportError(this.context.events, this.logger, 'error', {
         kind: 'consumer-failed',
         transport: 'nats',
@@ -347,9 +352,9 @@ export class NatsSubscription implements Subscription {
   }
 
   /**
-   * Stops the partition's pull loop (its open pull request ends by itself within
-   * `fetchExpiresMs`, so no message is left delivered to nobody), lets its running
-   * handlers finish, then naks what is still held, in order, before the lease is released.
+   * Stops the partition's pull loop (endPull ends its open pull request), lets its running
+   * handlers finish, then naks what is still held, in order, before the lease is released;
+   * the release records how far deliveries were seen in full (`deliveredInFull`).
    */
   private async revoke(partition: number): Promise<void> {
     const worker = this.workers.get(partition);
@@ -422,13 +427,13 @@ export class NatsSubscription implements Subscription {
       this.logger.debug({ partition: worker.partition, delivered, seen }, 'deliveries went to the ended pull; fetching them again after AckWait');
       // What the fetch below brings back follows the deliveries counted here: not a new gap.
       if (Number.isFinite(delivered)) worker.lastDelivery = delivered;
-      await sleep(systemClock, this.context.options.ackWaitMs + 200);
+      await this.keepHeldAlive(worker, this.context.options.ackWaitMs + 200);
       let back = 0;
       const options: FetchMessages & ConsumeCallback = {
         max_messages: Number.isFinite(lost) ? lost + worker.held.size : 1_000,
         expires: fetchExpiresMs,
         callback: (message) => {
-          if (!worker.held.has(message.seq)) back += 1;
+          if (!worker.held.has(message.seq) && message.info.deliveryCount > 1) back += 1;
           this.receive(worker, message);
         },
       };
@@ -482,6 +487,14 @@ export class NatsSubscription implements Subscription {
       }),
     );
     const refused = confirmations.filter((outcome) => outcome.status === 'rejected');
+    // A nak not confirmed may still be on its way (sent after a reconnect) or lost: the next
+    // owner waits from its delivery on (AckWait brings it back) instead of pulling past it.
+    confirmations.forEach((outcome, i) => {
+      if (outcome.status === 'rejected') {
+        const delivery = records[i]!.message.info.deliverySequence;
+        worker.unaccounted = Math.min(worker.unaccounted ?? delivery, delivery);
+      }
+    });
     if (refused.length > 0)
       this.logger.warn(
         { partition: worker.partition, handedBack: records.length, unconfirmed: refused.length, err: refused[0]!.reason },
@@ -511,15 +524,26 @@ export class NatsSubscription implements Subscription {
     // Where deliveries stand before our first pull: endPull compares against it.
     const startedAt = await consumer.info().catch(() => undefined);
     worker.lastDelivery = startedAt?.delivered.consumer_seq;
-    // A dead owner's pending messages: until they are all back, a release tells the next owner to wait from the ack floor.
-    if (worker.missing > 0 && startedAt) worker.unaccounted = startedAt.ack_floor.consumer_seq + 1;
-    if (handedOverAt !== undefined && worker.lastDelivery !== undefined && worker.lastDelivery > handedOverAt && !worker.stopping) {
+    if (startedAt && takenOver) {
+      // We hold nothing yet: whatever is pending is the dead owner's, or went to a pull of its
+      // the server kept open. Until it is all back, a release makes the next owner wait from
+      // the ack floor.
+      const pending = startedAt.num_ack_pending;
+      worker.unaccounted = pending > 0 ? startedAt.ack_floor.consumer_seq + 1 : undefined;
+      if (pending > 0 && !worker.stopping) {
+        worker.missing = Math.min(Math.max(worker.missing, pending), MAX_RECOVERED_AT_ONCE);
+        worker.missingSince = 0; // due now: recoverLost still waits up to one more AckWait
+      }
+    } else if (startedAt && handedOverAt !== undefined) {
+      const strays = startedAt.delivered.consumer_seq - handedOverAt;
       // Delivered after the last owner let go: to its ended pull request, which the server
       // kept open because something else listened on its inbox. They come back after AckWait;
       // what arrives before them waits (parked), or it would overtake them.
-      worker.missing = Math.min(worker.lastDelivery - handedOverAt, MAX_RECOVERED_AT_ONCE);
-      worker.missingSince = Date.now();
-      worker.unaccounted = handedOverAt + 1;
+      if (strays <= 0) worker.unaccounted = undefined;
+      else if (!worker.stopping) {
+        worker.missing = Math.min(strays, MAX_RECOVERED_AT_ONCE);
+        worker.missingSince = Date.now();
+      }
     }
     let failures = 0;
     let othersWaiting = false;
@@ -566,7 +590,8 @@ export class NatsSubscription implements Subscription {
       if (received === 0 && othersWaiting) await new Promise((resolve) => setImmediate(resolve));
     }
     // Stopped with deliveries astray: get them back before anything is handed back. (A
-    // takeover's pending ones not fetched yet stay where they are, for the next owner.)
+    // takeover's pending ones not fetched yet stay where they are: `unaccounted` makes the
+    // next owner wait for them.)
     if (worker.missing > 0 && worker.missingSince > 0 && !worker.lost) await this.recoverLost(worker, consumer);
     else worker.missing = 0;
   }
@@ -623,6 +648,17 @@ export class NatsSubscription implements Subscription {
     return pending;
   }
 
+  /** Waits `ms`, telling JetStream meanwhile that we are still on every message the worker holds. */
+  private async keepHeldAlive(worker: PartitionWorker, ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    const every = Math.max(100, Math.floor(this.context.options.ackWaitMs / 3));
+    while (!worker.lost && Date.now() < until) {
+      worker.activeAt = Date.now();
+      for (const record of worker.held.values()) record.message.working();
+      await sleep(systemClock, Math.min(until - Date.now(), every));
+    }
+  }
+
   /**
    * Some deliveries went to a pull request nobody listens to (seen as a gap in the delivery
    * sequence): they come back only once their AckWait ran out, and dispatching what came
@@ -657,8 +693,11 @@ export class NatsSubscription implements Subscription {
     // redelivered too, and come first (JetStream queues a nak'd message at once, an expired one
     // only when its AckWait ran out), so counting redeliveries would stop short of the strays.
     // What is out is what the consumer has pending and we do not hold (we own the partition).
+    // Unknown (the server away): as many as the in-flight limit holds, until giveUpAt below.
     const info = await consumer.info().catch(() => undefined);
-    if (info && !worker.lost) worker.missing = Math.min(Math.max(0, info.num_ack_pending - worker.held.size), MAX_RECOVERED_AT_ONCE);
+    worker.missing = info ? Math.min(Math.max(0, info.num_ack_pending - worker.held.size), MAX_RECOVERED_AT_ONCE) : Math.max(worker.missing, this.maxInFlight);
+    // Counted by that: deliveries up to here are not a new gap when what follows arrives.
+    if (info && worker.lastDelivery !== undefined) worker.lastDelivery = Math.max(worker.lastDelivery, info.delivered.consumer_seq);
     const giveUpAt = Date.now() + ackWaitMs + 200;
     while (worker.missing > 0 && !worker.lost && Date.now() < giveUpAt) {
       worker.activeAt = Date.now();
@@ -743,12 +782,12 @@ export class NatsSubscription implements Subscription {
       message,
     };
     worker.held.set(message.seq, record);
+    // A redelivery we did not hold is one of those that went astray, back.
+    if (message.info.deliveryCount > 1 && worker.missing > 0) worker.missing -= 1;
     // While stopping, arrivals are only kept, to be nak'd with the rest in sequence order:
     // a nak now would put them ahead of earlier held messages in the redelivery queue.
     if (worker.stopping) return;
     if (worker.missing > 0 || worker.parked.length > 0) {
-      // A redelivery we did not hold is one of those that went astray, back.
-      if (message.info.deliveryCount > 1 && worker.missing > 0) worker.missing -= 1;
       worker.parked.push(record);
       return;
     }
