@@ -1,4 +1,5 @@
 import { AgentBus, type Transport } from '@a2a-bus/core';
+import { deleteBusTopics } from './bus-topics.js';
 import { startToFirstAnswer } from './start-stop.js';
 import { percentile } from './stats.js';
 import type { BenchRow } from './types.js';
@@ -76,6 +77,7 @@ export async function dispatchRoundTrip(
   });
   await caller.close();
   await worker.close();
+  await deleteBusTopics(workerTransport, namespace, ['bench.echo']);
   await Promise.all([callerTransport.close(), workerTransport.close()]);
   rows.push(await startToFirstAnswer(backend, createDefaultTransport, progress));
   return rows;

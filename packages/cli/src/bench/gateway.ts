@@ -8,6 +8,7 @@ import { type Client, ClientFactory, ClientFactoryOptions } from '@a2a-js/sdk/cl
 import { type AgentExecutor, AgentEvent, DefaultRequestHandler, InMemoryTaskStore } from '@a2a-js/sdk/server';
 import { jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/server/express';
 import express from 'express';
+import { deleteBusTopics } from './bus-topics.js';
 import { percentile } from './stats.js';
 import type { BenchRow, BenchSuite } from './types.js';
 
@@ -133,6 +134,7 @@ async function busSide(backend: string, url: string, messages: number, progress:
     await busTransport.close();
     await gateway.close();
     await worker.close();
+    await deleteBusTopics(transports[0]!, namespace, ['text.upper']);
     for (const transport of transports) await transport.close();
   }
 }

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AgentBus, type Transport } from '@a2a-bus/core';
+import { deleteBusTopics } from './bus-topics.js';
 
 const [backend = '', client = '', secondsArg = '20', optionsArg = '{}'] = process.argv.slice(2);
 const tuned = JSON.parse(optionsArg) as Record<string, unknown>;
@@ -41,7 +42,8 @@ async function busTransport(): Promise<Transport> {
 /** An AgentBus with one registered agent: what an idle agent process holds open. */
 async function idleAgent(): Promise<Stop> {
   const transport = await busTransport();
-  const bus = new AgentBus({ transport, namespace: `idle-${id}`, audit: false });
+  const namespace = `idle-${id}`;
+  const bus = new AgentBus({ transport, namespace, audit: false });
   await bus.registerAgent(
     { name: 'idle', description: 'idle', version: '1', skills: [{ id: 'idle.echo', name: 'echo', tags: [] }] },
     { 'idle.echo': () => 'ok' },
@@ -49,7 +51,16 @@ async function idleAgent(): Promise<Stop> {
   await bus.start();
   return async () => {
     await bus.close();
+    await deleteBusTopics(transport, namespace, ['idle.echo']);
     await transport.close();
+    if (backend === 'nats') {
+      // The stream prefix is this process's own: its lease stream goes too.
+      const { jetstreamManager } = await import('@nats-io/jetstream');
+      const { connect } = await import('@nats-io/transport-node');
+      const nc = await connect({ servers: natsUrl });
+      await (await jetstreamManager(nc)).streams.delete(`idle${id}__leases`).catch(() => undefined);
+      await nc.close();
+    }
   };
 }
 

@@ -63,8 +63,8 @@ function factory(target: string, overrides: Record<string, unknown>, mode: Mode)
 /** publish (pipelined, 256 in flight) → handle → ack of `count` 1 KiB messages over 64 keys. */
 async function throughput(open: () => Promise<Transport>, count: number): Promise<number> {
   const transport = await open();
+  const topic = `bench-otel-${randomUUID().slice(0, 8)}`;
   try {
-    const topic = `bench-otel-${randomUUID().slice(0, 8)}`;
     let handled = 0;
     let finished = (): void => {};
     const done = new Promise<void>((resolve) => (finished = resolve));
@@ -81,6 +81,7 @@ async function throughput(open: () => Promise<Transport>, count: number): Promis
     await deadline(done, 'telemetry throughput', 120_000);
     return (performance.now() - started) / 1_000;
   } finally {
+    await (transport as Transport & { deleteTopic?(topic: string): Promise<void> }).deleteTopic?.(topic).catch(() => undefined);
     await transport.close({ drainTimeoutMs: 1_000 });
   }
 }

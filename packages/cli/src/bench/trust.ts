@@ -1,5 +1,6 @@
 import { AgentBus, generateAgentKeys, signEnvelope, verifyEnvelope, type EnvelopeInput, type Transport, type TrustOptions } from '@a2a-bus/core';
 import { createMemoryTransport, MemoryBroker } from '@a2a-bus/memory';
+import { deleteBusTopics } from './bus-topics.js';
 import { createRedisStreamsTransport } from '@a2a-bus/redis-streams';
 import type { BenchRow, BenchSuite } from './types.js';
 
@@ -100,6 +101,7 @@ async function dispatchThroughput(createTransport: () => Transport, mode: 'off' 
   } finally {
     await caller.close();
     await worker.close();
+    await deleteBusTopics(transports[0]!, namespace, ['bench.echo']);
     await Promise.all(transports.map((transport) => transport.close()));
   }
 }
