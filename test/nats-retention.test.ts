@@ -8,6 +8,7 @@ import { NatsNames } from '../packages/nats/src/names.js';
 import { textMessage } from './src/conformance/context.js';
 import { requireBroker, skippedSuite } from './src/index.js';
 import { ageRetentionCases } from './src/retention-cases.js';
+import { deleteNatsStreams } from './src/servers/nats-streams.js';
 
 const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const skipReason = await requireBroker('NATS', new URL(url).hostname, Number(new URL(url).port || 4222));
@@ -31,6 +32,7 @@ else {
     await Promise.all(topics.map((topic) => admin.deleteTopic(topic).catch(() => undefined)));
     await Promise.all([...transports, admin].map((t) => t.close({ drainTimeoutMs: 0 })));
     await nc?.close();
+    await deleteNatsStreams(url, streamPrefix); // the lease stream too: the prefix is this run's own
   });
   const transport = (options: Parameters<typeof createNatsTransport>[0] = {}): NatsTransport => {
     const t = createNatsTransport({ url, streamPrefix, partitions: 2, ...options });

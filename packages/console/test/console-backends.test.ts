@@ -5,6 +5,7 @@ import { AgentBus, NonRetryableError, type Transport } from '@a2a-bus/core';
 import { createKafkaTransport } from '@a2a-bus/kafka';
 import { createNatsTransport } from '@a2a-bus/nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteNatsStreams } from '../../../test/src/servers/nats-streams.js';
 
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
@@ -63,6 +64,8 @@ for (const backend of backends) {
       await running?.close();
       await bus?.close();
       await Promise.allSettled(transports.map((t) => t.close({ drainTimeoutMs: 500 })));
+      // A fresh stream prefix per run: nothing of it stays on the shared server.
+      if (backend.name === 'nats') await deleteNatsStreams(natsUrl, streamPrefix);
     });
 
     it('agents, a workflow timeline, lag, and a dead letter redriven through the API', async () => {
