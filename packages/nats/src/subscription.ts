@@ -96,6 +96,8 @@ interface PartitionWorker {
   unaccounted?: number;
   /** Resolves when the open pull was ended and everything delivered for it is held (see endPull). */
   ending?: Promise<void>;
+  /** The hand-back of what the worker held: one per worker, awaited by a revoke and a close alike. */
+  handingBack?: Promise<void>;
   /**
    * Deliveries that went to a pull request nobody listens to any more (a gap in the delivery
    * sequence: a pull sent again on reconnect after its fetch had given up, or an ended pull the
@@ -280,10 +282,17 @@ export class NatsSubscription implements Subscription {
     const leasesKept = this.balancer.stop({ release: false, renewUntil: Promise.all([draining, handOver]) });
     try {
       const drained = await draining;
-      if (!abandon) await Promise.all(workers.flatMap((worker) => [worker.loop, worker.ending]));
-      // Hand back what was held (queued, waiting for a retry, abandoned) in partition order,
-      // so the next owner gets it first and at once instead of after AckWait.
-      await Promise.all(workers.map((worker) => this.handBack(worker)));
+      // Hand back what was held (queued, waiting for a retry, abandoned) in sequence order, so
+      // the next owner gets it first and at once instead of after AckWait. Each partition as
+      // soon as its own pull has ended: one still recovering strays must not hold up another's
+      // hand-back, whose messages nothing keeps alive meanwhile (one that expired would be
+      // redelivered ahead of those handed back).
+      await Promise.all(
+        workers.map(async (worker) => {
+          if (!abandon) await this.pullEnded(worker);
+          await this.handBackOnce(worker);
+        }),
+      );
       for (const worker of workers) if (!worker.lost) this.store.noteHandedBack?.(worker.partition, deliveredInFull(worker));
       this.workers.clear();
       if (!drained) this.logger.warn({ drainTimeoutMs }, 'handlers still running at close were abandoned; their messages were handed back');
@@ -364,8 +373,9 @@ export class NatsSubscription implements Subscription {
     if (!worker.lost) this.endPull(worker);
     this.releaseCapacityWaiters();
     if (this.stopped) return; // close() takes care of it
-    await Promise.all([worker.loop, worker.ending, this.dispatcher.revoke(partition)]);
-    await this.handBack(worker);
+    await Promise.all([this.pullEnded(worker), this.dispatcher.revoke(partition)]);
+    // A close that started meanwhile hands the same worker back: both wait for one hand-back.
+    await this.handBackOnce(worker);
     // A lost partition is not released (its lease lapsed): nothing to record.
     if (!worker.lost) this.store.noteHandedBack?.(partition, deliveredInFull(worker));
     if (this.workers.get(partition) === worker) this.workers.delete(partition);
@@ -428,6 +438,8 @@ export class NatsSubscription implements Subscription {
       // What the fetch below brings back follows the deliveries counted here: not a new gap.
       if (Number.isFinite(delivered)) worker.lastDelivery = delivered;
       await this.keepHeldAlive(worker, this.context.options.ackWaitMs + 200);
+      // Lost meanwhile (the lease lapsed): what comes back is the next owner's.
+      if (worker.lost) return;
       let back = 0;
       const options: FetchMessages & ConsumeCallback = {
         max_messages: Number.isFinite(lost) ? lost + worker.held.size : 1_000,
@@ -438,9 +450,17 @@ export class NatsSubscription implements Subscription {
         },
       };
       const again = await consumer.fetch(options).catch(() => undefined);
-      if (again) await this.ended(again, fetchExpiresMs);
-      // Not all back: the next owner waits for what is still out (see deliveredInFull).
-      if (back < lost) worker.unaccounted ??= seen + 1;
+      if (again) await this.keepingHeldAlive(worker, this.ended(again, fetchExpiresMs));
+      // Not all back: the next owner waits for what is still out (see deliveredInFull). What is
+      // out is what the consumer has pending and we do not hold (the lease is still ours):
+      // counting what came back would take a hand-back or an older stray for one of these, and
+      // a stray that went to our ended pull again (still open: pulls may outlive AckWait) would
+      // pass unnoticed. Unknown (the server away): what did not come back by count.
+      this.flushSettlements();
+      await this.context.clients.nc.flush().catch(() => undefined);
+      const after = await consumer.info().catch(() => undefined);
+      const astray = after ? after.num_ack_pending - worker.held.size : lost - back;
+      if (astray > 0) worker.unaccounted ??= seen + 1;
     })();
   }
 
@@ -462,6 +482,21 @@ export class NatsSubscription implements Subscription {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * When the worker's pull loop has ended and everything delivered to it is held. `ending` is
+   * read after the loop: a revoke that came while a pull was being opened left the ending to
+   * the loop (endPull had no pull to end yet).
+   */
+  private async pullEnded(worker: PartitionWorker): Promise<void> {
+    await worker.loop;
+    await worker.ending;
+  }
+
+  private handBackOnce(worker: PartitionWorker): Promise<void> {
+    worker.handingBack ??= this.handBack(worker);
+    return worker.handingBack;
   }
 
   /**
@@ -544,6 +579,11 @@ export class NatsSubscription implements Subscription {
         worker.missing = Math.min(strays, MAX_RECOVERED_AT_ONCE);
         worker.missingSince = Date.now();
       }
+    } else if (handedOverAt !== undefined && !worker.stopping) {
+      // Where deliveries stand is unknown (the server did not answer): strays may be out. Wait
+      // for them as for any (recoverLost counts again once AckWait has passed).
+      worker.missing = this.maxInFlight;
+      worker.missingSince = Date.now();
     }
     let failures = 0;
     let othersWaiting = false;
@@ -648,6 +688,28 @@ export class NatsSubscription implements Subscription {
     return pending;
   }
 
+  /**
+   * Waits for `work` (a fetch while recovering), telling JetStream meanwhile that we are still
+   * on every message the worker holds: a pull may outlive AckWait, and what is parked or held
+   * for the hand-back is no handler's, so nothing else keeps it alive. One that expired would
+   * be redelivered, to a pull the server kept open perhaps, and overtaken.
+   */
+  private async keepingHeldAlive<T>(worker: PartitionWorker, work: Promise<T>): Promise<T> {
+    const timer = setInterval(
+      () => {
+        if (worker.lost) return;
+        worker.activeAt = Date.now();
+        for (const record of worker.held.values()) record.message.working();
+      },
+      Math.max(100, Math.floor(this.context.options.ackWaitMs / 3)),
+    );
+    try {
+      return await work;
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
   /** Waits `ms`, telling JetStream meanwhile that we are still on every message the worker holds. */
   private async keepHeldAlive(worker: PartitionWorker, ms: number): Promise<void> {
     const until = Date.now() + ms;
@@ -698,7 +760,10 @@ export class NatsSubscription implements Subscription {
     worker.missing = info ? Math.min(Math.max(0, info.num_ack_pending - worker.held.size), MAX_RECOVERED_AT_ONCE) : Math.max(worker.missing, this.maxInFlight);
     // Counted by that: deliveries up to here are not a new gap when what follows arrives.
     if (info && worker.lastDelivery !== undefined) worker.lastDelivery = Math.max(worker.lastDelivery, info.delivered.consumer_seq);
-    const giveUpAt = Date.now() + ackWaitMs + 200;
+    // A stray redelivered while the last owner's ended pull is still open goes to that pull
+    // again: it comes back to us within AckWait of that pull's expiry at the latest (members of
+    // a group share the settings, so our longest pull bounds theirs).
+    const giveUpAt = Date.now() + Math.max(ackWaitMs, this.idlePullExpiresMs) + 200;
     while (worker.missing > 0 && !worker.lost && Date.now() < giveUpAt) {
       worker.activeAt = Date.now();
       for (const record of worker.held.values()) record.message.working();
@@ -709,7 +774,7 @@ export class NatsSubscription implements Subscription {
         callback: (message) => this.receive(worker, message),
       };
       const again = await consumer.fetch(options).catch(() => undefined);
-      if (again) await this.ended(again, expires);
+      if (again) await this.keepingHeldAlive(worker, this.ended(again, expires));
       else await sleep(systemClock, 100);
     }
     if (worker.lost) return;
