@@ -699,7 +699,12 @@ export class NatsSubscription implements Subscription {
       () => {
         if (worker.lost) return;
         worker.activeAt = Date.now();
-        for (const record of worker.held.values()) record.message.working();
+        try {
+          for (const record of worker.held.values()) record.message.working();
+        } catch (error) {
+          // The connection is closing or closed (a publish throws then): the fetch ends with it.
+          this.logger.debug({ err: error, partition: worker.partition }, 'could not keep held messages alive');
+        }
       },
       Math.max(100, Math.floor(this.context.options.ackWaitMs / 3)),
     );
@@ -874,10 +879,20 @@ export class NatsSubscription implements Subscription {
   private flushSettlements(): void {
     const settlements = this.settlements;
     this.settlements = [];
+    let unsent = 0;
+    let failure: unknown;
     for (const { message, ack } of settlements) {
-      if (ack) message.ack();
-      else message.term();
+      try {
+        if (ack) message.ack();
+        else message.term();
+      } catch (error) {
+        // The connection closed under us (a publish throws then; this runs from setImmediate,
+        // where a throw would end the process): the message is redelivered after AckWait.
+        unsent += 1;
+        failure = error;
+      }
     }
+    if (unsent > 0) this.logger.warn({ err: failure, unsent }, 'settlements not sent (the connection is closed); those messages are redelivered after AckWait');
   }
 
   /** Tells JetStream we are still on every held message, so AckWait does not redeliver it. */
