@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryTransport, MemoryBroker } from '../../memory/src/index.js';
 import type { A2AMessage, A2AStreamResponse, A2ATask } from '../src/a2a/schema.js';
@@ -725,6 +726,8 @@ describe('AgentBus dispatch', () => {
     await b.registerAgent(card('echo', 'text.echo'), { 'text.echo': echo });
     const controller = new AbortController();
     await b.dispatch('text.echo', 'x', { signal: controller.signal });
+    // The dispatch stopped listening when it ended: a long-lived signal collects nothing.
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
     await new Promise((resolve) => setTimeout(resolve, 0));
     controller.abort();
     expect(spy.published.filter((p) => p.topic === 'ns.control')).toEqual([]);

@@ -186,6 +186,35 @@ describe('PendingTask: one dispatch waiting for its events', () => {
     expect(error).toBe(failure);
   });
 
+  it('a dispatch that does not stream keeps no events; a stream joining it sees those from then on', async () => {
+    const pending = new PendingTask('t', { keepEvents: false });
+    const working: A2AStreamResponse = { statusUpdate: { taskId: 't', contextId: 'wf', status: { state: 'TASK_STATE_WORKING' } } };
+    pending.accept(working);
+    pending.keepEvents();
+    const artifact: A2AStreamResponse = { artifactUpdate: { taskId: 't', contextId: 'wf', artifact: { artifactId: 'a', parts: [{ text: 'x' }] } } };
+    pending.accept(artifact);
+    const done = taskEvent('t', 'TASK_STATE_COMPLETED');
+    pending.accept(done);
+    const seen: A2AStreamResponse[] = [];
+    for await (const event of pending.events()) seen.push(event);
+    expect(seen).toEqual([artifact, done]);
+    expect(await pending.result).toBe((done as { task: A2ATask }).task);
+  });
+
+  it('runs what waits for the end once, when it ends, or at once if it has', async () => {
+    const pending = new PendingTask('t');
+    const calls: string[] = [];
+    pending.whenEnded(() => calls.push('a'));
+    pending.whenEnded(() => calls.push('b'));
+    expect(calls).toEqual([]);
+    pending.fail(new Error('x'));
+    pending.fail(new Error('y'));
+    expect(calls).toEqual(['a', 'b']);
+    pending.whenEnded(() => calls.push('c'));
+    expect(calls).toEqual(['a', 'b', 'c']);
+    await expect(pending.result).rejects.toThrow('x');
+  });
+
   it('times out with TaskTimeoutError unless the final event came first; a restart replaces the timer', async () => {
     vi.useFakeTimers();
     const pending = new PendingTask('t');
@@ -246,6 +275,17 @@ describe('PendingTasks: routing replies', () => {
     await expect(other.result).rejects.toThrow('closed');
     for await (const event of task.events()) events.push(event);
     expect(events).toHaveLength(1);
+  });
+
+  it('an ended dispatch leaves the table at once; a new one with its task id is a new dispatch', async () => {
+    const pending = new PendingTasks();
+    const first = pending.add('t', false);
+    pending.route(reply({ correlationId: 't' }));
+    expect(pending.get('t')).toBeUndefined();
+    await expect(first.result).resolves.toMatchObject({ id: 't' });
+    const second = pending.add('t', false);
+    first.fail(new Error('late')); // over already: changes nothing, removes nothing
+    expect(pending.get('t')).toBe(second);
   });
 
   it('failAll fails every open dispatch', async () => {

@@ -1,9 +1,10 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { A2AMessage, A2AStreamResponse, A2ATask } from '../src/a2a/schema.js';
 import { createEnvelope, type Envelope, type EnvelopeInput } from '../src/envelope.js';
 import { NonRetryableError, ReplyTopicRefusedError, TaskRejectedError } from '../src/index.js';
 import { textOfParts } from '../src/runtime/a2a.js';
-import { MemoryIdempotencyStore } from '../src/runtime/idempotency.js';
+import { type IdempotencyStore, MemoryIdempotencyStore } from '../src/runtime/idempotency.js';
 import { runtimeHeaders } from '../src/runtime/topics.js';
 import { CapabilityWorker, type EventMarks, type TaskContext, type TaskHandler, type TaskRequest, textArtifact } from '../src/runtime/worker.js';
 import type { DeadLetterNotice, Delivery } from '../src/transport.js';
@@ -52,7 +53,7 @@ function delivery(envelope: Envelope, attempt = 1): FakeDelivery {
   };
 }
 
-function harness(handler: TaskHandler, options: { maxAttempts?: number; store?: MemoryIdempotencyStore } = {}) {
+function harness(handler: TaskHandler, options: { maxAttempts?: number; store?: IdempotencyStore } = {}) {
   const emitted: Emitted[] = [];
   const refused: Array<{ delivery: Delivery; reason: string; error: unknown }> = [];
   const children: Array<{ parent: TaskRequest; capability: string; message: A2AMessage | string; timeoutMs: number | undefined }> = [];
@@ -429,6 +430,101 @@ describe('CapabilityWorker: cancel', () => {
     expect(aborted).toBe(true);
     // Not a cancel: the handler's own result stands.
     expect(finalOf(h.emitted).status.state).toBe('TASK_STATE_COMPLETED');
+  });
+});
+
+describe('CapabilityWorker: the handler signal is made when first read', () => {
+  it('read after a cancel or after its delivery was given up, it is aborted already, with the reason', async () => {
+    let proceed!: () => void;
+    const seen: Array<{ aborted: boolean; reason: unknown }> = [];
+    const h = harness(async (ctx) => {
+      await new Promise<void>((resolve) => (proceed = resolve));
+      seen.push({ aborted: ctx.signal.aborted, reason: ctx.signal.reason });
+      return 'done';
+    });
+    const canceled = h.worker.onDelivery(delivery(request()));
+    await vi.waitFor(() => expect(h.worker.inFlight).toBe(1));
+    h.worker.cancel('task-1');
+    proceed();
+    await canceled;
+    expect(seen[0]!.aborted).toBe(true);
+    expect((seen[0]!.reason as Error).message).toBe('canceled');
+    expect(finalOf(h.emitted).status.state).toBe('TASK_STATE_CANCELED');
+
+    const lost = delivery(request({}, { [runtimeHeaders.taskId]: 'task-2' }));
+    const givenUp = h.worker.onDelivery(lost);
+    await vi.waitFor(() => expect(h.worker.inFlight).toBe(1));
+    lost.controller.abort(new Error('partition lost'));
+    proceed();
+    await givenUp;
+    expect(seen[1]!.aborted).toBe(true);
+    expect((seen[1]!.reason as Error).message).toBe('partition lost');
+  });
+
+  it("leaves no listener on the delivery's signal (a partition's, which lives long): not read, read, or read after the task ended", async () => {
+    let late: (() => AbortSignal) | undefined;
+    const handlers: TaskHandler[] = [
+      () => 'never reads it',
+      (ctx) => (ctx.signal.aborted ? 'aborted' : 'reads it'),
+      (ctx) => {
+        late = () => ctx.signal;
+        return 'reads it later';
+      },
+    ];
+    for (const [i, handler] of handlers.entries()) {
+      const h = harness(handler);
+      const d = delivery(request({}, { [runtimeHeaders.taskId]: `task-${i}` }));
+      await h.worker.onDelivery(d);
+      expect(finalOf(h.emitted).status.state).toBe('TASK_STATE_COMPLETED');
+      expect(getEventListeners(d.signal, 'abort')).toHaveLength(0);
+      if (late) {
+        expect(late().aborted).toBe(false);
+        expect(getEventListeners(d.signal, 'abort')).toHaveLength(0);
+      }
+    }
+  });
+
+  it('while the handler runs, aborting the delivery aborts the signal it read', async () => {
+    let started!: (signal: AbortSignal) => void;
+    const running = new Promise<AbortSignal>((resolve) => (started = resolve));
+    const h = harness(async (ctx) => {
+      started(ctx.signal);
+      await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+      return 'stopped';
+    });
+    const d = delivery(request());
+    const done = h.worker.onDelivery(d);
+    const signal = await running;
+    expect(getEventListeners(d.signal, 'abort')).toHaveLength(1);
+    d.controller.abort(new Error('gone'));
+    await done;
+    expect((signal.reason as Error).message).toBe('gone');
+    expect(getEventListeners(d.signal, 'abort')).toHaveLength(0);
+  });
+});
+
+describe('CapabilityWorker: the idempotency store', () => {
+  it('a subclass of the memory store is asked through its own get and set', async () => {
+    class CountingStore extends MemoryIdempotencyStore {
+      gets = 0;
+      sets = 0;
+      override async get(taskId: string): Promise<A2ATask | undefined> {
+        this.gets += 1;
+        return super.get(taskId);
+      }
+      override async set(taskId: string, task: A2ATask): Promise<void> {
+        this.sets += 1;
+        return super.set(taskId, task);
+      }
+    }
+    const store = new CountingStore();
+    const handler = vi.fn(() => 'ran');
+    const h = harness(handler, { store });
+    await h.worker.onDelivery(delivery(request()));
+    await h.worker.onDelivery(delivery(request()));
+    expect(handler).toHaveBeenCalledTimes(1);
+    expect(h.emitted.at(-1)!.marks).toEqual({ servedFromStore: true });
+    expect({ gets: store.gets, sets: store.sets }).toEqual({ gets: 2, sets: 1 });
   });
 });
 

@@ -80,6 +80,7 @@ export interface DispatchOptions {
 /** A submitted task's timestamp and its request's deadline (one string per millisecond each). */
 const submittedIso = isoTimeCache();
 const deadlineIso = isoTimeCache();
+const noMarks: EventMarks = Object.freeze({});
 
 /** One recorded step of a workflow, as `audit()` returns it. */
 export interface AuditEntry {
@@ -127,6 +128,8 @@ export class AgentBus {
   private readonly announcements: Array<{ card: A2AAgentCard; instanceId: string }> = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private started: Promise<void> | undefined;
+  /** `started` has settled successfully: a dispatch need not await it. */
+  private isStarted = false;
   private closing: Promise<void> | undefined;
 
   constructor(options: AgentBusOptions) {
@@ -185,6 +188,7 @@ export class AgentBus {
         },
         Math.max(50, Math.floor(this.options.agentTtlMs / 3)),
       );
+      this.isStarted = true;
     })();
     return this.started;
   }
@@ -212,13 +216,13 @@ export class AgentBus {
 
   /** Dispatches `message` to an agent serving `capability` and resolves with the completed task. */
   async dispatch(capability: string, message: A2AMessage | string, options: DispatchOptions = {}): Promise<A2ATask> {
-    const pending = await this.submit(capability, message, options);
+    const pending = await this.submit(capability, message, options, false);
     return pending.result;
   }
 
   /** Like `dispatch`, yielding each A2A StreamResponse (submitted task, status and artifact updates, final task). */
   async *dispatchStream(capability: string, message: A2AMessage | string, options: DispatchOptions = {}): AsyncGenerator<A2AStreamResponse> {
-    const pending = await this.submit(capability, message, options);
+    const pending = await this.submit(capability, message, options, true);
     yield* pending.events();
   }
 
@@ -313,8 +317,9 @@ export class AgentBus {
     );
   }
 
-  private async submit(capability: string, message: A2AMessage | string, options: DispatchOptions): Promise<PendingTask> {
-    await this.start();
+  /** Sends a task request; `stream`: the caller reads every event, not only the final task. */
+  private async submit(capability: string, message: A2AMessage | string, options: DispatchOptions, stream: boolean): Promise<PendingTask> {
+    if (!this.isStarted) await this.start();
     this.assertOpen();
     if (options.signal?.aborted) throw new TaskError(options.taskId ?? '-', 'canceled', 'canceled by the caller before dispatch');
     if (!this.registry.serves(capability)) {
@@ -326,17 +331,26 @@ export class AgentBus {
     const base = typeof message === 'string' ? userText(message) : message;
     const request: A2AMessage = { ...base, taskId, contextId: workflowId };
     const known = this.pending.get(taskId);
-    if (known) return known; // the same task dispatched again while it runs: one answer for both
-    const pending = this.pending.add(taskId);
-    const onAbort = (): void => {
-      pending.fail(new TaskError(taskId, 'canceled', 'canceled by the caller'));
-      void this.cancel(taskId, workflowId).catch((error: unknown) => this.logger.warn({ err: error, taskId }, 'cancel failed'));
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    void pending.result.finally(() => options.signal?.removeEventListener('abort', onAbort)).catch(() => {});
-    pending.accept({
-      task: { id: taskId, contextId: workflowId, status: { state: 'TASK_STATE_SUBMITTED', timestamp: submittedIso(Date.now()) }, history: [request] },
-    });
+    if (known) {
+      // The same task dispatched again while it runs: one answer for both (a stream joining sees the events from now on).
+      if (stream) known.keepEvents();
+      return known;
+    }
+    const pending = this.pending.add(taskId, stream);
+    const { signal } = options;
+    if (signal) {
+      const onAbort = (): void => {
+        pending.fail(new TaskError(taskId, 'canceled', 'canceled by the caller'));
+        void this.cancel(taskId, workflowId).catch((error: unknown) => this.logger.warn({ err: error, taskId }, 'cancel failed'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      pending.whenEnded(() => signal.removeEventListener('abort', onAbort));
+    }
+    if (stream) {
+      pending.accept({
+        task: { id: taskId, contextId: workflowId, status: { state: 'TASK_STATE_SUBMITTED', timestamp: submittedIso(Date.now()) }, history: [request] },
+      });
+    }
 
     const envelope: EnvelopeInput = {
       kind: 'message',
@@ -355,7 +369,7 @@ export class AgentBus {
     };
     try {
       // The audit record goes first, so the trail never shows a step's events before its request.
-      await this.recordAudit(envelope);
+      if (this.options.audit) await this.recordAudit(envelope);
       await this.transport.publish(this.topics.tasks(capability), envelope);
     } catch (error) {
       pending.fail(error); // the request was not sent: no timer, no stray cancel
@@ -365,33 +379,37 @@ export class AgentBus {
     return pending;
   }
 
-  /** A task event goes to the caller that asked, and to the workflow's audit trail. */
-  private async emit(capability: string, request: TaskRequest, event: A2AStreamResponse, marks: EventMarks = {}): Promise<void> {
+  /**
+   * A task event goes to the caller that asked, and to the workflow's audit trail. Not an
+   * async function: without an audit trail it is one publish, and a worker emits two or
+   * three events per task.
+   */
+  private emit(capability: string, request: TaskRequest, event: A2AStreamResponse, marks: EventMarks = noMarks): Promise<unknown> {
     const envelope: EnvelopeInput = {
       kind: 'stream-response',
       key: request.workflowId,
       correlationId: request.taskId,
       payload: event,
       sender: this.instanceId,
-      headers: {
-        [runtimeHeaders.type]: 'task-event',
-        [runtimeHeaders.capability]: capability,
-        [runtimeHeaders.taskId]: request.taskId,
-        ...(marks.attempt !== undefined ? { [runtimeHeaders.attempt]: String(marks.attempt) } : {}),
-        ...(marks.attemptEnd ? { [runtimeHeaders.attemptEnd]: marks.attemptEnd } : {}),
-        ...(marks.servedFromStore ? { [runtimeHeaders.servedFrom]: 'idempotency-store' } : {}),
-      },
+      headers: eventHeaders(capability, request.taskId, marks),
     };
     // The worker refused foreign reply topics before running anything; this is the last guard.
     const replyTo = request.replyTo !== undefined && this.topics.isReplyTopic(request.replyTo) ? request.replyTo : undefined;
+    if (!this.options.audit) {
+      try {
+        return replyTo ? this.transport.publish(replyTo, envelope) : Promise.resolve();
+      } catch (error) {
+        return Promise.reject(error); // a transport that throws instead of rejecting
+      }
+    }
     // Audit before reply: the caller acts on the reply (a parent completes), so what caused
     // it must already be in the trail.
-    await this.recordAudit(envelope);
-    if (replyTo) await this.transport.publish(replyTo, envelope);
+    const audited = this.recordAudit(envelope);
+    return replyTo ? audited.then(() => this.transport.publish(replyTo, envelope)) : audited;
   }
 
   private async recordAudit(envelope: EnvelopeInput): Promise<void> {
-    if (this.options.audit) await this.transport.publish(this.topics.workflows, { ...envelope, id: randomUUID() });
+    await this.transport.publish(this.topics.workflows, { ...envelope, id: randomUUID() });
   }
 
   private assertOpen(): void {
@@ -466,6 +484,19 @@ export class AgentBus {
     // This bus knows its own agents at once; others learn them from the log.
     this.registry.observe(envelope);
   }
+}
+
+/** A task event's headers (built in place: spreading optional parts made three objects per event). */
+function eventHeaders(capability: string, taskId: string, marks: EventMarks): Record<string, string> {
+  const headers: Record<string, string> = {
+    [runtimeHeaders.type]: 'task-event',
+    [runtimeHeaders.capability]: capability,
+    [runtimeHeaders.taskId]: taskId,
+  };
+  if (marks.attempt !== undefined) headers[runtimeHeaders.attempt] = String(marks.attempt);
+  if (marks.attemptEnd) headers[runtimeHeaders.attemptEnd] = marks.attemptEnd;
+  if (marks.servedFromStore) headers[runtimeHeaders.servedFrom] = 'idempotency-store';
+  return headers;
 }
 
 function auditEntry(envelope: Envelope): AuditEntry {

@@ -23,8 +23,17 @@ export const INSTANCE_ID_PATTERN = /^[\w:-]{1,200}$/;
 
 export function runtimeTopics(namespace: string): RuntimeTopics {
   const replies = `${namespace}.replies`;
+  // One string per capability, not one per dispatch: transports key their topics by it.
+  const taskTopics = new Map<string, string>();
   return {
-    tasks: (capability) => `${namespace}.tasks.${capability}`,
+    tasks: (capability) => {
+      let topic = taskTopics.get(capability);
+      if (topic === undefined) {
+        topic = `${namespace}.tasks.${capability}`;
+        if (taskTopics.size < 1_000) taskTopics.set(capability, topic);
+      }
+      return topic;
+    },
     replies,
     isReplyTopic: (topic) => topic === replies,
     registry: `${namespace}.registry`,

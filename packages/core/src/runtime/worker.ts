@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import type { Envelope } from '../envelope.js';
 import type { DeadLetterNotice, Delivery, RetryPolicy } from '../transport.js';
 import { agentText, artifactEvent, finalTask, statusEvent, type TaskStateName } from './a2a.js';
-import type { IdempotencyStore } from './idempotency.js';
+import { type IdempotencyStore, MemoryIdempotencyStore } from './idempotency.js';
 import { runtimeHeaders } from './topics.js';
 
 /** What a handler gets for one task. */
@@ -47,7 +47,7 @@ export interface WorkerDeps {
   readonly store: IdempotencyStore;
   readonly logger: Logger;
   /** Publishes an event of a task to the audit trail, then to its caller. */
-  emit(request: TaskRequest, event: A2AStreamResponse, marks?: EventMarks): Promise<void>;
+  emit(request: TaskRequest, event: A2AStreamResponse, marks?: EventMarks): Promise<unknown>;
   /** Whether `replyTo` is a reply topic this worker may publish to (its namespace's reply scheme). */
   allowsReplyTo(replyTo: string): boolean;
   /** Dead-letters a request with the reason and terms it; nothing is published to its `replyTo`. */
@@ -79,10 +79,49 @@ export interface TaskRequest {
   children: number;
 }
 
-/** A task running here: cancel aborts its controller and says so. */
-interface RunningTask {
-  readonly controller: AbortController;
-  canceled: boolean;
+/**
+ * A task running here, and its handler's signal: aborted on cancel, or when the delivery is
+ * given up (the partition was lost, the member is closing). The signal is made when the
+ * handler first reads it; most handlers never do, and an `AbortController` with a listener on
+ * the delivery's signal was a tenth of a dispatch's CPU. By hand, not `AbortSignal.any`: that
+ * costs about 4x as much per task, in weak references the GC chases.
+ */
+class RunningTask {
+  canceled = false;
+  private controller: AbortController | undefined;
+  private givenUp: (() => void) | undefined;
+  private ended = false;
+  private readonly delivery: AbortSignal;
+
+  constructor(delivery: AbortSignal) {
+    this.delivery = delivery;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller) return this.controller.signal;
+    const controller = new AbortController();
+    this.controller = controller;
+    const delivery = this.delivery;
+    if (delivery.aborted) controller.abort(delivery.reason);
+    else if (this.canceled) controller.abort(new Error('canceled'));
+    else if (!this.ended) {
+      // The delivery's signal may be its partition's, which lives long: listen only while the attempt runs.
+      this.givenUp = () => controller.abort(delivery.reason);
+      delivery.addEventListener('abort', this.givenUp, { once: true });
+    }
+    return controller.signal;
+  }
+
+  cancel(): void {
+    this.canceled = true;
+    this.controller?.abort(new Error('canceled'));
+  }
+
+  /** The attempt is over: stop listening to the delivery. */
+  end(): void {
+    this.ended = true;
+    if (this.givenUp) this.delivery.removeEventListener('abort', this.givenUp);
+  }
 }
 
 /** Serves one capability: runs the handler per task request with the A2A task lifecycle. */
@@ -91,9 +130,12 @@ export class CapabilityWorker {
   /** Task ids canceled before they started here; bounded. */
   private readonly canceledEarly = new Set<string>();
   private readonly deps: WorkerDeps;
+  /** The default store, asked without promises (not a subclass: it may override `get` and `set`). */
+  private readonly memoryStore: MemoryIdempotencyStore | undefined;
 
   constructor(deps: WorkerDeps) {
     this.deps = deps;
+    this.memoryStore = deps.store.constructor === MemoryIdempotencyStore ? (deps.store as MemoryIdempotencyStore) : undefined;
   }
 
   /** Tasks running here now. */
@@ -105,8 +147,7 @@ export class CapabilityWorker {
   cancel(taskId: string): void {
     const running = this.running.get(taskId);
     if (running) {
-      running.canceled = true;
-      running.controller.abort(new Error('canceled'));
+      running.cancel();
       return;
     }
     this.canceledEarly.add(taskId);
@@ -126,7 +167,7 @@ export class CapabilityWorker {
       const error = new ReplyTopicRefusedError(request.replyTo, deps.namespace);
       return deps.refuse(delivery, `reply topic refused: ${request.replyTo}`, error);
     }
-    const done = await deps.store.get(request.taskId);
+    const done = this.memoryStore ? this.memoryStore.getNow(request.taskId) : await deps.store.get(request.taskId);
     if (done) {
       // A duplicate of a finished task: answer again, run nothing.
       await deps.emit(request, { task: done }, { servedFromStore: true });
@@ -141,18 +182,11 @@ export class CapabilityWorker {
     // this task now): do not start the handler. The trail shows this attempt as interrupted.
     if (delivery.signal.aborted) return;
 
-    // The handler's signal: aborted on cancel, or when the delivery is given up. By hand, not
-    // AbortSignal.any: that costs about 4x as much per task, in weak references the GC chases.
-    const task: RunningTask = { controller: new AbortController(), canceled: false };
-    const { signal } = task.controller;
-    const deliverySignal = delivery.signal;
-    const givenUp = (): void => task.controller.abort(deliverySignal.reason);
-    if (deliverySignal.aborted) givenUp();
-    else deliverySignal.addEventListener('abort', givenUp, { once: true });
+    const task = new RunningTask(delivery.signal);
     this.running.set(request.taskId, task);
     const artifacts: A2AArtifact[] = [];
     try {
-      const result = await deps.handler(this.context(request, delivery.attempt, signal, artifacts));
+      const result = await deps.handler(this.context(request, delivery.attempt, task, artifacts));
       if (task.canceled) return await this.finish(request, 'canceled', artifacts, agentText('canceled'));
       const { state, message } = collect(result, artifacts);
       await this.finish(request, state, artifacts, message);
@@ -178,7 +212,7 @@ export class CapabilityWorker {
       });
       throw error;
     } finally {
-      deliverySignal.removeEventListener('abort', givenUp);
+      task.end();
       this.running.delete(request.taskId);
     }
   };
@@ -195,13 +229,16 @@ export class CapabilityWorker {
     const request = readRequest(notice.envelope);
     if (!request || (request.replyTo !== undefined && !this.deps.allowsReplyTo(request.replyTo))) return;
     const done = await this.deps.store.get(request.taskId);
-    if (done) return this.deps.emit(request, { task: done }, { servedFromStore: true });
+    if (done) {
+      await this.deps.emit(request, { task: done }, { servedFromStore: true });
+      return;
+    }
     const where = notice.deadLetterTopic === false ? 'dropped' : `dead-lettered to ${notice.deadLetterTopic}`;
     this.deps.logger.warn({ taskId: request.taskId, attempts: notice.attempts }, 'task dead-lettered as a crash loop; answering its caller');
     await this.finish(request, 'failed', [], agentText(`crash loop: delivered ${notice.attempts} times and never answered (${where})`));
   };
 
-  private context(request: TaskRequest, attempt: number, signal: AbortSignal, artifacts: A2AArtifact[]): TaskContext {
+  private context(request: TaskRequest, attempt: number, task: RunningTask, artifacts: A2AArtifact[]): TaskContext {
     const { deps } = this;
     return {
       message: request.message,
@@ -209,9 +246,13 @@ export class CapabilityWorker {
       workflowId: request.workflowId,
       capability: deps.capability,
       attempt,
-      signal,
+      get signal() {
+        return task.signal;
+      },
       headers: request.headers,
-      status: (text) => deps.emit(request, statusEvent(taskRef(request), 'working', agentText(text))),
+      status: async (text) => {
+        await deps.emit(request, statusEvent(taskRef(request), 'working', agentText(text)));
+      },
       artifact: async (input, options = {}) => {
         const artifact = typeof input === 'string' ? textArtifact(`${request.taskId}-${artifacts.length + 1}`, input) : input;
         artifacts.push(artifact);
@@ -224,7 +265,10 @@ export class CapabilityWorker {
   /** Ends the task: remembers a completion, emits the final task; terms the delivery when given. */
   private async finish(request: TaskRequest, state: TaskStateName, artifacts: A2AArtifact[], message?: A2AMessage, termDelivery?: Delivery): Promise<void> {
     const task = finalTask(taskRef(request), state, artifacts, [request.message], message);
-    if (state === 'completed' || state === 'rejected') await this.deps.store.set(request.taskId, task);
+    if (state === 'completed' || state === 'rejected') {
+      if (this.memoryStore) this.memoryStore.setNow(request.taskId, task);
+      else await this.deps.store.set(request.taskId, task);
+    }
     await this.deps.emit(request, { task });
     termDelivery?.term(state);
   }
