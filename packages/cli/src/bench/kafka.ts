@@ -145,6 +145,7 @@ export const suite: BenchSuite = async (progress) => {
         progress,
         LATENCY_ROUNDS,
         () => createKafkaTransport({ brokers }),
+        6 * LATENCY_ROUNDS,
       )),
     );
     return rows;

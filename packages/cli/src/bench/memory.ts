@@ -115,7 +115,16 @@ export const suite: BenchSuite = async (progress) => {
   rows.push(
     await memoryPerInFlight('memory', () => createMemoryTransport({ broker: sharedBroker, partitions: 8 }), 1_024, 2_048, 'payload shared by reference', 64),
   );
-  rows.push(...(await dispatchRoundTrip('memory', () => createMemoryTransport({ broker: sharedBroker, partitions: 4 }), progress, Math.min(5_000, count))));
+  rows.push(
+    ...(await dispatchRoundTrip(
+      'memory',
+      () => createMemoryTransport({ broker: sharedBroker, partitions: 4 }),
+      progress,
+      Math.min(5_000, count),
+      undefined,
+      Math.min(30_000, count),
+    )),
+  );
   return rows;
 };
 

@@ -73,7 +73,7 @@ export const suite: BenchSuite = async (progress) => {
     );
     rows.push(await memoryPerInFlight('nats', busTransport));
     rows.push(await memoryPerInFlight('nats', busTransport, 1_024, 2_048, undefined, 64));
-    rows.push(...(await dispatchRoundTrip('nats', busTransport, progress, LATENCY_MESSAGES, () => createNatsTransport({ url }))));
+    rows.push(...(await dispatchRoundTrip('nats', busTransport, progress, LATENCY_MESSAGES, () => createNatsTransport({ url }), 3 * LATENCY_MESSAGES)));
     return rows;
   } finally {
     await raw.nc.close();

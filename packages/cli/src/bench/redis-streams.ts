@@ -75,6 +75,15 @@ export const suite: BenchSuite = async (progress) => {
   );
   rows.push(await memoryPerInFlight('redis-streams', () => busTransport()));
   rows.push(await memoryPerInFlight('redis-streams', () => busTransport(), 1_024, 2_048, undefined, 64));
-  rows.push(...(await dispatchRoundTrip('redis-streams', () => createRedisStreamsTransport({ url, keyPrefix }), progress, LATENCY_MESSAGES)));
+  rows.push(
+    ...(await dispatchRoundTrip(
+      'redis-streams',
+      () => createRedisStreamsTransport({ url, keyPrefix }),
+      progress,
+      LATENCY_MESSAGES,
+      undefined,
+      2 * LATENCY_MESSAGES,
+    )),
+  );
   return rows;
 };
