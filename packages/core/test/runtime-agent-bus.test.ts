@@ -571,6 +571,8 @@ describe('AgentBus dispatch', () => {
       [runtimeHeaders.type]: 'task-request',
       [runtimeHeaders.capability]: 'text.echo',
       [runtimeHeaders.taskId]: 'task-1',
+      // dispatch() waits for the result only: the worker sends it the final task only.
+      [runtimeHeaders.replies]: 'final',
     };
     expect(request.headers).toEqual(headers);
     expect(seen).toEqual([headers]);
@@ -926,11 +928,39 @@ describe('AgentBus audit', () => {
   it('task events go to the reply topic after the audit record, never to a foreign reply topic', async () => {
     const { bus: b, spy } = bus();
     await b.registerAgent(card('echo', 'text.echo'), { 'text.echo': echo });
-    await b.dispatch('text.echo', 'x', { taskId: 'order' });
+    for await (const _event of b.dispatchStream('text.echo', 'x', { taskId: 'order' }));
     const events = spy.published.filter((p) => p.envelope.headers?.[runtimeHeaders.type] === 'task-event');
     const topics = events.map((p) => p.topic);
     expect(topics).toEqual(['ns.workflows', 'ns.replies', 'ns.workflows', 'ns.replies']);
     expect(events[1]!.envelope.kind).toBe('stream-response');
     expect(events[1]!.envelope.correlationId).toBe('order');
+    // A caller that waits for the result only: every event in the trail, the final task alone to the caller.
+    await b.dispatch('text.echo', 'x', { taskId: 'result-only' });
+    const only = spy.published.filter((p) => p.envelope.headers?.[runtimeHeaders.type] === 'task-event' && p.envelope.correlationId === 'result-only');
+    expect(only.map((p) => p.topic)).toEqual(['ns.workflows', 'ns.workflows', 'ns.replies']);
+    expect(only[2]!.envelope.payload).toMatchObject({ task: { id: 'result-only', status: { state: 'TASK_STATE_COMPLETED' } } });
+  });
+
+  it('a caller that waits for the result only is sent the final task only; a stream is sent every event', async () => {
+    const { bus: b, spy } = bus({ audit: false });
+    await b.registerAgent(card('chatty', 'text.chatty'), {
+      'text.chatty': async (ctx) => {
+        await ctx.status('halfway');
+        await ctx.artifact('part');
+        return 'done';
+      },
+    });
+    const toCaller = (taskId: string) =>
+      spy.published.filter((p) => p.topic === 'ns.replies' && p.envelope.correlationId === taskId).map((p) => Object.keys(p.envelope.payload)[0]);
+    const task = await b.dispatch('text.chatty', 'x', { taskId: 'plain' });
+    expect(task.artifacts?.map((a) => textOfParts(a.parts))).toEqual(['part', 'done']);
+    expect(toCaller('plain')).toEqual(['task']);
+    const streamed: string[] = [];
+    for await (const event of b.dispatchStream('text.chatty', 'x', { taskId: 'streamed' })) streamed.push(Object.keys(event)[0]!);
+    expect(spy.published.find((p) => p.envelope.correlationId === 'streamed' && p.topic === 'ns.tasks.text.chatty')!.envelope.headers).not.toHaveProperty(
+      runtimeHeaders.replies,
+    );
+    expect(toCaller('streamed')).toEqual(['statusUpdate', 'statusUpdate', 'artifactUpdate', 'task']);
+    expect(streamed).toEqual(['task', 'statusUpdate', 'statusUpdate', 'artifactUpdate', 'task']);
   });
 });

@@ -380,6 +380,7 @@ describe('runtime topics and headers', () => {
       attempt: 'a2a-bus.attempt',
       attemptEnd: 'a2a-bus.attempt-end',
       servedFrom: 'a2a-bus.served-from',
+      replies: 'a2a-bus.replies',
       inFlight: 'a2a-bus.in-flight',
     });
   });

@@ -53,7 +53,7 @@ function delivery(envelope: Envelope, attempt = 1): FakeDelivery {
   };
 }
 
-function harness(handler: TaskHandler, options: { maxAttempts?: number; store?: IdempotencyStore } = {}) {
+function harness(handler: TaskHandler, options: { maxAttempts?: number; store?: IdempotencyStore; recordsProgress?: (request: TaskRequest) => boolean } = {}) {
   const emitted: Emitted[] = [];
   const refused: Array<{ delivery: Delivery; reason: string; error: unknown }> = [];
   const children: Array<{ parent: TaskRequest; capability: string; message: A2AMessage | string; timeoutMs: number | undefined }> = [];
@@ -70,6 +70,7 @@ function harness(handler: TaskHandler, options: { maxAttempts?: number; store?: 
     emit: async (req, event, marks) => {
       emitted.push({ request: req, event, marks });
     },
+    ...(options.recordsProgress ? { recordsProgress: options.recordsProgress } : {}),
     allowsReplyTo: (replyTo) => {
       replyChecks.push(replyTo);
       return replyTo === 'ns.replies';
@@ -500,6 +501,32 @@ describe('CapabilityWorker: the handler signal is made when first read', () => {
     await done;
     expect((signal.reason as Error).message).toBe('gone');
     expect(getEventListeners(d.signal, 'abort')).toHaveLength(0);
+  });
+});
+
+describe('CapabilityWorker: progress nobody reads', () => {
+  it('makes no working event when neither an audit trail nor the caller would get it; the handler and the final task are the same', async () => {
+    const asked: Array<{ taskId: string; finalOnly: boolean }> = [];
+    for (const records of [false, true]) {
+      const h = harness(() => 'ran', {
+        recordsProgress: (req) => {
+          asked.push({ taskId: req.taskId, finalOnly: req.finalOnly });
+          return records;
+        },
+      });
+      await h.worker.onDelivery(delivery(request({}, { [runtimeHeaders.taskId]: 'task-1', [runtimeHeaders.replies]: 'final' })));
+      const kinds = h.emitted.map((e) => Object.keys(e.event)[0]);
+      expect(kinds).toEqual(records ? ['statusUpdate', 'task'] : ['task']);
+      expect(finalOf(h.emitted).status.state).toBe('TASK_STATE_COMPLETED');
+    }
+    expect(asked).toEqual([
+      { taskId: 'task-1', finalOnly: true },
+      { taskId: 'task-1', finalOnly: true },
+    ]);
+    // Without the header the request wants every event.
+    const h = harness(() => 'ran', { recordsProgress: (req) => !req.finalOnly });
+    await h.worker.onDelivery(delivery(request()));
+    expect(h.emitted.map((e) => Object.keys(e.event)[0])).toEqual(['statusUpdate', 'task']);
   });
 });
 

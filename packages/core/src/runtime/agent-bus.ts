@@ -287,6 +287,7 @@ export class AgentBus {
       store: this.store,
       logger: this.logger.child({ capability }),
       emit: (request, event, marks) => this.emit(capability, request, event, marks),
+      recordsProgress: (request) => this.options.audit || !request.finalOnly,
       namespace: this.options.namespace,
       allowsReplyTo: (replyTo) => this.topics.isReplyTopic(replyTo),
       refuse: (delivery, reason, error) =>
@@ -367,6 +368,9 @@ export class AgentBus {
         [runtimeHeaders.taskId]: taskId,
       },
     };
+    // A caller that waits for the result only is sent the final task only: in a round trip
+    // that saves the `working` event the worker would otherwise publish before running it.
+    if (!stream) envelope.headers![runtimeHeaders.replies] = 'final';
     try {
       // The audit record goes first, so the trail never shows a step's events before its request.
       if (this.options.audit) await this.recordAudit(envelope);
@@ -385,6 +389,11 @@ export class AgentBus {
    * three events per task.
    */
   private emit(capability: string, request: TaskRequest, event: A2AStreamResponse, marks: EventMarks = noMarks): Promise<unknown> {
+    // The worker refused foreign reply topics before running anything; this is the last guard.
+    // A caller that reads only the final task gets no other event (the worker's only `task` events are final).
+    const toCaller = request.replyTo !== undefined && this.topics.isReplyTopic(request.replyTo) && (!request.finalOnly || 'task' in event);
+    const replyTo = toCaller ? request.replyTo : undefined;
+    if (!replyTo && !this.options.audit) return Promise.resolve();
     const envelope: EnvelopeInput = {
       kind: 'stream-response',
       key: request.workflowId,
@@ -393,8 +402,6 @@ export class AgentBus {
       sender: this.instanceId,
       headers: eventHeaders(capability, request.taskId, marks),
     };
-    // The worker refused foreign reply topics before running anything; this is the last guard.
-    const replyTo = request.replyTo !== undefined && this.topics.isReplyTopic(request.replyTo) ? request.replyTo : undefined;
     if (!this.options.audit) {
       try {
         return replyTo ? this.transport.publish(replyTo, envelope) : Promise.resolve();

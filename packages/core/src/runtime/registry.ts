@@ -150,8 +150,11 @@ export class AgentRegistry {
     for (const [instanceId, agent] of this.agents) if (agent.lastSeen < forgetBefore) this.agents.delete(instanceId);
   }
 
+  /** Whether a live agent serves `capability` (asked on every dispatch: no list is built). */
   serves(capability: string): boolean {
-    return this.live().some((agent) => agent.capabilities.includes(capability));
+    const cutoff = this.viewTime() - this.options.ttlMs;
+    for (const agent of this.agents.values()) if (!agent.down && agent.lastSeen >= cutoff && agent.capabilities.includes(capability)) return true;
+    return false;
   }
 
   /** Resolves when an agent serving `capability` is live, or when `signal` aborts. */

@@ -54,6 +54,12 @@ export const runtimeHeaders = {
   attemptEnd: 'a2a-bus.attempt-end',
   /** On an answer given from the idempotency store: `idempotency-store`. */
   servedFrom: 'a2a-bus.served-from',
+  /**
+   * On a task request whose caller reads only the final task (`dispatch`, not
+   * `dispatchStream`): `final`. The worker sends it no other event; the audit trail still
+   * gets every one.
+   */
+  replies: 'a2a-bus.replies',
   /** On agent heartbeats: tasks the instance is running now. */
   inFlight: 'a2a-bus.in-flight',
 } as const;

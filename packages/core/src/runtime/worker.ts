@@ -48,6 +48,8 @@ export interface WorkerDeps {
   readonly logger: Logger;
   /** Publishes an event of a task to the audit trail, then to its caller. */
   emit(request: TaskRequest, event: A2AStreamResponse, marks?: EventMarks): Promise<unknown>;
+  /** Whether events before the final task go anywhere (an audit trail, or a caller that streams); otherwise they are not made. */
+  recordsProgress?(request: TaskRequest): boolean;
   /** Whether `replyTo` is a reply topic this worker may publish to (its namespace's reply scheme). */
   allowsReplyTo(replyTo: string): boolean;
   /** Dead-letters a request with the reason and terms it; nothing is published to its `replyTo`. */
@@ -75,6 +77,8 @@ export interface TaskRequest {
   readonly replyTo: string | undefined;
   readonly deadline: number | undefined;
   readonly headers: Readonly<Record<string, string>>;
+  /** The caller reads only the final task: no other event is sent to it. */
+  readonly finalOnly: boolean;
   /** Number of children dispatched so far: child task ids derive from it, so a re-run reuses them. */
   children: number;
 }
@@ -177,7 +181,7 @@ export class CapabilityWorker {
     if (request.deadline !== undefined && request.deadline < Date.now()) {
       return this.finish(request, 'failed', [], agentText('deadline passed before the task started'));
     }
-    await deps.emit(request, statusEvent(taskRef(request), 'working'), { attempt: delivery.attempt });
+    if (deps.recordsProgress?.(request) ?? true) await deps.emit(request, statusEvent(taskRef(request), 'working'), { attempt: delivery.attempt });
     // Given up while the event was on its way (the partition was lost: another member runs
     // this task now): do not start the handler. The trail shows this attempt as interrupted.
     if (delivery.signal.aborted) return;
@@ -285,6 +289,7 @@ function readRequest(envelope: Envelope): TaskRequest | undefined {
     replyTo: envelope.replyTo,
     deadline: envelope.deadline ? Date.parse(envelope.deadline) : undefined,
     headers: envelope.headers ?? {},
+    finalOnly: envelope.headers?.[runtimeHeaders.replies] === 'final',
     children: 0,
   };
 }
