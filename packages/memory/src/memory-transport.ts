@@ -73,18 +73,20 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
 
   /**
    * `bytes`: the envelope's size, when publishBatch has measured it already. `wake` false:
-   * the caller tells the groups once the batch is in.
+   * the caller tells the groups once the batch is in. A batch is appended at one instant
+   * (`timestamp`: read once, not per record).
    */
   const append = (
     topicName: string,
     envelope: Envelope,
     bytes = assertEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'memory', topicName),
     wake = true,
+    timestamp = clock.now(),
+    topic = topicLog(topicName),
   ): PublishReceipt => {
-    const topic = topicLog(topicName);
     const partition = partitionForKey(envelope.key, topic.partitions.length);
     const started = reportPublish ? performance.now() : 0;
-    const offset = topic.append(partition, envelope.key, envelope, clock.now(), bytes, wake);
+    const offset = topic.append(partition, envelope.key, envelope, timestamp, bytes, wake);
     if (reportPublish)
       events.onPublish({
         transport: 'memory',
@@ -122,8 +124,9 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Tra
         sizes.push(assertEnvelopeWithin(envelope, config.maxEnvelopeBytes, 'memory', topic));
       }
       // All in, then each partition's groups woken once: they take the records in one pass.
-      const receipts = valid.map((envelope, i) => append(topic, envelope, sizes[i], false));
       const log = topicLog(topic);
+      const at = clock.now();
+      const receipts = valid.map((envelope, i) => append(topic, envelope, sizes[i], false, at, log));
       const touched = new Set<number>();
       for (const receipt of receipts) touched.add(receipt.partition);
       for (const partition of touched) log.wake(partition);
