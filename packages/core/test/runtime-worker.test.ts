@@ -53,7 +53,16 @@ function delivery(envelope: Envelope, attempt = 1): FakeDelivery {
   };
 }
 
-function harness(handler: TaskHandler, options: { maxAttempts?: number; store?: IdempotencyStore; recordsProgress?: (request: TaskRequest) => boolean } = {}) {
+function harness(
+  handler: TaskHandler,
+  options: {
+    maxAttempts?: number;
+    store?: IdempotencyStore;
+    recordsProgress?: (request: TaskRequest) => boolean;
+    /** Whether sending this event fails (the broker refused the publish). */
+    failEmit?: (event: A2AStreamResponse) => boolean;
+  } = {},
+) {
   const emitted: Emitted[] = [];
   const refused: Array<{ delivery: Delivery; reason: string; error: unknown }> = [];
   const children: Array<{ parent: TaskRequest; capability: string; message: A2AMessage | string; timeoutMs: number | undefined }> = [];
@@ -68,6 +77,7 @@ function harness(handler: TaskHandler, options: { maxAttempts?: number; store?: 
     logger,
     namespace: 'ns',
     emit: async (req, event, marks) => {
+      if (options.failEmit?.(event)) throw new Error('publish failed: connection lost');
       emitted.push({ request: req, event, marks });
     },
     ...(options.recordsProgress ? { recordsProgress: options.recordsProgress } : {}),
@@ -646,6 +656,40 @@ describe('CapabilityWorker: failures', () => {
     expect(d.terms).toEqual([]);
     expect(h.logger.lines).toContainEqual(expect.objectContaining({ level: 'info', message: 'task attempt given up: its delivery went to another member' }));
     expect(h.logger.lines.filter((l) => l.level === 'warn')).toEqual([]);
+  });
+
+  it('an answer that could not be sent is sent again on the retry, without running the handler again (failed and canceled tasks are not stored)', async () => {
+    let runs = 0;
+    let failing = true;
+    const h = harness(
+      () => {
+        runs += 1;
+        throw new NonRetryableError('bad input');
+      },
+      { failEmit: (event) => 'task' in event && failing },
+    );
+    const first = delivery(request(), 1);
+    await expect(h.worker.onDelivery(first)).rejects.toThrow('publish failed: connection lost');
+    expect(first.terms).toEqual([]); // not termed: the retry must come
+    const warn = h.logger.lines.find((l) => l.level === 'warn');
+    expect(warn?.message).toBe("could not send the task's answer; the request is delivered again and the answer sent then, without running the task again");
+    expect(warn?.fields).toMatchObject({ taskId: 'task-1', state: 'failed' });
+
+    // The retry fails to send as well: still nothing run again.
+    const second = delivery(request(), 2);
+    await expect(h.worker.onDelivery(second)).rejects.toThrow('publish failed: connection lost');
+    failing = false;
+    const third = delivery(request(), 3);
+    await expect(h.worker.onDelivery(third)).resolves.toBeUndefined();
+    expect(runs).toBe(1);
+    expect(h.emitted.filter((e) => 'task' in e.event)).toHaveLength(1);
+    expect(finalOf(h.emitted).status.state).toBe('TASK_STATE_FAILED');
+    expect(messageText(finalOf(h.emitted))).toContain('bad input');
+    expect(third.terms).toEqual(['failed']);
+
+    // Answered: a later duplicate runs the task as any request it has not seen (failed tasks are not remembered).
+    await expect(h.worker.onDelivery(delivery(request(), 1))).resolves.toBeUndefined();
+    expect(runs).toBe(2);
   });
 
   it('an attempt past maxAttempts also fails for good', async () => {

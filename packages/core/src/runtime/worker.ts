@@ -128,6 +128,9 @@ class RunningTask {
   }
 }
 
+/** Answers kept for resending (see `CapabilityWorker.unanswered`). */
+const UNANSWERED_LIMIT = 10_000;
+
 /** Serves one capability: runs the handler per task request with the A2A task lifecycle. */
 export class CapabilityWorker {
   private readonly running = new Map<string, RunningTask>();
@@ -136,6 +139,12 @@ export class CapabilityWorker {
   private readonly deps: WorkerDeps;
   /** The default store, asked without promises (not a subclass: it may override `get` and `set`). */
   private readonly memoryStore: MemoryIdempotencyStore | undefined;
+  /**
+   * Final answers this worker could not send (the publish failed), by task id; bounded. The
+   * failed delivery is retried, and the retry sends the answer again instead of running the
+   * handler a second time. (Completed and rejected tasks are in the idempotency store anyway.)
+   */
+  private readonly unanswered = new Map<string, { readonly task: A2ATask; readonly state: TaskStateName; readonly term: boolean }>();
 
   constructor(deps: WorkerDeps) {
     this.deps = deps;
@@ -175,6 +184,14 @@ export class CapabilityWorker {
     if (done) {
       // A duplicate of a finished task: answer again, run nothing.
       await deps.emit(request, { task: done }, { servedFromStore: true });
+      return;
+    }
+    const unanswered = this.unanswered.get(request.taskId);
+    if (unanswered) {
+      // Run already, its answer lost on the way: send it again (a failure here is retried as well).
+      await deps.emit(request, { task: unanswered.task });
+      this.unanswered.delete(request.taskId);
+      if (unanswered.term) delivery.term(unanswered.state);
       return;
     }
     if (this.canceledEarly.delete(request.taskId)) return this.finish(request, 'canceled', [], agentText('canceled before it started'));
@@ -273,7 +290,19 @@ export class CapabilityWorker {
       if (this.memoryStore) this.memoryStore.setNow(request.taskId, task);
       else await this.deps.store.set(request.taskId, task);
     }
-    await this.deps.emit(request, { task });
+    try {
+      await this.deps.emit(request, { task });
+    } catch (error) {
+      if (state !== 'completed' && state !== 'rejected') {
+        if (this.unanswered.size >= UNANSWERED_LIMIT) this.unanswered.delete(this.unanswered.keys().next().value!);
+        this.unanswered.set(request.taskId, { task, state, term: termDelivery !== undefined });
+      }
+      this.deps.logger.warn(
+        { err: error, taskId: request.taskId, state },
+        "could not send the task's answer; the request is delivered again and the answer sent then, without running the task again",
+      );
+      throw error;
+    }
     termDelivery?.term(state);
   }
 }
