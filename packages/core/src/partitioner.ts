@@ -4,25 +4,31 @@
  * clients agree on where a workflow lives. Every a2a-bus backend uses it.
  */
 export function partitionForKey(key: string, partitionCount: number): number {
-  return (murmur2(asciiBytes(key) ?? Buffer.from(key, 'utf8')) & 0x7fffffff) % partitionCount;
+  const ascii = asciiLength(key);
+  const hash = ascii < 0 ? murmur2(Buffer.from(key, 'utf8')) : murmur2(scratch, ascii);
+  return (hash & 0x7fffffff) % partitionCount;
 }
 
 const scratch = new Uint8Array(256);
 
-/** ASCII keys (the usual workflow ids) skip the UTF-8 encoder: their bytes are their char codes. */
-function asciiBytes(key: string): Uint8Array | undefined {
-  if (key.length > scratch.length) return undefined;
+/**
+ * ASCII keys (the usual workflow ids) skip the UTF-8 encoder: their bytes are their char
+ * codes, written into `scratch`. Returns how many, or -1 for a key that is not ASCII or too
+ * long. (No `subarray` view: one per message cost about 100 bytes and a third of the
+ * function's 70 ns.)
+ */
+function asciiLength(key: string): number {
+  if (key.length > scratch.length) return -1;
   for (let i = 0; i < key.length; i += 1) {
     const code = key.charCodeAt(i);
-    if (code > 0x7f) return undefined;
+    if (code > 0x7f) return -1;
     scratch[i] = code;
   }
-  return scratch.subarray(0, key.length);
+  return key.length;
 }
 
-/** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2), seed 0x9747b28c. */
-export function murmur2(data: Uint8Array): number {
-  const length = data.length;
+/** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2), seed 0x9747b28c, of `data`'s first `length` bytes. */
+export function murmur2(data: Uint8Array, length = data.length): number {
   const m = 0x5bd1e995;
   let h = (0x9747b28c ^ length) | 0;
   const tail = length & ~3;

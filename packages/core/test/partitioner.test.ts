@@ -14,6 +14,15 @@ describe('murmur2 / partitionForKey', () => {
     expect(murmur2(Buffer.from(key))).toBe(expected);
   });
 
+  it('hashes exactly the UTF-8 bytes of the key: ASCII through the scratch buffer, after a longer key, non-ASCII and long keys encoded', () => {
+    const keys = ['a-little-bit-longer-string', '21', 'abc', 'clé-ünïcode', '工作流-7', 'x'.repeat(256), 'y'.repeat(257), 'a', ''];
+    for (const key of keys) {
+      for (const count of [1, 3, 12, 97]) {
+        expect(partitionForKey(key, count), `${key.slice(0, 20)} / ${count}`).toBe((murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % count);
+      }
+    }
+  });
+
   it('maps a key to the same partition every time, within range', () => {
     for (let i = 0; i < 1000; i += 1) {
       const p = partitionForKey(`workflow-${i}`, 12);
