@@ -10,12 +10,17 @@ export interface InboundRecord {
   readonly offset: string;
   /** The broker's key (used for undecodable records; decoded ones use the envelope's key). */
   readonly key: string;
-  /** Bytes to decode, or an envelope the backend holds already decoded (memory). */
-  readonly value: Uint8Array | Envelope;
+  /**
+   * Bytes to decode, or an envelope the backend holds already decoded (memory). Once the
+   * bytes decode, the dispatcher puts the envelope here and their length in `bytes`: a
+   * running record does not keep its bytes alive beside the envelope (a client's bytes are
+   * often a slice of a whole fetched response).
+   */
+  value: Uint8Array | Envelope;
   /** Delivery count as the backend knows it: 1 for a first delivery. */
   readonly attempt: number;
   /** Encoded size, when `value` is held decoded (otherwise the bytes' length counts). */
-  readonly bytes?: number;
+  bytes?: number;
 }
 
 export type Settlement = 'ack' | 'term' | 'dead-lettered';

@@ -376,6 +376,11 @@ export class KeyedDispatcher<R extends InboundRecord> {
     }
     const decoded = isEnvelope(record.value) ? { ok: true as const, envelope: record.value } : decodeEnvelope(record.value);
     if (!decoded.ok) return this.deadLetter(record, undefined, 'undecodable', 'undecodable', decoded.error, record.attempt);
+    if (!isEnvelope(record.value)) {
+      // Keep the envelope, not the bytes too (the budget counts the same size on release).
+      record.bytes ??= record.value.byteLength;
+      record.value = decoded.envelope;
+    }
     // A backend that counts only attempts that ran (recordAttempt) is exact; a broker's delivery count is not.
     const { maxAttempts, maxDeliveries = this.options.backend.recordAttempt ? maxAttempts : 2 * maxAttempts } = this.options.retry;
     if (record.attempt > maxDeliveries) {
