@@ -49,7 +49,10 @@ const FETCH_GRACE_MS = 2_000;
  */
 const EPHEMERAL_PULL_EXPIRES_MS = 10_000;
 
-/** A nak's payload, sent as a request: the server answers once it has processed it. */
+/** JetStream's acknowledgement payloads, as `JsMsg` sends them. A nak on hand-back is sent as a request: the server answers once it has processed it. */
+const ACK = new TextEncoder().encode('+ACK');
+const TERM = new TextEncoder().encode('+TERM');
+const WORKING = new TextEncoder().encode('+WPI');
 const NAK = new TextEncoder().encode('-NAK');
 /** How long a hand-back waits for the server to confirm its naks (the server away: those come back after AckWait). */
 const HAND_BACK_CONFIRM_MS = 2_000;
@@ -69,10 +72,15 @@ function ackSubject(message: JsMsg): string | undefined {
   return typeof reply === 'string' && reply.length > 0 ? reply : undefined;
 }
 
-/** A fetched message as the dispatcher sees it; `message` is the newest delivery's handle. */
+/**
+ * A fetched message as the dispatcher sees it. `ackTo` is the newest delivery's ack subject:
+ * the record does not keep the `JsMsg`, whose bytes are a slice of the socket read they came
+ * in, and a running handler has the decoded envelope instead (see `InboundRecord.value`).
+ */
 export interface NatsRecord extends InboundRecord {
   readonly seq: number;
-  message: JsMsg;
+  ackTo: string | undefined;
+  delivery: number;
 }
 
 /** A partition this member owns: its pull loop and the messages it holds unacked. */
@@ -154,7 +162,7 @@ export class NatsSubscription implements Subscription {
   private readonly subscribeOptions: SubscribeOptions;
   private nudges: NatsSub | undefined;
   private reserved = 0;
-  private settlements: Array<{ message: JsMsg; ack: boolean }> = [];
+  private settlements: Array<{ ackTo: string | undefined; ack: boolean }> = [];
   private capacityWaiters: Array<() => void> = [];
   private closing: Promise<void> | undefined;
   private stopped = false;
@@ -514,19 +522,18 @@ export class NatsSubscription implements Subscription {
     const { nc } = this.context.clients;
     // Sent in order on one connection, processed in order: the redeliveries keep sequence order.
     const confirmations = await Promise.allSettled(
-      records.map(({ message }) => {
-        const subject = ackSubject(message);
-        if (subject !== undefined) return nc.request(subject, NAK, { timeout: HAND_BACK_CONFIRM_MS });
-        message.nak();
-        return Promise.reject(new Error(`message ${message.seq} has no ack subject to confirm its nak on`));
-      }),
+      records.map(({ ackTo, seq }) =>
+        ackTo !== undefined
+          ? nc.request(ackTo, NAK, { timeout: HAND_BACK_CONFIRM_MS })
+          : Promise.reject(new Error(`message ${seq} has no ack subject to nak it on`)),
+      ),
     );
     const refused = confirmations.filter((outcome) => outcome.status === 'rejected');
     // A nak not confirmed may still be on its way (sent after a reconnect) or lost: the next
     // owner waits from its delivery on (AckWait brings it back) instead of pulling past it.
     confirmations.forEach((outcome, i) => {
       if (outcome.status === 'rejected') {
-        const delivery = records[i]!.message.info.deliverySequence;
+        const { delivery } = records[i]!;
         worker.unaccounted = Math.min(worker.unaccounted ?? delivery, delivery);
       }
     });
@@ -700,7 +707,7 @@ export class NatsSubscription implements Subscription {
         if (worker.lost) return;
         worker.activeAt = Date.now();
         try {
-          for (const record of worker.held.values()) record.message.working();
+          this.keepWorking(worker);
         } catch (error) {
           // The connection is closing or closed (a publish throws then): the fetch ends with it.
           this.logger.debug({ err: error, partition: worker.partition }, 'could not keep held messages alive');
@@ -721,7 +728,7 @@ export class NatsSubscription implements Subscription {
     const every = Math.max(100, Math.floor(this.context.options.ackWaitMs / 3));
     while (!worker.lost && Date.now() < until) {
       worker.activeAt = Date.now();
-      for (const record of worker.held.values()) record.message.working();
+      this.keepWorking(worker);
       await sleep(systemClock, Math.min(until - Date.now(), every));
     }
   }
@@ -748,7 +755,7 @@ export class NatsSubscription implements Subscription {
     const until = worker.missingSince + ackWaitMs + 200;
     while (worker.missing > 0 && !worker.lost && Date.now() < until) {
       worker.activeAt = Date.now();
-      for (const record of worker.held.values()) record.message.working();
+      this.keepWorking(worker);
       await sleep(systemClock, Math.min(until - Date.now(), Math.max(100, Math.floor(ackWaitMs / 3))));
     }
     if (worker.lost) return;
@@ -771,7 +778,7 @@ export class NatsSubscription implements Subscription {
     const giveUpAt = Date.now() + Math.max(ackWaitMs, this.idlePullExpiresMs) + 200;
     while (worker.missing > 0 && !worker.lost && Date.now() < giveUpAt) {
       worker.activeAt = Date.now();
-      for (const record of worker.held.values()) record.message.working();
+      this.keepWorking(worker);
       const expires = Math.max(1_000, Math.min(fetchExpiresMs, giveUpAt - Date.now()));
       const options: FetchMessages & ConsumeCallback = {
         max_messages: worker.missing,
@@ -839,7 +846,8 @@ export class NatsSubscription implements Subscription {
     const held = worker.held.get(message.seq);
     if (held) {
       // AckWait ran out while we held it (a long pause): keep our copy, answer through the new delivery.
-      held.message = message;
+      held.ackTo = ackSubject(message);
+      held.delivery = delivery;
       return;
     }
     const record: NatsRecord = {
@@ -849,7 +857,8 @@ export class NatsSubscription implements Subscription {
       key: message.headers?.get(KEY_HEADER) ?? '',
       value: message.data,
       attempt: message.info.deliveryCount,
-      message,
+      ackTo: ackSubject(message),
+      delivery,
     };
     worker.held.set(message.seq, record);
     // A redelivery we did not hold is one of those that went astray, back.
@@ -867,7 +876,7 @@ export class NatsSubscription implements Subscription {
   private settle(record: NatsRecord, settlement: Settlement): void {
     const worker = this.workers.get(record.partition);
     worker?.held.delete(record.seq);
-    this.settlements.push({ message: record.message, ack: settlement === 'ack' });
+    this.settlements.push({ ackTo: record.ackTo, ack: settlement === 'ack' });
     if (this.settlements.length === 1) setImmediate(() => this.flushSettlements());
     this.releaseCapacityWaiters();
   }
@@ -879,12 +888,13 @@ export class NatsSubscription implements Subscription {
   private flushSettlements(): void {
     const settlements = this.settlements;
     this.settlements = [];
+    const { nc } = this.context.clients;
     let unsent = 0;
     let failure: unknown;
-    for (const { message, ack } of settlements) {
+    for (const { ackTo, ack } of settlements) {
+      if (ackTo === undefined) continue;
       try {
-        if (ack) message.ack();
-        else message.term();
+        nc.publish(ackTo, ack ? ACK : TERM);
       } catch (error) {
         // The connection closed under us (a publish throws then; this runs from setImmediate,
         // where a throw would end the process): the message is redelivered after AckWait.
@@ -895,13 +905,19 @@ export class NatsSubscription implements Subscription {
     if (unsent > 0) this.logger.warn({ err: failure, unsent }, 'settlements not sent (the connection is closed); those messages are redelivered after AckWait');
   }
 
+  /** Tells JetStream we are still on every message the worker holds (a publish throws once the connection closed). */
+  private keepWorking(worker: PartitionWorker): void {
+    const { nc } = this.context.clients;
+    for (const { ackTo } of worker.held.values()) if (ackTo !== undefined) nc.publish(ackTo, WORKING);
+  }
+
   /** Tells JetStream we are still on every held message, so AckWait does not redeliver it. */
   private keepAlive(): void {
     const now = Date.now();
     for (const worker of this.workers.values()) {
       if (worker.lost || worker.held.size === 0) continue;
       worker.activeAt = now;
-      for (const record of worker.held.values()) record.message.working();
+      this.keepWorking(worker);
     }
   }
 
