@@ -295,7 +295,8 @@ export class KeyedDispatcher<R extends InboundRecord> {
   /**
    * Runs a lane's records in order. Synchronous handlers run inline, without a promise per
    * message (the hot path); the first asynchronous step continues the lane in a promise, and
-   * the lane is in `running` until it stops (`stopped` waits for that).
+   * the lane is in `running` until it stops (`stopped` waits for that). An asynchronous
+   * handler's own promise carries the lane on (`resume`), without a second promise after it.
    */
   private drive(lane: KeyLane<R>): void {
     try {
@@ -305,7 +306,8 @@ export class KeyedDispatcher<R extends InboundRecord> {
           this.release(lane.records.splice(0));
           break;
         }
-        const result = this.process(lane.records[0]!);
+        const result = this.process(lane.records[0]!, lane);
+        if (result === CONTINUES) return;
         if (typeof result !== 'boolean') {
           this.continueLater(lane, result);
           return;
@@ -367,8 +369,11 @@ export class KeyedDispatcher<R extends InboundRecord> {
     this.stopLane(lane);
   }
 
-  /** Handles one record through its retries. Resolves false when it was left unsettled. */
-  private process(record: R): boolean | Promise<boolean> {
+  /**
+   * Handles one record through its retries. Resolves false when it was left unsettled;
+   * `CONTINUES` when its handler went asynchronous and will resume `lane` itself.
+   */
+  private process(record: R, lane: KeyLane<R>): boolean | Promise<boolean> | typeof CONTINUES {
     if (!isEnvelope(record.value) && record.value.byteLength > this.maxRecordBytes) {
       // Foreign bytes over the limit: not worth decoding (nor copying into the dead letter).
       const error = new PayloadTooLargeError(this.options.transport, record.value.byteLength, this.maxRecordBytes, { topic: this.options.topic });
@@ -389,10 +394,16 @@ export class KeyedDispatcher<R extends InboundRecord> {
       const error = new Error(`delivered ${record.attempt} times, more than maxDeliveries (${maxDeliveries}), without being settled`);
       return this.deadLetter(record, decoded.envelope, 'crash-loop', 'crash loop', error, record.attempt);
     }
-    return this.attempt(record, decoded.envelope, record.attempt);
+    return this.attempt(record, decoded.envelope, record.attempt, lane);
   }
 
-  private attempt(record: R, envelope: Envelope, attempt: number): boolean | Promise<boolean> {
+  /**
+   * Runs the handler once. Given its lane (a first attempt), an asynchronous handler resumes
+   * the lane when it ends (`CONTINUES`); a retry, which has no lane, resolves its verdict.
+   */
+  private attempt(record: R, envelope: Envelope, attempt: number): boolean | Promise<boolean>;
+  private attempt(record: R, envelope: Envelope, attempt: number, lane: KeyLane<R>): boolean | Promise<boolean> | typeof CONTINUES;
+  private attempt(record: R, envelope: Envelope, attempt: number, lane?: KeyLane<R>): boolean | Promise<boolean> | typeof CONTINUES {
     const { options } = this;
     const base = this.reporting ? this.eventBase(record, envelope, attempt) : undefined;
     if (base) {
@@ -419,7 +430,15 @@ export class KeyedDispatcher<R extends InboundRecord> {
       return this.conclude(record, envelope, attempt, delivery.outcome ?? ACK, base, started);
     }
     this.runningSince.set(delivery, { record, since: options.clock.now() });
-    // Promise.resolve: a thenable that is not a promise is read as one (a native promise is passed as is).
+    if (lane) {
+      this.running.add(lane);
+      // Promise.resolve: a thenable that is not a promise is read as one (a native promise is passed as is).
+      Promise.resolve(result).then(
+        () => this.resume(lane, record, envelope, attempt, delivery, delivery.outcome ?? ACK, base, started),
+        (error: unknown) => this.resume(lane, record, envelope, attempt, delivery, delivery.outcome ?? { type: 'nack', error }, base, started),
+      );
+      return CONTINUES;
+    }
     return Promise.resolve(result).then(
       () => {
         this.runningSince.delete(delivery);
@@ -430,6 +449,31 @@ export class KeyedDispatcher<R extends InboundRecord> {
         return this.conclude(record, envelope, attempt, delivery.outcome ?? { type: 'nack', error }, base, started);
       },
     );
+  }
+
+  /** An asynchronous handler of the lane's head ended: act on its outcome, then go on with the lane. */
+  private resume(
+    lane: KeyLane<R>,
+    record: R,
+    envelope: Envelope,
+    attempt: number,
+    delivery: DeliveryImpl,
+    outcome: Outcome,
+    base: DeliveryEvent | undefined,
+    started: number,
+  ): void {
+    this.runningSince.delete(delivery);
+    let settled: boolean | Promise<boolean>;
+    try {
+      settled = this.conclude(record, envelope, attempt, outcome, base, started);
+    } catch (error) {
+      this.laneFailed(lane, error);
+      return;
+    }
+    if (typeof settled !== 'boolean') return this.continueLater(lane, settled);
+    if (this.abort.signal.aborted) return this.stopLane(lane);
+    this.advance(lane, settled);
+    this.drive(lane);
   }
 
   /** Acts on a handler's outcome: settle, or wait and try again, or dead-letter. */
@@ -619,6 +663,8 @@ export class KeyedDispatcher<R extends InboundRecord> {
 }
 
 const ACK: Outcome = { type: 'ack' };
+/** `process` and `attempt`: the handler went asynchronous and resumes its lane itself. */
+const CONTINUES = Symbol('continues');
 
 function isEnvelope(value: Uint8Array | Envelope): value is Envelope {
   return !(value instanceof Uint8Array);
