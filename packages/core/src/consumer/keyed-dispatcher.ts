@@ -470,10 +470,12 @@ export class KeyedDispatcher<R extends InboundRecord> {
       this.laneFailed(lane, error);
       return;
     }
-    if (typeof settled !== 'boolean') return this.continueLater(lane, settled);
-    if (this.abort.signal.aborted) return this.stopLane(lane);
-    this.advance(lane, settled);
-    this.drive(lane);
+    if (typeof settled !== 'boolean') this.continueLater(lane, settled);
+    else if (this.abort.signal.aborted) this.stopLane(lane);
+    else {
+      this.advance(lane, settled);
+      this.drive(lane);
+    }
   }
 
   /** Acts on a handler's outcome: settle, or wait and try again, or dead-letter. */
