@@ -253,6 +253,18 @@ export class PartitionBalancer {
       if (now - (this.renewedAt.get(partition) ?? now) <= limit) continue;
       this.lost(partition, 'lease not renewed in time');
     }
+    // A partition being handed over stays leased while its handlers drain: one whose lease was
+    // not renewed in time (this member stalled mid-hand-over) may be another's already, so its
+    // handlers are stopped too. The hand-over under way goes on (its revoke returns at once).
+    for (const partition of [...this.releasing.keys()]) {
+      const renewedAt = this.renewedAt.get(partition);
+      if (renewedAt === undefined || now - renewedAt <= limit) continue;
+      this.renewedAt.delete(partition);
+      const message = 'partition lost while handed over (lease not renewed in time); its handlers are stopped';
+      this.options.logger.warn({ kind: 'lease-lost', partition, member: this.options.member }, message);
+      this.options.onError?.({ kind: 'lease-lost', message, partition });
+      this.options.onLost?.(partition, 'lease not renewed in time while handed over');
+    }
   }
 
   /**
