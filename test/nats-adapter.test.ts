@@ -279,6 +279,66 @@ describe.skipIf(skip)('nats adapter', () => {
     expect(handled).toEqual(['a0#1', 'k1#2', 'k2#1']);
   });
 
+  /**
+   * One partition: `first` holds #0..#(count-1) of one key (its handler never returns) and
+   * leaves; `second`, with room for fewer, gets them handed back and runs #0. Returns what a
+   * third member, which takes the partition when `second` leaves, ran: per message `n#attempt`.
+   */
+  async function handBackTwice(count: number, secondRoom: number, whileSecondHolds: (topic: string) => Promise<void> = async () => {}) {
+    const topic = topicName('handback');
+    const one: NatsTransportOptions = { partitions: 1, ackWaitMs: 2_000, leaseTtlMs: 6_000 };
+    const publisher = transport(one);
+    const hang = () => new Promise<void>(() => {});
+    const first = await transport(one).subscribe(topic, hang, { group: 'g', maxInFlight: count });
+    let secondStarted = false;
+    const second = await transport(one).subscribe(
+      topic,
+      () => {
+        secondStarted = true;
+        return hang();
+      },
+      { group: 'g', maxInFlight: secondRoom },
+    );
+    expect(first.assignedPartitions()).toEqual([0]);
+    await publisher.publishBatch(
+      topic,
+      Array.from({ length: count }, (_, i) => message('k', i)),
+    );
+    await first.close({ drainTimeoutMs: 100 });
+    await until(() => secondStarted);
+    await whileSecondHolds(topic);
+    const ran: string[] = [];
+    await transport(one).subscribe(topic, (d) => void ran.push(`${n(d)}#${d.attempt}`), { group: 'g' });
+    await second.close({ drainTimeoutMs: 100 });
+    await until(() => new Set(ran.map((r) => r.split('#')[0])).size === count, 15_000);
+    return ran;
+  }
+
+  it('a member handed back more than it has room for hands everything back in order: the rest waits in the server’s redelivery queue, where a nak would go behind it', async () => {
+    // `second` pulled #0 and #1; #2..#5 wait in the redelivery queue. Naking #0 and #1 alone
+    // would queue them behind #2..#5, and the next owner would get #2 first.
+    const ran = await handBackTwice(6, 2);
+    expect(ran.map((r) => Number(r.split('#')[0]))).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('a redelivery the server dropped for a pull nobody reads is waited for by the next owner, not overtaken', async () => {
+    // nats-server 2.9 takes the next redelivery off its queue for a pull request whose reply
+    // subject lost its interest (a member ends its pull right after sending it) and drops it
+    // there; it comes back only once its AckWait runs out. Here a pull request with nobody on
+    // its reply subject takes #1 that way while `second` holds #0 and #2 waits in the queue.
+    const ran = await handBackTwice(3, 1, async (topic) => {
+      const names = new NatsNames(fast.streamPrefix!);
+      const raw = await connect({ servers: url });
+      raw.publish(`$JS.API.CONSUMER.MSG.NEXT.${names.stream(topic)}.${names.durable('g', 0)}`, JSON.stringify({ batch: 1, expires: 20_000_000_000 }), {
+        reply: createInbox(),
+      });
+      await raw.flush();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await raw.close();
+    });
+    expect(ran.map((r) => Number(r.split('#')[0]))).toEqual([0, 1, 2]);
+  });
+
   it('keeps a long handler’s message past AckWait (working) and retries nack(delay) no earlier than asked', async () => {
     const topic = topicName('working');
     const t = transport();

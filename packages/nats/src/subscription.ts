@@ -118,6 +118,8 @@ interface PartitionWorker {
   readonly parked: NatsRecord[];
   /** The lease was lost: whatever is in flight is the next owner's. */
   lost: boolean;
+  /** The ack subject of the last message this member settled (see accountForPending). */
+  lastSettledTo?: string;
   /** When this member last received a message of the partition or kept its messages alive (`working()`). */
   activeAt: number;
   /** Pulls in a row that ended empty with nobody waiting for capacity: each doubles the next one's expiry (see `pullExpiry`). */
@@ -516,6 +518,7 @@ export class NatsSubscription implements Subscription {
    */
   private async handBack(worker: PartitionWorker): Promise<void> {
     this.flushSettlements();
+    await this.accountForPending(worker);
     const records = [...worker.held.values()].sort((a, b) => a.seq - b.seq);
     worker.held.clear();
     if (records.length === 0) return;
@@ -542,6 +545,53 @@ export class NatsSubscription implements Subscription {
         { partition: worker.partition, handedBack: records.length, unconfirmed: refused.length, err: refused[0]!.reason },
         'the server did not confirm every nak of a hand-back; those messages come back after AckWait',
       );
+  }
+
+  /**
+   * Before a hand-back, makes every message the partition's consumer has pending either held
+   * here or known to be out, so the next owner gets each key's messages in order:
+   * - Queued for redelivery and not pulled yet (an earlier owner's hand-back our pulls had no
+   *   room for): the server redelivers in the order messages joined that queue, and a nak of
+   *   ours would join it behind them, so they are fetched now and handed back with the rest.
+   * - Dropped from that queue by the server: nats-server 2.9 takes the next redelivery off the
+   *   queue for a pull request whose reply subject lost its interest (one we ended, see endPull,
+   *   right after sending it) and drops it; it comes back only when its AckWait runs out. Such a
+   *   message, or one delivered to a pull nobody reads, is pending but neither held nor fetched
+   *   here: the release then records the ack floor, and the next owner waits for it.
+   * The consumer info that counts them also clears the server's waiting list of our ended pull
+   * requests, so none takes a nak of ours off the queue afterwards.
+   */
+  private async accountForPending(worker: PartitionWorker): Promise<void> {
+    const { consumer } = worker;
+    if (!consumer || worker.lost || this.ephemeral) return;
+    const { nc } = this.context.clients;
+    // The server works off a consumer's acks in order and answers one sent as a request once it
+    // is processed: after this answer, the pending count no longer counts what we settled.
+    const probe = worker.lastSettledTo ?? worker.held.values().next().value?.ackTo;
+    if (probe !== undefined) await nc.request(probe, WORKING, { timeout: HAND_BACK_CONFIRM_MS }).catch(() => undefined);
+    const before = await consumer.info().catch(() => undefined);
+    if (!before) return; // the server away: the naks fail too, and what was held comes back after AckWait
+    const out = before.num_ack_pending - worker.held.size;
+    if (out <= 0) return;
+    // A pull that is answered in full or expires (never one ended early): the queue comes first.
+    const expires = 1_000;
+    const options: FetchMessages & ConsumeCallback = {
+      max_messages: Math.min(out, MAX_RECOVERED_AT_ONCE),
+      expires,
+      callback: (message) => this.receive(worker, message),
+    };
+    const again = await consumer.fetch(options).catch(() => undefined);
+    if (again) await this.keepingHeldAlive(worker, this.ended(again, expires));
+    if (worker.lost) return;
+    const after = await consumer.info().catch(() => undefined);
+    const missing = after ? after.num_ack_pending - worker.held.size : out;
+    if (missing <= 0) return;
+    const floor = after?.ack_floor.consumer_seq ?? before.ack_floor.consumer_seq;
+    worker.unaccounted = Math.min(worker.unaccounted ?? Number.POSITIVE_INFINITY, floor + 1);
+    this.logger.warn(
+      { partition: worker.partition, missing, ackFloor: floor },
+      'messages of the partition are out of reach until their AckWait runs out (dropped by the server or delivered to a pull nobody reads); the next owner waits for them',
+    );
   }
 
   /**
@@ -875,7 +925,10 @@ export class NatsSubscription implements Subscription {
 
   private settle(record: NatsRecord, settlement: Settlement): void {
     const worker = this.workers.get(record.partition);
-    worker?.held.delete(record.seq);
+    if (worker) {
+      worker.held.delete(record.seq);
+      if (record.ackTo !== undefined) worker.lastSettledTo = record.ackTo;
+    }
     this.settlements.push({ ackTo: record.ackTo, ack: settlement === 'ack' });
     if (this.settlements.length === 1) setImmediate(() => this.flushSettlements());
     this.releaseCapacityWaiters();
