@@ -10,7 +10,7 @@ export function natsCapabilities(storage: 'file' | 'memory'): TransportCapabilit
     },
     orderAcrossRedelivery: {
       support: 'emulated',
-      note: 'nack retries in process holding the key (working() stops AckWait); hand-over naks held messages in order, confirmed by the server, before the lease goes; the release records the delivery sequence seen in full, and the next owner waits for any later delivery (to an ended pull the server kept open) before it dispatches',
+      note: 'nack retries in process holding the key (working() stops AckWait); hand-over first fetches what the server still queues for redelivery, then naks everything held in order, confirmed by the server, before the lease goes; the release records the delivery sequence seen in full (the ack floor when a message is out of reach), and the next owner waits for any later delivery (to an ended pull the server kept open, or dropped by it) before it dispatches',
     },
     consumerGroups: { support: 'emulated', note: 'durable consumers per (group, partition); members share partitions through leases' },
     rebalance: { support: 'emulated', note: 'leases on a JetStream stream with compare-and-set; members nudge each other on join and leave' },
