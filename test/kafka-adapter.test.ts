@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { BrokerUnreachableError, InvalidOptionsError, PublishError, type BusErrorEvent, type Delivery, type EnvelopeInput } from '@a2a-bus/core';
@@ -6,6 +7,7 @@ import { partitionForKey } from '@a2a-bus/core/adapter';
 import { adapter, createKafkaTransport, type KafkaTransport, type KafkaTransportOptions } from '@a2a-bus/kafka';
 // White-box: the URL parser is internal to the adapter.
 import { brokersFromUrl } from '../packages/kafka/src/options.js';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { delay, textMessage, textOf, waitFor } from './src/conformance/context.js';
 import { requireBroker } from './src/index.js';
@@ -578,5 +580,76 @@ describe.skipIf(skipReason)(`[kafka] idle cost${skipReason ? ` — skipped: ${sk
     // Unfixed: each open connection re-arms a clamped 1 ms timer about a thousand times a second.
     expect(shortTimers.length, `timers under 2 ms armed in 1 s of idling: ${shortTimers.length}`).toBeLessThan(50);
     expect(warnings).not.toContain('TimeoutNegativeWarning');
+  });
+
+  it('a connection arms no 100 ms request-timeout interval (kafkajs 2.2.4, fixed by the transport)', async () => {
+    const original = globalThis.setInterval;
+    const fromRequestQueue: number[] = [];
+    globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
+      if (new Error().stack?.includes('requestQueue')) fromRequestQueue.push(Number(args[1]));
+      return original(...args);
+    }) as typeof setInterval;
+    try {
+      const client = transport();
+      await client.subscribe(topic('no-interval'), () => undefined, { group: 'idle' });
+      await delay(500);
+    } finally {
+      globalThis.setInterval = original;
+    }
+    // Unfixed: every connection (a consumer has at least three) arms `setInterval(check, 100)` when it connects.
+    expect(fromRequestQueue, 'request-queue intervals armed while connecting and subscribing').toEqual([]);
+  });
+
+  it('a request whose answer never comes still times out at its deadline (the fixed request-timeout timer)', async () => {
+    transport(); // applies the fix to this process's kafkajs, as every Kafka transport does
+    // Every connection of this client goes through a relay that can stop passing the broker's answers on.
+    let blackhole = false;
+    const sockets = new Set<Socket>();
+    const relay = createServer((inbound) => {
+      const upstream = connect(Number(port), host!);
+      sockets.add(inbound).add(upstream);
+      inbound.on('data', (chunk) => upstream.write(chunk));
+      upstream.on('data', (chunk) => {
+        if (!blackhole) inbound.write(chunk);
+      });
+      const end = (): void => {
+        inbound.destroy();
+        upstream.destroy();
+      };
+      inbound.on('close', end).on('error', end);
+      upstream.on('close', end).on('error', end);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const relayPort = (relay.address() as AddressInfo).port;
+    const kafka = new Kafka({
+      brokers,
+      logLevel: logLevel.NOTHING,
+      requestTimeout: 1_000,
+      retry: { retries: 0 },
+      socketFactory: ({ onConnect }) => connect(relayPort, '127.0.0.1', onConnect),
+    });
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      await admin.listTopics(); // the connection works through the relay
+      blackhole = true;
+      const started = Date.now();
+      const outcome = await Promise.race([
+        admin.listTopics().then(
+          () => 'answered',
+          (error: unknown) => error,
+        ),
+        delay(10_000).then(() => 'still waiting after 10 s'),
+      ]);
+      const chain: string[] = [];
+      for (let e = outcome as { name?: string; cause?: unknown } | undefined; e && typeof e === 'object'; e = e.cause as typeof e) chain.push(String(e.name));
+      expect(chain.join(' <- '), String(outcome)).toContain('KafkaJSRequestTimeoutError');
+      expect(Date.now() - started).toBeLessThan(1_000 + 2_000 + LOADED_MACHINE_SLACK_MS);
+    } finally {
+      blackhole = false;
+      for (const socket of sockets) socket.destroy();
+      await admin.disconnect().catch(() => undefined);
+      await new Promise((resolve) => relay.close(resolve));
+    }
   });
 });
