@@ -76,16 +76,36 @@ export async function measureOneWay(
 export const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 
 /**
+ * Unmeasured rounds before the measured ones: default 1 (`BENCH_WARMUP_ROUNDS` overrides).
+ * Every scenario, raw and a2a-bus alike, runs once at full size first, so the rows compare
+ * optimised code on both sides (a long-lived process runs nothing else). Without it the
+ * first measured round of a side caught its JIT half-way: on Redis, a2a-bus's rounds went
+ * 17k, 32k, 38k, 41k msg/s and raw ioredis's 24k, 54k, 47k, 57k, so a median of three
+ * measured how quickly each side warms up as much as how fast it runs.
+ */
+export const WARMUP_ROUNDS = Math.max(0, Number(process.env.BENCH_WARMUP_ROUNDS ?? 1));
+
+/**
  * Runs every scenario once per round, alternating their order each round (so drift on a
  * shared machine hits all sides alike), and returns each scenario's median rows (by msg/s,
  * or by p99 for latency rows), their notes naming how many runs they are the median of.
- * A scenario may return several rows (e.g. one-way and round trip from one run).
+ * A scenario may return several rows (e.g. one-way and round trip from one run). The
+ * `warmUp` rounds before them are run the same way and not counted.
  */
 export async function alternate(
   runs: readonly (() => Promise<BenchRow | BenchRow[]>)[],
   progress: (line: string) => void,
   rounds = ROUNDS,
+  warmUp = WARMUP_ROUNDS,
 ): Promise<BenchRow[]> {
+  for (let round = 0; round < warmUp; round += 1) {
+    for (const run of runs) {
+      const produced = await run();
+      for (const row of Array.isArray(produced) ? produced : [produced]) {
+        progress(`${row.backend} ${row.client} [${row.scenario}] warm-up ${round + 1}/${warmUp}: ${figure(row)} (not counted)`);
+      }
+    }
+  }
   const results: BenchRow[][][] = runs.map(() => []);
   for (let round = 0; round < rounds; round += 1) {
     const order = runs.map((_, i) => i);

@@ -23,12 +23,16 @@ export const idleClients: readonly { backend: string; client: string; what: stri
     options: { fetchExpiresMs: 10_000 },
   },
   { backend: 'kafka', client: 'raw kafkajs', what: 'one group consumer, consumer.run() on a 3-partition topic' },
-  { backend: 'kafka', client: 'raw kafkajs (fixed timer)', what: "the same, with a2a-bus's fix of the RequestQueue 1 ms re-arm (fixKafkajsIdleTimer)" },
+  {
+    backend: 'kafka',
+    client: 'raw kafkajs (fixed timer)',
+    what: "the same, with a2a-bus's fix of the RequestQueue's timers: its 1 ms re-arm and its 100 ms timeout scan (fixKafkajsIdleTimer)",
+  },
   { backend: 'kafka', client: 'raw @platformatic/kafka', what: 'one group consumer, consume() stream on a 3-partition topic' },
   {
     backend: 'kafka',
     client: 'a2a-bus',
-    what: 'AgentBus + 1 registered agent (4 consumer groups, fetch long-poll maxWaitTimeMs 500; kafkajs timer fixed by the transport)',
+    what: 'AgentBus + 1 registered agent (4 consumer groups, fetch long-poll maxWaitTimeMs 500; kafkajs timers fixed by the transport)',
   },
   {
     backend: 'kafka',
