@@ -121,17 +121,15 @@ function armRequestTimeoutCheck(queue: RequestQueueInternals, request: SocketReq
   queue.requestTimeoutIntervalId = setTimeout(() => checkRequestTimeouts(queue), Math.max(0, due - Date.now()));
 }
 
-/** kafkajs's interval body, run at the earliest deadline; then armed for the next one. */
+/** kafkajs's interval body, run at the earliest deadline: times out what is past it, and arms for the next one. */
 function checkRequestTimeouts(queue: RequestQueueInternals): void {
   queue.requestTimeoutIntervalId = undefined;
   queue.requestTimeoutCheckAt = undefined;
+  const connected = queue.isConnected(); // a connection gone stops checking, as kafkajs's interval does
+  if (!connected) queue.destroy();
   const now = Date.now();
   for (const request of queue.inflight.values()) {
     if (request.sentAt !== null && now - request.sentAt > request.requestTimeout) request.timeoutRequest();
+    else if (connected) armRequestTimeoutCheck(queue, request);
   }
-  if (!queue.isConnected()) {
-    queue.destroy();
-    return;
-  }
-  for (const request of queue.inflight.values()) armRequestTimeoutCheck(queue, request);
 }

@@ -98,23 +98,16 @@ export async function alternate(
   rounds = ROUNDS,
   warmUp = WARMUP_ROUNDS,
 ): Promise<BenchRow[]> {
-  for (let round = 0; round < warmUp; round += 1) {
-    for (const run of runs) {
-      const produced = await run();
-      for (const row of Array.isArray(produced) ? produced : [produced]) {
-        progress(`${row.backend} ${row.client} [${row.scenario}] warm-up ${round + 1}/${warmUp}: ${figure(row)} (not counted)`);
-      }
-    }
-  }
   const results: BenchRow[][][] = runs.map(() => []);
-  for (let round = 0; round < rounds; round += 1) {
+  for (let round = -warmUp; round < rounds; round += 1) {
     const order = runs.map((_, i) => i);
-    if (round % 2 === 1) order.reverse();
+    if (round % 2 !== 0) order.reverse();
+    const label = round < 0 ? `warm-up ${round + warmUp + 1}/${warmUp}` : `round ${round + 1}/${rounds}`;
     for (const i of order) {
       const produced = await runs[i]!();
       const rows = Array.isArray(produced) ? produced : [produced];
-      results[i]!.push(rows);
-      for (const row of rows) progress(`${row.backend} ${row.client} [${row.scenario}] round ${round + 1}/${rounds}: ${figure(row)}`);
+      if (round >= 0) results[i]!.push(rows);
+      for (const row of rows) progress(`${row.backend} ${row.client} [${row.scenario}] ${label}: ${figure(row)}${round < 0 ? ' (not counted)' : ''}`);
     }
   }
   return results.flatMap((perRound) => perRound[0]!.map((_, j) => median(perRound.map((rows) => rows[j]!))));
