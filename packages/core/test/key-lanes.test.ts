@@ -13,24 +13,34 @@ function goIdle<R>(lanes: KeyLanes<R>, lane: KeyLane<R>, times: number): void {
   for (let i = 0; i < times; i += 1) lanes.forget(lane);
 }
 
+/**
+ * The lane a record of `key` in `partition` goes to, as it is once that record ran and left:
+ * `push` then take the record off again (records already queued stay).
+ */
+function laneOf<R>(lanes: KeyLanes<R>, partition: number, key: string): KeyLane<R> {
+  const lane = lanes.push(partition, key, undefined as R);
+  lane.records.pop();
+  return lane;
+}
+
 const ids = (lanes: KeyLanes<unknown>): string[] => [...lanes.all()].map((lane) => `${lane.partition}/${lane.id}`).sort();
 
 describe('KeyLanes', () => {
-  it('creates an idle, empty lane for a new key, and hands the same lane back for the same partition and key', async () => {
+  it('push creates the lane of a new key holding the record, and appends to the same lane for the same partition and key', () => {
     const lanes = new KeyLanes<string>();
-    const lane = lanes.lane(3, 'wf-1');
-    expect(lane).toMatchObject({ id: 'wf-1', partition: 3, records: [], running: false });
+    const lane = lanes.push(3, 'wf-1', 'r1');
+    expect(lane).toMatchObject({ id: 'wf-1', partition: 3, records: ['r1'], running: false });
     expect(lane.waiters).toBeUndefined();
-    lane.records.push('r1');
-    expect(lanes.lane(3, 'wf-1')).toBe(lane);
-    expect(lanes.lane(3, 'wf-1').records).toEqual(['r1']);
+    expect(lanes.push(3, 'wf-1', 'r2')).toBe(lane);
+    expect(lane.records).toEqual(['r1', 'r2']);
+    expect(ids(lanes)).toEqual(['3/wf-1']);
   });
 
   it('keeps one lane per partition and key: the same key in another partition is another lane', () => {
     const lanes = new KeyLanes<string>();
-    const a0 = lanes.lane(0, 'a');
-    const a1 = lanes.lane(1, 'a');
-    const b0 = lanes.lane(0, 'b');
+    const a0 = laneOf(lanes, 0, 'a');
+    const a1 = laneOf(lanes, 1, 'a');
+    const b0 = laneOf(lanes, 0, 'b');
     expect(new Set([a0, a1, b0]).size).toBe(3);
     expect([a0.partition, a1.partition, b0.partition]).toEqual([0, 1, 0]);
     expect(ids(lanes)).toEqual(['0/a', '0/b', '1/a']);
@@ -42,17 +52,17 @@ describe('KeyLanes', () => {
 
   it('detach forgets every lane of that partition only; a key asked for again gets a fresh lane', () => {
     const lanes = new KeyLanes<string>();
-    const stale = lanes.lane(1, 'k');
+    const stale = laneOf(lanes, 1, 'k');
     stale.running = true;
     stale.records.push('stale');
-    const other = lanes.lane(2, 'k');
-    lanes.lane(1, 'j');
+    const other = laneOf(lanes, 2, 'k');
+    laneOf(lanes, 1, 'j');
     lanes.detach(1);
     expect(ids(lanes)).toEqual(['2/k']);
-    const fresh = lanes.lane(1, 'k');
+    const fresh = laneOf(lanes, 1, 'k');
     expect(fresh).not.toBe(stale);
     expect(fresh).toMatchObject({ running: false, records: [] });
-    expect(lanes.lane(2, 'k')).toBe(other);
+    expect(laneOf(lanes, 2, 'k')).toBe(other);
     // The stale lane is untouched: its handler finishes on its own.
     expect(stale).toMatchObject({ running: true, records: ['stale'] });
     lanes.detach(7); // a partition never seen: nothing happens
@@ -61,44 +71,44 @@ describe('KeyLanes', () => {
 
   it('keeps idle lanes until 1,024 lanes went idle, then drops the idle ones in every partition', () => {
     const lanes = new KeyLanes<string>();
-    const idle0 = lanes.lane(0, 'idle');
-    const idle1 = lanes.lane(1, 'idle');
-    lanes.lane(1, 'idle-too');
+    const idle0 = laneOf(lanes, 0, 'idle');
+    const idle1 = laneOf(lanes, 1, 'idle');
+    laneOf(lanes, 1, 'idle-too');
     goIdle(lanes, idle0, SWEEP_EVERY - 1);
     expect(ids(lanes)).toEqual(['0/idle', '1/idle', '1/idle-too']);
-    expect(lanes.lane(0, 'idle')).toBe(idle0);
+    expect(laneOf(lanes, 0, 'idle')).toBe(idle0);
     goIdle(lanes, idle0, 1);
     expect(ids(lanes)).toEqual([]);
-    expect(lanes.lane(0, 'idle')).not.toBe(idle0);
-    expect(lanes.lane(1, 'idle')).not.toBe(idle1);
+    expect(laneOf(lanes, 0, 'idle')).not.toBe(idle0);
+    expect(laneOf(lanes, 1, 'idle')).not.toBe(idle1);
   });
 
   it('a sweep keeps a lane that runs or still holds records', () => {
     const lanes = new KeyLanes<string>();
-    const running = lanes.lane(0, 'running');
+    const running = laneOf(lanes, 0, 'running');
     running.running = true;
-    const queued = lanes.lane(0, 'queued');
+    const queued = laneOf(lanes, 0, 'queued');
     queued.records.push('q1');
-    const both = lanes.lane(2, 'both');
+    const both = laneOf(lanes, 2, 'both');
     both.running = true;
     both.records.push('b1');
-    lanes.lane(0, 'idle');
-    lanes.lane(2, 'idle');
+    laneOf(lanes, 0, 'idle');
+    laneOf(lanes, 2, 'idle');
     goIdle(lanes, running, SWEEP_EVERY);
     expect(ids(lanes)).toEqual(['0/queued', '0/running', '2/both']);
-    expect(lanes.lane(0, 'running')).toBe(running);
-    expect(lanes.lane(0, 'queued')).toBe(queued);
-    expect(lanes.lane(2, 'both')).toBe(both);
+    expect(laneOf(lanes, 0, 'running')).toBe(running);
+    expect(laneOf(lanes, 0, 'queued')).toBe(queued);
+    expect(laneOf(lanes, 2, 'both')).toBe(both);
   });
 
   it('counts again from zero after a sweep: the next one comes 1,024 idle lanes later', () => {
     const lanes = new KeyLanes<string>();
-    const lane = lanes.lane(0, 'k');
+    const lane = laneOf(lanes, 0, 'k');
     goIdle(lanes, lane, SWEEP_EVERY);
-    const next = lanes.lane(0, 'k');
+    const next = laneOf(lanes, 0, 'k');
     expect(next).not.toBe(lane);
     goIdle(lanes, next, SWEEP_EVERY - 1);
-    expect(lanes.lane(0, 'k')).toBe(next);
+    expect(laneOf(lanes, 0, 'k')).toBe(next);
     goIdle(lanes, next, 1);
     expect(ids(lanes)).toEqual([]);
   });
@@ -128,7 +138,7 @@ describe('KeyLanes', () => {
         for (const o of ops) {
           if (o.type === 'lane' || o.type === 'busy') {
             const name = `${o.partition}/${o.key}`;
-            const lane = lanes.lane(o.partition, o.key);
+            const lane = laneOf(lanes, o.partition, o.key);
             const expected = model.get(name);
             if (expected) expect(lane).toBe(expected);
             else expect(lane).toMatchObject({ id: o.key, partition: o.partition, running: false, records: [] });

@@ -577,7 +577,7 @@ describe('KeyedDispatcher', () => {
     expect(busy.dispatcher.signal.aborted).toBe(true);
   });
 
-  it('measures the longest-running handler on its clock', async () => {
+  it('measures the longest-running handler on its clock, whichever order handlers end in', async () => {
     const g = gate();
     const { dispatcher, clock, flush } = setup(g.handler);
     expect(dispatcher.longestRunningMs()).toBe(0);
@@ -586,12 +586,18 @@ describe('KeyedDispatcher', () => {
     clock.advance(300);
     dispatcher.push(record('b', 'b1'));
     await flush();
-    clock.advance(200);
+    clock.advance(100);
+    dispatcher.push(record('c', 'c1'));
+    await flush();
+    clock.advance(100);
+    expect(dispatcher.longestRunningMs()).toBe(500);
+    g.release('b1'); // a younger one ends first: the oldest still counts
+    await flush();
     expect(dispatcher.longestRunningMs()).toBe(500);
     g.release('a1');
     await flush();
-    expect(dispatcher.longestRunningMs()).toBe(200);
-    g.release('b1');
+    expect(dispatcher.longestRunningMs()).toBe(100);
+    g.release('c1');
     await flush();
     expect(dispatcher.longestRunningMs()).toBe(0);
   });

@@ -9,6 +9,8 @@ export type Outcome =
 /** One handler invocation. The first settlement wins; later ones report whether they agreed. */
 export class DeliveryImpl implements Delivery {
   outcome: Outcome | undefined;
+  /** When an asynchronous run of the handler started: the dispatcher's clock, relative to its own start. */
+  startedAt = 0;
   readonly envelope: Envelope;
   readonly topic: string;
   readonly partition: number;

@@ -14,12 +14,6 @@ import { KeyLanes, type KeyLane } from './key-lanes.js';
 export type { DispatcherBackend, InboundRecord, KeyedDispatcherOptions, Settlement } from './dispatcher-types.js';
 export { backoff } from './backoff.js';
 
-/** An asynchronous handler run in progress. */
-interface RunningHandler<R> {
-  readonly record: R;
-  readonly since: number;
-}
-
 /**
  * Runs a subscription's handler with the transport rules every adapter shares:
  * - one message per key at a time, in partition order; different keys run concurrently;
@@ -45,12 +39,19 @@ export class KeyedDispatcher<R extends InboundRecord> {
   private readonly abort = new AbortController();
   private capacityWaiters: Array<() => void> = [];
   /**
-   * Asynchronous handler invocations still running: their record and start time on the clock.
-   * An abandoned dispatcher stops their lanes itself (`finish`) instead of racing each run
-   * against a promise settled on abandon: that left a reaction per run on it, about 320 bytes
-   * a message kept for the subscription's life.
+   * Asynchronous handler invocations still running, oldest first (a Map keeps insertion order),
+   * with their record; each delivery holds its start time (`startedAt`). An abandoned
+   * dispatcher stops their lanes itself (`finish`) instead of racing each run against a
+   * promise settled on abandon: that left a reaction per run on it, about 320 bytes a message
+   * kept for the subscription's life.
    */
-  private readonly runningSince = new Map<DeliveryImpl, RunningHandler<R>>();
+  private readonly runningSince = new Map<DeliveryImpl, R>();
+  /**
+   * Start times are kept relative to this instant on the dispatcher's clock: small integers,
+   * which V8 stores in the delivery itself, where a wall-clock millisecond count takes a
+   * separate 16-byte number per running handler.
+   */
+  private readonly clockBase: number;
   /** Records waiting for a retry, with the switch that ends the wait early. */
   private readonly waiting = new Map<R, AbortController>();
   /**
@@ -67,6 +68,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
   constructor(options: KeyedDispatcherOptions<R>) {
     this.options = options;
     this.maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_ENVELOPE_BYTES;
+    this.clockBase = options.clock.now();
     this.held = new InFlightBudget(options.maxInFlight, options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES, this.maxRecordBytes);
     const { events } = options;
     this.reporting = [events.onDeliver, events.onAck, events.onNack, events.onTerm, events.onRedeliver].some((hook) => !isSilentHook(hook));
@@ -98,9 +100,9 @@ export class KeyedDispatcher<R extends InboundRecord> {
    * (0 when none is). Backends use it to declare a member hung.
    */
   longestRunningMs(): number {
-    let oldest = Number.POSITIVE_INFINITY;
-    for (const { since } of this.runningSince.values()) oldest = Math.min(oldest, since);
-    return oldest === Number.POSITIVE_INFINITY ? 0 : this.options.clock.now() - oldest;
+    // The first entry is the oldest: entries are added when a handler starts and removed when it ends.
+    for (const delivery of this.runningSince.keys()) return this.options.clock.now() - this.clockBase - delivery.startedAt;
+    return 0;
   }
 
   /** Resolves when at least one more record may be pushed (or the dispatcher stopped). */
@@ -112,8 +114,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
   /** Hands a fetched record over. Records of one partition must be pushed in order. */
   push(record: R): void {
     if (this.closed || this.revoked.has(record.partition)) return;
-    const lane = this.lanes.lane(record.partition, record.key);
-    lane.records.push(record);
+    const lane = this.lanes.push(record.partition, record.key, record);
     this.held.add(record);
     if (!lane.running) this.start(lane);
   }
@@ -232,7 +233,7 @@ export class KeyedDispatcher<R extends InboundRecord> {
   runningIn(partition: number): R[] {
     if (this.isLost(partition)) return [];
     const records: R[] = [];
-    for (const { record } of this.runningSince.values()) if (record.partition === partition) records.push(record);
+    for (const record of this.runningSince.values()) if (record.partition === partition) records.push(record);
     return records;
   }
 
@@ -429,7 +430,8 @@ export class KeyedDispatcher<R extends InboundRecord> {
     if (result == null || typeof (result as Promise<void>).then !== 'function') {
       return this.conclude(record, envelope, attempt, delivery.outcome ?? ACK, base, started);
     }
-    this.runningSince.set(delivery, { record, since: options.clock.now() });
+    delivery.startedAt = options.clock.now() - this.clockBase;
+    this.runningSince.set(delivery, record);
     if (lane) {
       this.running.add(lane);
       // Promise.resolve: a thenable that is not a promise is read as one (a native promise is passed as is).
