@@ -118,7 +118,7 @@ const rec = (bytes: number, measured?: number) => ({
   key: 'k',
   value: new Uint8Array(bytes),
   attempt: 1,
-  ...(measured !== undefined ? { bytes: measured } : {}),
+  bytes: measured,
 });
 
 describe('InFlightBudget', () => {
@@ -176,6 +176,6 @@ describe('InFlightBudget', () => {
   it('counts measured bytes for records held decoded, and the byte length otherwise', () => {
     expect(recordBytes(rec(12))).toBe(12);
     expect(recordBytes(rec(12, 40))).toBe(40);
-    expect(recordBytes({ partition: 0, offset: '0', key: 'k', value: envelope, attempt: 1 })).toBe(0);
+    expect(recordBytes({ partition: 0, offset: '0', key: 'k', value: envelope, attempt: 1, bytes: undefined })).toBe(0);
   });
 });

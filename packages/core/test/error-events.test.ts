@@ -11,7 +11,7 @@ import { recordingLogger } from './support/recording-logger.js';
 
 function record(offset: number): InboundRecord {
   const envelope = createEnvelope({ kind: 'message', key: `k${offset}`, payload: { messageId: `m${offset}`, role: 'ROLE_USER', parts: [{ text: 'x' }] } });
-  return { partition: 0, offset: String(offset), key: envelope.key, value: envelope, attempt: 1 };
+  return { partition: 0, offset: String(offset), key: envelope.key, value: envelope, attempt: 1, bytes: undefined };
 }
 
 function dispatcher(backend: DispatcherBackend<InboundRecord>, handler: MessageHandler, errors: BusErrorEvent[], logger: Logger, keepAliveMs?: number) {

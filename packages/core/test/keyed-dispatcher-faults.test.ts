@@ -26,6 +26,7 @@ function record(key: string, text: string, partition = 0): InboundRecord {
     key,
     value: createEnvelope({ kind: 'message', key, payload: { role: 'ROLE_USER', messageId: `m${offset}`, parts: [{ text }] } }),
     attempt: 1,
+    bytes: undefined,
   };
 }
 

@@ -27,7 +27,7 @@ function record(key: string, id: string, { partition = 0, attempt = 1, bytes }: 
     headers: { tenant: 'acme' },
     payload: { messageId: id, role: 'ROLE_USER', parts: [{ text: id }] },
   };
-  return { partition, offset: String(offsets++), key, value: bytes ?? encodeEnvelope(createEnvelope(envelope)), attempt, id };
+  return { partition, offset: String(offsets++), key, value: bytes ?? encodeEnvelope(createEnvelope(envelope)), attempt, id, bytes: undefined };
 }
 
 function recordingLogger(lines: string[]): Logger {

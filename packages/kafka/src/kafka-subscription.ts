@@ -531,7 +531,7 @@ export class KafkaSubscription implements Subscription {
         key: message.key?.toString('utf8') ?? '',
         value: message.value ?? emptyValue,
         attempt: 1,
-        bytes: undefined, // set by the dispatcher on decoding; declared here to keep the record's shape
+        bytes: undefined,
       });
     }
     payload.resolveOffset(batch.lastOffset());

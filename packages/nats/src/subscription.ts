@@ -909,7 +909,7 @@ export class NatsSubscription implements Subscription {
       attempt: message.info.deliveryCount,
       ackTo: ackSubject(message),
       delivery,
-      bytes: undefined, // set by the dispatcher on decoding; declared here to keep the record's shape
+      bytes: undefined,
     };
     worker.held.set(message.seq, record);
     // A redelivery we did not hold is one of those that went astray, back.

@@ -334,8 +334,6 @@ export class StreamReader {
   private push(state: PartitionState, id: string, fields: Buffer[] | null, attempt: number): void {
     const { key, value } = readFields(fields);
     state.held.add(id);
-    // `bytes` is declared up front (the dispatcher sets it on decoding): a property added later would
-    // cost the record a separate property store.
     this.options.dispatcher.push({ partition: state.partition, offset: id, key, value, attempt, stream: state.stream, bytes: undefined });
   }
 

@@ -19,8 +19,12 @@ export interface InboundRecord {
   value: Uint8Array | Envelope;
   /** Delivery count as the backend knows it: 1 for a first delivery. */
   readonly attempt: number;
-  /** Encoded size, when `value` is held decoded (otherwise the bytes' length counts). */
-  bytes?: number;
+  /**
+   * Encoded size, when `value` is held decoded (otherwise the bytes' length counts). Required,
+   * `undefined` until the dispatcher decodes the bytes: a property added to the record later
+   * would move its fields to a separate store, 40 bytes more per record in flight.
+   */
+  bytes: number | undefined;
 }
 
 export type Settlement = 'ack' | 'term' | 'dead-lettered';

@@ -201,7 +201,7 @@ export class DispatcherHarness {
         next.deliveries += 1;
         next.pushes += 1;
         const value = next.garbage ? Buffer.from([0x7b, 0xff, 0x00]) : encodeEnvelope(createEnvelope(envelopeOf(next)));
-        this.dispatcher.push({ partition: p, offset: String(next.offset), key: next.key, value, attempt: next.deliveries, message: next });
+        this.dispatcher.push({ partition: p, offset: String(next.offset), key: next.key, value, attempt: next.deliveries, message: next, bytes: undefined });
         pushed = true;
       }
     }
